@@ -1,0 +1,267 @@
+/* Civil date-times with precision, in HL7 v3 TS and FHIR forms. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && leap(y) ? 29 : d[m - 1];
+}
+
+bool cse_time_valid(const cse_time *t)
+{
+    if (t == NULL)
+        return false;
+    if (t->precision == CSE_TIME_NONE)
+        return true;
+    if (t->year < 1800 || t->year > 9999)
+        return false;
+    if (t->precision >= CSE_TIME_MONTH && (t->month < 1 || t->month > 12))
+        return false;
+    if (t->precision >= CSE_TIME_DAY &&
+        (t->day < 1 || t->day > days_in_month(t->year, t->month)))
+        return false;
+    if (t->precision >= CSE_TIME_MINUTE &&
+        (t->hour < 0 || t->hour > 23 || t->minute < 0 || t->minute > 59))
+        return false;
+    if (t->precision >= CSE_TIME_SECOND && (t->second < 0 || t->second > 59))
+        return false;
+    return true;
+}
+
+/* Reads exactly n digits at *p; advances *p. Returns -1 if not digits. */
+static int digits(const char **p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return v;
+}
+
+cse_code cse_time_parse_hl7(const char *s, cse_time *out)
+{
+    cse_time t = {0};
+    const char *p = s;
+    size_t len = 0;
+
+    if (s == NULL || out == NULL)
+        return CSE_ERR_INVALID_ARG;
+    while (isdigit((unsigned char)p[len]))
+        len++;
+    /* After the digits only a fraction (.nnn, after seconds) and then a zone
+     * (+hhmm or -hhmm, after a time) may follow. */
+    {
+        const char *q = p + len;
+        if (*q == '.' && len == 14) {
+            q++;
+            if (!isdigit((unsigned char)*q))
+                return CSE_ERR_DATE;
+            while (isdigit((unsigned char)*q))
+                q++;
+        }
+        if ((*q == '+' || *q == '-') && len >= 10) {
+            q++;
+            for (int i = 0; i < 4; i++, q++)
+                if (!isdigit((unsigned char)*q))
+                    return CSE_ERR_DATE;
+        }
+        if (*q != '\0')
+            return CSE_ERR_DATE;
+    }
+    switch (len) {
+    case 4: t.precision = CSE_TIME_YEAR; break;
+    case 6: t.precision = CSE_TIME_MONTH; break;
+    case 8: t.precision = CSE_TIME_DAY; break;
+    case 10: /* YYYYMMDDHH: keep to the hour as minute precision */
+    case 12: t.precision = CSE_TIME_MINUTE; break;
+    case 14: t.precision = CSE_TIME_SECOND; break;
+    default: return CSE_ERR_DATE;
+    }
+    t.year = digits(&p, 4);
+    if (len >= 6)
+        t.month = digits(&p, 2);
+    if (len >= 8)
+        t.day = digits(&p, 2);
+    if (len >= 10)
+        t.hour = digits(&p, 2);
+    if (len >= 12)
+        t.minute = digits(&p, 2);
+    if (len >= 14)
+        t.second = digits(&p, 2);
+    if (!cse_time_valid(&t))
+        return CSE_ERR_DATE;
+    *out = t;
+    return CSE_OK;
+}
+
+cse_code cse_time_parse_fhir(const char *s, cse_time *out)
+{
+    cse_time t = {0};
+    const char *p = s;
+
+    if (s == NULL || out == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if ((t.year = digits(&p, 4)) < 0)
+        return CSE_ERR_DATE;
+    t.precision = CSE_TIME_YEAR;
+    if (*p == '-') {
+        p++;
+        if ((t.month = digits(&p, 2)) < 0)
+            return CSE_ERR_DATE;
+        t.precision = CSE_TIME_MONTH;
+        if (*p == '-') {
+            p++;
+            if ((t.day = digits(&p, 2)) < 0)
+                return CSE_ERR_DATE;
+            t.precision = CSE_TIME_DAY;
+            if (*p == 'T') {
+                p++;
+                if ((t.hour = digits(&p, 2)) < 0 || *p++ != ':' ||
+                    (t.minute = digits(&p, 2)) < 0)
+                    return CSE_ERR_DATE;
+                t.precision = CSE_TIME_MINUTE;
+                if (*p == ':') {
+                    p++;
+                    if ((t.second = digits(&p, 2)) < 0)
+                        return CSE_ERR_DATE;
+                    t.precision = CSE_TIME_SECOND;
+                    if (*p == '.') {
+                        p++;
+                        if (!isdigit((unsigned char)*p))
+                            return CSE_ERR_DATE;
+                        while (isdigit((unsigned char)*p))
+                            p++;
+                    }
+                }
+                if (*p == 'Z') {
+                    p++;
+                } else if (*p == '+' || *p == '-') {
+                    p++;
+                    if (digits(&p, 2) < 0 || *p++ != ':' || digits(&p, 2) < 0)
+                        return CSE_ERR_DATE;
+                }
+            }
+        }
+    }
+    if (*p != '\0' || !cse_time_valid(&t))
+        return CSE_ERR_DATE;
+    *out = t;
+    return CSE_OK;
+}
+
+const char *cse_time_format_hl7(const cse_time *t, char *buf, size_t size)
+{
+    if (buf == NULL || size == 0)
+        return "";
+    buf[0] = '\0';
+    if (t == NULL)
+        return buf;
+    switch (t->precision) {
+    case CSE_TIME_NONE: break;
+    case CSE_TIME_YEAR: snprintf(buf, size, "%04d", t->year); break;
+    case CSE_TIME_MONTH: snprintf(buf, size, "%04d%02d", t->year, t->month); break;
+    case CSE_TIME_DAY:
+        snprintf(buf, size, "%04d%02d%02d", t->year, t->month, t->day);
+        break;
+    case CSE_TIME_MINUTE:
+    case CSE_TIME_SECOND:
+        snprintf(buf, size, "%04d%02d%02d%02d%02d%02d", t->year, t->month, t->day,
+                 t->hour, t->minute, t->precision == CSE_TIME_SECOND ? t->second : 0);
+        break;
+    }
+    return buf;
+}
+
+const char *cse_time_format_fhir(const cse_time *t, char *buf, size_t size)
+{
+    if (buf == NULL || size == 0)
+        return "";
+    buf[0] = '\0';
+    if (t == NULL)
+        return buf;
+    switch (t->precision) {
+    case CSE_TIME_NONE: break;
+    case CSE_TIME_YEAR: snprintf(buf, size, "%04d", t->year); break;
+    case CSE_TIME_MONTH: snprintf(buf, size, "%04d-%02d", t->year, t->month); break;
+    case CSE_TIME_DAY:
+        snprintf(buf, size, "%04d-%02d-%02d", t->year, t->month, t->day);
+        break;
+    case CSE_TIME_MINUTE:
+    case CSE_TIME_SECOND:
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", t->year, t->month, t->day,
+                 t->hour, t->minute, t->precision == CSE_TIME_SECOND ? t->second : 0);
+        break;
+    }
+    return buf;
+}
+
+const char *cse_time_format_fhir_date(const cse_time *t, char *buf, size_t size)
+{
+    cse_time d;
+
+    if (t == NULL || t->precision <= CSE_TIME_DAY)
+        return cse_time_format_fhir(t, buf, size);
+    d = *t;
+    d.precision = CSE_TIME_DAY;
+    return cse_time_format_fhir(&d, buf, size);
+}
+
+int cse_time_compare(const cse_time *a, const cse_time *b)
+{
+    cse_precision p;
+    int av[6], bv[6];
+
+    if (a->precision == CSE_TIME_NONE || b->precision == CSE_TIME_NONE)
+        return (int)(a->precision != CSE_TIME_NONE) -
+               (int)(b->precision != CSE_TIME_NONE);
+    p = a->precision < b->precision ? a->precision : b->precision;
+    av[0] = a->year, av[1] = a->month, av[2] = a->day, av[3] = a->hour, av[4] = a->minute,
+    av[5] = a->second;
+    bv[0] = b->year, bv[1] = b->month, bv[2] = b->day, bv[3] = b->hour, bv[4] = b->minute,
+    bv[5] = b->second;
+    /* Fields compared per precision: YEAR 1, MONTH 2, DAY 3, MINUTE 5, SECOND 6. */
+    int nf = p == CSE_TIME_YEAR     ? 1
+             : p == CSE_TIME_MONTH  ? 2
+             : p == CSE_TIME_DAY    ? 3
+             : p == CSE_TIME_MINUTE ? 5
+                                    : 6;
+    for (int i = 0; i < nf; i++)
+        if (av[i] != bv[i])
+            return av[i] < bv[i] ? -1 : 1;
+    return 0;
+}
+
+cse_code cse_time_add_months(const cse_time *t, int months, cse_time *out)
+{
+    cse_time r;
+    int total;
+
+    if (t == NULL || out == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (t->precision < CSE_TIME_DAY || !cse_time_valid(t))
+        return CSE_ERR_DATE;
+    r = *t;
+    total = t->year * 12 + (t->month - 1) + months;
+    r.year = total / 12;
+    r.month = total % 12 + 1;
+    if (r.day > days_in_month(r.year, r.month))
+        r.day = days_in_month(r.year, r.month);
+    if (!cse_time_valid(&r))
+        return CSE_ERR_DATE;
+    *out = r;
+    return CSE_OK;
+}

@@ -1,0 +1,95 @@
+/* Dates: HL7 TS and FHIR forms, comparison, month arithmetic. */
+#include <string.h>
+
+#include "testutil.h"
+
+START_TEST(test_time_parse_hl7_precisions)
+{
+    cse_time t;
+    char buf[32];
+    ck_assert_int_eq(cse_time_parse_hl7("2024", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_YEAR);
+    ck_assert_int_eq(cse_time_parse_hl7("202403", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_MONTH);
+    ck_assert_int_eq(cse_time_parse_hl7("20240315", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_DAY);
+    ck_assert_int_eq(cse_time_parse_hl7("202403151030", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_MINUTE);
+    ck_assert_int_eq(cse_time_parse_hl7("20240315103045", &t), CSE_OK);
+    ck_assert_int_eq(t.second, 45);
+    ck_assert_str_eq(cse_time_format_hl7(&t, buf, sizeof(buf)), "20240315103045");
+    ck_assert_str_eq(cse_time_format_fhir(&t, buf, sizeof(buf)), "2024-03-15T10:30:45");
+    ck_assert_str_eq(cse_time_format_fhir_date(&t, buf, sizeof(buf)), "2024-03-15");
+    /* Fractions and zones after the digits are accepted and dropped. */
+    ck_assert_int_eq(cse_time_parse_hl7("20240315103045.000+0000", &t), CSE_OK);
+}
+END_TEST
+
+START_TEST(test_time_rejects_bad_dates)
+{
+    cse_time t;
+    ck_assert_int_eq(cse_time_parse_hl7("20240230", &t), CSE_ERR_DATE); /* 30 Feb */
+    ck_assert_int_eq(cse_time_parse_hl7("20231301", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_hl7("2024031", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_hl7("2024-03-15", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_hl7("", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_fhir("2024-02-30", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_fhir("2024-03-15T25:00:00Z", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_fhir("20240315", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_fhir("2024-03-15x", &t), CSE_ERR_DATE);
+}
+END_TEST
+
+START_TEST(test_time_parse_fhir_forms)
+{
+    cse_time t;
+    char buf[32];
+    ck_assert_int_eq(cse_time_parse_fhir("2024-02-29", &t), CSE_OK);
+    ck_assert_str_eq(cse_time_format_hl7(&t, buf, sizeof(buf)), "20240229");
+    ck_assert_int_eq(cse_time_parse_fhir("2024-03-15T10:30:45.123+01:00", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_SECOND);
+    ck_assert_int_eq(t.hour, 10);
+    ck_assert_int_eq(cse_time_parse_fhir("2024-03", &t), CSE_OK);
+    ck_assert_int_eq(t.precision, CSE_TIME_MONTH);
+}
+END_TEST
+
+START_TEST(test_time_add_months_clamps_day)
+{
+    cse_time a = test_day(2023, 8, 31), r;
+    char buf[32];
+    ck_assert_int_eq(cse_time_add_months(&a, 6, &r), CSE_OK);
+    ck_assert_str_eq(cse_time_format_fhir(&r, buf, sizeof(buf)), "2024-02-29");
+    a = test_day(2024, 8, 31);
+    ck_assert_int_eq(cse_time_add_months(&a, 6, &r), CSE_OK);
+    ck_assert_str_eq(cse_time_format_fhir(&r, buf, sizeof(buf)), "2025-02-28");
+    a = test_day(2024, 11, 15);
+    ck_assert_int_eq(cse_time_add_months(&a, 3, &r), CSE_OK);
+    ck_assert_str_eq(cse_time_format_fhir(&r, buf, sizeof(buf)), "2025-02-15");
+    a.precision = CSE_TIME_MONTH;
+    ck_assert_int_eq(cse_time_add_months(&a, 6, &r), CSE_ERR_DATE);
+}
+END_TEST
+
+START_TEST(test_time_compare)
+{
+    cse_time a = test_day(2024, 1, 2), b = test_day(2024, 1, 3), none = {0};
+    ck_assert_int_lt(cse_time_compare(&a, &b), 0);
+    ck_assert_int_gt(cse_time_compare(&b, &a), 0);
+    ck_assert_int_eq(cse_time_compare(&a, &a), 0);
+    ck_assert_int_lt(cse_time_compare(&none, &a), 0);
+}
+END_TEST
+
+Suite *make_time_suite(void)
+{
+    Suite *s = suite_create("time");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_time_parse_hl7_precisions);
+    tcase_add_test(tc, test_time_rejects_bad_dates);
+    tcase_add_test(tc, test_time_parse_fhir_forms);
+    tcase_add_test(tc, test_time_add_months_clamps_day);
+    tcase_add_test(tc, test_time_compare);
+    suite_add_tcase(s, tc);
+    return s;
+}
