@@ -138,6 +138,22 @@ cse_agent *cse_agent_new(cse_agent_kind kind, const char *id)
     return a;
 }
 
+cse_agent *cse_agent_dup(const cse_agent *a)
+{
+    cse_agent *d;
+
+    if (a == NULL || (d = cse_agent_new(a->kind, a->id)) == NULL)
+        return NULL;
+    if (cse_strset(&d->name, a->name) != CSE_OK ||
+        cse_strset(&d->role, a->role) != CSE_OK ||
+        cse_strset(&d->ods, a->ods) != CSE_OK ||
+        cse_strset(&d->org_id, a->org_id) != CSE_OK) {
+        cse_agent_free(d);
+        return NULL;
+    }
+    return d;
+}
+
 void cse_agent_free(cse_agent *a)
 {
     if (a == NULL)
@@ -217,6 +233,37 @@ static cse_code strv_push(char ***v, size_t *n, const char *s)
     nv[(*n)++] = copy;
     *v = nv;
     return CSE_OK;
+}
+
+cse_entry *cse_entry_dup(const cse_entry *e)
+{
+    cse_entry *d;
+    cse_code rc = CSE_OK;
+
+    if (e == NULL || (d = cse_entry_new(e->kind, e->id)) == NULL)
+        return NULL;
+    d->effective_low = e->effective_low;
+    d->effective_high = e->effective_high;
+    d->effective_center = e->effective_center;
+    d->availability = e->availability;
+    d->labels = e->labels;
+    d->inherited_labels = e->inherited_labels;
+    d->source_line = e->source_line;
+    if (cse_strset(&d->parent_id, e->parent_id) != CSE_OK ||
+        cse_strset(&d->compound_class, e->compound_class) != CSE_OK ||
+        cse_strset(&d->status, e->status) != CSE_OK ||
+        cse_strset(&d->author_ref, e->author_ref) != CSE_OK ||
+        cse_strset(&d->value, e->value) != CSE_OK || cse_concept_copy(&d->code, &e->code))
+        rc = CSE_ERR_NOMEM;
+    for (size_t i = 0; rc == CSE_OK && i < e->n_annotations; i++)
+        rc = cse_entry_add_annotation(d, e->annotations[i]);
+    for (size_t i = 0; rc == CSE_OK && i < e->n_links; i++)
+        rc = cse_entry_add_link(d, e->links[i]);
+    if (rc != CSE_OK) {
+        cse_entry_free(d);
+        return NULL;
+    }
+    return d;
 }
 
 cse_code cse_entry_add_annotation(cse_entry *e, const char *text)

@@ -175,6 +175,7 @@ const char *cse_candidate_reason_name(cse_candidate_reason r)
     case CSE_CANDIDATE_UNCODED: return "uncoded";
     case CSE_CANDIDATE_MALFORMED: return "malformed-snomed-code";
     case CSE_CANDIDATE_TEXT_ONLY: return "text-only";
+    case CSE_CANDIDATE_DAMAGED: return "damaged-marker";
     }
     return "unknown";
 }

@@ -6,5 +6,6 @@
 #include <csemarker/fhir.h>
 #include <csemarker/model.h>
 #include <csemarker/rules.h>
+#include <csemarker/sink.h>
 
 #endif

@@ -117,6 +117,8 @@ typedef struct cse_agent {
 } cse_agent;
 
 CSE_EXPORT cse_agent *cse_agent_new(cse_agent_kind kind, const char *id);
+/* Deep copy; NULL on allocation failure. */
+CSE_EXPORT cse_agent *cse_agent_dup(const cse_agent *a);
 CSE_EXPORT void cse_agent_free(cse_agent *a);
 
 /* ---- Entries ----------------------------------------------------------- */
@@ -162,6 +164,8 @@ typedef struct cse_entry {
 /* Makes an empty entry with a copy of id (may be NULL). */
 CSE_EXPORT cse_entry *cse_entry_new(cse_entry_kind kind, const char *id);
 CSE_EXPORT void cse_entry_free(cse_entry *e);
+/* Deep copy; NULL on allocation failure. */
+CSE_EXPORT cse_entry *cse_entry_dup(const cse_entry *e);
 CSE_EXPORT cse_code cse_entry_add_annotation(cse_entry *e, const char *text);
 CSE_EXPORT cse_code cse_entry_add_link(cse_entry *e, const char *id);
 /* Replaces *field with a copy of value (NULL clears). For any char* member. */

@@ -63,7 +63,9 @@ typedef enum cse_candidate_reason {
     CSE_CANDIDATE_DEGRADED,       /* transfer-degraded code */
     CSE_CANDIDATE_UNCODED,        /* no code, original text only */
     CSE_CANDIDATE_MALFORMED,      /* a SNOMED code that fails the check digit */
-    CSE_CANDIDATE_TEXT_ONLY       /* a valid unrelated concept whose text names CSE */
+    CSE_CANDIDATE_TEXT_ONLY,      /* a valid unrelated concept whose text names CSE */
+    CSE_CANDIDATE_DAMAGED         /* a marker code, but no usable date or a damaged
+                                     csemarker annotation */
 } cse_candidate_reason;
 
 CSE_EXPORT const char *cse_candidate_reason_name(cse_candidate_reason r);
