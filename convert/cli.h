@@ -14,4 +14,27 @@ enum {
     CLI_INTERNAL = 70 /* out of memory or a bug */
 };
 
+/* Output that appears only when complete: a temporary file in the target's
+ * folder, renamed over the target on commit and removed on abort. With no
+ * path (or "-") it is stdout. */
+struct cli_output {
+    FILE *fp;
+    char *path; /* target, NULL for stdout */
+    char *tmp;  /* temporary file, NULL for stdout */
+};
+
+/* Opens the output; NULL with a message on stderr when it cannot. */
+FILE *cli_output_open(const char *path, struct cli_output *o);
+/* Flushes, closes and renames into place. Returns CLI_OK or CLI_IO (and then
+ * nothing is left behind). */
+int cli_output_commit(struct cli_output *o);
+/* Closes and removes the temporary file; stdout is left alone. */
+void cli_output_abort(struct cli_output *o);
+
+/* Prints "cse-convert: " + the formatted error to stderr and returns the exit
+ * status for its code. */
+int cli_fail(const char *prog, const cse_error *err);
+
+/* Commands, one per file convert/cli_NAME.c. */
+
 #endif

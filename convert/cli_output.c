@@ -1,0 +1,111 @@
+/* Output files that appear only when complete, and error reporting. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+FILE *cli_output_open(const char *path, struct cli_output *o)
+{
+    int fd;
+
+    memset(o, 0, sizeof(*o));
+    if (path == NULL || strcmp(path, "-") == 0) {
+        o->fp = stdout;
+        return o->fp;
+    }
+    o->path = strdup(path);
+    if (o->path == NULL || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+        o->tmp = NULL;
+        fprintf(stderr, "cse-convert: out of memory\n");
+        goto fail;
+    }
+    if ((fd = mkstemp(o->tmp)) < 0) {
+        fprintf(stderr, "cse-convert: %s: cannot create output: %s\n", path,
+                strerror(errno));
+        goto fail;
+    }
+    if ((o->fp = fdopen(fd, "w")) == NULL) {
+        close(fd);
+        unlink(o->tmp);
+        fprintf(stderr, "cse-convert: %s: cannot open output: %s\n", path,
+                strerror(errno));
+        goto fail;
+    }
+    return o->fp;
+fail:
+    free(o->path);
+    free(o->tmp);
+    memset(o, 0, sizeof(*o));
+    return NULL;
+}
+
+int cli_output_commit(struct cli_output *o)
+{
+    int rc = CLI_OK;
+
+    if (o->fp == NULL)
+        return CLI_IO;
+    if (o->tmp == NULL) {
+        if (fflush(o->fp) != 0) {
+            fprintf(stderr, "cse-convert: writing standard output: %s\n",
+                    strerror(errno));
+            rc = CLI_IO;
+        }
+        o->fp = NULL;
+        return rc;
+    }
+    if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0) {
+        fprintf(stderr, "cse-convert: %s: write failed: %s\n", o->path, strerror(errno));
+        rc = CLI_IO;
+    }
+    if (fclose(o->fp) != 0 && rc == CLI_OK) {
+        fprintf(stderr, "cse-convert: %s: write failed: %s\n", o->path, strerror(errno));
+        rc = CLI_IO;
+    }
+    o->fp = NULL;
+    if (rc == CLI_OK && rename(o->tmp, o->path) != 0) {
+        fprintf(stderr, "cse-convert: %s: cannot rename into place: %s\n", o->path,
+                strerror(errno));
+        rc = CLI_IO;
+    }
+    if (rc != CLI_OK)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    return rc;
+}
+
+void cli_output_abort(struct cli_output *o)
+{
+    if (o->tmp != NULL) {
+        if (o->fp != NULL)
+            fclose(o->fp);
+        unlink(o->tmp);
+    } else if (o->fp != NULL) {
+        fflush(o->fp);
+    }
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof(*o));
+}
+
+int cli_fail(const char *prog, const cse_error *err)
+{
+    char buf[1600];
+
+    fprintf(stderr, "%s: %s\n", prog, cse_error_format(err, buf, sizeof(buf)));
+    switch (err->code) {
+    case CSE_ERR_IO:
+    case CSE_ERR_PERMISSION: return CLI_IO;
+    case CSE_ERR_NOMEM:
+    case CSE_ERR_INTERNAL: return CLI_INTERNAL;
+    case CSE_ERR_INVALID_ARG: return CLI_USAGE;
+    default: return CLI_INPUT;
+    }
+}
