@@ -1,0 +1,23 @@
+// Extensions of the CSE risk marker. Core Flag and Observation have no
+// review date and no reason for ending, so both travel in our own extensions.
+
+Extension: CSEReviewDate
+Id: cse-review-date
+Title: "CSE marker review date"
+Description: "The date by which the CSE risk marker must next be reviewed by a clinician. Required on every marker; by default the start date plus six months."
+Context: Flag, Observation
+* insert Metadata
+* value[x] 1..1
+* value[x] only date
+
+Extension: CSEEndReason
+Id: cse-end-reason
+Title: "CSE marker end reason"
+Description: "Why the CSE risk marker was ended. Present only on an ended marker (Flag.status inactive; Observation with effectivePeriod.end)."
+Context: Flag, Observation
+* insert Metadata
+* value[x] 1..1
+* value[x] only Coding
+* valueCoding from CSEMarkerEndReasonVS (required)
+* valueCoding.system 1..1
+* valueCoding.code 1..1
