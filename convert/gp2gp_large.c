@@ -1,0 +1,211 @@
+/* GP2GP large messages: a skeleton extract whose real content travels as a
+ * compressed attachment in COPC_IN000001UK01 fragments. The reader either
+ * names the fragments it needs or reads them, in place of the skeleton
+ * statement, from a folder. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gp2gp_read.h"
+
+#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT)
+
+static const char *const suffixes[] = {".xml", ".xml.gz", ".gz", ".b64"};
+
+static bool plain_name(const char *id)
+{
+    if (id == NULL || *id == '\0' || strlen(id) > 64 || id[0] == '.')
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+static int b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Decodes base64 from in to out, a chunk at a time. Returns 0, or -1 when
+ * the input is not base64. */
+static int b64_decode(FILE *in, FILE *out)
+{
+    unsigned acc = 0;
+    int bits = 0, c, pad = 0;
+
+    while ((c = getc(in)) != EOF) {
+        int v;
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+            continue;
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad || (v = b64_value(c)) < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (putc((int)((acc >> bits) & 0xFFu), out) == EOF)
+                return -1;
+        }
+    }
+    return ferror(in) ? -1 : 0;
+}
+
+/* Opens a reader over a fragment file: XML, gzip (libxml2 inflates it) or
+ * base64 of either (decoded into a temporary file first, so memory stays
+ * flat). *tmp receives the temporary file to remove afterwards. */
+static cse_code open_fragment(cse__doc *d, const char *path, xmlTextReaderPtr *out,
+                              char **tmp)
+{
+    FILE *f = fopen(path, "rb"), *o = NULL;
+    unsigned char head[4] = {0};
+    size_t n;
+    int fd;
+    const char *dir = getenv("TMPDIR");
+    cse_code rc = CSE_OK;
+
+    *out = NULL;
+    *tmp = NULL;
+    if (f == NULL)
+        return cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL, "cannot open: %s",
+                              strerror(errno));
+    n = fread(head, 1, sizeof(head), f);
+    if ((n >= 2 && head[0] == 0x1f && head[1] == 0x8b) || (n >= 1 && head[0] == '<') ||
+        (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)) {
+        fclose(f);
+        *out = xmlReaderForFile(path, NULL, READ_OPTIONS);
+        return *out ? CSE_OK
+                    : cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
+                                     "cannot read the fragment");
+    }
+    rewind(f);
+    if (asprintf(tmp, "%s/cse-fragment.XXXXXX", dir && *dir ? dir : "/tmp") < 0) {
+        *tmp = NULL;
+        fclose(f);
+        return cse__error_set(d->g->err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    }
+    if ((fd = mkstemp(*tmp)) < 0 || (o = fdopen(fd, "wb")) == NULL) {
+        rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, *tmp, NULL,
+                            "cannot create a temporary file: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    if (b64_decode(f, o) != 0) {
+        rc = cse__error_set(d->g->err, CSE_ERR_STRUCTURE, 0, path, NULL,
+                            "the fragment is neither XML, gzip nor base64");
+        goto out;
+    }
+    if (fflush(o) != 0) {
+        rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, *tmp, NULL,
+                            "cannot write a temporary file: %s", strerror(errno));
+        goto out;
+    }
+    if ((*out = xmlReaderForFile(*tmp, NULL, READ_OPTIONS)) == NULL)
+        rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
+                            "cannot read the fragment");
+out:
+    fclose(f);
+    if (o)
+        fclose(o);
+    if (rc != CSE_OK && *tmp) {
+        unlink(*tmp);
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return rc;
+}
+
+cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__frame *f)
+{
+    cse__gp2gp *g = d->g;
+    char path[4096];
+    xmlTextReaderPtr r = NULL;
+    char *tmp = NULL;
+    bool found = false;
+    cse_code rc;
+
+    if (!plain_name(id))
+        return cse__gp2gp_fail(
+            d, CSE_ERR_STRUCTURE, line, NULL,
+            "a large-message skeleton names a fragment whose id is not "
+            "a plain name");
+    if (g->fragments_dir == NULL) {
+        if (g->n_missing == 0) {
+            g->missing_line = line;
+            cse__gp2gp_path(d, xmlTextReaderDepth(d->r), NULL, g->missing_path,
+                            sizeof(g->missing_path));
+        }
+        if (g->n_missing < CSE__MAX_MISSING)
+            snprintf(g->missing[g->n_missing], sizeof(g->missing[0]), "%s", id);
+        g->n_missing++;
+        return CSE_OK;
+    }
+    if (g->nesting >= CSE__MAX_FRAGMENT_NESTING)
+        return cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, line, NULL,
+                               "fragments refer to further fragments more than %d levels "
+                               "deep",
+                               CSE__MAX_FRAGMENT_NESTING);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]) && !found; i++) {
+        snprintf(path, sizeof(path), "%s/%s%s", g->fragments_dir, id, suffixes[i]);
+        found = access(path, R_OK) == 0;
+    }
+    if (!found)
+        return cse__gp2gp_fail(d, CSE_ERR_NEEDS_FRAGMENTS, line, NULL,
+                               "large-message fragment %s is not in %s (looked for "
+                               "%s.xml, %s.xml.gz, %s.gz and %s.b64)",
+                               id, g->fragments_dir, id, id, id, id);
+    if ((rc = open_fragment(d, path, &r, &tmp)) != CSE_OK)
+        return rc;
+    g->nesting++;
+    rc = cse__gp2gp_read_doc(g, r, path, f, g->err);
+    g->nesting--;
+    xmlFreeTextReader(r);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    return rc;
+}
+
+cse_code cse__gp2gp_check_missing(cse__doc *d)
+{
+    cse__gp2gp *g = d->g;
+    char list[400] = "";
+    size_t used = 0;
+
+    if (g->n_missing == 0)
+        return CSE_OK;
+    for (size_t i = 0; i < g->n_missing && i < CSE__MAX_MISSING; i++) {
+        int n = snprintf(list + used, sizeof(list) - used, "%s%s.xml", i ? ", " : "",
+                         g->missing[i]);
+        if (n < 0 || (size_t)n >= sizeof(list) - used)
+            break;
+        used += (size_t)n;
+    }
+    return cse__error_set(
+        g->err, CSE_ERR_NEEDS_FRAGMENTS, g->missing_line, d->source, g->missing_path,
+        "this is a large-message skeleton: the record travels in %zu "
+        "fragment(s) that were not given (%s%s); pass the folder that "
+        "holds them",
+        g->n_missing, list, g->n_missing > CSE__MAX_MISSING ? ", ..." : "");
+}

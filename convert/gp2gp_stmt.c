@@ -1,0 +1,493 @@
+/* The GP2GP reader, one element at a time: a statement, an agent or a part of
+ * a composition, already expanded into a small libxml2 subtree, becomes model
+ * objects here. Nothing in this file moves the reader. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp2gp_read.h"
+
+#define NOMEM(d)                                                                         \
+    cse__error_set((d)->g->err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory")
+
+bool cse__hl7_is(const cse__xnode *n, const char *name)
+{
+    return n && n->type == XML_READER_TYPE_ELEMENT && n->hl7 && strcmp(n->name, name) == 0;
+}
+
+const cse__xnode *cse__hl7_child(const cse__xnode *n, const char *name)
+{
+    for (const cse__xnode *c = n ? n->children : NULL; c; c = c->next)
+        if (cse__hl7_is(c, name))
+            return c;
+    return NULL;
+}
+
+/* An unqualified attribute's value, lent from the tree; NULL when absent. */
+const char *cse__hl7_attr(const cse__xnode *n, const char *name)
+{
+    return cse__xnode_attr(n, name);
+}
+
+/* The root of the first id child that has one. */
+const char *cse__hl7_id_root(const cse__xnode *n)
+{
+    for (const cse__xnode *c = n ? n->children : NULL; c; c = c->next)
+        if (cse__hl7_is(c, "id") && cse__hl7_attr(c, "root"))
+            return cse__hl7_attr(c, "root");
+    return NULL;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The text of n and its descendants, in document order (the text and CDATA
+ * nodes, as xmlNodeGetContent gives it). Ownership: caller frees. */
+static char *content_of(const cse__xnode *n)
+{
+    const cse__xnode *t = n;
+    size_t len = 0, used = 0;
+    char *out;
+
+    if (n->type != XML_READER_TYPE_ELEMENT)
+        return strndup(n->text ? n->text : "", n->len);
+    /* Most elements hold one text node: lend nothing, copy once. */
+    for (t = n->children; t; t = t->next)
+        if (t->type != XML_READER_TYPE_TEXT && t->type != XML_READER_TYPE_CDATA)
+            break;
+    if (t == NULL) {
+        for (t = n->children; t; t = t->next)
+            len += t->text ? strlen(t->text) : 0;
+        if ((out = malloc(len + 1)) == NULL)
+            return NULL;
+        for (t = n->children; t; t = t->next) {
+            size_t k = t->text ? strlen(t->text) : 0;
+            memcpy(out + used, t->text, k);
+            used += k;
+        }
+        out[used] = '\0';
+        return out;
+    }
+    /* Nested elements: walk the subtree twice, measuring then copying. */
+    for (int pass = 0; pass < 2; pass++) {
+        out = NULL;
+        if (pass == 1 && (out = malloc(len + 1)) == NULL)
+            return NULL;
+        used = 0;
+        t = n->children;
+        while (t) {
+            if ((t->type == XML_READER_TYPE_TEXT || t->type == XML_READER_TYPE_CDATA) &&
+                t->text) {
+                size_t k = strlen(t->text);
+                if (out)
+                    memcpy(out + used, t->text, k);
+                used += k;
+            }
+            if (t->type == XML_READER_TYPE_ELEMENT && t->children) {
+                t = t->children;
+                continue;
+            }
+            while (t && t != n && t->next == NULL)
+                t = t->parent;
+            if (t == NULL || t == n)
+                break;
+            t = t->next;
+        }
+        len = used;
+        if (out) {
+            out[used] = '\0';
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* The text of an element with surrounding white space removed; NULL when
+ * empty. Ownership: caller frees with free(). */
+static char *text_of(const cse__xnode *n)
+{
+    char *raw = n ? content_of(n) : NULL;
+    char *s, *e;
+
+    if (raw == NULL)
+        return NULL;
+    for (s = raw; is_space(*s); s++)
+        ;
+    for (e = s + strlen(s); e > s && is_space(e[-1]);)
+        e--;
+    if (e == s) {
+        free(raw);
+        return NULL;
+    }
+    memmove(raw, s, (size_t)(e - s));
+    raw[e - s] = '\0';
+    return raw;
+}
+
+/* Sets *field from the text of n; a missing or empty text leaves it. */
+static cse_code set_text(cse__doc *d, char **field, const cse__xnode *n, bool *nomem)
+{
+    char *t = text_of(n);
+    *nomem = false;
+    if (t == NULL)
+        return CSE_OK;
+    free(*field);
+    *field = t;
+    return CSE_OK;
+}
+
+static cse_code add_coding(const cse__xnode *n, cse_concept *c)
+{
+    const char *code = cse__hl7_attr(n, "code");
+    const char *oid = cse__hl7_attr(n, "codeSystem");
+    const char *system = NULL;
+    char urn[256];
+
+    if (code == NULL || *code == '\0' || cse__hl7_attr(n, "nullFlavor"))
+        return CSE_OK;
+    if (oid && *oid) {
+        system = cse_system_from_oid(oid);
+        if (system == NULL) {
+            snprintf(urn, sizeof(urn), "urn:oid:%s", oid);
+            system = urn;
+        }
+    }
+    return cse_concept_add(c, system, code, cse__hl7_attr(n, "displayName"));
+}
+
+cse_code cse__gp2gp_concept(const cse__xnode *n, cse_concept *c)
+{
+    cse_code rc;
+    char *text;
+
+    if (n == NULL)
+        return CSE_OK;
+    if ((rc = add_coding(n, c)) != CSE_OK)
+        return rc;
+    for (const cse__xnode *t = n->children; t; t = t->next)
+        if (cse__hl7_is(t, "translation") && (rc = add_coding(t, c)) != CSE_OK)
+            return rc;
+    if ((text = text_of(cse__hl7_child(n, "originalText"))) != NULL) {
+        rc = cse_concept_set_text(c, text);
+        free(text);
+    }
+    return rc;
+}
+
+static void read_time(cse__doc *d, const cse__xnode *n, cse_time *out, const char *owner)
+{
+    const char *v = cse__hl7_attr(n, "value");
+    char what[160];
+
+    if (v == NULL || cse__hl7_attr(n, "nullFlavor"))
+        return;
+    if (cse_time_parse_hl7(v, out) != CSE_OK) {
+        memset(out, 0, sizeof(*out));
+        snprintf(what, sizeof(what), "%s/%s%s%s/@value", owner,
+                 n->parent ? n->parent->name : "", n->parent ? "/" : "", n->name);
+        cse__gp2gp_loss(d, what, "date not understood (read as unknown)",
+                        cse__gp2gp_line(n));
+    }
+}
+
+static const char *agent_ref(const cse__xnode *participation)
+{
+    return cse__hl7_id_root(cse__hl7_child(participation, "agentRef"));
+}
+
+cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
+{
+    const char *owner = c->parent ? c->parent->name : "";
+    const char *v;
+
+    if (cse__hl7_is(c, "id")) {
+        if (e->id == NULL && (v = cse__hl7_attr(c, "root")) != NULL &&
+            cse_strset(&e->id, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "code")) {
+        if (cse__gp2gp_concept(c, &e->code) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "statusCode")) {
+        if ((v = cse__hl7_attr(c, "code")) != NULL && cse_strset(&e->status, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "effectiveTime")) {
+        read_time(d, c, &e->effective_center, owner);
+        read_time(d, cse__hl7_child(c, "center"), &e->effective_center, owner);
+        read_time(d, cse__hl7_child(c, "low"), &e->effective_low, owner);
+        read_time(d, cse__hl7_child(c, "high"), &e->effective_high, owner);
+    } else if (cse__hl7_is(c, "availabilityTime")) {
+        read_time(d, c, &e->availability, owner);
+    } else if (cse__hl7_is(c, "confidentialityCode")) {
+        /* Receivers match on the code alone. */
+        if ((v = cse__hl7_attr(c, "code")) != NULL && strcmp(v, "NOPAT") == 0)
+            e->labels |= CSE_LABEL_NOPAT;
+    } else if (cse__hl7_is(c, "author")) {
+        if ((v = agent_ref(c)) != NULL && cse_strset(&e->author_ref, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "Participant")) {
+        /* UK07 statements name their author as a Participant of type AUT. */
+        const char *type = cse__hl7_attr(c, "typeCode");
+        bool aut = type && strcmp(type, "AUT") == 0;
+        if ((aut || e->author_ref == NULL) && (v = agent_ref(c)) != NULL &&
+            cse_strset(&e->author_ref, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "Participant2")) {
+        if (e->author_ref == NULL && (v = agent_ref(c)) != NULL &&
+            cse_strset(&e->author_ref, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "pertinentInformation")) {
+        char *t =
+            text_of(cse__hl7_child(cse__hl7_child(c, "pertinentAnnotation"), "text"));
+        cse_code rc = t ? cse_entry_add_annotation(e, t) : CSE_OK;
+        free(t);
+        if (rc != CSE_OK)
+            return rc == CSE_ERR_NOMEM ? NOMEM(d)
+                                       : cse__gp2gp_fail(d, rc, cse__gp2gp_line(c), NULL,
+                                                         "too many annotations");
+    }
+    return CSE_OK;
+}
+
+/* A simple text form of an ObservationStatement value. */
+static cse_code read_value(cse__doc *d, cse_entry *e, const cse__xnode *v)
+{
+    const char *val = cse__hl7_attr(v, "value");
+    const char *unit = cse__hl7_attr(v, "unit");
+    const char *code = cse__hl7_attr(v, "code");
+    const cse__xnode *low = cse__hl7_child(v, "low"), high = cse__hl7_child(v, "high");
+    char buf[512];
+    bool nomem;
+
+    if (val) {
+        if (unit && *unit && strcmp(unit, "1") != 0)
+            snprintf(buf, sizeof(buf), "%s %s", val, unit);
+        else
+            snprintf(buf, sizeof(buf), "%s", val);
+    } else if (code || cse__hl7_attr(v, "displayName")) {
+        const char *disp = cse__hl7_attr(v, "displayName");
+        snprintf(buf, sizeof(buf), "%s", disp ? disp : code);
+    } else if (low || high) {
+        const char *lv = cse__hl7_attr(low, "value"), *hv = cse__hl7_attr(high, "value");
+        const char *u = cse__hl7_attr(low ? low : high, "unit");
+        snprintf(buf, sizeof(buf), "%s-%s%s%s", lv ? lv : "", hv ? hv : "",
+                 u && strcmp(u, "1") != 0 ? " " : "", u && strcmp(u, "1") != 0 ? u : "");
+    } else {
+        return set_text(d, &e->value, v, &nomem);
+    }
+    return cse_strset(&e->value, buf) == CSE_OK ? CSE_OK : NOMEM(d);
+}
+
+static bool has_code(const cse_concept *c, const char *code)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->codings[i].code, code) == 0)
+            return true;
+    return false;
+}
+
+/* The attachment an ExternalDocument refers to, after its narrative. */
+static cse_code emit_attachment(cse__doc *d, const cse_entry *narrative, const cse__xnode *doc,
+                                const cse__frame *f)
+{
+    cse_entry *a = cse_entry_new(CSE_ENTRY_ATTACHMENT, cse__hl7_id_root(doc));
+    const char *ref =
+        cse__hl7_attr(cse__hl7_child(cse__hl7_child(doc, "text"), "reference"), "value");
+
+    if (a == NULL)
+        return NOMEM(d);
+    a->source_line = cse__gp2gp_line(doc);
+    a->inherited_labels = (f ? f->inherited : 0) | narrative->labels;
+    a->availability = narrative->availability;
+    if (cse_strset(&a->parent_id, narrative->id) != CSE_OK ||
+        cse_strset(&a->status, narrative->status) != CSE_OK ||
+        cse_strset(&a->author_ref, narrative->author_ref) != CSE_OK ||
+        cse_strset(&a->value, ref) != CSE_OK ||
+        cse__gp2gp_concept(cse__hl7_child(doc, "code"), &a->code) != CSE_OK) {
+        cse_entry_free(a);
+        return NOMEM(d);
+    }
+    for (const cse__xnode *c = doc->children; c; c = c->next)
+        if (cse__hl7_is(c, "confidentialityCode")) {
+            const char *v = cse__hl7_attr(c, "code");
+            if (v && strcmp(v, "NOPAT") == 0)
+                a->labels |= CSE_LABEL_NOPAT;
+        }
+    return cse__gp2gp_emit(d, a);
+}
+
+/* The fragment a skeleton placeholder stands for: "cid:ID" in its reference,
+ * else the document's id. */
+static char *skeleton_fragment(const cse__xnode *doc)
+{
+    cse_concept code = {0};
+    const char *ref, *id;
+    char *out = NULL;
+
+    if (cse__gp2gp_concept(cse__hl7_child(doc, "code"), &code) != CSE_OK)
+        goto out;
+    if (!has_code(&code, CSE__SKELETON_CODE))
+        goto out;
+    ref =
+        cse__hl7_attr(cse__hl7_child(cse__hl7_child(doc, "text"), "reference"), "value");
+    id = cse__hl7_id_root(doc);
+    if (ref && strncmp(ref, "cid:", 4) == 0 && ref[4])
+        out = strdup(ref + 4);
+    else
+        out = strdup(id ? id : "");
+out:
+    cse_concept_clear(&code);
+    return out;
+}
+
+cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame *f,
+                              char **skeleton_id)
+{
+    const char *name = n->name;
+    cse_entry_kind kind = CSE_ENTRY_OTHER;
+    cse_entry *e;
+    const cse__xnode *doc = NULL;
+    cse_code rc = CSE_OK;
+    bool nomem;
+
+    *skeleton_id = NULL;
+    if (strcmp(name, "ObservationStatement") == 0)
+        kind = f && f->allergy ? CSE_ENTRY_ALLERGY : CSE_ENTRY_OBSERVATION;
+    else if (strcmp(name, "NarrativeStatement") == 0)
+        kind = CSE_ENTRY_NARRATIVE;
+    else if (strcmp(name, "LinkSet") == 0)
+        kind = CSE_ENTRY_PROBLEM;
+    else if (strcmp(name, "PlanStatement") == 0)
+        kind = CSE_ENTRY_PLAN;
+    else if (strcmp(name, "RequestStatement") == 0)
+        kind = CSE_ENTRY_REQUEST;
+    else if (strcmp(name, "MedicationStatement") == 0)
+        kind = CSE_ENTRY_MEDICATION;
+    if ((e = cse_entry_new(kind, NULL)) == NULL)
+        return NOMEM(d);
+    e->source_line = cse__gp2gp_line(n);
+    e->inherited_labels = f ? f->inherited : 0;
+    if (f && f->id && cse_strset(&e->parent_id, f->id) != CSE_OK)
+        goto nomem;
+    for (const cse__xnode *c = n->children; c && rc == CSE_OK; c = c->next) {
+        if (c->type != XML_READER_TYPE_ELEMENT)
+            continue;
+        if ((rc = cse__gp2gp_apply_child(d, e, c)) != CSE_OK)
+            break;
+        if (kind == CSE_ENTRY_NARRATIVE && cse__hl7_is(c, "text")) {
+            char *t = text_of(c);
+            if (t)
+                rc = cse_concept_set_text(&e->code, t);
+            free(t);
+        } else if (kind == CSE_ENTRY_NARRATIVE && cse__hl7_is(c, "reference")) {
+            if (doc == NULL)
+                doc = cse__hl7_child(c, "referredToExternalDocument");
+        } else if ((kind == CSE_ENTRY_OBSERVATION || kind == CSE_ENTRY_ALLERGY) &&
+                   cse__hl7_is(c, "value")) {
+            rc = read_value(d, e, c);
+        } else if (kind == CSE_ENTRY_PROBLEM &&
+                   (cse__hl7_is(c, "conditionNamed") || cse__hl7_is(c, "component"))) {
+            const cse__xnode *ref = cse__hl7_child(c, "namedStatementRef");
+            const char *id =
+                cse__hl7_id_root(ref ? ref : cse__hl7_child(c, "statementRef"));
+            if (id)
+                rc = cse_entry_add_link(e, id);
+        } else if (kind == CSE_ENTRY_MEDICATION && cse__hl7_is(c, "consumable")) {
+            const cse__xnode *mat = cse__hl7_child(cse__hl7_child(c, "manufacturedProduct"),
+                                            "manufacturedMaterial");
+            rc = cse__gp2gp_concept(cse__hl7_child(mat, "code"), &e->code);
+        } else if (kind == CSE_ENTRY_MEDICATION &&
+                   cse__hl7_is(c, "pertinentInformation")) {
+            const cse__xnode *dose = cse__hl7_child(c, "pertinentMedicationDosage");
+            if (dose)
+                rc = set_text(d, &e->value, cse__hl7_child(dose, "text"), &nomem);
+        }
+    }
+    if (rc != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? NOMEM(d) : rc;
+    }
+    if (doc && (*skeleton_id = skeleton_fragment(doc)) != NULL) {
+        /* A large-message placeholder: the fragment is read in its place. */
+        cse_entry_free(e);
+        return CSE_OK;
+    }
+    if (doc) {
+        cse_entry *keep = cse_entry_dup(e);
+        if (keep == NULL)
+            goto nomem;
+        rc = cse__gp2gp_emit(d, e);
+        if (rc == CSE_OK)
+            rc = emit_attachment(d, keep, doc, f);
+        cse_entry_free(keep);
+        return rc;
+    }
+    return cse__gp2gp_emit(d, e);
+nomem:
+    cse_entry_free(e);
+    return NOMEM(d);
+}
+
+/* "Dr Given Family" from an HL7 name, or its text. Ownership: caller frees. */
+static char *name_of(const cse__xnode *name)
+{
+    char buf[512] = "";
+    size_t used = 0;
+
+    if (name == NULL)
+        return NULL;
+    for (const cse__xnode *c = name->children; c; c = c->next) {
+        char *t;
+        if (c->type != XML_READER_TYPE_ELEMENT || (t = text_of(c)) == NULL)
+            continue;
+        used +=
+            (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? " " : "", t);
+        free(t);
+        if (used >= sizeof(buf))
+            break;
+    }
+    return buf[0] ? strdup(buf) : text_of(name);
+}
+
+static const char *ods_id(const cse__xnode *org)
+{
+    for (const cse__xnode *c = org ? org->children : NULL; c; c = c->next) {
+        const char *root = cse__hl7_is(c, "id") ? cse__hl7_attr(c, "root") : NULL;
+        if (root && strcmp(root, CSE_OID_ODS) == 0)
+            return cse__hl7_attr(c, "extension");
+    }
+    return NULL;
+}
+
+cse_agent *cse__gp2gp_agent(const cse__xnode *n)
+{
+    const cse__xnode *person = cse__hl7_child(n, "agentPerson");
+    const cse__xnode *org = cse__hl7_child(n, "agentOrganization");
+    const cse__xnode *rep = cse__hl7_child(n, "representedOrganization");
+    const cse__xnode *code = cse__hl7_child(n, "code");
+    const char *id = NULL;
+    cse_agent *a;
+    char *role = NULL;
+
+    for (const cse__xnode *c = n->children; c && id == NULL; c = c->next)
+        if (cse__hl7_is(c, "id") && cse__hl7_attr(c, "extension") == NULL)
+            id = cse__hl7_attr(c, "root");
+    a = cse_agent_new(person || !org ? CSE_AGENT_PERSON : CSE_AGENT_ORGANISATION, id);
+    if (a == NULL)
+        return NULL;
+    a->name = name_of(cse__hl7_child(person ? person : org, "name"));
+    if (code) {
+        role = text_of(cse__hl7_child(code, "originalText"));
+        if (role == NULL && cse__hl7_attr(code, "displayName"))
+            role = strdup(cse__hl7_attr(code, "displayName"));
+        a->role = role;
+    }
+    if (cse_strset(&a->ods, ods_id(org ? org : rep)) != CSE_OK) {
+        cse_agent_free(a);
+        return NULL;
+    }
+    return a;
+}

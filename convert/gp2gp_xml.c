@@ -1,0 +1,585 @@
+/* A pull reader over libxml2's SAX2 push parser (see gp2gp_xml.h).
+ *
+ * The SAX2 handler is libxml2's own (so a DOCTYPE, its entity declarations and
+ * their checks behave exactly as under xmlTextReader) with the content
+ * callbacks replaced: elements, text, CDATA, comments, processing
+ * instructions and entity references become queued nodes, and no tree is
+ * built. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/SAX2.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlIO.h>
+
+#include "gp2gp_xml.h"
+
+#define HL7_NS "urn:hl7-org:v3"
+#define CHUNK 65536
+#define BLOCK 65536
+
+struct block {
+    struct block *next;
+    size_t size, used;
+    char data[];
+};
+
+struct cse__xr {
+    xmlParserCtxtPtr ctxt;
+    xmlSAXHandler sax;
+    /* input */
+    int fd;
+    const char *mem;
+    size_t mem_len, mem_off;
+    xmlParserInputBufferPtr file;
+    char *chunk;
+    bool done;   /* the last chunk was given to the parser */
+    bool failed; /* the input could not be read, or no memory */
+    /* errors */
+    cse__xml_error_fn on_error;
+    void *error_arg;
+    /* arena: blocks kept for reuse; reset when nothing in it is needed */
+    struct block *blocks, *cur_block;
+    int pin; /* an expansion is in progress */
+    /* the queue of nodes read from the input and not yet delivered */
+    cse__xnode *head, *tail;
+    cse__xnode *cur;
+    cse__xnode end; /* the end node left current by an expansion */
+    int depth;      /* elements open in the parser */
+    int *lines;     /* start-tag lines by depth, for end nodes */
+    size_t cap_lines;
+    const xmlChar *hl7; /* the HL7 namespace in the parser's dictionary */
+    /* a run of character data not yet queued */
+    char *text;
+    size_t text_len, text_kept, text_cap, max_text;
+    int text_line;
+    bool in_text;
+};
+
+/* ---- arena -------------------------------------------------------------- */
+
+static void *alloc(cse__xr *x, size_t n)
+{
+    struct block *b = x->cur_block;
+
+    n = (n + 15) & ~(size_t)15;
+    while (b && b->size - b->used < n) {
+        b = b->next;
+        if (b)
+            b->used = 0;
+    }
+    if (b == NULL) {
+        size_t size = n > BLOCK ? n : BLOCK;
+        if ((b = malloc(sizeof(*b) + size)) == NULL) {
+            x->failed = true;
+            return NULL;
+        }
+        b->size = size;
+        b->used = 0;
+        /* Keep it after the current block, so reuse follows the same order. */
+        if (x->cur_block) {
+            b->next = x->cur_block->next;
+            x->cur_block->next = b;
+        } else {
+            b->next = x->blocks;
+            x->blocks = b;
+        }
+    }
+    x->cur_block = b;
+    b->used += n;
+    return b->data + b->used - n;
+}
+
+static void arena_reset(cse__xr *x)
+{
+    x->cur_block = x->blocks;
+    if (x->blocks)
+        x->blocks->used = 0;
+}
+
+static char *copy(cse__xr *x, const void *s, size_t len)
+{
+    char *p = alloc(x, len + 1);
+
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/* ---- queue -------------------------------------------------------------- */
+
+static cse__xnode *push(cse__xr *x, int type, int depth, int line)
+{
+    cse__xnode *n = alloc(x, sizeof(*n));
+
+    if (n == NULL) {
+        xmlStopParser(x->ctxt);
+        return NULL;
+    }
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    n->depth = depth;
+    n->line = line;
+    if (x->tail)
+        x->tail->next = n;
+    else
+        x->head = n;
+    x->tail = n;
+    return n;
+}
+
+static int parser_line(const cse__xr *x)
+{
+    return x->ctxt && x->ctxt->input ? x->ctxt->input->line : 0;
+}
+
+/* Queues the run of character data read so far as one text node. */
+static void flush_text(cse__xr *x)
+{
+    cse__xnode *n;
+
+    if (!x->in_text)
+        return;
+    x->in_text = false;
+    if ((n = push(x, XML_READER_TYPE_TEXT, x->depth, x->text_line)) == NULL)
+        return;
+    n->len = x->text_len;
+    n->text = copy(x, x->text ? x->text : "", x->text_kept);
+    if (n->text == NULL)
+        xmlStopParser(x->ctxt);
+}
+
+/* ---- SAX2 callbacks ----------------------------------------------------- */
+
+static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+                     const xmlChar *uri, int n_ns, const xmlChar **ns, int n_attrs,
+                     int n_defaulted, const xmlChar **attrs)
+{
+    cse__xr *x = ctx;
+    const xmlChar *cur = x->ctxt->input ? x->ctxt->input->cur : NULL;
+    cse__xnode *n;
+
+    flush_text(x);
+    if ((n = push(x, XML_READER_TYPE_ELEMENT, x->depth, parser_line(x))) == NULL)
+        return;
+    n->name = (const char *)local;
+    n->uri = (const char *)uri;
+    n->hl7 = uri != NULL && (uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0);
+    /* The parser calls this with the start tag read up to "/>" or ">". */
+    n->empty = cur != NULL && cur[0] == '/';
+    if (n_attrs > 0) {
+        if ((n->attrs = alloc(x, (size_t)n_attrs * sizeof(*n->attrs))) == NULL) {
+            xmlStopParser(x->ctxt);
+            return;
+        }
+        for (int i = 0; i < n_attrs; i++) {
+            const xmlChar **a = attrs + 5 * i;
+            size_t len = (size_t)(a[4] - a[3]), o = 0;
+            char *v = alloc(x, len + 1);
+            if (v == NULL) {
+                xmlStopParser(x->ctxt);
+                return;
+            }
+            /* libxml2 leaves '&' as "&#38;" for the tree builder to decode. */
+            for (size_t k = 0; k < len; k++) {
+                v[o++] = (char)a[3][k];
+                if (a[3][k] == '&' && len - k >= 5 && memcmp(a[3] + k, "&#38;", 5) == 0)
+                    k += 4;
+            }
+            v[o] = '\0';
+            n->attrs[i].name = (const char *)a[0];
+            n->attrs[i].uri = (const char *)a[2];
+            n->attrs[i].value = v;
+            n->attrs[i].len = o;
+        }
+        n->n_attrs = n_attrs;
+    }
+    if (!n->empty) {
+        if ((size_t)x->depth >= x->cap_lines) {
+            size_t cap = x->cap_lines ? x->cap_lines * 2 : 64;
+            int *l = realloc(x->lines, cap * sizeof(*l));
+            if (l == NULL) {
+                x->failed = true;
+                xmlStopParser(x->ctxt);
+                return;
+            }
+            x->lines = l;
+            x->cap_lines = cap;
+        }
+        x->lines[x->depth] = n->line;
+        x->depth++;
+    }
+}
+
+static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+                   const xmlChar *uri)
+{
+    cse__xr *x = ctx;
+    cse__xnode *n;
+    const cse__xnode *t = x->tail;
+
+    flush_text(x);
+    /* An empty element has its end here too: it was queued as empty. */
+    if (t && t->type == XML_READER_TYPE_ELEMENT && t->empty && t->name == (char *)local &&
+        t->depth == x->depth)
+        return;
+    if (x->depth > 0)
+        x->depth--;
+    if ((n = push(x, XML_READER_TYPE_END_ELEMENT, x->depth, x->lines[x->depth])) == NULL)
+        return;
+    n->name = (const char *)local;
+    n->uri = (const char *)uri;
+    n->hl7 = uri != NULL && (uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0);
+}
+
+static void on_text(void *ctx, const xmlChar *v, int len)
+{
+    cse__xr *x = ctx;
+
+    if (len <= 0)
+        return;
+    if (!x->in_text) {
+        x->in_text = true;
+        x->text_len = x->text_kept = 0;
+        x->text_line = parser_line(x);
+    }
+    if (x->text_len + (size_t)len > XML_MAX_TEXT_LENGTH) {
+        /* What libxml2's tree builder says (and does) at this size. */
+        xmlError *e = &x->ctxt->lastError;
+        xmlResetError(e);
+        e->domain = XML_FROM_PARSER;
+        e->code = XML_ERR_NO_MEMORY;
+        e->level = XML_ERR_FATAL;
+        e->line = parser_line(x);
+        e->message = (char *)xmlStrdup(
+            BAD_CAST "Memory allocation failed : xmlSAX2Characters: huge text node\n");
+        x->ctxt->wellFormed = 0;
+        if (x->on_error)
+            x->on_error(x->error_arg, e);
+        xmlStopParser(x->ctxt);
+        return;
+    }
+    /* Past the cap the text is counted, not kept: the caller refuses it. */
+    if (x->text_kept + (size_t)len <= x->max_text + 1) {
+        if (x->text_kept + (size_t)len > x->text_cap) {
+            size_t cap = x->text_cap ? x->text_cap : 4096;
+            char *t;
+            while (cap < x->text_kept + (size_t)len)
+                cap *= 2;
+            if ((t = realloc(x->text, cap)) == NULL) {
+                x->failed = true;
+                xmlStopParser(x->ctxt);
+                return;
+            }
+            x->text = t;
+            x->text_cap = cap;
+        }
+        memcpy(x->text + x->text_kept, v, (size_t)len);
+        x->text_kept += (size_t)len;
+    }
+    x->text_len += (size_t)len;
+}
+
+static void on_cdata(void *ctx, const xmlChar *v, int len)
+{
+    cse__xr *x = ctx;
+    cse__xnode *n;
+
+    flush_text(x);
+    if ((n = push(x, XML_READER_TYPE_CDATA, x->depth, parser_line(x))) == NULL)
+        return;
+    n->len = (size_t)len;
+    if ((size_t)len <= x->max_text && (n->text = copy(x, v, (size_t)len)) == NULL)
+        xmlStopParser(x->ctxt);
+    if (n->text == NULL)
+        n->text = "";
+}
+
+static void on_comment(void *ctx, const xmlChar *v)
+{
+    cse__xr *x = ctx;
+
+    flush_text(x);
+    push(x, XML_READER_TYPE_COMMENT, x->depth, parser_line(x));
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    cse__xr *x = ctx;
+
+    flush_text(x);
+    push(x, XML_READER_TYPE_PROCESSING_INSTRUCTION, x->depth, parser_line(x));
+}
+
+static void on_reference(void *ctx, const xmlChar *name)
+{
+    cse__xr *x = ctx;
+    cse__xnode *n;
+
+    flush_text(x);
+    if ((n = push(x, XML_READER_TYPE_ENTITY_REFERENCE, x->depth, parser_line(x))) != NULL)
+        n->name = "";
+}
+
+static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
+                               const xmlChar *sys)
+{
+    cse__xr *x = ctx;
+
+    xmlSAX2InternalSubset(x->ctxt, name, ext, sys);
+    flush_text(x);
+    push(x, XML_READER_TYPE_DOCUMENT_TYPE, 0, 0);
+}
+
+static void on_sax_error(void *ctx, cse__xml_error_ptr e)
+{
+    cse__xr *x = ctx;
+
+    if (x->on_error)
+        x->on_error(x->error_arg, e);
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+static cse__xr *make(size_t max_text)
+{
+    cse__xr *x = calloc(1, sizeof(*x));
+
+    if (x == NULL)
+        return NULL;
+    x->fd = -1;
+    x->max_text = max_text;
+    xmlSAXVersion(&x->sax, 2);
+    /* libxml2's own handler for the document and any DTD; ours for content,
+     * so that no tree is built. */
+    x->sax.startElementNs = on_start;
+    x->sax.endElementNs = on_end;
+    x->sax.startElement = NULL;
+    x->sax.endElement = NULL;
+    x->sax.characters = on_text;
+    x->sax.ignorableWhitespace = on_text;
+    x->sax.cdataBlock = on_cdata;
+    x->sax.comment = on_comment;
+    x->sax.processingInstruction = on_pi;
+    x->sax.reference = on_reference;
+    x->sax.internalSubset = on_internal_subset;
+    x->sax.serror = on_sax_error;
+    x->sax.error = NULL;
+    x->sax.warning = NULL;
+    x->sax.fatalError = NULL;
+    x->ctxt = xmlCreatePushParserCtxt(&x->sax, x, NULL, 0, NULL);
+    if (x->ctxt == NULL) {
+        free(x);
+        return NULL;
+    }
+    /* Network off, big line numbers. Never XML_PARSE_NOENT, DTDLOAD, DTDATTR,
+     * XINCLUDE or HUGE. */
+    xmlCtxtUseOptions(x->ctxt, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
+    x->hl7 = xmlDictLookup(x->ctxt->dict, BAD_CAST HL7_NS, -1);
+    return x;
+}
+
+cse__xr *cse__xr_new_fd(int fd, size_t max_text)
+{
+    cse__xr *x = make(max_text);
+
+    if (x == NULL)
+        return NULL;
+    x->fd = fd;
+    if ((x->chunk = malloc(CHUNK)) == NULL) {
+        cse__xr_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+cse__xr *cse__xr_new_memory(const char *buf, size_t len, size_t max_text)
+{
+    cse__xr *x = make(max_text);
+
+    if (x == NULL)
+        return NULL;
+    x->mem = buf;
+    x->mem_len = len;
+    return x;
+}
+
+cse__xr *cse__xr_new_file(const char *path, size_t max_text)
+{
+    cse__xr *x = make(max_text);
+
+    if (x == NULL)
+        return NULL;
+    x->file = xmlParserInputBufferCreateFilename(path, XML_CHAR_ENCODING_NONE);
+    if (x->file == NULL || x->file->readcallback == NULL ||
+        (x->chunk = malloc(CHUNK)) == NULL) {
+        cse__xr_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void cse__xr_free(cse__xr *x)
+{
+    if (x == NULL)
+        return;
+    if (x->ctxt) {
+        if (x->ctxt->myDoc)
+            xmlFreeDoc(x->ctxt->myDoc);
+        x->ctxt->myDoc = NULL;
+        xmlFreeParserCtxt(x->ctxt);
+    }
+    if (x->file)
+        xmlFreeParserInputBuffer(x->file);
+    for (struct block *b = x->blocks, *nb; b; b = nb) {
+        nb = b->next;
+        free(b);
+    }
+    free(x->chunk);
+    free(x->lines);
+    free(x->text);
+    free(x);
+}
+
+void cse__xr_set_error_handler(cse__xr *x, cse__xml_error_fn fn, void *arg)
+{
+    x->on_error = fn;
+    x->error_arg = arg;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Parses input until something is queued or the input ends. Returns false
+ * when the input cannot be read. */
+static bool feed(cse__xr *x)
+{
+    while (x->head == NULL && !x->done) {
+        const char *data = x->chunk;
+        int n;
+
+        if (x->mem != NULL || (x->fd < 0 && x->file == NULL)) {
+            size_t left = x->mem_len - x->mem_off;
+            n = (int)(left < CHUNK ? left : CHUNK);
+            data = x->mem + x->mem_off;
+            x->mem_off += (size_t)n;
+        } else if (x->file != NULL) {
+            n = x->file->readcallback(x->file->context, x->chunk, CHUNK);
+        } else {
+            ssize_t r;
+            do
+                r = read(x->fd, x->chunk, CHUNK);
+            while (r < 0 && errno == EINTR);
+            n = (int)r;
+        }
+        if (n < 0) {
+            x->failed = true;
+            return false;
+        }
+        x->done = n == 0;
+        xmlParseChunk(x->ctxt, data, n, x->done);
+        if (x->done)
+            flush_text(x);
+        if (x->failed)
+            return false;
+        if ((x->ctxt->instate == XML_PARSER_EOF || !x->ctxt->wellFormed) && !x->done) {
+            /* Stopped by an error, which the handler has seen: what came
+             * before it is still delivered, as xmlTextReader does. */
+            x->done = true;
+            flush_text(x);
+        }
+    }
+    return true;
+}
+
+int cse__xr_read(cse__xr *x)
+{
+    if (x->head == NULL) {
+        x->cur = NULL;
+        if (x->pin == 0) {
+            arena_reset(x);
+            x->tail = NULL;
+        }
+        if (!feed(x))
+            return -1;
+        if (x->head == NULL)
+            return x->ctxt->wellFormed ? 0 : -1;
+    }
+    x->cur = x->head;
+    x->head = x->head->next;
+    if (x->head == NULL)
+        x->tail = NULL;
+    x->cur->next = NULL;
+    return 1;
+}
+
+const cse__xnode *cse__xr_node(const cse__xr *x)
+{
+    return x->cur;
+}
+
+int cse__xr_parser_line(const cse__xr *x)
+{
+    return parser_line(x);
+}
+
+static void append(cse__xnode *parent, cse__xnode *n)
+{
+    n->parent = parent;
+    if (parent->last)
+        parent->last->next = n;
+    else
+        parent->children = n;
+    parent->last = n;
+}
+
+cse__xnode *cse__xr_expand(cse__xr *x)
+{
+    cse__xnode *root = x->cur, *at;
+    int rc = 1;
+
+    if (root == NULL || root->type != XML_READER_TYPE_ELEMENT)
+        return NULL;
+    if (root->empty)
+        return root;
+    x->pin++;
+    at = root;
+    while ((rc = cse__xr_read(x)) == 1) {
+        cse__xnode *n = x->cur;
+        if (n->type == XML_READER_TYPE_END_ELEMENT) {
+            if (at == root)
+                break;
+            at = at->parent;
+            continue;
+        }
+        if (n->type == XML_READER_TYPE_COMMENT ||
+            n->type == XML_READER_TYPE_PROCESSING_INSTRUCTION)
+            continue;
+        append(at, n);
+        if (n->type == XML_READER_TYPE_ELEMENT && !n->empty)
+            at = n;
+    }
+    x->pin--;
+    if (rc != 1)
+        return NULL;
+    /* The reader is left on the element's end. */
+    x->end = *x->cur;
+    x->end.next = NULL;
+    x->cur = &x->end;
+    return root;
+}
+
+const char *cse__xnode_attr(const cse__xnode *n, const char *name)
+{
+    if (n == NULL || n->type != XML_READER_TYPE_ELEMENT)
+        return NULL;
+    for (int i = 0; i < n->n_attrs; i++)
+        if (n->attrs[i].uri == NULL && strcmp(n->attrs[i].name, name) == 0)
+            return n->attrs[i].value;
+    return NULL;
+}
