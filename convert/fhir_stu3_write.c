@@ -1,0 +1,662 @@
+/* The FHIR STU3 writer: a GP Connect structured-record Bundle shaped like the
+ * national GP2GP requesting adaptor's output (CareConnect-GPC-* profiles,
+ * ids taken from the extract, an identifier per resource in the
+ * https://PSSAdaptor/<sending ODS> system, NOPAT in
+ * http://hl7.org/fhir/v3/ActCode).
+ *
+ * A marker is one CareConnect-GPC-Observation-1 with NOPAT: GP Connect
+ * structured records carry no Flag. Its review date and end reason travel in
+ * our extensions (cse-review-date, cse-end-reason), and the same facts as the
+ * csemarker annotation in Observation.comment, so that a GP Connect consumer
+ * that ignores unknown extensions still shows them to a clinician. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhir_write_common.h"
+
+#define GPC "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-"
+#define CS_V3_NULL "http://hl7.org/fhir/v3/NullFlavor"
+
+/* The adaptor's transfer-degraded codes, added to a concept with no SNOMED
+ * CT code (GP Connect requires one). */
+#define DEGRADED_OTHER "196411000000103", "Transfer-degraded record entry"
+#define DEGRADED_PLAN "196451000000104", "Transfer-degraded plan"
+#define DEGRADED_REFERRAL "196431000000106", "Transfer-degraded referral"
+#define DEGRADED_MEDICATION "196421000000109", "Transfer-degraded medication entry"
+#define DEGRADED_DRUG_ALLERGY "196461000000101", "Transfer-degraded drug allergy"
+#define DEGRADED_NON_DRUG_ALLERGY "196471000000108", "Transfer-degraded non-drug allergy"
+
+/* Compositions the adaptor does not turn into an Encounter: non-consultation
+ * data and the registration summary. */
+static bool non_consultation(const cse_entry *e)
+{
+    for (size_t i = 0; i < e->code.n; i++) {
+        const char *c = e->code.codings[i].code;
+        if (i == 0 && c &&
+            (strcmp(c, "196401000000100") == 0 || strcmp(c, "196391000000103") == 0))
+            return true;
+    }
+    return false;
+}
+
+static json_t *identifier(const cse__fhirw *w, const char *id)
+{
+    if (w->identifier_system == NULL || id == NULL)
+        return NULL;
+    return json_pack("[{s:s,s:s}]", "system", w->identifier_system, "value", id);
+}
+
+static json_t *start(cse__fhirw *w, const char *type, const char *id, const char *profile,
+                     bool nopat)
+{
+    char uuid[37];
+    json_t *res;
+
+    if (id == NULL) {
+        if (cse_uuid_random(uuid) != CSE_OK)
+            return NULL;
+        id = uuid;
+    }
+    res = json_pack("{s:s,s:s,s:o}", "resourceType", type, "id", id, "meta",
+                    cse__fw_meta(w, profile, nopat));
+    if (res && !cse__fw_set(res, "identifier", identifier(w, id))) {
+        json_decref(res);
+        return NULL;
+    }
+    return res;
+}
+
+static cse_code stu3_patient(cse__fhirw *w, const cse_extract_info *info, cse_error *err)
+{
+    json_t *res =
+        json_pack("{s:s,s:s,s:o}", "resourceType", "Patient", "id", w->patient_id, "meta",
+                  cse__fw_meta(w, GPC "Patient-1", false));
+
+    if (res && w->nhs_number)
+        cse__fw_set(res, "identifier",
+                    json_pack("[{s:s,s:s}]", "system", CSE_FHIR_NHS_NUMBER, "value",
+                              w->nhs_number));
+    return cse__fw_emit(w, res, err);
+}
+
+static cse_code stu3_agent(cse__fhirw *w, const cse_agent *a, cse_error *err)
+{
+    json_t *res;
+
+    if (a->kind == CSE_AGENT_ORGANISATION) {
+        res = start(w, "Organization", a->id, GPC "Organization-1", false);
+        if (res && a->ods)
+            cse__fw_set(
+                res, "identifier",
+                json_pack("[{s:s,s:s}]", "system", CSE_FHIR_ODS, "value", a->ods));
+        if (res && a->name)
+            cse__fw_set(res, "name", json_string(a->name));
+        return cse__fw_emit(w, res, err);
+    }
+    res = json_pack("{s:s,s:s,s:o}", "resourceType", "Practitioner", "id", a->id, "meta",
+                    cse__fw_meta(w, GPC "Practitioner-1", false));
+    if (res && a->name)
+        cse__fw_set(res, "name",
+                    json_pack("[{s:s,s:s}]", "use", "official", "text", a->name));
+    return cse__fw_emit(w, res, err);
+}
+
+static json_t *code_or_unknown(cse__fhirw *w, const cse_concept *c)
+{
+    json_t *cc = cse__fw_concept(w, c);
+    if (cc)
+        return cc;
+    return json_pack("{s:[{s:s,s:s,s:s}]}", "coding", "system", CS_V3_NULL, "code", "UNK",
+                     "display", "unknown");
+}
+
+static json_t *period(const cse_time *from, const cse_time *to)
+{
+    json_t *p = json_object();
+    if (p == NULL)
+        return NULL;
+    cse__fw_set(p, "start", cse__fw_time(from));
+    cse__fw_set(p, "end", cse__fw_time(to));
+    if (json_object_size(p) == 0) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void set_effective(json_t *res, const char *prefix, const cse_entry *e)
+{
+    char key[64];
+    if (e->effective_high.precision != CSE_TIME_NONE) {
+        snprintf(key, sizeof(key), "%sPeriod", prefix);
+        cse__fw_set(res, key, period(cse__fw_effective(e), &e->effective_high));
+    } else {
+        snprintf(key, sizeof(key), "%sDateTime", prefix);
+        cse__fw_set(res, key, cse__fw_time(cse__fw_effective(e)));
+    }
+}
+
+static json_t *instant(const cse_time *t)
+{
+    return t->precision >= CSE_TIME_MINUTE ? cse__fw_time(t) : NULL;
+}
+
+/* A narrative's text and the annotations joined into one comment, as the
+ * adaptor does. */
+static json_t *comment(const cse_entry *e)
+{
+    const char *text =
+        e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0 ? e->code.text : NULL;
+    size_t len = 1 + (text ? strlen(text) + 1 : 0);
+    char *buf;
+    json_t *s;
+
+    if (e->n_annotations == 0 && text == NULL)
+        return NULL;
+    for (size_t i = 0; i < e->n_annotations; i++)
+        len += strlen(e->annotations[i]) + 1;
+    if ((buf = malloc(len)) == NULL)
+        return NULL;
+    strcpy(buf, text ? text : "");
+    for (size_t i = 0; i < e->n_annotations; i++) {
+        if (buf[0])
+            strcat(buf, " ");
+        strcat(buf, e->annotations[i]);
+    }
+    s = json_string(buf);
+    free(buf);
+    return s;
+}
+
+static json_t *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    json_t *res =
+        start(w, "Observation", e->id, GPC "Observation-1", cse__fw_entry_nopat(e));
+    const char *pc = cse__fw_parent_class(w, e);
+
+    if (res == NULL)
+        return NULL;
+    cse__fw_set(res, "status", json_string("final"));
+    if (e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0)
+        cse__fw_set(res, "code",
+                    json_pack("{s:[{s:s,s:s,s:s}]}", "coding", "system",
+                              CSE_SYSTEM_SNOMED, "code", "37331000000100", "display",
+                              "Comment note"));
+    else
+        cse__fw_set(res, "code",
+                    cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_OTHER));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
+    set_effective(res, "effective", e);
+    cse__fw_set(res, "issued", instant(&e->availability));
+    if (e->author_ref)
+        cse__fw_set(res, "performer",
+                    json_pack("[o]", cse__fw_agent_ref(w, e->author_ref)));
+    if (e->value)
+        cse__fw_set(res, "valueString", json_string(e->value));
+    cse__fw_set(res, "comment", comment(e));
+    if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
+        cse__fw_set(res, "related",
+                    json_pack("[{s:s,s:o}]", "type", "derived-from", "target",
+                              cse__fw_ref("Observation", e->parent_id)));
+    return res;
+}
+
+static json_t *stu3_encounter(cse__fhirw *w, const cse_entry *e)
+{
+    json_t *res = start(w, "Encounter", e->id, GPC "Encounter-1", cse__fw_entry_nopat(e));
+    json_t *who = cse__fw_agent_ref(w, e->author_ref);
+
+    if (res == NULL) {
+        json_decref(who);
+        return NULL;
+    }
+    cse__fw_set(res, "status", json_string("finished"));
+    cse__fw_set(
+        res, "type",
+        json_pack("[o]", cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_OTHER)));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    if (who)
+        cse__fw_set(res, "participant",
+                    json_pack("[{s:[{s:[{s:s,s:s,s:s}]}],s:o}]", "type", "coding",
+                              "system",
+                              "https://fhir.nhs.uk/STU3/CodeSystem/"
+                              "GPConnect-ParticipantType-1",
+                              "code", "REC", "display", "recorder", "individual", who));
+    cse__fw_set(res, "period", period(cse__fw_effective(e), &e->effective_high));
+    return res;
+}
+
+/* The STU3 resource type a statement is written as, NULL when it is not
+ * written under its own id. */
+static const char *named_type(const cse__fw_recent *r)
+{
+    switch (r->kind) {
+    case CSE_ENTRY_OBSERVATION:
+    case CSE_ENTRY_NARRATIVE: return "Observation";
+    case CSE_ENTRY_ALLERGY: return r->marker ? NULL : "AllergyIntolerance";
+    case CSE_ENTRY_IMMUNIZATION: return r->marker ? NULL : "Immunization";
+    case CSE_ENTRY_MEDICATION: return r->marker ? NULL : "MedicationStatement";
+    case CSE_ENTRY_PLAN: return r->marker ? NULL : "ProcedureRequest";
+    case CSE_ENTRY_REQUEST: return r->marker ? NULL : "ReferralRequest";
+    default: return NULL;
+    }
+}
+
+/* The LinkSet's own code says whether the problem is active (394774009) or
+ * inactive (394775005); an end date also makes it inactive. */
+static bool problem_ended(const cse_entry *e)
+{
+    for (size_t i = 0; i < e->code.n; i++)
+        if (e->code.codings[i].code && strcmp(e->code.codings[i].code, "394775005") == 0)
+            return true;
+    return e->effective_high.precision != CSE_TIME_NONE;
+}
+
+static json_t *stu3_condition(cse__fhirw *w, const cse_entry *e, const char *enc,
+                              const cse__fw_recent *named, bool nopat)
+{
+    json_t *res = start(w, "Condition", e->id, GPC "ProblemHeader-Condition-1", nopat);
+    bool ended = problem_ended(e);
+    const char *type = named ? named_type(named) : NULL;
+
+    if (res == NULL)
+        return NULL;
+    if (type)
+        cse__fw_set(res, "extension",
+                    json_pack("[{s:s,s:o}]", "url",
+                              "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                              "Extension-CareConnect-ActualProblem-1",
+                              "valueReference", cse__fw_ref(type, named->id)));
+    if (json_object_get(res, "extension")) {
+        /* Keep extension before identifier, as in the adaptor's output. */
+        json_t *ids = json_object_get(res, "identifier");
+        json_incref(ids);
+        json_object_del(res, "identifier");
+        cse__fw_set(res, "identifier", ids);
+    }
+    cse__fw_set(res, "clinicalStatus", json_string(ended ? "inactive" : "active"));
+    cse__fw_set(res, "category",
+                json_pack("[{s:[{s:s,s:s,s:s}]}]", "coding", "system",
+                          "https://fhir.hl7.org.uk/STU3/CodeSystem/"
+                          "CareConnect-ConditionCategory-1",
+                          "code", "problem-list-item", "display", "Problem List Item"));
+    /* Coded as the statement it names, as the requesting adaptor does. */
+    cse__fw_set(res, "code",
+                cse__fw_degrade(cse__fw_concept(w, named ? &named->code : &e->code),
+                                DEGRADED_OTHER));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
+    cse__fw_set(res, "onsetDateTime", cse__fw_time(cse__fw_effective(e)));
+    cse__fw_set(res, "abatementDateTime", cse__fw_time(&e->effective_high));
+    cse__fw_set(res, "assertedDate", cse__fw_time(&e->availability));
+    cse__fw_set(res, "asserter", cse__fw_agent_ref(w, e->author_ref));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    return res;
+}
+
+static json_t *stu3_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    json_t *res = start(w, "AllergyIntolerance", e->id, GPC "AllergyIntolerance-1",
+                        cse__fw_entry_nopat(e));
+    if (res == NULL)
+        return NULL;
+    if (enc)
+        cse__fw_set(res, "extension",
+                    json_pack("[{s:s,s:o}]", "url",
+                              "http://hl7.org/fhir/StructureDefinition/"
+                              "encounter-associatedEncounter",
+                              "valueReference", cse__fw_ref("Encounter", enc)));
+    cse__fw_set(res, "clinicalStatus",
+                json_string(e->effective_high.precision != CSE_TIME_NONE ? "resolved"
+                                                                         : "active"));
+    cse__fw_set(res, "verificationStatus", json_string("unconfirmed"));
+    cse__fw_set(
+        res, "code",
+        cse__fw_parent_nondrug_allergy(w, e)
+            ? cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_NON_DRUG_ALLERGY)
+            : cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_DRUG_ALLERGY));
+    cse__fw_set(res, "patient", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "onsetDateTime", cse__fw_time(cse__fw_effective(e)));
+    cse__fw_set(res, "assertedDate", cse__fw_time(&e->availability));
+    cse__fw_set(res, "recorder", cse__fw_agent_ref(w, e->author_ref));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    return res;
+}
+
+static json_t *stu3_immunization(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    json_t *res =
+        start(w, "Immunization", e->id, GPC "Immunization-1", cse__fw_entry_nopat(e));
+    json_t *proc = cse__fw_concept(w, &e->code);
+    json_t *ext = json_array();
+
+    if (res == NULL || ext == NULL) {
+        json_decref(res);
+        json_decref(proc);
+        json_decref(ext);
+        return NULL;
+    }
+    if (proc)
+        json_array_append_new(ext,
+                              json_pack("{s:s,s:o}", "url",
+                                        "https://fhir.hl7.org.uk/STU3/"
+                                        "StructureDefinition/"
+                                        "Extension-CareConnect-VaccinationProcedure-1",
+                                        "valueCodeableConcept", proc));
+    if (e->availability.precision != CSE_TIME_NONE)
+        json_array_append_new(ext,
+                              json_pack("{s:s,s:o}", "url",
+                                        "https://fhir.hl7.org.uk/STU3/"
+                                        "StructureDefinition/"
+                                        "Extension-CareConnect-DateRecorded-1",
+                                        "valueDateTime", cse__fw_time(&e->availability)));
+    if (json_array_size(ext))
+        cse__fw_set(res, "extension", ext);
+    else
+        json_decref(ext);
+    cse__fw_set(res, "status", json_string("completed"));
+    cse__fw_set(res, "notGiven", json_false());
+    cse__fw_set(
+        res, "vaccineCode",
+        json_pack("{s:[{s:s,s:s}]}", "coding", "system", CS_V3_NULL, "code", "UNK"));
+    cse__fw_set(res, "patient", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "encounter", cse__fw_ref("Encounter", enc));
+    cse__fw_set(res, "date", cse__fw_time(cse__fw_effective(e)));
+    cse__fw_set(res, "primarySource", json_true());
+    if (e->author_ref)
+        cse__fw_set(res, "practitioner",
+                    json_pack("[{s:o}]", "actor", cse__fw_agent_ref(w, e->author_ref)));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    return res;
+}
+
+static json_t *stu3_medication(cse__fhirw *w, const cse_entry *e)
+{
+    json_t *res = start(w, "MedicationStatement", e->id, GPC "MedicationStatement-1",
+                        cse__fw_entry_nopat(e));
+    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
+
+    if (res == NULL)
+        return NULL;
+    cse__fw_set(res, "status", json_string(active ? "active" : "completed"));
+    cse__fw_set(res, "medicationCodeableConcept",
+                cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_MEDICATION));
+    set_effective(res, "effective", e);
+    cse__fw_set(res, "dateAsserted", cse__fw_time(&e->availability));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "taken", json_string("unk"));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    if (e->value)
+        cse__fw_set(res, "dosage", json_pack("[{s:s}]", "text", e->value));
+    return res;
+}
+
+static json_t *stu3_plan(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    json_t *res = start(w, "ProcedureRequest", e->id, GPC "ProcedureRequest-1",
+                        cse__fw_entry_nopat(e));
+    json_t *who = cse__fw_agent_ref(w, e->author_ref);
+
+    if (res == NULL) {
+        json_decref(who);
+        return NULL;
+    }
+    cse__fw_set(res, "status", json_string("active"));
+    cse__fw_set(res, "intent", json_string("plan"));
+    cse__fw_set(res, "code",
+                cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_PLAN));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
+    cse__fw_set(res, "occurrenceDateTime", cse__fw_time(cse__fw_effective(e)));
+    cse__fw_set(res, "authoredOn", cse__fw_time(&e->availability));
+    if (who)
+        cse__fw_set(res, "requester", json_pack("{s:o}", "agent", who));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    return res;
+}
+
+static json_t *stu3_referral(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    json_t *res = start(w, "ReferralRequest", e->id, GPC "ReferralRequest-1",
+                        cse__fw_entry_nopat(e));
+    json_t *who = cse__fw_agent_ref(w, e->author_ref);
+    json_t *reason = cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_REFERRAL);
+
+    if (res == NULL) {
+        json_decref(who);
+        json_decref(reason);
+        return NULL;
+    }
+    cse__fw_set(res, "status", json_string("unknown"));
+    cse__fw_set(res, "intent", json_string("order"));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
+    cse__fw_set(res, "authoredOn", cse__fw_time(&e->availability));
+    if (who)
+        cse__fw_set(res, "requester", json_pack("{s:o}", "agent", who));
+    if (reason)
+        cse__fw_set(res, "reasonCode", json_pack("[o]", reason));
+    cse__fw_set(res, "note", cse__fw_notes(e));
+    return res;
+}
+
+/* A NarrativeStatement that refers to an ExternalDocument becomes one
+ * DocumentReference with the statement's id, as the adaptor writes it. narr
+ * may be NULL for a document without its statement. */
+static json_t *stu3_document(cse__fhirw *w, const cse_entry *narr, const cse_entry *att,
+                             const char *enc)
+{
+    const cse_entry *base = narr ? narr : att;
+    json_t *res = start(w, "DocumentReference", base->id, GPC "DocumentReference-1",
+                        cse__fw_entry_nopat(att) || (narr && cse__fw_entry_nopat(narr)));
+    if (res == NULL)
+        return NULL;
+    cse__fw_set(res, "status", json_string("current"));
+    cse__fw_set(res, "type", code_or_unknown(w, &att->code));
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "created", cse__fw_time(&base->availability));
+    /* indexed is a required instant: the statement's time when it has one,
+     * else when the extract was made. */
+    cse__fw_set(res, "indexed",
+                base->availability.precision >= CSE_TIME_MINUTE
+                    ? cse__fw_time(&base->availability)
+                    : instant(&w->extract_time));
+    if (base->author_ref)
+        cse__fw_set(res, "author",
+                    json_pack("[o]", cse__fw_agent_ref(w, base->author_ref)));
+    if (narr && narr->code.n == 0 && narr->code.text)
+        cse__fw_set(res, "description", json_string(narr->code.text));
+    cse__fw_set(res, "content",
+                json_pack("[{s:{s:s}}]", "attachment", "url", att->value));
+    if (enc)
+        cse__fw_set(res, "context",
+                    json_pack("{s:o}", "encounter", cse__fw_ref("Encounter", enc)));
+    return res;
+}
+
+/* A narrative is held until the next entry shows whether it refers to a
+ * document; anything else writes it as an Observation. */
+static cse_code stu3_flush(cse__fhirw *w, const cse_entry *next, cse_error *err)
+{
+    cse_entry *p = w->pending;
+    json_t *res;
+
+    if (p == NULL || (next && next->kind == CSE_ENTRY_ATTACHMENT && p->id &&
+                      next->parent_id && strcmp(p->id, next->parent_id) == 0))
+        return CSE_OK;
+    w->pending = NULL;
+    if (p->kind == CSE_ENTRY_ENCOUNTER) {
+        cse_code rc;
+        if (next && next->kind != CSE_ENTRY_ENCOUNTER) {
+            res = stu3_encounter(w, p);
+        } else {
+            rc = cse__fw_loss(w, "ehrComposition without entries",
+                              "EhrEmpty or RegistrationStatement only: no Encounter",
+                              p->source_line, err);
+            cse_entry_free(p);
+            return rc;
+        }
+    } else {
+        res = stu3_observation(w, p, w->pending_enc);
+    }
+    cse_entry_free(p);
+    return cse__fw_emit(w, res, err);
+}
+
+static cse_code hold(cse__fhirw *w, const cse_entry *e, const char *enc, cse_error *err)
+{
+    if ((w->pending = cse_entry_dup(e)) == NULL ||
+        cse_strset(&w->pending_enc, enc) != CSE_OK)
+        return cse__fw_emit(w, NULL, err);
+    return CSE_OK;
+}
+
+/* A marker as GP Connect carries it: an Observation with NOPAT. */
+static cse_code stu3_marker(cse__fhirw *w, const cse_entry *e, const cse_marker *m,
+                            const char *enc, cse_error *err)
+{
+    const char *mid = m->id ? m->id : e->id;
+    const char *display = m->display ? m->display : cse_code_term(m->code);
+    char note[512];
+    json_t *res, *ext, *code, *legacy, *ids;
+    size_t i;
+    json_t *k;
+
+    if (mid == NULL)
+        return cse__error_set(err, CSE_ERR_STRUCTURE, e->source_line, NULL, "id",
+                              "a marker entry has no id");
+    res = start(w, "Observation", e->id ? e->id : mid, GPC "Observation-1", true);
+    if (res == NULL || (ext = json_array()) == NULL ||
+        !cse__fw_marker_extensions(ext, m) || !cse__fw_set(res, "extension", ext)) {
+        json_decref(res);
+        return cse__fw_emit(w, NULL, err);
+    }
+    /* Keep the resource's key order readable: extension before identifier. */
+    ids = json_object_get(res, "identifier");
+    if (ids == NULL) {
+        ids = json_array();
+        cse__fw_set(res, "identifier", ids);
+    } else {
+        json_incref(ids);
+        json_object_del(res, "identifier");
+        cse__fw_set(res, "identifier", ids);
+    }
+    json_array_append_new(
+        ids, json_pack("{s:s,s:s}", "system", CSE_FHIR_MARKER_ID_SYSTEM, "value", mid));
+    cse__fw_set(res, "status",
+                json_string(m->status == CSE_MARKER_ENTERED_IN_ERROR ? "entered-in-error"
+                                                                     : "final"));
+    code = json_pack("{s:[{s:s,s:s,s:s*}]}", "coding", "system", CSE_SYSTEM_SNOMED,
+                     "code", m->code, "display", display);
+    legacy = cse__fw_concept(w, &m->legacy);
+    if (code && json_object_get(legacy, "coding"))
+        json_array_foreach(json_object_get(legacy, "coding"), i, k)
+            json_array_append(json_object_get(code, "coding"), k);
+    json_decref(legacy);
+    if (code && display)
+        cse__fw_set(code, "text", json_string(display));
+    cse__fw_set(res, "code", code);
+    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
+    cse__fw_set(res, "effectivePeriod",
+                period(&m->start, m->end.precision != CSE_TIME_NONE ? &m->end : NULL));
+    cse__fw_set(res, "issued", instant(&e->availability));
+    if (m->author_id || e->author_ref)
+        cse__fw_set(res, "performer",
+                    json_pack("[o]", cse__fw_agent_ref(w, m->author_id ? m->author_id
+                                                                       : e->author_ref)));
+    if (cse_marker_annotation_format(m, note, sizeof(note)) == CSE_OK)
+        cse__fw_set(res, "comment", json_string(note));
+    return cse__fw_emit(w, res, err);
+}
+
+static cse_code stu3_problem(cse__fhirw *w, const cse_entry *e, const char *enc,
+                             const cse__fw_recent *named, bool nopat, cse_error *err)
+{
+    cse_code rc;
+
+    if (e->n_links > (named ? 1u : 0u) &&
+        (rc = cse__fw_loss(w, "LinkSet related entries",
+                           "problem links to other entries are not written",
+                           e->source_line, err)) != CSE_OK)
+        return rc;
+    return cse__fw_emit(w, stu3_condition(w, e, enc, named, nopat), err);
+}
+
+static cse_code stu3_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                           cse_error *err)
+{
+    const char *enc = cse__fw_context(w, e);
+    json_t *res = NULL;
+    cse_code rc;
+
+    if (info->cls == CSE_CLASS_MARKER && info->marker)
+        return stu3_marker(w, e, info->marker, enc, err);
+    switch (e->kind) {
+    case CSE_ENTRY_ENCOUNTER:
+        if (non_consultation(e)) {
+            w->enc_skipped = true;
+            return cse__fw_loss(w, "ehrComposition (non-consultation)",
+                                "not an encounter: its entries are written without one",
+                                e->source_line, err);
+        }
+        /* Held: a composition whose contents are all suppressed (EhrEmpty,
+         * RegistrationStatement) is no Encounter for the adaptor. */
+        return hold(w, e, NULL, err);
+    case CSE_ENTRY_OBSERVATION: res = stu3_observation(w, e, enc); break;
+    case CSE_ENTRY_NARRATIVE: return hold(w, e, enc, err);
+    case CSE_ENTRY_COMPOUND:
+        if (e->compound_class && (strcmp(e->compound_class, "battery") == 0 ||
+                                  strcmp(e->compound_class, "cluster") == 0)) {
+            res = stu3_observation(w, e, enc);
+            break;
+        }
+        return cse__fw_loss(w, "CompoundStatement (topic or category)",
+                            "GP Connect List resources are not written", e->source_line,
+                            err);
+    case CSE_ENTRY_PROBLEM: /* normally held by the common code until its
+                               composition ends; here only a damaged marker */
+        return stu3_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);
+    case CSE_ENTRY_ALLERGY: res = stu3_allergy(w, e, enc); break;
+    case CSE_ENTRY_IMMUNIZATION: res = stu3_immunization(w, e, enc); break;
+    case CSE_ENTRY_MEDICATION:
+        if ((rc = cse__fw_loss(
+                 w, "MedicationStatement prescriptions",
+                 "Medication and MedicationRequest resources are not written",
+                 e->source_line, err)) != CSE_OK)
+            return rc;
+        res = stu3_medication(w, e);
+        break;
+    case CSE_ENTRY_PLAN: res = stu3_plan(w, e, enc); break;
+    case CSE_ENTRY_REQUEST: res = stu3_referral(w, e, enc); break;
+    case CSE_ENTRY_ATTACHMENT:
+        if (e->value == NULL) {
+            if ((rc = stu3_flush(w, NULL, err)) != CSE_OK)
+                return rc;
+            return cse__fw_loss(w, "ExternalDocument (attachment)",
+                                "no document reference to write", e->source_line, err);
+        }
+        /* The narrative held just before it, if it is the one that refers to
+         * it (stu3_flush wrote any other). */
+        res = stu3_document(w, w->pending, e, w->pending ? w->pending_enc : enc);
+        cse_entry_free(w->pending);
+        w->pending = NULL;
+        break;
+    default:
+        return cse__fw_loss(w, cse_entry_kind_name(e->kind), "entry kind not mapped",
+                            e->source_line, err);
+    }
+    return cse__fw_emit(w, res, err);
+}
+
+static const cse__fw_ops stu3_ops = {stu3_patient, stu3_agent, stu3_entry, stu3_flush,
+                                     stu3_problem};
+
+cse_sink *cse_fhir_stu3_writer_new(FILE *out, const cse_fhir_write_options *opt,
+                                   cse_error *err)
+{
+    return cse__fw_new(out, opt, true, &stu3_ops, err);
+}

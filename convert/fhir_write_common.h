@@ -1,0 +1,173 @@
+/* What the FHIR R4 and STU3 writers share: the streamed Bundle, the agent
+ * directory, the current composition, JSON helpers and the write report.
+ * Private to the library. */
+#ifndef CSE_FHIR_WRITE_COMMON_H
+#define CSE_FHIR_WRITE_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include <csemarker/fhirwrite.h>
+
+#include "internal.h"
+
+/* A compound statement of the current composition: its id and class. */
+typedef struct cse__fw_compound {
+    char *id;
+    char *cls;            /* "topic", "category", "battery", "cluster" or NULL */
+    bool nondrug_allergy; /* coded SN53.00 (non-drug allergy heading) */
+} cse__fw_compound;
+
+/* A statement seen recently: enough to code and label a problem that names
+ * it. The writer keeps the last CSE__FW_RECENT of them, so memory stays
+ * bounded whatever the record's size. */
+#define CSE__FW_RECENT 4096
+typedef struct cse__fw_recent {
+    char *id;
+    cse_concept code;
+    cse_entry_kind kind;
+    bool marker; /* written as marker resources, not under its own id */
+    bool nopat;
+} cse__fw_recent;
+
+/* A growable array of plain structs with a hard cap. */
+typedef struct cse__fw_vec {
+    void *items;
+    size_t n, cap, size;
+} cse__fw_vec;
+
+typedef struct cse__fhirw cse__fhirw;
+
+/* The version-specific part of a writer. */
+typedef struct cse__fw_ops {
+    cse_code (*patient)(cse__fhirw *w, const cse_extract_info *info, cse_error *err);
+    cse_code (*agent)(cse__fhirw *w, const cse_agent *a, cse_error *err);
+    cse_code (*entry)(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                      cse_error *err);
+    /* Optional: called before the composition tracking sees e, and once
+     * before the Bundle is closed (e NULL), to write a held entry. */
+    cse_code (*flush)(cse__fhirw *w, const cse_entry *e, cse_error *err);
+    /* Writes a problem (LinkSet) held until the end of its composition.
+     * named is the statement it names when still known (else NULL); nopat
+     * says whether the problem or a statement it links to is labelled. */
+    cse_code (*problem)(cse__fhirw *w, const cse_entry *e, const char *enc,
+                        const cse__fw_recent *named, bool nopat, cse_error *err);
+} cse__fw_ops;
+
+#define CSE__FW_META_CACHE 32
+
+struct cse__fhirw {
+    cse_sink sink; /* first, so a cse_sink * is a cse__fhirw * */
+    const cse__fw_ops *ops;
+    FILE *out;
+    int pretty;
+    bool stu3;
+    char *bundle_id;
+    bool begun, failed;
+    char patient_id[37];
+    char *nhs_number;        /* canonical, may be NULL */
+    cse_time extract_time;   /* when the extract was made, may be unknown */
+    char *identifier_system; /* STU3 "https://PSSAdaptor/ODS", may be NULL */
+    char *org_id;            /* id of the sending practice's Organization, may be NULL */
+    cse__ptrvec agents;      /* cse_agent * copies: the agent directory */
+    char *enc_id;            /* current composition, NULL outside one */
+    bool enc_skipped;        /* its Encounter was not written: no references to it */
+    cse__fw_vec compounds;   /* cse__fw_compound of the current composition */
+    cse_fhir_write_report report;
+    cse__fw_vec nopat_added;   /* cse_fhir_report_item, entry_id owned */
+    cse__fw_vec candidates;    /* cse_fhir_report_item, entry_id owned */
+    cse__fw_vec losses;        /* cse_loss_item, what/why static or owned below */
+    cse__fw_vec reader_losses; /* cse_loss_item, what/why owned */
+    cse__ptrvec nopat_ids;     /* ids of entries labelled NOPAT (char *), capped */
+    cse__fw_recent *recent;    /* ring of CSE__FW_RECENT statements */
+    size_t recent_next;
+    cse__ptrvec problems;     /* held LinkSets (cse_entry *) of this composition */
+    cse__ptrvec problem_encs; /* their encounters (char *, may be NULL) */
+    struct {
+        const char *profile; /* static string */
+        bool nopat;
+        json_t *meta;
+    } meta_cache[CSE__FW_META_CACHE];
+    json_t *patient_ref[2]; /* without and with the NHS number identifier */
+    char *buf;              /* the compact JSON of the resource being written */
+    size_t buf_len, buf_cap;
+    cse_entry *pending; /* an entry held until the next one is seen */
+    char *pending_enc;  /* its encounter, may be NULL */
+};
+
+/* Makes the sink around the version-specific ops. */
+cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
+                      const cse__fw_ops *ops, cse_error *err);
+
+/* Writes one resource as the next Bundle entry and releases it (the
+ * reference is stolen, also on failure). NULL res means out of memory. */
+cse_code cse__fw_emit(cse__fhirw *w, json_t *res, cse_error *err);
+
+/* Counts a kind of thing not mapped. what and why must be static strings. */
+cse_code cse__fw_loss(cse__fhirw *w, const char *what, const char *why, int line,
+                      cse_error *err);
+/* Lists a review candidate or a marker that needed NOPAT added. */
+cse_code cse__fw_candidate(cse__fhirw *w, const cse_entry *e, cse_candidate_reason r,
+                           cse_error *err);
+cse_code cse__fw_nopat_added(cse__fhirw *w, const cse_entry *e, cse_error *err);
+
+/* The agent with this id, or NULL. */
+const cse_agent *cse__fw_find_agent(const cse__fhirw *w, const char *id);
+/* Tracks the composition structure: call for every entry before mapping it. */
+cse_code cse__fw_track(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* The encounter (composition) id the entry belongs to, or NULL. */
+const char *cse__fw_context(const cse__fhirw *w, const cse_entry *e);
+/* The class of the compound the entry sits directly in, or NULL. */
+const char *cse__fw_parent_class(const cse__fhirw *w, const cse_entry *e);
+/* True when the entry sits in a non-drug allergy compound (SN53.00). */
+bool cse__fw_parent_nondrug_allergy(const cse__fhirw *w, const cse_entry *e);
+/* The statement's id this problem names: its conditionNamed, which the
+ * reader lists last among the links. NULL when it has no links. */
+const char *cse__fw_named_id(const cse_entry *e);
+
+/* ---- JSON helpers (each returns a new reference, or NULL) ------------- */
+
+/* {"reference": "Type/id"} */
+json_t *cse__fw_ref(const char *type, const char *id);
+/* A reference to the author agent: Practitioner for a person, Organization
+ * for an organisation (and for an unknown id, Practitioner). NULL when id is
+ * NULL. */
+json_t *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id);
+/* {"reference": "Patient/<id>"} plus the NHS number identifier when with_nhs. */
+json_t *cse__fw_patient_ref(cse__fhirw *w, bool with_nhs);
+/* meta with one profile and, when nopat, the NOPAT label in the version's
+ * ActCode system. */
+json_t *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat);
+/* A CodeableConcept from a concept: codings (a SNOMED description id becomes a
+ * coding carrying only the description-id extension) and text. NULL when
+ * the concept is empty. */
+json_t *cse__fw_concept(const cse__fhirw *w, const cse_concept *c);
+/* Adds a transfer-degraded SNOMED coding (first) to a CodeableConcept with
+ * no SNOMED coding, as the requesting adaptor does; makes the concept when cc
+ * is NULL. Returns cc (or the new concept), NULL on allocation failure. */
+json_t *cse__fw_degrade(json_t *cc, const char *code, const char *display);
+/* A FHIR date or dateTime (with the UK offset when a time is known); NULL for
+ * an unknown time. */
+json_t *cse__fw_time(const cse_time *t);
+/* Formats like cse__fw_time into buf[40]; "" for an unknown time. */
+const char *cse__fw_time_str(const cse_time *t, char buf[40]);
+/* The entry's effective time: center, else low; NULL when unknown. */
+const cse_time *cse__fw_effective(const cse_entry *e);
+/* Sets key to value when value is not NULL (the value is stolen). Returns
+ * false only when setting failed. */
+bool cse__fw_set(json_t *obj, const char *key, json_t *value);
+/* An array of {"text": annotation} notes, NULL when none. */
+json_t *cse__fw_notes(const cse_entry *e);
+/* The marker's review-date and (when ended) end-reason extensions appended
+ * to arr. */
+bool cse__fw_marker_extensions(json_t *arr, const cse_marker *m);
+/* True when the entry or its containers carry NOPAT. */
+bool cse__fw_entry_nopat(const cse_entry *e);
+/* True when the entry carries NOPAT or, for a problem, links to an entry
+ * that did (as the adaptor labels a Condition whose named statement is
+ * NOPAT). */
+bool cse__fw_entry_nopat_linked(const cse__fhirw *w, const cse_entry *e);
+
+#endif
