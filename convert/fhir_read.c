@@ -1,0 +1,1752 @@
+/* The FHIR reader: R4 (UK Core) and STU3 (GP Connect) Bundles and NDJSON of
+ * one patient's record, pushed into a cse_sink (see fhirread.h).
+ *
+ * Two passes. The first walks every resource once: it checks the shape,
+ * detects the FHIR version, collects the patient and the agents, and builds
+ * a small index (one row per resource) with the links that decide where an
+ * entry goes (its Encounter) and which marker Observations are the same
+ * marker as a Flag. The second delivers begin, agents, and then the entries
+ * grouped by Encounter, fetching each resource again by its index row. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+#include "strmap.h"
+#include <csemarker/fhirread.h>
+
+#ifndef CSE_FHIR_MARKER_ID_SYSTEM
+#define CSE_FHIR_MARKER_ID_SYSTEM CSE_FHIR_BASE "/Id/marker"
+#endif
+
+/* ---- Reader state ------------------------------------------------------ */
+
+enum rkind {
+    RK_OTHER = 0,
+    RK_PATIENT,
+    RK_AGENT,
+    RK_ROLE,
+    RK_ENCOUNTER,
+    RK_ENTRY, /* a clinical resource we map */
+    RK_FLAG,
+    RK_STRUCTURAL
+};
+
+typedef struct res {
+    long long off; /* byte offset of the NDJSON line, or the Bundle entry index */
+    size_t len;    /* NDJSON line length */
+    int line;      /* 1-based input line, 0 when unknown */
+    enum rkind kind;
+    char *key; /* normalised id: upper-case UUID or "Type/id" */
+    char *enc; /* key of the Encounter it belongs to, or NULL */
+    long next; /* next member of the same Encounter, -1 at the end */
+} res;
+
+typedef struct loss {
+    char *what;
+    const char *why;
+    size_t count;
+    int first_line;
+} loss;
+
+typedef struct reader {
+    const cse_fhir_read_options *opt;
+    size_t max_depth;
+    const char *source;
+    cse_sink *sink;
+    cse_error *err;
+
+    /* Where resources come from: a Bundle's entry array, an NDJSON buffer,
+     * or an NDJSON file. */
+    json_t *bundle_entries;
+    const char *buf;
+    size_t buflen;
+    FILE *fp;
+    char *linebuf;
+    size_t linecap;
+
+    int version;          /* 0 unknown, 3, 4 */
+    char version_at[128]; /* where the version was first seen */
+
+    res *res;
+    size_t n_res, cap_res;
+
+    cse__smap fullurls;   /* Bundle fullUrl -> key */
+    cse__smap list_enc;   /* resource key -> Encounter key (from Lists) */
+    cse__smap merged_obs; /* Observation keys that are the Observation form of a Flag */
+    cse__smap marker_ids; /* marker identifier values carried by marker Flags */
+    cse__smap roles;      /* PractitionerRole key -> Practitioner key */
+    cse__smap role_org;   /* PractitionerRole key -> Organization key */
+    cse__smap role_text;  /* Practitioner key -> role text */
+    cse__smap prac_org;   /* Practitioner key -> Organization key */
+    cse__smap encounters; /* Encounter key -> "index" */
+    cse__ptrvec agents;
+
+    cse_patient patient;
+    cse_time made;     /* Bundle.timestamp or meta.lastUpdated */
+    char *patient_org; /* Organization key of the registered practice */
+    bool have_patient;
+
+    loss *losses;
+    size_t n_losses;
+    cse_summary sum;
+} reader;
+
+static void res_clear(reader *r)
+{
+    for (size_t i = 0; i < r->n_res; i++) {
+        free(r->res[i].key);
+        free(r->res[i].enc);
+    }
+    free(r->res);
+    r->res = NULL;
+    r->n_res = r->cap_res = 0;
+}
+
+static void reader_free(reader *r)
+{
+    res_clear(r);
+    cse__smap_free(&r->fullurls);
+    cse__smap_free(&r->list_enc);
+    cse__smap_free(&r->merged_obs);
+    cse__smap_free(&r->marker_ids);
+    cse__smap_free(&r->roles);
+    cse__smap_free(&r->role_org);
+    cse__smap_free(&r->role_text);
+    cse__smap_free(&r->prac_org);
+    cse__smap_free(&r->encounters);
+    for (size_t i = 0; i < r->agents.n; i++)
+        cse_agent_free(r->agents.items[i]);
+    free(r->agents.items);
+    free(r->patient.nhs_number);
+    free(r->patient.local_id_root);
+    free(r->patient.local_id);
+    free(r->patient.ods);
+    free(r->patient_org);
+    for (size_t i = 0; i < r->n_losses; i++)
+        free(r->losses[i].what);
+    free(r->losses);
+    free(r->linebuf);
+}
+
+static cse_code nomem(reader *r)
+{
+    return cse__error_set(r->err, CSE_ERR_NOMEM, 0, r->source, NULL, "out of memory");
+}
+
+/* A JSON path prefix for resource i, for error messages. */
+static void res_path(const reader *r, const res *x, const char *field, char *buf,
+                     size_t size)
+{
+    if (r->bundle_entries)
+        snprintf(buf, size, "entry[%lld].resource%s%s", x->off, field ? "." : "",
+                 field ? field : "");
+    else
+        snprintf(buf, size, "%s", field ? field : "");
+}
+
+static cse_code fail_at(reader *r, const res *x, cse_code code, const char *field,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static cse_code fail_at(reader *r, const res *x, cse_code code, const char *field,
+                        const char *fmt, ...)
+{
+    char path[300], msg[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    res_path(r, x, field, path, sizeof(path));
+    return cse__error_set(r->err, code, x ? x->line : 0, r->source, path, "%s", msg);
+}
+
+static cse_code count_loss(reader *r, const char *what, const char *why, int line)
+{
+    loss *nl;
+    for (size_t i = 0; i < r->n_losses; i++)
+        if (strcmp(r->losses[i].what, what) == 0 && r->losses[i].why == why) {
+            r->losses[i].count++;
+            return CSE_OK;
+        }
+    if (r->n_losses >= 1024)
+        return CSE_OK; /* a hostile variety of types: the first 1024 are enough */
+    if ((nl = realloc(r->losses, (r->n_losses + 1) * sizeof(*nl))) == NULL)
+        return nomem(r);
+    r->losses = nl;
+    nl[r->n_losses].what = strdup(what);
+    if (nl[r->n_losses].what == NULL)
+        return nomem(r);
+    nl[r->n_losses].why = why;
+    nl[r->n_losses].count = 1;
+    nl[r->n_losses].first_line = line;
+    r->n_losses++;
+    return CSE_OK;
+}
+
+static const char WHY_STRUCTURAL[] = "structural (ignored deliberately)";
+static const char WHY_UNMAPPED[] = "resource type not mapped";
+static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
+
+/* ---- JSON helpers ------------------------------------------------------ */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool uuid_like(const char *s)
+{
+    if (s == NULL || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The normalised key of a resource: the upper-cased id when it is a UUID,
+ * otherwise "Type/id". Returns a new string or NULL. */
+static char *make_key(const char *type, const char *id)
+{
+    char *k;
+    if (id == NULL || type == NULL)
+        return NULL;
+    if (uuid_like(id)) {
+        if ((k = strdup(id)) != NULL)
+            for (char *p = k; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        return k;
+    }
+    if (asprintf(&k, "%s/%s", type, id) < 0)
+        return NULL;
+    return k;
+}
+
+/* Resolves a Reference.reference to a key: a Bundle fullUrl, "Type/id",
+ * an absolute URL ending in Type/id, or "urn:uuid:X". New string or NULL. */
+static char *ref_key(const reader *r, const json_t *ref)
+{
+    const char *s = jstr(ref, "reference"), *slash, *prev;
+    const char *full;
+    char type[64];
+
+    if (s == NULL)
+        return NULL;
+    if ((full = cse__smap_get(&r->fullurls, s)) != NULL)
+        return strdup(full);
+    if (strncmp(s, "urn:uuid:", 9) == 0)
+        return make_key("", s + 9);
+    if ((slash = strrchr(s, '/')) == NULL || slash == s)
+        return NULL;
+    for (prev = slash - 1; prev > s && prev[-1] != '/'; prev--)
+        ;
+    if ((size_t)(slash - prev) >= sizeof(type))
+        return NULL;
+    memcpy(type, prev, (size_t)(slash - prev));
+    type[slash - prev] = '\0';
+    return make_key(type, slash + 1);
+}
+
+static unsigned labels_of(const json_t *o)
+{
+    json_t *sec = json_object_get(json_object_get(o, "meta"), "security"), *v;
+    size_t i;
+    json_array_foreach(sec, i, v)
+    {
+        const char *sys = jstr(v, "system"), *code = jstr(v, "code");
+        if (code && strcmp(code, "NOPAT") == 0 && sys &&
+            (strcmp(sys, CSE_FHIR_R4_ACTCODE) == 0 ||
+             strcmp(sys, CSE_FHIR_STU3_ACTCODE) == 0))
+            return CSE_LABEL_NOPAT;
+    }
+    return 0;
+}
+
+/* Reads a CodeableConcept into c (zeroed): SNOMED codings first, so the
+ * primary code is a SNOMED one when there is any. */
+static cse_code read_concept(const json_t *cc, cse_concept *c)
+{
+    json_t *codings = json_object_get(cc, "coding"), *k;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    for (int pass = 0; pass < 2 && rc == CSE_OK; pass++) {
+        json_array_foreach(codings, i, k)
+        {
+            const char *sys = jstr(k, "system"), *code = jstr(k, "code");
+            bool snomed = sys && strcmp(sys, CSE_SYSTEM_SNOMED) == 0;
+            if (code == NULL || *code == '\0' || snomed != (pass == 0))
+                continue;
+            if ((rc = cse_concept_add(c, sys, code, jstr(k, "display"))) != CSE_OK)
+                break;
+        }
+    }
+    if (rc == CSE_OK && jstr(cc, "text") && *jstr(cc, "text"))
+        rc = cse_concept_set_text(c, jstr(cc, "text"));
+    return rc;
+}
+
+/* Parses a FHIR date at o[key] into t. A missing value leaves t unknown;
+ * a malformed one is an error naming the field. */
+static cse_code read_time(reader *r, const res *x, const json_t *o, const char *key,
+                          const char *field, cse_time *t)
+{
+    const char *s = jstr(o, key);
+    if (s == NULL)
+        return CSE_OK;
+    if (cse_time_parse_fhir(s, t) != CSE_OK)
+        return fail_at(r, x, CSE_ERR_DATE, field, "%s is not a FHIR date or dateTime",
+                       key);
+    return CSE_OK;
+}
+
+/* The text of a name: HumanName.text, or prefix given family. */
+static char *name_text(const json_t *names)
+{
+    json_t *n = json_is_array(names) ? json_array_get(names, 0) : NULL, *v;
+    char buf[512] = "";
+    size_t len = 0, i;
+
+    if (n == NULL)
+        return NULL;
+    if (jstr(n, "text"))
+        return strdup(jstr(n, "text"));
+    const char *parts[] = {"prefix", "given", "family"};
+    for (int p = 0; p < 3; p++) {
+        json_t *part = json_object_get(n, parts[p]);
+        if (json_is_string(part)) {
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? " " : "",
+                                    json_string_value(part));
+        } else {
+            json_array_foreach(part, i, v)
+            {
+                if (json_is_string(v) && len < sizeof(buf))
+                    len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+                                            len ? " " : "", json_string_value(v));
+            }
+        }
+        if (len >= sizeof(buf))
+            len = sizeof(buf) - 1;
+    }
+    return len ? strdup(buf) : NULL;
+}
+
+static const char *identifier_value(const json_t *o, const char *system)
+{
+    json_t *ids = json_object_get(o, "identifier"), *v;
+    size_t i;
+    if (json_is_object(ids))
+        return jstr(ids, "system") && strcmp(jstr(ids, "system"), system) == 0
+                   ? jstr(ids, "value")
+                   : NULL;
+    json_array_foreach(ids, i, v)
+    {
+        const char *sys = jstr(v, "system");
+        if (sys && strcmp(sys, system) == 0 && jstr(v, "value"))
+            return jstr(v, "value");
+    }
+    return NULL;
+}
+
+static json_t *extension(const json_t *o, const char *url)
+{
+    json_t *ext = json_object_get(o, "extension"), *v;
+    size_t i;
+    json_array_foreach(ext, i, v)
+    {
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), url) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* ---- Version detection ------------------------------------------------- */
+
+static cse_code note_version(reader *r, const res *x, int v, const char *why)
+{
+    char path[300];
+    if (r->version == 0) {
+        r->version = v;
+        if (x->line)
+            snprintf(r->version_at, sizeof(r->version_at), "line %d", x->line);
+        else if (x->off >= 0)
+            snprintf(r->version_at, sizeof(r->version_at), "entry[%lld]", x->off);
+        else
+            snprintf(r->version_at, sizeof(r->version_at), "the Bundle");
+        return CSE_OK;
+    }
+    if (r->version == v)
+        return CSE_OK;
+    res_path(r, x, NULL, path, sizeof(path));
+    return cse__error_set(r->err, CSE_ERR_VERSION, x->line, r->source, path,
+                          "%s says FHIR %s, but %s was FHIR %s: a record must be one "
+                          "FHIR version",
+                          why, v == 3 ? "STU3" : "R4", r->version_at,
+                          r->version == 3 ? "STU3" : "R4");
+}
+
+static cse_code detect_version(reader *r, const res *x, const json_t *o, const char *type)
+{
+    json_t *p = json_object_get(json_object_get(o, "meta"), "profile"), *v;
+    json_t *sec = json_object_get(json_object_get(o, "meta"), "security");
+    json_t *cs;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    json_array_foreach(p, i, v)
+    {
+        const char *u = json_string_value(v);
+        if (u == NULL)
+            continue;
+        if (strstr(u, "/STU3/") || strstr(u, "CareConnect") || strstr(u, "GPConnect"))
+            rc = note_version(r, x, 3, "meta.profile");
+        else if (strstr(u, "UKCore") ||
+                 strncmp(u, CSE_FHIR_BASE, strlen(CSE_FHIR_BASE)) == 0)
+            rc = note_version(r, x, 4, "meta.profile");
+        if (rc != CSE_OK)
+            return rc;
+    }
+    json_array_foreach(sec, i, v)
+    {
+        const char *sys = jstr(v, "system");
+        if (sys && strcmp(sys, CSE_FHIR_STU3_ACTCODE) == 0)
+            rc = note_version(r, x, 3, "the security label system");
+        else if (sys && strcmp(sys, CSE_FHIR_R4_ACTCODE) == 0)
+            rc = note_version(r, x, 4, "the security label system");
+        if (rc != CSE_OK)
+            return rc;
+    }
+    if (strcmp(type, "ProcedureRequest") == 0 || strcmp(type, "ReferralRequest") == 0)
+        return note_version(r, x, 3, "the resource type");
+    if (strcmp(type, "ServiceRequest") == 0)
+        return note_version(r, x, 4, "the resource type");
+    if ((strcmp(type, "Condition") == 0 || strcmp(type, "AllergyIntolerance") == 0) &&
+        (cs = json_object_get(o, "clinicalStatus")) != NULL)
+        return note_version(r, x, json_is_string(cs) ? 3 : 4, "clinicalStatus");
+    return CSE_OK;
+}
+
+/* ---- Sources: Bundle entries, NDJSON lines ----------------------------- */
+
+/* Checks nesting depth without building anything; reports line and column. */
+static cse_code check_depth(reader *r, const char *buf, size_t len, int line0)
+{
+    size_t depth = 0;
+    bool in_str = false;
+    int line = line0, col = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        col++;
+        if (c == '\n')
+            line++, col = 0;
+        if (in_str) {
+            if (c == '\\')
+                i++, col++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > r->max_depth) {
+                cse__error_set(r->err, CSE_ERR_LIMIT, line, r->source, NULL,
+                               "JSON nested deeper than %zu levels", r->max_depth);
+                if (r->err)
+                    r->err->column = col;
+                return CSE_ERR_LIMIT;
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return CSE_OK;
+}
+
+static cse_code json_fail(reader *r, const json_error_t *je, int line0)
+{
+    char text[JSON_ERROR_TEXT_LENGTH];
+    char *near;
+
+    /* jansson quotes the input near the error: that may be record text. */
+    snprintf(text, sizeof(text), "%s", je->text);
+    if ((near = strstr(text, " near ")) != NULL)
+        *near = '\0';
+    cse__error_set(r->err, CSE_ERR_PARSE, line0 + je->line - (line0 ? 1 : 0), r->source,
+                   NULL, "not valid JSON: %s", text);
+    if (r->err && r->err->code == CSE_ERR_PARSE)
+        r->err->column = je->column;
+    return CSE_ERR_PARSE;
+}
+
+static json_t *parse_json(reader *r, const char *buf, size_t len, int line0)
+{
+    json_error_t je;
+    json_t *j;
+
+    if (check_depth(r, buf, len, line0 ? line0 : 1) != CSE_OK)
+        return NULL;
+    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL)
+        json_fail(r, &je, line0);
+    return j;
+}
+
+/* Reads the NDJSON line at off into r->linebuf (file sources). */
+static cse_code read_line_at(reader *r, long long off, size_t len)
+{
+    if (len + 1 > r->linecap) {
+        char *nb = realloc(r->linebuf, len + 1);
+        if (nb == NULL)
+            return nomem(r);
+        r->linebuf = nb;
+        r->linecap = len + 1;
+    }
+    if (fseeko(r->fp, (off_t)off, SEEK_SET) != 0 ||
+        fread(r->linebuf, 1, len, r->fp) != len)
+        return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                              "cannot read the input again: %s", strerror(errno));
+    r->linebuf[len] = '\0';
+    return CSE_OK;
+}
+
+/* The resource for row x: a new reference, or NULL with err set. */
+static json_t *fetch(reader *r, const res *x)
+{
+    if (r->bundle_entries) {
+        json_t *o = json_object_get(json_array_get(r->bundle_entries, (size_t)x->off),
+                                    "resource");
+        return json_incref(o);
+    }
+    if (r->fp) {
+        if (read_line_at(r, x->off, x->len) != CSE_OK)
+            return NULL;
+        return parse_json(r, r->linebuf, x->len, x->line);
+    }
+    return parse_json(r, r->buf + x->off, x->len, x->line);
+}
+
+/* ---- Pass 1 ------------------------------------------------------------ */
+
+static cse_code add_res(reader *r, res **out)
+{
+    if (r->n_res == r->cap_res) {
+        size_t nc = r->cap_res ? r->cap_res * 2 : 64;
+        res *nr;
+        if (nc > (16u << 20))
+            return cse__error_set(r->err, CSE_ERR_LIMIT, 0, r->source, NULL,
+                                  "more than 16 million resources");
+        if ((nr = realloc(r->res, nc * sizeof(*nr))) == NULL)
+            return nomem(r);
+        r->res = nr;
+        r->cap_res = nc;
+    }
+    *out = &r->res[r->n_res++];
+    memset(*out, 0, sizeof(**out));
+    (*out)->next = -1;
+    return CSE_OK;
+}
+
+static bool type_in(const char *type, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(type, *list) == 0)
+            return true;
+    return false;
+}
+
+static const char *const ENTRY_TYPES[] = {"Observation",
+                                          "Condition",
+                                          "AllergyIntolerance",
+                                          "Immunization",
+                                          "MedicationStatement",
+                                          "MedicationRequest",
+                                          "ProcedureRequest",
+                                          "ServiceRequest",
+                                          "ReferralRequest",
+                                          "DocumentReference",
+                                          NULL};
+static const char *const STRUCTURAL_TYPES[] = {"List",     "Composition", "Bundle",
+                                               "Location", "Medication",  NULL};
+
+/* The reference to the Encounter a resource names itself. */
+static json_t *own_encounter(const json_t *o)
+{
+    json_t *e = json_object_get(o, "encounter");
+    if (e == NULL)
+        e = json_object_get(o, "context");
+    if (json_is_object(e) && json_object_get(e, "encounter"))
+        e = json_object_get(e, "encounter"); /* DocumentReference.context */
+    if (json_is_array(e))
+        e = json_array_get(e, 0);
+    return json_is_object(e) ? e : NULL;
+}
+
+static cse_code scan_patient(reader *r, const res *x, const json_t *o)
+{
+    json_t *ids = json_object_get(o, "identifier"), *v, *org;
+    char canon[11];
+    char field[64];
+    size_t i;
+
+    json_array_foreach(ids, i, v)
+    {
+        const char *sys = jstr(v, "system"), *val = jstr(v, "value");
+        if (sys == NULL || strcmp(sys, CSE_FHIR_NHS_NUMBER) != 0)
+            continue;
+        snprintf(field, sizeof(field), "identifier[%zu].value", i);
+        if (val == NULL || cse_nhs_number_canonical(val, canon) != CSE_OK)
+            return fail_at(r, x, CSE_ERR_NHS_NUMBER, field,
+                           "the NHS number fails its modulus 11 check%s", "");
+        if (r->have_patient && r->patient.nhs_number &&
+            strcmp(r->patient.nhs_number, canon) != 0)
+            return fail_at(r, x, CSE_ERR_STRUCTURE, NULL,
+                           "a second Patient with another NHS number: the input must "
+                           "hold one patient's record%s",
+                           "");
+        if (cse_strset(&r->patient.nhs_number, canon) != CSE_OK)
+            return nomem(r);
+        break;
+    }
+    if (!r->have_patient) {
+        org = json_object_get(o, "managingOrganization");
+        if (org == NULL)
+            org = json_array_get(json_object_get(o, "generalPractitioner"), 0);
+        free(r->patient_org);
+        r->patient_org = org ? ref_key(r, org) : NULL;
+        if (r->patient.nhs_number == NULL && x->key &&
+            (cse_strset(&r->patient.local_id, x->key) != CSE_OK))
+            return nomem(r);
+    }
+    r->have_patient = true;
+    return CSE_OK;
+}
+
+static cse_code scan_agent(reader *r, const res *x, const json_t *o, const char *type)
+{
+    bool person = strcmp(type, "Practitioner") == 0;
+    cse_agent *a =
+        cse_agent_new(person ? CSE_AGENT_PERSON : CSE_AGENT_ORGANISATION, x->key);
+    cse_code rc;
+
+    if (a == NULL)
+        return nomem(r);
+    if (person) {
+        a->name = name_text(json_object_get(o, "name"));
+    } else {
+        if (jstr(o, "name"))
+            a->name = strdup(jstr(o, "name"));
+        if (identifier_value(o, CSE_FHIR_ODS))
+            a->ods = strdup(identifier_value(o, CSE_FHIR_ODS));
+    }
+    if ((rc = cse__ptrvec_push(&r->agents, a)) != CSE_OK) {
+        cse_agent_free(a);
+        return rc == CSE_ERR_NOMEM ? nomem(r)
+                                   : fail_at(r, x, rc, NULL, "too many agents%s", "");
+    }
+    return CSE_OK;
+}
+
+static cse_code scan_role(reader *r, const res *x, const json_t *o)
+{
+    char *prac = ref_key(r, json_object_get(o, "practitioner"));
+    char *org = ref_key(r, json_object_get(o, "organization"));
+    json_t *code = json_array_get(json_object_get(o, "code"), 0);
+    const char *text = jstr(code, "text");
+    cse_code rc = CSE_OK;
+
+    if (text == NULL)
+        text = jstr(json_array_get(json_object_get(code, "coding"), 0), "display");
+    if (x->key && prac)
+        rc = cse__smap_put(&r->roles, x->key, prac, true);
+    if (rc == CSE_OK && x->key && org)
+        rc = cse__smap_put(&r->role_org, x->key, org, true);
+    if (rc == CSE_OK && prac && org)
+        rc = cse__smap_put(&r->prac_org, prac, org, true);
+    if (rc == CSE_OK && prac && text)
+        rc = cse__smap_put(&r->role_text, prac, text, true);
+    free(prac);
+    free(org);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+static cse_code scan_list(reader *r, const json_t *o)
+{
+    char *enc = ref_key(r, json_object_get(o, "encounter"));
+    json_t *entries = json_object_get(o, "entry"), *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (enc == NULL)
+        return CSE_OK;
+    json_array_foreach(entries, i, v)
+    {
+        char *item = ref_key(r, json_object_get(v, "item"));
+        if (item)
+            rc = cse__smap_put(&r->list_enc, item, enc, true);
+        free(item);
+        if (rc != CSE_OK)
+            break;
+    }
+    free(enc);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+static bool flag_is_marker(const json_t *o)
+{
+    cse_concept c = {0};
+    bool marker;
+    if (read_concept(json_object_get(o, "code"), &c) != CSE_OK) {
+        cse_concept_clear(&c);
+        return false;
+    }
+    marker = cse_concept_marker_code(&c) != NULL;
+    cse_concept_clear(&c);
+    return marker;
+}
+
+static cse_code scan_flag(reader *r, const json_t *o)
+{
+    json_t *detail = extension(o, CSE_FHIR_FLAG_DETAIL);
+    const char *mid = identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM);
+    cse_code rc = CSE_OK;
+
+    if (!flag_is_marker(o))
+        return CSE_OK;
+    if (detail) {
+        char *k = ref_key(r, json_object_get(detail, "valueReference"));
+        if (k)
+            rc = cse__smap_put(&r->merged_obs, k, NULL, true);
+        free(k);
+    }
+    if (rc == CSE_OK && mid)
+        rc = cse__smap_put(&r->marker_ids, mid, NULL, true);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* Pass 1 over one resource. */
+static cse_code scan(reader *r, res *x, const json_t *o)
+{
+    const char *type = jstr(o, "resourceType"), *id = jstr(o, "id");
+    json_t *enc;
+    cse_code rc;
+
+    if (!json_is_object(o))
+        return fail_at(r, x, CSE_ERR_STRUCTURE, NULL,
+                       "expected a FHIR resource (a JSON object)%s", "");
+    if (type == NULL)
+        return fail_at(r, x, CSE_ERR_STRUCTURE, "resourceType",
+                       "not a FHIR resource: no resourceType%s", "");
+    if ((rc = detect_version(r, x, o, type)) != CSE_OK)
+        return rc;
+    if (id != NULL && (x->key = make_key(type, id)) == NULL)
+        return nomem(r);
+    if (x->key == NULL && strcmp(type, "Bundle") != 0) {
+        /* A resource with no id still gets a stable key: its position. */
+        char pos[64];
+        snprintf(pos, sizeof(pos), "%lld", x->off);
+        if ((x->key = make_key(type, pos)) == NULL)
+            return nomem(r);
+    }
+    if (strcmp(type, "Patient") == 0) {
+        x->kind = RK_PATIENT;
+        return scan_patient(r, x, o);
+    }
+    if (strcmp(type, "Practitioner") == 0 || strcmp(type, "Organization") == 0) {
+        x->kind = RK_AGENT;
+        return scan_agent(r, x, o, type);
+    }
+    if (strcmp(type, "PractitionerRole") == 0) {
+        x->kind = RK_ROLE;
+        return scan_role(r, x, o);
+    }
+    if (strcmp(type, "Encounter") == 0) {
+        x->kind = RK_ENCOUNTER;
+        if (cse__smap_put(&r->encounters, x->key, NULL, true) != CSE_OK)
+            return nomem(r);
+        return CSE_OK;
+    }
+    if (strcmp(type, "List") == 0) {
+        x->kind = RK_STRUCTURAL;
+        return scan_list(r, o);
+    }
+    if (type_in(type, STRUCTURAL_TYPES)) {
+        x->kind = RK_STRUCTURAL;
+        return CSE_OK;
+    }
+    if (strcmp(type, "Flag") == 0) {
+        x->kind = RK_FLAG;
+        if ((rc = scan_flag(r, o)) != CSE_OK)
+            return rc;
+    } else if (type_in(type, ENTRY_TYPES)) {
+        x->kind = RK_ENTRY;
+    } else {
+        x->kind = RK_OTHER;
+        return CSE_OK;
+    }
+    if ((enc = own_encounter(o)) != NULL && (x->enc = ref_key(r, enc)) == NULL &&
+        jstr(enc, "reference"))
+        return nomem(r);
+    return CSE_OK;
+}
+
+/* ---- Pass 2: building entries ------------------------------------------ */
+
+static const char *agent_key(reader *r, const json_t *ref, char **owned)
+{
+    const char *prac;
+    *owned = ref ? ref_key(r, ref) : NULL;
+    if (*owned && (prac = cse__smap_get(&r->roles, *owned)) != NULL)
+        return prac;
+    return *owned;
+}
+
+static const cse_agent *find_agent(const reader *r, const char *key)
+{
+    for (size_t i = 0; key && i < r->agents.n; i++) {
+        const cse_agent *a = r->agents.items[i];
+        if (a->id && strcmp(a->id, key) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static cse_code set_author(reader *r, cse_entry *e, const json_t *ref)
+{
+    char *owned;
+    const char *k = agent_key(r, ref, &owned);
+    cse_code rc = cse_strset(&e->author_ref, k);
+    free(owned);
+    return rc;
+}
+
+/* Reads effective[x]-style fields: name + "DateTime" / "Period" / plain. */
+static cse_code read_effective(reader *r, const res *x, const json_t *o, const char *base,
+                               cse_entry *e)
+{
+    char key[64], field[96];
+    json_t *period;
+    cse_code rc;
+
+    snprintf(key, sizeof(key), "%sDateTime", base);
+    if ((rc = read_time(r, x, o, key, key, &e->effective_center)) != CSE_OK)
+        return rc;
+    snprintf(key, sizeof(key), "%sPeriod", base);
+    if ((period = json_object_get(o, key)) != NULL) {
+        snprintf(field, sizeof(field), "%s.start", key);
+        if ((rc = read_time(r, x, period, "start", field, &e->effective_low)) != CSE_OK)
+            return rc;
+        snprintf(field, sizeof(field), "%s.end", key);
+        if ((rc = read_time(r, x, period, "end", field, &e->effective_high)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
+static cse_code add_notes(cse_entry *e, const json_t *o)
+{
+    json_t *notes = json_object_get(o, "note"), *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (jstr(o, "comment"))
+        rc = cse_entry_add_annotation(e, jstr(o, "comment"));
+    json_array_foreach(notes, i, v)
+    {
+        if (rc == CSE_OK && jstr(v, "text"))
+            rc = cse_entry_add_annotation(e, jstr(v, "text"));
+    }
+    if (rc == CSE_OK && json_is_object(notes) && jstr(notes, "text"))
+        rc = cse_entry_add_annotation(e, jstr(notes, "text"));
+    return rc;
+}
+
+static cse_code observation_value(cse_entry *e, const json_t *o)
+{
+    json_t *q = json_object_get(o, "valueQuantity");
+    char buf[128];
+
+    if (json_is_object(q) && json_is_number(json_object_get(q, "value"))) {
+        const char *unit = jstr(q, "unit") ? jstr(q, "unit") : jstr(q, "code");
+        snprintf(buf, sizeof(buf), "%.15g%s%s",
+                 json_number_value(json_object_get(q, "value")), unit ? " " : "",
+                 unit ? unit : "");
+        return cse_strset(&e->value, buf);
+    }
+    if (jstr(o, "valueString"))
+        return cse_strset(&e->value, jstr(o, "valueString"));
+    if (json_object_get(o, "valueCodeableConcept")) {
+        json_t *cc = json_object_get(o, "valueCodeableConcept");
+        const char *t = jstr(cc, "text");
+        if (t == NULL)
+            t = jstr(json_array_get(json_object_get(cc, "coding"), 0), "display");
+        return cse_strset(&e->value, t);
+    }
+    return CSE_OK;
+}
+
+/* Builds the marker of a Flag or of a marker Observation. NULL with err
+ * set, or NULL with *not_usable set when it has no usable start date. */
+static cse_marker *build_marker(reader *r, const res *x, const json_t *o, bool flag,
+                                const cse_concept *c, bool *not_usable)
+{
+    const char *code = cse_concept_marker_code(c), *mid, *status;
+    json_t *period = json_object_get(o, flag ? "period" : "effectivePeriod"), *ext;
+    cse_time start = {0}, end = {0}, review = {0};
+    cse_marker *m = NULL;
+    cse_error tmp;
+    char *owned = NULL, *id = NULL;
+    const char *author;
+    const cse_agent *a;
+    const cse_coding *primary = NULL;
+
+    *not_usable = false;
+    if (read_time(r, x, period, "start", flag ? "period.start" : "effectivePeriod.start",
+                  &start) != CSE_OK ||
+        read_time(r, x, period, "end", flag ? "period.end" : "effectivePeriod.end",
+                  &end) != CSE_OK)
+        return NULL;
+    if (start.precision == CSE_TIME_NONE && !flag &&
+        read_time(r, x, o, "effectiveDateTime", "effectiveDateTime", &start) != CSE_OK)
+        return NULL;
+    if (start.precision < CSE_TIME_DAY) {
+        *not_usable = true;
+        return NULL;
+    }
+    if ((ext = extension(o, CSE_FHIR_EXT_REVIEW_DATE)) != NULL &&
+        read_time(r, x, ext, "valueDate", "extension(cse-review-date).valueDate",
+                  &review) != CSE_OK)
+        return NULL;
+    mid = identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM);
+    if (mid && uuid_like(mid))
+        id = make_key("", mid);
+    else
+        id = strdup(x->key);
+    if (id == NULL) {
+        nomem(r);
+        return NULL;
+    }
+    cse_error_clear(&tmp);
+    m = cse_marker_new(code, &start, review.precision ? &review : NULL, 0, id, &tmp);
+    free(id);
+    if (m == NULL) {
+        fail_at(r, x, tmp.code,
+                review.precision ? "extension(cse-review-date).valueDate" : "code", "%s",
+                tmp.message);
+        return NULL;
+    }
+    /* Keep the codes it arrived with, other than the marker code itself. */
+    for (size_t i = 0; i < c->n; i++) {
+        if (primary == NULL && strcmp(c->codings[i].code, code) == 0) {
+            primary = &c->codings[i];
+            continue;
+        }
+        if (cse_concept_add(&m->legacy, c->codings[i].system, c->codings[i].code,
+                            c->codings[i].display) != CSE_OK)
+            goto nomem;
+    }
+    if (primary && primary->display && cse_strset(&m->display, primary->display))
+        goto nomem;
+    status = jstr(o, "status");
+    if (status && strcmp(status, "entered-in-error") == 0)
+        m->status = CSE_MARKER_ENTERED_IN_ERROR;
+    else if (flag && status && strcmp(status, "inactive") == 0)
+        m->status = CSE_MARKER_INACTIVE;
+    else if (!flag && end.precision)
+        m->status = CSE_MARKER_INACTIVE;
+    if (end.precision) {
+        if (cse_time_compare(&end, &start) < 0) {
+            fail_at(r, x, CSE_ERR_DATE, flag ? "period.end" : "effectivePeriod.end",
+                    "the marker ends before it starts%s", "");
+            goto fail;
+        }
+        m->end = end;
+        if (m->status == CSE_MARKER_ACTIVE)
+            m->status = CSE_MARKER_INACTIVE;
+    }
+    if ((ext = extension(o, CSE_FHIR_EXT_END_REASON)) != NULL) {
+        const char *reason = jstr(json_object_get(ext, "valueCoding"), "code");
+        if (reason == NULL)
+            reason = jstr(ext, "valueCode");
+        if (!cse_end_reason_valid(reason)) {
+            fail_at(r, x, CSE_ERR_STATE, "extension(cse-end-reason)",
+                    "not a cse-marker-end-reason code%s", "");
+            goto fail;
+        }
+        if (cse_strset(&m->end_reason, reason))
+            goto nomem;
+    }
+    author = agent_key(r,
+                       flag ? json_object_get(o, "author")
+                            : json_array_get(json_object_get(o, "performer"), 0),
+                       &owned);
+    if (cse_strset(&m->author_id, author))
+        goto nomem;
+    if ((a = find_agent(r, author)) != NULL) {
+        const cse_agent *org = find_agent(r, cse__smap_get(&r->prac_org, author));
+        if (a->kind == CSE_AGENT_PERSON && cse_strset(&m->author_name, a->name))
+            goto nomem;
+        if (cse_strset(&m->org_ods, a->kind == CSE_AGENT_ORGANISATION ? a->ods
+                                    : org                             ? org->ods
+                                                                      : NULL))
+            goto nomem;
+    }
+    free(owned);
+    m->labels = labels_of(o);
+    if (cse_strset(&m->entry_id, m->id))
+        goto nomem;
+    return m;
+nomem:
+    nomem(r);
+fail:
+    free(owned);
+    cse_marker_free(m);
+    return NULL;
+}
+
+static cse_code deliver(reader *r, cse_entry *e, const cse_entry_info *info)
+{
+    cse_code rc = r->sink->entry(r->sink, e, info, r->err);
+    if (rc == CSE_OK) {
+        r->sum.entries++;
+        r->sum.markers += info->cls == CSE_CLASS_MARKER;
+        r->sum.candidates += info->cls == CSE_CLASS_CANDIDATE;
+    }
+    return rc;
+}
+
+static cse_code emit_marker(reader *r, const res *x, const json_t *o, bool flag,
+                            const cse_concept *c, bool *done)
+{
+    bool not_usable;
+    cse_marker *m = build_marker(r, x, o, flag, c, &not_usable);
+    cse_entry *e;
+    cse_entry_info info = {CSE_CLASS_MARKER, CSE_CANDIDATE_NONE, NULL};
+    cse_code rc;
+
+    *done = false;
+    if (m == NULL)
+        return not_usable ? CSE_OK : (r->err ? r->err->code : CSE_ERR_STRUCTURE);
+    if ((e = cse_marker_to_entry(m)) == NULL ||
+        cse_strset(&e->parent_id, x->enc) != CSE_OK) {
+        cse_entry_free(e);
+        cse_marker_free(m);
+        return nomem(r);
+    }
+    e->source_line = x->line;
+    info.marker = m;
+    rc = deliver(r, e, &info);
+    cse_entry_free(e);
+    cse_marker_free(m);
+    *done = true;
+    return rc;
+}
+
+static cse_entry_kind entry_kind(const char *type)
+{
+    if (strcmp(type, "Condition") == 0)
+        return CSE_ENTRY_PROBLEM;
+    if (strcmp(type, "AllergyIntolerance") == 0)
+        return CSE_ENTRY_ALLERGY;
+    if (strcmp(type, "Immunization") == 0)
+        return CSE_ENTRY_IMMUNIZATION;
+    if (strcmp(type, "MedicationStatement") == 0 ||
+        strcmp(type, "MedicationRequest") == 0)
+        return CSE_ENTRY_MEDICATION;
+    if (strcmp(type, "ProcedureRequest") == 0 || strcmp(type, "ServiceRequest") == 0)
+        return CSE_ENTRY_PLAN;
+    if (strcmp(type, "ReferralRequest") == 0)
+        return CSE_ENTRY_REQUEST;
+    if (strcmp(type, "DocumentReference") == 0)
+        return CSE_ENTRY_ATTACHMENT;
+    if (strcmp(type, "Encounter") == 0)
+        return CSE_ENTRY_ENCOUNTER;
+    return CSE_ENTRY_OBSERVATION;
+}
+
+/* The code of an entry, by resource type. */
+static const json_t *code_of(const json_t *o, const char *type)
+{
+    json_t *c;
+    if (strcmp(type, "Immunization") == 0)
+        return json_object_get(o, "vaccineCode");
+    if (strcmp(type, "MedicationStatement") == 0 ||
+        strcmp(type, "MedicationRequest") == 0)
+        return json_object_get(o, "medicationCodeableConcept");
+    if (strcmp(type, "ReferralRequest") == 0) {
+        if ((c = json_array_get(json_object_get(o, "serviceRequested"), 0)) != NULL)
+            return c;
+        return json_array_get(json_object_get(o, "reasonCode"), 0);
+    }
+    if (strcmp(type, "DocumentReference") == 0)
+        return json_object_get(o, "type");
+    if (strcmp(type, "Encounter") == 0)
+        return json_array_get(json_object_get(o, "type"), 0);
+    return json_object_get(o, "code");
+}
+
+/* Dates by resource type: effective (low/high/center) and availability. */
+static cse_code entry_times(reader *r, const res *x, const json_t *o, const char *type,
+                            cse_entry *e)
+{
+    cse_code rc = CSE_OK;
+    json_t *p;
+
+    if (strcmp(type, "Observation") == 0) {
+        rc = read_effective(r, x, o, "effective", e);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "issued", "issued", &e->availability);
+    } else if (strcmp(type, "Condition") == 0 ||
+               strcmp(type, "AllergyIntolerance") == 0) {
+        rc = read_time(r, x, o, "onsetDateTime", "onsetDateTime", &e->effective_low);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "abatementDateTime", "abatementDateTime",
+                           &e->effective_high);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "assertedDate", "assertedDate", &e->availability);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "recordedDate", "recordedDate", &e->availability);
+    } else if (strcmp(type, "Immunization") == 0) {
+        rc = read_time(r, x, o, "date", "date", &e->effective_center);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "occurrenceDateTime", "occurrenceDateTime",
+                           &e->effective_center);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "recorded", "recorded", &e->availability);
+    } else if (strcmp(type, "MedicationStatement") == 0) {
+        rc = read_effective(r, x, o, "effective", e);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "dateAsserted", "dateAsserted", &e->availability);
+    } else if (strcmp(type, "Encounter") == 0) {
+        if ((p = json_object_get(o, "period")) != NULL) {
+            rc = read_time(r, x, p, "start", "period.start", &e->effective_low);
+            if (rc == CSE_OK)
+                rc = read_time(r, x, p, "end", "period.end", &e->effective_high);
+        }
+    } else if (strcmp(type, "DocumentReference") == 0) {
+        rc = read_time(r, x, o, "created", "created", &e->effective_center);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "indexed", "indexed", &e->availability);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, o, "date", "date", &e->availability);
+    } else {
+        /* Requests: authoredOn, and an occurrence when there is one. */
+        rc = read_time(r, x, o, "authoredOn", "authoredOn", &e->availability);
+        if (rc == CSE_OK)
+            rc = read_effective(r, x, o, "occurrence", e);
+    }
+    if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE)
+        e->availability = e->effective_low.precision      ? e->effective_low
+                          : e->effective_center.precision ? e->effective_center
+                                                          : e->effective_high;
+    return rc;
+}
+
+static const json_t *author_ref_of(const json_t *o, const char *type)
+{
+    json_t *v;
+    if (strcmp(type, "Observation") == 0)
+        return json_array_get(json_object_get(o, "performer"), 0);
+    if (strcmp(type, "Condition") == 0)
+        return (v = json_object_get(o, "asserter")) ? v : json_object_get(o, "recorder");
+    if (strcmp(type, "AllergyIntolerance") == 0)
+        return (v = json_object_get(o, "recorder")) ? v : json_object_get(o, "asserter");
+    if (strcmp(type, "Immunization") == 0) {
+        v = json_array_get(json_object_get(o, "practitioner"), 0);
+        if (v == NULL)
+            v = json_array_get(json_object_get(o, "performer"), 0);
+        return json_object_get(v, "actor");
+    }
+    if (strcmp(type, "Encounter") == 0)
+        return json_object_get(json_array_get(json_object_get(o, "participant"), 0),
+                               "individual");
+    if (strcmp(type, "MedicationStatement") == 0)
+        return json_object_get(o, "informationSource");
+    if (strcmp(type, "DocumentReference") == 0)
+        return json_array_get(json_object_get(o, "author"), 0);
+    if ((v = json_object_get(o, "requester")) != NULL)
+        return json_object_get(v, "agent") ? json_object_get(v, "agent") : v;
+    return json_object_get(o, "recorder");
+}
+
+static cse_code emit_entry(reader *r, const res *x, const json_t *o)
+{
+    const char *type = jstr(o, "resourceType");
+    cse_entry *e = NULL;
+    cse_entry_info info = {0};
+    cse_marker *m = NULL;
+    const json_t *cc;
+    bool done;
+    cse_code rc;
+
+    if (x->kind == RK_FLAG || strcmp(type, "Observation") == 0) {
+        cse_concept c = {0};
+        bool flag = x->kind == RK_FLAG;
+        if (read_concept(json_object_get(o, "code"), &c) != CSE_OK) {
+            cse_concept_clear(&c);
+            return nomem(r);
+        }
+        if (cse_concept_marker_code(&c) != NULL) {
+            if (!flag &&
+                (cse__smap_has(&r->merged_obs, x->key) ||
+                 (identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM) &&
+                  cse__smap_has(&r->marker_ids,
+                                identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM))))) {
+                /* The Observation form of a Flag delivered as the marker. */
+                cse_concept_clear(&c);
+                return CSE_OK;
+            }
+            rc = emit_marker(r, x, o, flag, &c, &done);
+            cse_concept_clear(&c);
+            if (rc != CSE_OK || done)
+                return rc;
+            /* No usable start date: delivered below as an entry for review. */
+        } else {
+            cse_concept_clear(&c);
+            if (flag)
+                return count_loss(r, "Flag", WHY_NOT_MARKER, x->line);
+        }
+    }
+    if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
+        return nomem(r);
+    e->source_line = x->line;
+    cc = code_of(o, type);
+    if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
+        strcmp(type, "MedicationStatement") != 0)
+        cc = NULL;
+    if (cc == NULL && json_object_get(o, "medicationReference"))
+        rc = cse_concept_set_text(
+            &e->code, jstr(json_object_get(o, "medicationReference"), "display"));
+    else
+        rc = read_concept(cc, &e->code);
+    if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL &&
+        strcmp(type, "Encounter") == 0)
+        rc = cse_concept_set_text(
+            &e->code, jstr(json_array_get(json_object_get(o, "type"), 0), "text"));
+    if (rc == CSE_OK)
+        rc = cse_strset(&e->status, jstr(o, "status"));
+    if (rc == CSE_OK && x->kind != RK_ENCOUNTER)
+        rc = cse_strset(&e->parent_id, x->enc);
+    if (rc == CSE_OK)
+        rc = set_author(r, e, author_ref_of(o, type));
+    if (rc == CSE_OK)
+        rc = add_notes(e, o);
+    if (rc == CSE_OK && strcmp(type, "Observation") == 0)
+        rc = observation_value(e, o);
+    if (rc != CSE_OK) {
+        cse_entry_free(e);
+        return nomem(r);
+    }
+    if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc;
+    }
+    e->labels = labels_of(o);
+    info.cls = cse_concept_classify(&e->code, &info.reason);
+    if (info.cls == CSE_CLASS_MARKER) {
+        /* A marker code on a Condition or elsewhere: the marker it carries. */
+        if ((m = cse_marker_from_entry(e, NULL, NULL)) != NULL)
+            info.marker = m;
+        else
+            info.cls = CSE_CLASS_CANDIDATE, info.reason = CSE_CANDIDATE_DAMAGED;
+    }
+    rc = deliver(r, e, &info);
+    cse_marker_free(m);
+    cse_entry_free(e);
+    return rc;
+}
+
+static cse_code emit(reader *r, const res *x)
+{
+    json_t *o;
+    cse_code rc = CSE_OK;
+
+    if (x->kind == RK_PATIENT || x->kind == RK_AGENT || x->kind == RK_ROLE)
+        return CSE_OK;
+    if (x->kind == RK_STRUCTURAL || x->kind == RK_OTHER) {
+        /* Counted without fetching again when the type is in the key. */
+        if ((o = fetch(r, x)) == NULL)
+            return r->err ? r->err->code : CSE_ERR_INTERNAL;
+        const char *t = jstr(o, "resourceType");
+        size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+        /* Only a resource type's name is ever reported, never other text. */
+        rc =
+            count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",
+                       x->kind == RK_STRUCTURAL ? WHY_STRUCTURAL : WHY_UNMAPPED, x->line);
+        json_decref(o);
+        return rc;
+    }
+    if ((o = fetch(r, x)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    rc = emit_entry(r, x, o);
+    json_decref(o);
+    return rc;
+}
+
+/* ---- Driving both passes ----------------------------------------------- */
+
+static cse_code finish(reader *r)
+{
+    cse_extract_info info = {0};
+    cse_loss_item *items = NULL;
+    const cse_agent *org;
+    cse_code rc;
+    long *first = NULL, *last = NULL;
+    size_t n_enc = 0;
+
+    if (r->opt && r->opt->version && r->version && r->opt->version != r->version)
+        return cse__error_set(r->err, CSE_ERR_VERSION, 0, r->source, NULL,
+                              "the input is FHIR %s (%s), not FHIR %s",
+                              r->version == 3 ? "STU3" : "R4", r->version_at,
+                              r->opt->version == 3 ? "STU3" : "R4");
+    /* Agents get their roles and organisations. */
+    for (size_t i = 0; i < r->agents.n; i++) {
+        cse_agent *a = r->agents.items[i];
+        const char *org_key = cse__smap_get(&r->prac_org, a->id);
+        if (a->kind != CSE_AGENT_PERSON)
+            continue;
+        if (cse_strset(&a->role, cse__smap_get(&r->role_text, a->id)) != CSE_OK ||
+            cse_strset(&a->org_id, org_key) != CSE_OK)
+            return nomem(r);
+        if ((org = find_agent(r, org_key)) != NULL && cse_strset(&a->ods, org->ods))
+            return nomem(r);
+    }
+    org = find_agent(r, cse__smap_get(&r->role_org, r->patient_org));
+    if (org == NULL)
+        org = find_agent(r, r->patient_org);
+    if (org && org->ods && cse_strset(&r->patient.ods, org->ods) != CSE_OK)
+        return nomem(r);
+    info.hl7_version = 0;
+    info.availability = r->made;
+    info.patient = &r->patient;
+    info.author_ods = r->patient.ods;
+    info.source = r->source;
+    if ((rc = r->sink->begin(r->sink, &info, r->err)) != CSE_OK)
+        return rc;
+    for (size_t i = 0; i < r->agents.n; i++)
+        if ((rc = r->sink->agent(r->sink, r->agents.items[i], r->err)) != CSE_OK)
+            return rc;
+
+    /* Members of each Encounter, in input order, chained from the Encounter. */
+    for (size_t i = 0; i < r->n_res; i++) {
+        res *x = &r->res[i];
+        if (x->kind == RK_ENCOUNTER) {
+            char idx[32];
+            snprintf(idx, sizeof(idx), "%zu", n_enc++);
+            if (cse__smap_put(&r->encounters, x->key, idx, false) != CSE_OK)
+                return nomem(r);
+        }
+    }
+    first = malloc((n_enc ? n_enc : 1) * sizeof(long));
+    last = malloc((n_enc ? n_enc : 1) * sizeof(long));
+    if (!first || !last) {
+        free(first);
+        free(last);
+        return nomem(r);
+    }
+    for (size_t i = 0; i < n_enc; i++)
+        first[i] = last[i] = -1;
+    for (size_t i = 0; i < r->n_res; i++) {
+        res *x = &r->res[i];
+        const char *idx;
+        if (x->kind != RK_ENTRY && x->kind != RK_FLAG)
+            continue;
+        if (x->enc == NULL && cse__smap_get(&r->list_enc, x->key) &&
+            cse_strset(&x->enc, cse__smap_get(&r->list_enc, x->key)) != CSE_OK)
+            rc = CSE_ERR_NOMEM;
+        if (x->enc && (idx = cse__smap_get(&r->encounters, x->enc)) != NULL) {
+            size_t k = strtoul(idx, NULL, 10);
+            if (last[k] < 0)
+                first[k] = (long)i;
+            else
+                r->res[last[k]].next = (long)i;
+            last[k] = (long)i;
+        } else {
+            free(x->enc);
+            x->enc = NULL; /* an Encounter that is not in the input */
+        }
+    }
+    if (rc == CSE_ERR_NOMEM) {
+        free(first);
+        free(last);
+        return nomem(r);
+    }
+    for (size_t i = 0, k = 0; i < r->n_res && rc == CSE_OK; i++) {
+        if (r->res[i].kind != RK_ENCOUNTER)
+            continue;
+        rc = emit(r, &r->res[i]);
+        for (long j = first[k]; j >= 0 && rc == CSE_OK; j = r->res[j].next)
+            rc = emit(r, &r->res[j]);
+        k++;
+    }
+    for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
+        res *x = &r->res[i];
+        if (x->kind == RK_ENCOUNTER ||
+            ((x->kind == RK_ENTRY || x->kind == RK_FLAG) && x->enc != NULL))
+            continue;
+        rc = emit(r, x);
+    }
+    free(first);
+    free(last);
+    if (rc != CSE_OK)
+        return rc;
+    if (r->n_losses && (items = calloc(r->n_losses, sizeof(*items))) == NULL)
+        return nomem(r);
+    for (size_t i = 0; i < r->n_losses; i++) {
+        items[i].what = r->losses[i].what;
+        items[i].why = r->losses[i].why;
+        items[i].count = r->losses[i].count;
+        items[i].first_line = r->losses[i].first_line;
+    }
+    r->sum.losses = items;
+    r->sum.n_losses = r->n_losses;
+    rc = r->sink->end(r->sink, &r->sum, r->err);
+    free(items);
+    return rc;
+}
+
+static void reader_init(reader *r, const cse_fhir_read_options *opt, const char *source,
+                        cse_sink *sink, cse_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->opt = opt;
+    r->max_depth = opt && opt->max_depth ? opt->max_depth : CSE_FHIR_MAX_DEPTH_DEFAULT;
+    r->source = source ? source : "";
+    r->sink = sink;
+    r->err = err;
+}
+
+/* One JSON document: a Bundle, or a single resource. */
+static cse_code read_document(reader *r, json_t *doc)
+{
+    const char *type = jstr(doc, "resourceType");
+    json_t *entries, *v;
+    size_t i;
+    cse_code rc;
+
+    if (!json_is_object(doc))
+        return cse__error_set(r->err, CSE_ERR_STRUCTURE, 1, r->source, NULL,
+                              "not FHIR: expected a JSON object with a resourceType");
+    if (type == NULL)
+        return cse__error_set(r->err, CSE_ERR_STRUCTURE, 1, r->source, "resourceType",
+                              "not FHIR: the JSON object has no resourceType");
+    if (strcmp(type, "Bundle") != 0) {
+        /* A single resource: treat it as a Bundle of one. */
+        json_t *wrap = json_pack("{s:s, s:[{s:O}]}", "resourceType", "Bundle", "entry",
+                                 "resource", doc);
+        if (wrap == NULL)
+            return nomem(r);
+        rc = read_document(r, wrap);
+        json_decref(wrap);
+        return rc;
+    }
+    entries = json_object_get(doc, "entry");
+    if (entries != NULL && !json_is_array(entries))
+        return cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, "entry",
+                              "Bundle.entry must be an array");
+    if (cse_time_parse_fhir(jstr(doc, "timestamp") ? jstr(doc, "timestamp") : "",
+                            &r->made) != CSE_OK &&
+        cse_time_parse_fhir(jstr(json_object_get(doc, "meta"), "lastUpdated")
+                                ? jstr(json_object_get(doc, "meta"), "lastUpdated")
+                                : "",
+                            &r->made) != CSE_OK)
+        memset(&r->made, 0, sizeof(r->made));
+    r->bundle_entries = entries ? entries : json_array();
+    if (entries == NULL && r->bundle_entries == NULL)
+        return nomem(r);
+    {
+        res bx = {0};
+        bx.off = -1;
+        if ((rc = detect_version(r, &bx, doc, "Bundle")) != CSE_OK)
+            goto out;
+    }
+    json_array_foreach(entries, i, v)
+    {
+        const char *full = jstr(v, "fullUrl");
+        json_t *resource = json_object_get(v, "resource");
+        if (!json_is_object(v) || !json_is_object(resource)) {
+            char path[64];
+            snprintf(path, sizeof(path), "entry[%zu].resource", i);
+            rc = cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, path,
+                                "each Bundle entry must hold a resource object");
+            goto out;
+        }
+        if (full && jstr(resource, "resourceType") && jstr(resource, "id")) {
+            char *k = make_key(jstr(resource, "resourceType"), jstr(resource, "id"));
+            if (k == NULL || cse__smap_put(&r->fullurls, full, k, true) != CSE_OK) {
+                free(k);
+                rc = nomem(r);
+                goto out;
+            }
+            free(k);
+        }
+    }
+    json_array_foreach(entries, i, v)
+    {
+        res *x;
+        if ((rc = add_res(r, &x)) != CSE_OK)
+            goto out;
+        x->off = (long long)i;
+        if ((rc = scan(r, x, json_object_get(v, "resource"))) != CSE_OK)
+            goto out;
+    }
+    rc = finish(r);
+out:
+    if (entries == NULL)
+        json_decref(r->bundle_entries);
+    r->bundle_entries = NULL;
+    return rc;
+}
+
+/* Length of the first line (without its newline). */
+static size_t first_line_len(const char *buf, size_t len)
+{
+    const char *nl = memchr(buf, '\n', len);
+    return nl ? (size_t)(nl - buf) : len;
+}
+
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)p[i]))
+            return false;
+    return true;
+}
+
+/* True when the first line is a whole JSON object and more content follows. */
+static bool looks_ndjson(const char *buf, size_t len)
+{
+    size_t n = first_line_len(buf, len);
+    json_t *j;
+    bool yes;
+
+    if (n == len || blank(buf + n, len - n))
+        return false;
+    j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+    yes = json_is_object(j);
+    json_decref(j);
+    return yes;
+}
+
+/* Pass 1 over NDJSON lines already in memory or read from r->fp. */
+static cse_code scan_ndjson_line(reader *r, const char *line, size_t len, long long off,
+                                 int lineno)
+{
+    json_t *o;
+    res *x;
+    cse_code rc;
+
+    if (blank(line, len))
+        return CSE_OK;
+    if ((o = parse_json(r, line, len, lineno)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_PARSE;
+    if ((rc = add_res(r, &x)) == CSE_OK) {
+        x->off = off;
+        x->len = len;
+        x->line = lineno;
+        if (jstr(o, "resourceType") && strcmp(jstr(o, "resourceType"), "Bundle") == 0)
+            rc = cse__error_set(r->err, CSE_ERR_STRUCTURE, lineno, r->source,
+                                "resourceType",
+                                "NDJSON holds resources, one per line, not Bundles");
+        else
+            rc = scan(r, x, o);
+    }
+    json_decref(o);
+    return rc;
+}
+
+cse_code cse_fhir_read_memory(const char *buf, size_t len, const char *source_name,
+                              const cse_fhir_read_options *opt, cse_sink *sink,
+                              cse_error *err)
+{
+    reader r;
+    cse_code rc = CSE_OK;
+    size_t max = opt && opt->max_bytes ? opt->max_bytes : CSE_FHIR_MAX_BYTES_DEFAULT;
+
+    if ((buf == NULL && len) || sink == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, source_name, NULL,
+                              "missing argument");
+    reader_init(&r, opt, source_name, sink, err);
+    if (len > max) {
+        rc = cse__error_set(err, CSE_ERR_LIMIT, 0, r.source, NULL,
+                            "the input is larger than %zu bytes", max);
+    } else if (blank(buf, len)) {
+        rc = cse__error_set(err, CSE_ERR_PARSE, 1, r.source, NULL,
+                            "not valid JSON: the input is empty");
+    } else if (looks_ndjson(buf, len)) {
+        size_t max_line =
+            opt && opt->max_line ? opt->max_line : CSE_FHIR_MAX_LINE_DEFAULT;
+        size_t pos = 0;
+        int lineno = 1;
+        r.buf = buf;
+        r.buflen = len;
+        while (pos < len && rc == CSE_OK) {
+            size_t n = first_line_len(buf + pos, len - pos);
+            if (n > max_line)
+                rc = cse__error_set(err, CSE_ERR_LIMIT, lineno, r.source, NULL,
+                                    "an NDJSON line is longer than %zu bytes", max_line);
+            else
+                rc = scan_ndjson_line(&r, buf + pos, n, (long long)pos, lineno);
+            pos += n + 1;
+            lineno++;
+        }
+        if (rc == CSE_OK)
+            rc = finish(&r);
+    } else {
+        json_t *doc = parse_json(&r, buf, len, 0);
+        if (doc == NULL)
+            rc = err ? err->code : CSE_ERR_PARSE;
+        else
+            rc = read_document(&r, doc);
+        json_decref(doc);
+    }
+    reader_free(&r);
+    return rc;
+}
+
+/* Copies a stream to an unlinked temporary file so it can be read twice. */
+static FILE *spool(FILE *in, size_t max, cse_error *err, const char *source)
+{
+    FILE *t = tmpfile();
+    char chunk[65536];
+    size_t n, total = 0;
+
+    if (t == NULL) {
+        cse__error_set(err, CSE_ERR_IO, 0, source, NULL,
+                       "cannot make a temporary file: %s", strerror(errno));
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
+        total += n;
+        if (total > max) {
+            cse__error_set(err, CSE_ERR_LIMIT, 0, source, NULL,
+                           "the input is larger than %zu bytes", max);
+            fclose(t);
+            return NULL;
+        }
+        if (fwrite(chunk, 1, n, t) != n) {
+            cse__error_set(err, CSE_ERR_IO, 0, source, NULL,
+                           "cannot write a temporary file: %s", strerror(errno));
+            fclose(t);
+            return NULL;
+        }
+    }
+    if (ferror(in) || fflush(t) != 0 || fseek(t, 0, SEEK_SET) != 0) {
+        cse__error_set(err, CSE_ERR_IO, 0, source, NULL, "cannot read the input");
+        fclose(t);
+        return NULL;
+    }
+    return t;
+}
+
+cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
+                            cse_sink *sink, cse_error *err)
+{
+    size_t max = opt && opt->max_bytes ? opt->max_bytes : CSE_FHIR_MAX_BYTES_DEFAULT;
+    size_t max_line = opt && opt->max_line ? opt->max_line : CSE_FHIR_MAX_LINE_DEFAULT;
+    const char *source = path && strcmp(path, "-") != 0 ? path : "-";
+    FILE *fp = NULL;
+    char *line = NULL, *all = NULL;
+    size_t cap = 0, size = 0, allcap = 0;
+    ssize_t n;
+    cse_code rc = CSE_OK;
+    bool ndjson = false;
+    reader r;
+
+    if (path == NULL || sink == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL,
+                              "missing argument");
+    reader_init(&r, opt, source, sink, err);
+    if (strcmp(path, "-") == 0)
+        fp = spool(stdin, max, err, source);
+    else if ((fp = fopen(path, "rb")) == NULL)
+        cse__error_set(err, CSE_ERR_IO, 0, source, NULL, "cannot open: %s",
+                       strerror(errno));
+    if (fp == NULL) {
+        rc = err ? err->code : CSE_ERR_IO;
+        goto out;
+    }
+    /* NDJSON when the first line is a whole JSON object and more follows. */
+    if ((n = getline(&line, &cap, fp)) > 0) {
+        size_t l = (size_t)n - (line[n - 1] == '\n');
+        json_t *j = (size_t)n <= max_line ? json_loadb(line, l, 0, NULL) : NULL;
+        int c;
+        while ((c = getc(fp)) != EOF && isspace(c))
+            ;
+        ndjson = json_is_object(j) && c != EOF;
+        json_decref(j);
+    }
+    if (fseek(fp, 0, SEEK_SET) != 0) {
+        rc = cse__error_set(err, CSE_ERR_IO, 0, source, NULL, "cannot rewind the input");
+        goto out;
+    }
+    if (ndjson) {
+        long long off = 0;
+        int lineno = 1;
+        r.fp = fp;
+        while (rc == CSE_OK && (n = getline(&line, &cap, fp)) > 0) {
+            size_t l = (size_t)n - (line[n - 1] == '\n');
+            if (l > max_line)
+                rc = cse__error_set(err, CSE_ERR_LIMIT, lineno, source, NULL,
+                                    "an NDJSON line is longer than %zu bytes", max_line);
+            else
+                rc = scan_ndjson_line(&r, line, l, off, lineno);
+            off += n;
+            lineno++;
+        }
+        if (rc == CSE_OK && ferror(fp))
+            rc = cse__error_set(err, CSE_ERR_IO, lineno, source, NULL,
+                                "cannot read the input");
+        if (rc == CSE_OK)
+            rc = finish(&r);
+        goto out;
+    }
+    /* A whole document: read it into memory, capped. */
+    for (;;) {
+        char *nb;
+        size_t got;
+        if (size + 65536 + 1 > allcap) {
+            if (size > max) {
+                rc = cse__error_set(err, CSE_ERR_LIMIT, 0, source, NULL,
+                                    "the input is larger than %zu bytes", max);
+                goto out;
+            }
+            allcap = size + 65536 + 1 + size / 2;
+            if ((nb = realloc(all, allcap)) == NULL) {
+                rc = nomem(&r);
+                goto out;
+            }
+            all = nb;
+        }
+        got = fread(all + size, 1, 65536, fp);
+        size += got;
+        if (got < 65536)
+            break;
+    }
+    if (ferror(fp)) {
+        rc = cse__error_set(err, CSE_ERR_IO, 0, source, NULL, "cannot read the input");
+        goto out;
+    }
+    reader_free(&r);
+    memset(&r, 0, sizeof(r));
+    rc = cse_fhir_read_memory(all ? all : "", size, source, opt, sink, err);
+out:
+    reader_free(&r);
+    free(line);
+    free(all);
+    if (fp)
+        fclose(fp);
+    return rc;
+}

@@ -1,0 +1,1173 @@
+/* The GP2GP writer: a cse_sink that streams an RCMR_IN030000UK07 (or UK06)
+ * message with xmlTextWriter. See gp2gp.h for what it writes and how it
+ * groups entries into ehrCompositions. Element order follows
+ * RCMR_IN030000UK07.xsd and RCMR_MT030101UK05.xsd exactly; every extract is
+ * validated against them in the tests. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/xmlwriter.h>
+
+#include "internal.h"
+#include "strmap.h"
+#include <csemarker/gp2gp.h>
+
+#define HL7_NS "urn:hl7-org:v3"
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+#define OID_ASID "1.2.826.0.1285.0.2.0.107"
+#define OID_INTERACTION "2.16.840.1.113883.2.1.3.2.4.12"
+#define OID_LOCAL_PATIENT "2.16.840.1.113883.2.1.3.2.4.9"
+#define NOPAT_DISPLAY                                                                    \
+    "no disclosure to patient, family or caregivers without attending provider's "       \
+    "authorization"
+#define UUID_NS "csemarker gp2gp"
+#define CODE_NON_CONSULTATION "196401000000100"
+#define MAX_COMPOSITION_ENTRIES 4096
+#define MAX_CONTAINER_DEPTH 64
+
+/* One buffered entry of the composition being built. */
+typedef struct pending {
+    cse_entry *e;
+    cse_marker *marker; /* copy of info->marker, or NULL */
+} pending;
+
+typedef struct writer {
+    xmlTextWriterPtr w;
+    int uk06;
+    char *sender_ods, *receiver_ods, *sender_asid, *receiver_asid, *message_id;
+    char now[32]; /* the extract's time, HL7 TS */
+    char default_agent[37];
+    char request_id[37], limitation_id[37];
+    size_t compositions; /* written so far */
+    bool begun, directory_closed, ended, failed;
+
+    cse__smap agents;     /* agent UUID -> "" (written) */
+    cse__smap containers; /* compound id -> its parent id */
+    cse__smap encounters; /* encounter id -> index into headers */
+    cse__ptrvec headers;  /* cse_entry* of every encounter seen */
+    size_t continuations;
+
+    /* The composition being built. */
+    cse_entry *comp; /* the encounter, or NULL for non-consultation data */
+    char *comp_key;  /* encounter id, or NULL */
+    bool comp_open;  /* a composition is being buffered */
+    pending *items;
+    size_t n_items, cap_items;
+} writer;
+
+static cse_code nomem(cse_error *err)
+{
+    return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+}
+
+static cse_code io_fail(writer *wr, cse_error *err)
+{
+    wr->failed = true;
+    return cse__error_set(err, CSE_ERR_IO, 0, NULL, NULL, "writing the extract failed");
+}
+
+/* ---- Ids --------------------------------------------------------------- */
+
+/* The GP2GP id for a source id: the upper-cased id when it is a UUID,
+ * otherwise one derived from it. */
+static void to_uuid(const char *id, char out[37])
+{
+    char up[37];
+    if (id && strlen(id) == 36) {
+        for (int i = 0; i < 36; i++)
+            up[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 32 : id[i]);
+        up[36] = '\0';
+        if (cse_uuid_valid(up)) {
+            memcpy(out, up, 37);
+            return;
+        }
+    }
+    if (cse_uuid_derive(UUID_NS, id ? id : "", out) != CSE_OK)
+        snprintf(out, 37, "00000000-0000-5000-8000-000000000000");
+}
+
+/* ---- XML helpers ------------------------------------------------------- */
+
+#define W(call)                                                                          \
+    do {                                                                                 \
+        if ((call) < 0)                                                                  \
+            return io_fail(wr, err);                                                     \
+    } while (0)
+
+static int start(writer *wr, const char *name)
+{
+    return xmlTextWriterStartElement(wr->w, BAD_CAST name);
+}
+
+static int end(writer *wr)
+{
+    return xmlTextWriterEndElement(wr->w);
+}
+
+static int attr(writer *wr, const char *name, const char *value)
+{
+    return xmlTextWriterWriteAttribute(wr->w, BAD_CAST name, BAD_CAST value);
+}
+
+/* <name a1="v1" a2="v2" .../> with NULL-terminated pairs. */
+static int empty(writer *wr, const char *name, ...)
+{
+    va_list ap;
+    const char *a, *v;
+    int rc = start(wr, name);
+
+    va_start(ap, name);
+    while (rc >= 0 && (a = va_arg(ap, const char *)) != NULL) {
+        v = va_arg(ap, const char *);
+        if (v != NULL)
+            rc = attr(wr, a, v);
+    }
+    va_end(ap);
+    return rc < 0 ? rc : end(wr);
+}
+
+static int text_element(writer *wr, const char *name, const char *text)
+{
+    return xmlTextWriterWriteElement(wr->w, BAD_CAST name, BAD_CAST text);
+}
+
+static int write_id(writer *wr, const char *uuid)
+{
+    return empty(wr, "id", "root", uuid, NULL);
+}
+
+static int write_ts(writer *wr, const char *name, const cse_time *t)
+{
+    char buf[32];
+    if (t == NULL || t->precision == CSE_TIME_NONE)
+        return empty(wr, name, "nullFlavor", "UNK", NULL);
+    return empty(wr, name, "value", cse_time_format_hl7(t, buf, sizeof(buf)), NULL);
+}
+
+static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
+{
+    W(start(wr, "effectiveTime"));
+    if (e->effective_low.precision || e->effective_high.precision) {
+        if (e->effective_low.precision)
+            W(write_ts(wr, "low", &e->effective_low));
+        if (e->effective_high.precision)
+            W(write_ts(wr, "high", &e->effective_high));
+    } else if (e->effective_center.precision) {
+        W(write_ts(wr, "center", &e->effective_center));
+    } else if (e->availability.precision) {
+        W(write_ts(wr, "center", &e->availability));
+    } else {
+        W(empty(wr, "center", "nullFlavor", "UNK", NULL));
+    }
+    W(end(wr));
+    return CSE_OK;
+}
+
+static const cse_time *availability(const cse_entry *e)
+{
+    if (e->availability.precision)
+        return &e->availability;
+    if (e->effective_low.precision)
+        return &e->effective_low;
+    if (e->effective_center.precision)
+        return &e->effective_center;
+    return &e->effective_high;
+}
+
+static bool is_snomed(const cse_coding *k)
+{
+    return k->system && strcmp(k->system, CSE_SYSTEM_SNOMED) == 0;
+}
+
+/* A concept as CD/CE: a SNOMED CT code (the marker concept when there is
+ * one) as `code`, other codes with a GP2GP OID as `translation`; with no
+ * SNOMED code, nullFlavor UNK and the original text. */
+static cse_code write_code(writer *wr, const char *name, const cse_concept *c,
+                           cse_error *err)
+{
+    const cse_coding *primary = NULL;
+    const char *marker = cse_concept_marker_code(c);
+    const char *text = c->text;
+
+    for (size_t i = 0; i < c->n && primary == NULL; i++)
+        if (is_snomed(&c->codings[i]) &&
+            (marker == NULL || strcmp(c->codings[i].code, marker) == 0))
+            primary = &c->codings[i];
+    W(start(wr, name));
+    if (primary) {
+        const char *display =
+            primary->display ? primary->display : cse_code_term(primary->code);
+        W(attr(wr, "code", primary->code));
+        W(attr(wr, "codeSystem", CSE_OID_SNOMED));
+        if (display && *display)
+            W(attr(wr, "displayName", display));
+    } else {
+        W(attr(wr, "nullFlavor", "UNK"));
+        for (size_t i = 0; text == NULL && i < c->n; i++)
+            text = c->codings[i].display;
+    }
+    if (text && *text)
+        W(text_element(wr, "originalText", text));
+    for (size_t i = 0; i < c->n; i++) {
+        const cse_coding *k = &c->codings[i];
+        const char *oid = cse_system_to_oid(k->system);
+        if (k == primary || oid == NULL)
+            continue;
+        W(start(wr, "translation"));
+        W(attr(wr, "code", k->code));
+        W(attr(wr, "codeSystem", oid));
+        if (k->display && *k->display)
+            W(attr(wr, "displayName", k->display));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_nopat(writer *wr, cse_error *err)
+{
+    W(empty(wr, "confidentialityCode", "code", "NOPAT", "codeSystem",
+            CSE_OID_NOPAT_SYSTEM, "displayName", NOPAT_DISPLAY, NULL));
+    return CSE_OK;
+}
+
+/* The agent an entry names, when it was written; the sending practice
+ * otherwise, so every agentRef resolves. */
+static void agent_uuid(const writer *wr, const char *ref, char out[37])
+{
+    if (ref) {
+        to_uuid(ref, out);
+        if (cse__smap_has(&wr->agents, out))
+            return;
+    }
+    memcpy(out, wr->default_agent, 37);
+}
+
+static cse_code write_agent_ref(writer *wr, const char *ref, cse_error *err)
+{
+    char id[37];
+    agent_uuid(wr, ref, id);
+    W(start(wr, "agentRef"));
+    W(attr(wr, "classCode", "AGNT"));
+    W(write_id(wr, id));
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_participant(writer *wr, const cse_entry *e, cse_error *err)
+{
+    W(start(wr, "Participant"));
+    W(attr(wr, "typeCode", "PRF"));
+    W(attr(wr, "contextControlCode", "OP"));
+    if (write_agent_ref(wr, e->author_ref, err) != CSE_OK)
+        return err ? err->code : CSE_ERR_IO;
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_annotations(writer *wr, char **notes, size_t n, cse_error *err)
+{
+    /* The schema allows three; the rest join the third. */
+    for (size_t i = 0; i < n && i < 3; i++) {
+        char seq[8];
+        snprintf(seq, sizeof(seq), "+%zu", i + 1);
+        W(start(wr, "pertinentInformation"));
+        W(attr(wr, "typeCode", "PERT"));
+        W(empty(wr, "sequenceNumber", "value", seq, NULL));
+        W(start(wr, "pertinentAnnotation"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(start(wr, "text"));
+        for (size_t j = i; j < n && (j == i || i == 2); j++) {
+            if (j > i)
+                W(xmlTextWriterWriteString(wr->w, BAD_CAST "\n"));
+            W(xmlTextWriterWriteString(wr->w, BAD_CAST notes[j]));
+        }
+        W(end(wr));
+        W(end(wr));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+/* ---- Statements -------------------------------------------------------- */
+
+static bool labelled(const cse_entry *e, const cse_marker *m)
+{
+    return m != NULL || (e->labels & CSE_LABEL_NOPAT);
+}
+
+/* Opens a statement: <component typeCode="COMP"><NAME classCode moodCode>. */
+static cse_code open_statement(writer *wr, const char *name, const char *class_code,
+                               const char *mood, cse_error *err)
+{
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(start(wr, name));
+    W(attr(wr, "classCode", class_code));
+    W(attr(wr, "moodCode", mood));
+    return CSE_OK;
+}
+
+static cse_code close_statement(writer *wr, cse_error *err)
+{
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+#define TRY(x)                                                                           \
+    do {                                                                                 \
+        cse_code rc_ = (x);                                                              \
+        if (rc_ != CSE_OK)                                                               \
+            return rc_;                                                                  \
+    } while (0)
+
+static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool nopat,
+                            cse_error *err)
+{
+    TRY(open_statement(wr, "ObservationStatement", "OBS", "EVN", err));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", &e->code, err));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    if (e->value && *e->value) {
+        W(start(wr, "value"));
+        W(xmlTextWriterWriteAttributeNS(wr->w, BAD_CAST "xsi", BAD_CAST "type", NULL,
+                                        BAD_CAST "ST"));
+        W(xmlTextWriterWriteString(wr->w, BAD_CAST e->value));
+        W(end(wr));
+    }
+    TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
+    TRY(write_participant(wr, e, err));
+    return close_statement(wr, err);
+}
+
+/* The text of a narrative-like entry: its notes, else its original text. */
+static const char *entry_text(const cse_entry *e)
+{
+    if (e->n_annotations)
+        return e->annotations[0];
+    if (e->code.text)
+        return e->code.text;
+    if (e->code.n && e->code.codings[0].display)
+        return e->code.codings[0].display;
+    return NULL;
+}
+
+static cse_code narrative(writer *wr, const cse_entry *e, const char *id, bool nopat,
+                          const char *doc_id, cse_error *err)
+{
+    const char *text = entry_text(e);
+    TRY(open_statement(wr, "NarrativeStatement", "OBS", "EVN", err));
+    W(write_id(wr, id));
+    W(text_element(wr, "text", text && *text ? text : doc_id ? "Attachment" : "Note"));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    TRY(write_participant(wr, e, err));
+    if (doc_id) {
+        W(start(wr, "reference"));
+        W(attr(wr, "typeCode", "REFR"));
+        W(start(wr, "referredToExternalDocument"));
+        W(attr(wr, "classCode", "DOC"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(write_id(wr, doc_id));
+        TRY(write_code(wr, "code", &e->code, err));
+        W(start(wr, "text"));
+        W(attr(wr, "mediaType", "text/plain"));
+        if (e->value && *e->value)
+            W(empty(wr, "reference", "value", e->value, NULL));
+        W(end(wr));
+        W(end(wr));
+        W(end(wr));
+    }
+    return close_statement(wr, err);
+}
+
+/* Plan and request statements share a shape. */
+static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
+                             const char *id, bool nopat, cse_error *err)
+{
+    const char *text = e->n_annotations ? e->annotations[0] : NULL;
+    TRY(open_statement(wr, name, "OBS", "INT", err));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", &e->code, err));
+    if (text && *text)
+        W(text_element(wr, "text", text));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    TRY(write_participant(wr, e, err));
+    return close_statement(wr, err);
+}
+
+static cse_code medication(writer *wr, const cse_entry *e, const char *id, bool nopat,
+                           cse_error *err)
+{
+    TRY(open_statement(wr, "MedicationStatement", "SBADM", "INT", err));
+    W(write_id(wr, id));
+    W(empty(wr, "statusCode", "code", e->effective_high.precision ? "COMPLETE" : "ACTIVE",
+            NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    W(start(wr, "consumable"));
+    W(attr(wr, "typeCode", "CSM"));
+    W(start(wr, "manufacturedProduct"));
+    W(attr(wr, "classCode", "MANU"));
+    W(start(wr, "manufacturedMaterial"));
+    W(attr(wr, "classCode", "MMAT"));
+    W(attr(wr, "determinerCode", "KIND"));
+    TRY(write_code(wr, "code", &e->code, err));
+    W(end(wr));
+    W(end(wr));
+    W(end(wr));
+    W(start(wr, "pertinentInformation"));
+    W(attr(wr, "typeCode", "PERT"));
+    W(start(wr, "pertinentMedicationDosage"));
+    W(attr(wr, "classCode", "SBADM"));
+    W(attr(wr, "moodCode", "RMD"));
+    W(text_element(wr, "text",
+                   e->n_annotations && *e->annotations[0] ? e->annotations[0]
+                                                          : "No information available"));
+    W(end(wr));
+    W(end(wr));
+    TRY(write_participant(wr, e, err));
+    return close_statement(wr, err);
+}
+
+/* A problem: an ObservationStatement for the condition and a LinkSet that
+ * names it, as the national sending adaptor writes a Condition. */
+static cse_code problem(writer *wr, const cse_entry *e, const char *id, bool nopat,
+                        cse_error *err)
+{
+    char named[37], link[37];
+    cse_concept header = {0};
+    bool active = e->effective_high.precision == CSE_TIME_NONE;
+    cse_code rc;
+
+    if (cse_uuid_derive(UUID_NS " problem", id, named) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    TRY(observation(wr, e, named, nopat, err));
+    TRY(open_statement(wr, "LinkSet", "OBS", "EVN", err));
+    W(write_id(wr, id));
+    if (cse_concept_add(&header, CSE_SYSTEM_SNOMED, active ? "394774009" : "394775005",
+                        active ? "Active problem" : "Inactive problem") != CSE_OK)
+        return nomem(err);
+    rc = write_code(wr, "code", &header, err);
+    cse_concept_clear(&header);
+    TRY(rc);
+    W(empty(wr, "statusCode", "code", active ? "ACTIVE" : "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    for (size_t i = 0; i < e->n_links; i++) {
+        to_uuid(e->links[i], link);
+        W(start(wr, "component"));
+        W(attr(wr, "typeCode", "COMP"));
+        W(start(wr, "statementRef"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(write_id(wr, link));
+        W(end(wr));
+        W(end(wr));
+    }
+    W(start(wr, "conditionNamed"));
+    W(attr(wr, "typeCode", "NAME"));
+    W(attr(wr, "inversionInd", "true"));
+    W(start(wr, "namedStatementRef"));
+    W(attr(wr, "classCode", "OBS"));
+    W(attr(wr, "moodCode", "EVN"));
+    W(write_id(wr, named));
+    W(end(wr));
+    W(end(wr));
+    TRY(write_participant(wr, e, err));
+    return close_statement(wr, err);
+}
+
+/* A marker: the statement cse_marker_to_entry() makes, with the entry's id,
+ * and any ordinary notes the entry carried after the csemarker annotation. */
+static cse_code marker_statement(writer *wr, const cse_entry *e, const cse_marker *m,
+                                 const char *id, cse_error *err)
+{
+    cse_entry *me = cse_marker_to_entry(m);
+    cse_code rc = CSE_OK;
+
+    if (me == NULL)
+        return nomem(err);
+    for (size_t i = 0; i < e->n_annotations && rc == CSE_OK; i++) {
+        cse_marker scratch = {0};
+        cse_code prc = cse_marker_annotation_parse(e->annotations[i], &scratch, NULL);
+        free(scratch.end_reason);
+        if (prc == CSE_ERR_UNSUPPORTED)
+            rc = cse_entry_add_annotation(me, e->annotations[i]);
+    }
+    if (rc == CSE_OK && me->author_ref == NULL)
+        rc = cse_strset(&me->author_ref, e->author_ref);
+    if (rc != CSE_OK) {
+        cse_entry_free(me);
+        return nomem(err);
+    }
+    rc = observation(wr, me, id, true, err);
+    cse_entry_free(me);
+    return rc;
+}
+
+static cse_code statement(writer *wr, const pending *p, cse_error *err)
+{
+    const cse_entry *e = p->e;
+    char id[37], doc[37];
+    bool nopat = labelled(e, p->marker);
+
+    if (e->id)
+        to_uuid(e->id, id);
+    else if (cse_uuid_random(id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    if (p->marker)
+        return marker_statement(wr, e, p->marker, id, err);
+    switch (e->kind) {
+    case CSE_ENTRY_NARRATIVE: return narrative(wr, e, id, nopat, NULL, err);
+    case CSE_ENTRY_ATTACHMENT:
+        if (cse_uuid_derive(UUID_NS " document", id, doc) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+        return narrative(wr, e, id, nopat, doc, err);
+    case CSE_ENTRY_PROBLEM: return problem(wr, e, id, nopat, err);
+    case CSE_ENTRY_PLAN: return request_like(wr, "PlanStatement", e, id, nopat, err);
+    case CSE_ENTRY_REQUEST:
+        return request_like(wr, "RequestStatement", e, id, nopat, err);
+    case CSE_ENTRY_MEDICATION: return medication(wr, e, id, nopat, err);
+    default: return observation(wr, e, id, nopat, err);
+    }
+}
+
+/* ---- Compositions ------------------------------------------------------ */
+
+static void clear_items(writer *wr)
+{
+    for (size_t i = 0; i < wr->n_items; i++) {
+        cse_entry_free(wr->items[i].e);
+        cse_marker_free(wr->items[i].marker);
+    }
+    wr->n_items = 0;
+}
+
+/* Writes the buffered composition: header, NOPAT when any statement in it
+ * is labelled or a marker, then its statements. */
+static cse_code flush(writer *wr, cse_error *err)
+{
+    const cse_entry *h = wr->comp;
+    char id[37], name[96];
+    bool nopat = h && ((h->labels | h->inherited_labels) & CSE_LABEL_NOPAT);
+    const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
+    cse_concept nonc = {0};
+    cse_code rc;
+
+    if (!wr->comp_open)
+        return CSE_OK;
+    wr->comp_open = false;
+    if (h == NULL && first == NULL)
+        return CSE_OK;
+    for (size_t i = 0; i < wr->n_items; i++) {
+        const cse_entry *e = wr->items[i].e;
+        /* A marker labels its composition; an ordinary labelled entry labels
+         * only itself, unless the label came from its container. */
+        if (wr->items[i].marker || (e->inherited_labels & CSE_LABEL_NOPAT))
+            nopat = true;
+    }
+    if (nopat && wr->uk06) {
+        const cse_entry *e = first ? first : h;
+        clear_items(wr);
+        return cse__error_set(err, CSE_ERR_UNSUPPORTED, e ? e->source_line : 0, NULL,
+                              "ehrComposition",
+                              "the record carries a NOPAT label (a marker or a "
+                              "confidential entry): RCMR_IN030000UK06 cannot carry it; "
+                              "write UK07 (drop --uk06)");
+    }
+    if (h && wr->comp_key != NULL) {
+        to_uuid(h->id, id);
+    } else if (h) {
+        /* A continuation of an encounter already written: a new id. */
+        snprintf(name, sizeof(name), "%s#%zu", h->id ? h->id : "", ++wr->continuations);
+        if (cse_uuid_derive(UUID_NS " continued", name, id) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    } else if (h == NULL) {
+        if (cse_uuid_derive(UUID_NS " composition", first->id ? first->id : "", id) !=
+            CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    }
+    wr->compositions++;
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(start(wr, "ehrComposition"));
+    W(attr(wr, "classCode", "COMPOSITION"));
+    W(attr(wr, "moodCode", "EVN"));
+    W(write_id(wr, id));
+    if (h && (h->code.n || h->code.text)) {
+        rc = write_code(wr, "code", &h->code, err);
+    } else {
+        if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, CODE_NON_CONSULTATION,
+                            "Non-consultation data") != CSE_OK)
+            return nomem(err);
+        rc = write_code(wr, "code", &nonc, err);
+        cse_concept_clear(&nonc);
+    }
+    TRY(rc);
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, h ? h : first, err));
+    W(write_ts(wr, "availabilityTime", availability(h ? h : first)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    W(start(wr, "author"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(attr(wr, "contextControlCode", "OP"));
+    {
+        const cse_time *t = availability(h ? h : first);
+        if (t->precision)
+            W(write_ts(wr, "time", t));
+        else
+            W(empty(wr, "time", "value", wr->now, NULL));
+    }
+    TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
+    W(end(wr));
+    if (wr->n_items == 0) {
+        /* An encounter with nothing recorded: the schema needs a component. */
+        W(start(wr, "component"));
+        W(attr(wr, "typeCode", "COMP"));
+        W(start(wr, "NarrativeStatement"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        if (cse_uuid_derive(UUID_NS " empty", id, name) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+        W(write_id(wr, name));
+        W(text_element(wr, "text", "No entries recorded in this encounter"));
+        W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+        W(write_ts(wr, "availabilityTime", availability(h)));
+        W(end(wr));
+        W(end(wr));
+    }
+    for (size_t i = 0; i < wr->n_items; i++)
+        TRY(statement(wr, &wr->items[i], err));
+    W(end(wr));
+    W(end(wr));
+    clear_items(wr);
+    return CSE_OK;
+}
+
+/* The encounter an entry belongs to, following compounds up; NULL when none
+ * that this writer has seen. */
+static const char *composition_of(const writer *wr, const char *parent)
+{
+    for (int depth = 0; parent && depth < MAX_CONTAINER_DEPTH; depth++) {
+        if (cse__smap_has(&wr->encounters, parent))
+            return parent;
+        parent = cse__smap_get(&wr->containers, parent);
+    }
+    return NULL;
+}
+
+static const cse_entry *encounter_header(const writer *wr, const char *key)
+{
+    const char *idx = cse__smap_get(&wr->encounters, key);
+    size_t i = idx ? strtoul(idx, NULL, 10) : (size_t)-1;
+    return i < wr->headers.n ? wr->headers.items[i] : NULL;
+}
+
+static cse_code open_composition(writer *wr, const cse_entry *header, const char *key,
+                                 cse_error *err)
+{
+    TRY(flush(wr, err));
+    wr->comp = (cse_entry *)header;
+    free(wr->comp_key);
+    wr->comp_key = key ? strdup(key) : NULL;
+    if (key && wr->comp_key == NULL)
+        return nomem(err);
+    wr->comp_open = true;
+    return CSE_OK;
+}
+
+static cse_code buffer_entry(writer *wr, const cse_entry *e, const cse_entry_info *info,
+                             cse_error *err)
+{
+    pending *p;
+    if (wr->n_items == MAX_COMPOSITION_ENTRIES) {
+        /* Split a huge composition: the rest goes into a continuation. */
+        const cse_entry *h = wr->comp;
+        TRY(flush(wr, err));
+        free(wr->comp_key);
+        wr->comp_key = NULL;
+        wr->comp = (cse_entry *)h;
+        wr->comp_open = true;
+    }
+    if (wr->n_items == wr->cap_items) {
+        size_t nc = wr->cap_items ? wr->cap_items * 2 : 32;
+        pending *ni = realloc(wr->items, nc * sizeof(*ni));
+        if (ni == NULL)
+            return nomem(err);
+        wr->items = ni;
+        wr->cap_items = nc;
+    }
+    p = &wr->items[wr->n_items];
+    p->e = cse_entry_dup(e);
+    p->marker = NULL;
+    if (p->e == NULL)
+        return nomem(err);
+    if (info && info->cls == CSE_CLASS_MARKER && info->marker &&
+        (p->marker = cse_marker_dup(info->marker)) == NULL) {
+        cse_entry_free(p->e);
+        return nomem(err);
+    }
+    wr->n_items++;
+    return CSE_OK;
+}
+
+/* ---- Sink callbacks ---------------------------------------------------- */
+
+static cse_code close_directory(writer *wr, cse_error *err)
+{
+    if (wr->directory_closed)
+        return CSE_OK;
+    wr->directory_closed = true;
+    W(end(wr)); /* agentDirectory */
+    W(end(wr)); /* responsibleParty */
+    return CSE_OK;
+}
+
+static cse_code write_org_sds(writer *wr, const char *ods, cse_error *err)
+{
+    W(start(wr, "AgentOrgSDS"));
+    W(attr(wr, "classCode", "AGNT"));
+    W(start(wr, "agentOrganizationSDS"));
+    W(attr(wr, "classCode", "ORG"));
+    W(attr(wr, "determinerCode", "INSTANCE"));
+    W(empty(wr, "id", "root", CSE_OID_ODS, "extension", ods, NULL));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_device(writer *wr, const char *name, const char *type,
+                             const char *asid, cse_error *err)
+{
+    W(start(wr, name));
+    W(attr(wr, "typeCode", type));
+    W(start(wr, "device"));
+    W(attr(wr, "classCode", "DEV"));
+    W(attr(wr, "determinerCode", "INSTANCE"));
+    if (asid)
+        W(empty(wr, "id", "root", OID_ASID, "extension", asid, NULL));
+    else
+        W(empty(wr, "id", "root", OID_ASID, "nullFlavor", "UNK", NULL));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_agent(writer *wr, const char *id, const cse_agent *a,
+                            const char *org_name, const char *org_ods, cse_error *err)
+{
+    W(start(wr, "part"));
+    W(attr(wr, "typeCode", "PART"));
+    W(start(wr, "Agent"));
+    W(attr(wr, "classCode", "AGNT"));
+    W(write_id(wr, id));
+    if (a->role && *a->role) {
+        W(start(wr, "code"));
+        W(attr(wr, "nullFlavor", "UNK"));
+        W(text_element(wr, "originalText", a->role));
+        W(end(wr));
+    }
+    if (a->kind == CSE_AGENT_PERSON) {
+        W(start(wr, "agentPerson"));
+        W(attr(wr, "classCode", "PSN"));
+        W(attr(wr, "determinerCode", "INSTANCE"));
+        W(start(wr, "name"));
+        W(text_element(wr, "family", a->name && *a->name ? a->name : "Unknown"));
+        W(end(wr));
+        W(end(wr));
+        if (org_ods || org_name) {
+            W(start(wr, "representedOrganization"));
+            W(attr(wr, "classCode", "ORG"));
+            W(attr(wr, "determinerCode", "INSTANCE"));
+            if (org_ods)
+                W(empty(wr, "id", "root", CSE_OID_ODS, "extension", org_ods, NULL));
+            if (org_name)
+                W(text_element(wr, "name", org_name));
+            W(end(wr));
+        }
+    } else {
+        W(start(wr, "agentOrganization"));
+        W(attr(wr, "classCode", "ORG"));
+        W(attr(wr, "determinerCode", "INSTANCE"));
+        if (a->ods)
+            W(empty(wr, "id", "root", CSE_OID_ODS, "extension", a->ods, NULL));
+        W(text_element(wr, "name", a->name && *a->name ? a->name : "Unknown"));
+        W(end(wr));
+    }
+    W(end(wr));
+    W(end(wr));
+    return cse__smap_put(&wr->agents, id, "", true) == CSE_OK ? CSE_OK : nomem(err);
+}
+
+static void format_now(const cse_time *t, char buf[32])
+{
+    if (t && t->precision >= CSE_TIME_DAY) {
+        cse_time_format_hl7(t, buf, 32);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(buf, 32, "%Y%m%d%H%M%S", &tm);
+    }
+}
+
+static cse_code w_begin(cse_sink *s, const cse_extract_info *info, cse_error *err)
+{
+    writer *wr = s->data;
+    const cse_patient *p = info ? info->patient : NULL;
+    const char *sender = wr->sender_ods             ? wr->sender_ods
+                         : info && info->author_ods ? info->author_ods
+                         : p && p->ods              ? p->ods
+                                                    : NULL;
+    const char *root = wr->uk06 ? "RCMR_IN030000UK06" : "RCMR_IN030000UK07";
+    char extract[37], folder[37], msg[37], seed[160];
+    cse_agent practice = {0};
+
+    if (wr->begun)
+        return cse__error_set(err, CSE_ERR_STATE, 0, NULL, NULL, "begin called twice");
+    wr->begun = true;
+    if (sender == NULL || *sender == '\0')
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL,
+                              "the sending practice's ODS code is not in the record: "
+                              "give it (--sender ODS)");
+    if (wr->receiver_ods == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL,
+                              "the receiving practice's ODS code is required "
+                              "(--receiver ODS)");
+    /* sender may already be wr->sender_ods: copying it onto itself would free it. */
+    if (sender != wr->sender_ods && cse_strset(&wr->sender_ods, sender) != CSE_OK)
+        return nomem(err);
+    format_now(info ? &info->availability : NULL, wr->now);
+    /* Stable ids: from the extract's own ids, else from the patient and time. */
+    snprintf(seed, sizeof(seed), "%s|%s|%s",
+             info && info->extract_id ? info->extract_id : "",
+             p && p->nhs_number ? p->nhs_number
+             : p && p->local_id ? p->local_id
+                                : "",
+             wr->now);
+    if (info && info->extract_id)
+        to_uuid(info->extract_id, extract);
+    else
+        to_uuid(seed, extract);
+    if (info && info->folder_id)
+        to_uuid(info->folder_id, folder);
+    else if (cse_uuid_derive(UUID_NS " folder", seed, folder) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    if (wr->message_id)
+        to_uuid(wr->message_id, msg);
+    else if (cse_uuid_derive(UUID_NS " message", seed, msg) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    if (cse_uuid_derive(UUID_NS " request", seed, wr->request_id) != CSE_OK ||
+        cse_uuid_derive(UUID_NS " limitation", seed, wr->limitation_id) != CSE_OK ||
+        cse_uuid_derive(UUID_NS " practice", sender, wr->default_agent) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+
+    W(xmlTextWriterStartDocument(wr->w, NULL, "UTF-8", NULL));
+    W(start(wr, root));
+    W(attr(wr, "xmlns", HL7_NS));
+    W(attr(wr, "xmlns:xsi", XSI_NS));
+    W(write_id(wr, msg));
+    W(empty(wr, "creationTime", "value", wr->now, NULL));
+    W(empty(wr, "versionCode", "code", "V3NPfIT3.1.10", NULL));
+    W(empty(wr, "interactionId", "root", OID_INTERACTION, "extension", root, NULL));
+    W(empty(wr, "processingCode", "code", "P", NULL));
+    W(empty(wr, "processingModeCode", "code", "T", NULL));
+    W(empty(wr, "acceptAckCode", "code", "NE", NULL));
+    TRY(write_device(wr, "communicationFunctionRcv", "RCV", wr->receiver_asid, err));
+    TRY(write_device(wr, "communicationFunctionSnd", "SND", wr->sender_asid, err));
+    W(start(wr, "ControlActEvent"));
+    W(attr(wr, "classCode", "CACT"));
+    W(attr(wr, "moodCode", "EVN"));
+    W(start(wr, "author1"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(start(wr, "AgentSystemSDS"));
+    W(attr(wr, "classCode", "AGNT"));
+    W(start(wr, "agentSystemSDS"));
+    W(attr(wr, "classCode", "DEV"));
+    W(attr(wr, "determinerCode", "INSTANCE"));
+    if (wr->sender_asid)
+        W(empty(wr, "id", "root", OID_ASID, "extension", wr->sender_asid, NULL));
+    else
+        W(empty(wr, "id", "root", OID_ASID, "nullFlavor", "UNK", NULL));
+    W(end(wr));
+    W(end(wr));
+    W(end(wr));
+    W(start(wr, "subject"));
+    W(attr(wr, "typeCode", "SUBJ"));
+    W(attr(wr, "contextConductionInd", "false"));
+    W(start(wr, "EhrExtract"));
+    W(attr(wr, "classCode", "EXTRACT"));
+    W(attr(wr, "moodCode", "EVN"));
+    W(write_id(wr, extract));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    W(empty(wr, "availabilityTime", "value", wr->now, NULL));
+    W(start(wr, "recordTarget"));
+    W(attr(wr, "typeCode", "RCT"));
+    W(start(wr, "patient"));
+    W(attr(wr, "classCode", "PAT"));
+    if (p && p->nhs_number)
+        W(empty(wr, "id", "root", CSE_OID_NHS_NUMBER, "extension", p->nhs_number, NULL));
+    else if (p && p->local_id)
+        W(empty(wr, "id", "root", p->local_id_root ? p->local_id_root : OID_LOCAL_PATIENT,
+                "extension", p->local_id, NULL));
+    else
+        W(empty(wr, "id", "root", CSE_OID_NHS_NUMBER, "nullFlavor", "NI", NULL));
+    W(end(wr));
+    W(end(wr));
+    W(start(wr, "author"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(empty(wr, "time", "value", wr->now, NULL));
+    TRY(write_org_sds(wr, wr->sender_ods, err));
+    W(end(wr));
+    W(start(wr, "destination"));
+    W(attr(wr, "typeCode", "DST"));
+    TRY(write_org_sds(wr, wr->receiver_ods, err));
+    W(end(wr));
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(start(wr, "ehrFolder"));
+    W(attr(wr, "classCode", "FOLDER"));
+    W(attr(wr, "moodCode", "EVN"));
+    W(write_id(wr, folder));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    W(start(wr, "effectiveTime"));
+    W(empty(wr, "high", "value", wr->now, NULL));
+    W(end(wr));
+    W(empty(wr, "availabilityTime", "value", wr->now, NULL));
+    W(start(wr, "author"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(empty(wr, "time", "value", wr->now, NULL));
+    TRY(write_org_sds(wr, wr->sender_ods, err));
+    W(end(wr));
+    W(start(wr, "responsibleParty"));
+    W(attr(wr, "typeCode", "RESP"));
+    W(start(wr, "agentDirectory"));
+    W(attr(wr, "classCode", "AGNT"));
+    /* The sending practice, the author of last resort. */
+    practice.kind = CSE_AGENT_ORGANISATION;
+    practice.ods = wr->sender_ods;
+    practice.name = "Sending practice";
+    return write_agent(wr, wr->default_agent, &practice, NULL, NULL, err);
+}
+
+static cse_code w_agent(cse_sink *s, const cse_agent *a, cse_error *err)
+{
+    writer *wr = s->data;
+    char id[37];
+
+    if (!wr->begun || wr->directory_closed)
+        return cse__error_set(err, CSE_ERR_STATE, 0, NULL, NULL,
+                              "agents must come after begin and before entries");
+    if (a == NULL || a->id == NULL)
+        return CSE_OK;
+    to_uuid(a->id, id);
+    if (cse__smap_has(&wr->agents, id))
+        return CSE_OK;
+    /* A person's organisation: by ODS code on the agent, when known. */
+    return write_agent(wr, id, a, NULL, a->kind == CSE_AGENT_PERSON ? a->ods : NULL, err);
+}
+
+static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *info,
+                        cse_error *err)
+{
+    writer *wr = s->data;
+    const char *key;
+    cse_entry *h;
+    char idx[32];
+
+    if (!wr->begun || wr->ended)
+        return cse__error_set(err, CSE_ERR_STATE, 0, NULL, NULL,
+                              "entries must come between begin and end");
+    if (e == NULL)
+        return CSE_OK;
+    TRY(close_directory(wr, err));
+    if (wr->uk06 && ((e->labels & CSE_LABEL_NOPAT) ||
+                     (info && info->cls == CSE_CLASS_MARKER && info->marker)))
+        return cse__error_set(err, CSE_ERR_UNSUPPORTED, e->source_line, NULL, NULL,
+                              "a %s carries a NOPAT label: RCMR_IN030000UK06 cannot "
+                              "carry it; write UK07 (drop --uk06)",
+                              info && info->cls == CSE_CLASS_MARKER ? "CSE marker"
+                                                                    : "record entry");
+    if (e->kind == CSE_ENTRY_ENCOUNTER) {
+        if ((h = cse_entry_dup(e)) == NULL)
+            return nomem(err);
+        if (cse__ptrvec_push(&wr->headers, h) != CSE_OK) {
+            cse_entry_free(h);
+            return cse__error_set(err, CSE_ERR_LIMIT, e->source_line, NULL, NULL,
+                                  "too many encounters");
+        }
+        snprintf(idx, sizeof(idx), "%zu", wr->headers.n - 1);
+        if (e->id && cse__smap_put(&wr->encounters, e->id, idx, false) != CSE_OK)
+            return nomem(err);
+        return open_composition(wr, h, e->id, err);
+    }
+    if (e->kind == CSE_ENTRY_COMPOUND) {
+        /* Flattened: its statements go straight into the composition. */
+        if (e->id && e->parent_id &&
+            cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
+            return nomem(err);
+        return CSE_OK;
+    }
+    key = composition_of(wr, e->parent_id);
+    if (key == NULL) {
+        if (!wr->comp_open || wr->comp != NULL)
+            TRY(open_composition(wr, NULL, NULL, err));
+    } else if (!wr->comp_open || wr->comp_key == NULL || strcmp(wr->comp_key, key) != 0) {
+        /* An encounter written before: a continuation composition. */
+        TRY(open_composition(wr, encounter_header(wr, key), NULL, err));
+    }
+    return buffer_entry(wr, e, info, err);
+}
+
+static cse_code w_end(cse_sink *s, const cse_summary *summary, cse_error *err)
+{
+    writer *wr = s->data;
+
+    if (!wr->begun || wr->ended)
+        return cse__error_set(err, CSE_ERR_STATE, 0, NULL, NULL, "end without begin");
+    TRY(close_directory(wr, err));
+    TRY(flush(wr, err));
+    if (wr->compositions == 0) {
+        /* No entries at all: the schema needs one ehrComposition. */
+        cse_entry *h = cse_entry_new(CSE_ENTRY_ENCOUNTER, "csemarker empty record");
+        if (h == NULL || cse__ptrvec_push(&wr->headers, h) != CSE_OK) {
+            cse_entry_free(h);
+            return nomem(err);
+        }
+        cse_time_parse_hl7(wr->now, &h->availability);
+        TRY(open_composition(wr, h, h->id, err));
+        TRY(flush(wr, err));
+    }
+    wr->ended = true;
+    W(end(wr)); /* ehrFolder */
+    W(end(wr)); /* component */
+    W(start(wr, "inFulfillmentOf"));
+    W(attr(wr, "typeCode", "FLFS"));
+    W(start(wr, "priorEhrRequest"));
+    W(attr(wr, "classCode", "EXTRACT"));
+    W(attr(wr, "moodCode", "RQO"));
+    W(write_id(wr, wr->request_id));
+    W(end(wr));
+    W(end(wr));
+    W(start(wr, "limitation"));
+    W(attr(wr, "typeCode", "LIMIT"));
+    W(attr(wr, "inversionInd", "true"));
+    W(start(wr, "limitingEhrExtractSpecification"));
+    W(attr(wr, "classCode", "OBS"));
+    W(attr(wr, "moodCode", "DEF"));
+    W(write_id(wr, wr->limitation_id));
+    W(empty(wr, "code", "code", "37241000000102", "codeSystem", CSE_OID_SNOMED,
+            "displayName",
+            "Entire record available to originator (administrative concept)", NULL));
+    W(end(wr));
+    W(end(wr));
+    W(xmlTextWriterEndDocument(wr->w));
+    W(xmlTextWriterFlush(wr->w));
+    return CSE_OK;
+}
+
+static void w_destroy(cse_sink *s)
+{
+    writer *wr;
+    if (s == NULL)
+        return;
+    wr = s->data;
+    if (wr) {
+        if (wr->w)
+            xmlFreeTextWriter(wr->w);
+        clear_items(wr);
+        free(wr->items);
+        for (size_t i = 0; i < wr->headers.n; i++)
+            cse_entry_free(wr->headers.items[i]);
+        free(wr->headers.items);
+        cse__smap_free(&wr->agents);
+        cse__smap_free(&wr->containers);
+        cse__smap_free(&wr->encounters);
+        free(wr->comp_key);
+        free(wr->sender_ods);
+        free(wr->receiver_ods);
+        free(wr->sender_asid);
+        free(wr->receiver_asid);
+        free(wr->message_id);
+        free(wr);
+    }
+    free(s);
+}
+
+cse_sink *cse_gp2gp_writer_new(FILE *out, const cse_gp2gp_write_options *opt,
+                               cse_error *err)
+{
+    cse_sink *s = NULL;
+    writer *wr = NULL;
+    xmlOutputBufferPtr ob;
+    char up[37];
+
+    if (out == NULL) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL, "no output stream");
+        return NULL;
+    }
+    if (opt && opt->message_id) {
+        to_uuid(opt->message_id, up);
+        if (strlen(opt->message_id) != 36 || strcasecmp(up, opt->message_id) != 0) {
+            cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, "message_id",
+                           "the message id must be a UUID");
+            return NULL;
+        }
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL || (wr = calloc(1, sizeof(*wr))) == NULL)
+        goto nomem;
+    s->data = wr;
+    s->begin = w_begin;
+    s->agent = w_agent;
+    s->entry = w_entry;
+    s->end = w_end;
+    s->destroy = w_destroy;
+    if (opt) {
+        wr->uk06 = opt->uk06;
+        if (cse_strset(&wr->sender_ods, opt->sender_ods) ||
+            cse_strset(&wr->receiver_ods, opt->receiver_ods) ||
+            cse_strset(&wr->sender_asid, opt->sender_asid) ||
+            cse_strset(&wr->receiver_asid, opt->receiver_asid) ||
+            cse_strset(&wr->message_id, opt->message_id))
+            goto nomem;
+    }
+    if ((ob = xmlOutputBufferCreateFile(out, NULL)) == NULL)
+        goto nomem;
+    if ((wr->w = xmlNewTextWriter(ob)) == NULL) {
+        xmlOutputBufferClose(ob);
+        goto nomem;
+    }
+    xmlTextWriterSetIndent(wr->w, 1);
+    xmlTextWriterSetIndentString(wr->w, BAD_CAST "  ");
+    return s;
+nomem:
+    if (s && wr == NULL)
+        free(s);
+    else
+        w_destroy(s);
+    cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    return NULL;
+}

@@ -1,0 +1,458 @@
+/* The GP2GP writer: the skeleton, the marker statement and its NOPAT, codes,
+ * compositions, UK06, stable ids, and the schema validator's reports. Each
+ * extract is parsed back with libxml2 and checked with XPath. */
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include <csemarker/gp2gp.h>
+
+#include "testutil.h"
+
+#define MARKER_UUID "6F1C2E3A-7B4D-4E5F-8A9B-0C1D2E3F4A51"
+#define GP_ID "Practitioner/gp1"
+
+/* A small record: a practitioner, an encounter holding a marker and an
+ * observation, and a problem outside any encounter. */
+static cse_record *sample(bool marker, bool ended)
+{
+    cse_record *r = cse_record_new();
+    cse_patient *p = cse_record_patient(r);
+    cse_agent *gp = cse_agent_new(CSE_AGENT_PERSON, GP_ID);
+    cse_entry *enc = cse_entry_new(CSE_ENTRY_ENCOUNTER, "Encounter/e1");
+    cse_entry *obs = cse_entry_new(CSE_ENTRY_OBSERVATION, "Observation/bp1");
+    cse_entry *prob = cse_entry_new(CSE_ENTRY_PROBLEM, "Condition/asthma");
+    cse_time start = test_day(2025, 3, 14), end = test_day(2025, 6, 1);
+
+    cse_strset(&p->nhs_number, "9990010005");
+    cse_strset(&p->ods, "A99001");
+    cse_strset(&gp->name, "Sam Doctor");
+    cse_record_add_agent(r, gp);
+    enc->effective_low = start;
+    cse_strset(&enc->author_ref, GP_ID);
+    cse_concept_add(&enc->code, CSE_SYSTEM_SNOMED, "185317003", "Telephone encounter");
+    cse_record_add_entry(r, enc);
+    cse_strset(&obs->parent_id, "Encounter/e1");
+    cse_strset(&obs->author_ref, "Practitioner/unknown");
+    cse_concept_set_text(&obs->code, "Weight");
+    obs->effective_center = start;
+    cse_record_add_entry(r, obs);
+    cse_concept_add(&prob->code, CSE_SYSTEM_SNOMED, "195967001", "Asthma");
+    prob->effective_low = test_day(2019, 6, 1);
+    cse_record_add_entry(r, prob);
+    if (marker) {
+        cse_marker *m = cse_marker_new("716565009", &start, NULL, 0, MARKER_UUID, NULL);
+        cse_entry *me;
+        cse_concept_add(&m->legacy, CSE_SYSTEM_READ2, "ZV4K000", NULL);
+        cse_strset(&m->author_id, GP_ID);
+        if (ended)
+            cse_marker_end(m, &end, CSE_END_NO_LONGER_AT_RISK, NULL);
+        me = cse_marker_to_entry(m);
+        cse_strset(&me->parent_id, "Encounter/e1");
+        cse_strset(&m->entry_id, me->id);
+        cse_record_add_entry(r, me);
+        cse_record_add_marker(r, m);
+    }
+    return r;
+}
+
+/* Writes the record; returns the XML (caller frees) or NULL with err set. */
+static char *write_record(cse_record *r, const cse_gp2gp_write_options *opt,
+                          cse_error *err, cse_code *rc_out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cse_extract_info info = {0};
+    cse_sink *s;
+    cse_code rc;
+
+    info.patient = cse_record_patient(r);
+    info.author_ods = "A99001";
+    info.availability = test_day(2025, 4, 1);
+    cse_error_clear(err);
+    s = cse_gp2gp_writer_new(f, opt, err);
+    ck_assert_ptr_nonnull(s);
+    rc = cse_record_replay(r, &info, s, err);
+    cse_sink_free(s);
+    fclose(f);
+    *rc_out = rc;
+    if (rc != CSE_OK) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+typedef struct xdoc {
+    xmlDocPtr doc;
+    xmlXPathContextPtr ctx;
+} xdoc;
+
+static xdoc parse(const char *xml)
+{
+    xdoc d;
+    d.doc = xmlReadMemory(xml, (int)strlen(xml), "out.xml", NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(d.doc);
+    d.ctx = xmlXPathNewContext(d.doc);
+    xmlXPathRegisterNs(d.ctx, BAD_CAST "h", BAD_CAST "urn:hl7-org:v3");
+    return d;
+}
+
+static void done(xdoc *d)
+{
+    xmlXPathFreeContext(d->ctx);
+    xmlFreeDoc(d->doc);
+}
+
+static double num(xdoc *d, const char *expr)
+{
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, d->ctx);
+    double v;
+    ck_assert_msg(o != NULL, "bad XPath %s", expr);
+    v = xmlXPathCastToNumber(o);
+    xmlXPathFreeObject(o);
+    return v;
+}
+
+/* The string value of expr (caller frees). */
+static char *str(xdoc *d, const char *expr)
+{
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, d->ctx);
+    xmlChar *s;
+    char *r;
+    ck_assert_msg(o != NULL, "bad XPath %s", expr);
+    s = xmlXPathCastToString(o);
+    r = strdup((const char *)s);
+    xmlFree(s);
+    xmlXPathFreeObject(o);
+    return r;
+}
+
+#define ASSERT_STR(d, expr, want)                                                        \
+    do {                                                                                 \
+        char *got_ = str(d, expr);                                                       \
+        ck_assert_msg(strcmp(got_, want) == 0, "%s: got '%s', want '%s'", expr, got_,    \
+                      want);                                                             \
+        free(got_);                                                                      \
+    } while (0)
+#define ASSERT_NUM(d, expr, want)                                                        \
+    ck_assert_msg(num(d, expr) == (want), "%s: got %g, want %g", expr, num(d, expr),     \
+                  (double)(want))
+
+#define EX "/h:RCMR_IN030000UK07/h:ControlActEvent/h:subject/h:EhrExtract"
+#define FOLDER EX "/h:component/h:ehrFolder"
+#define MARKER_STMT "//h:ObservationStatement[h:id/@root='" MARKER_UUID "']"
+
+START_TEST(test_gp2gp_write_skeleton)
+{
+    cse_record *r = sample(true, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+    ASSERT_STR(&d, "/h:RCMR_IN030000UK07/h:interactionId/@extension",
+               "RCMR_IN030000UK07");
+    ASSERT_STR(&d, EX "/h:statusCode/@code", "COMPLETE");
+    ASSERT_STR(&d, EX "/h:availabilityTime/@value", "20250401");
+    ASSERT_STR(&d, EX "/h:recordTarget/h:patient/h:id/@root",
+               "2.16.840.1.113883.2.1.4.1");
+    ASSERT_STR(&d, EX "/h:recordTarget/h:patient/h:id/@extension", "9990010005");
+    ASSERT_STR(&d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@root",
+               "1.2.826.0.1285.0.1.10");
+    ASSERT_STR(&d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@extension",
+               "A99001");
+    ASSERT_STR(&d,
+               EX "/h:destination/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@extension",
+               "B99002");
+    ASSERT_NUM(&d, "count(" FOLDER "/h:responsibleParty/h:agentDirectory/h:part/h:Agent)",
+               2);
+    /* The marker arrives after the problem closed its encounter: it goes into
+     * a continuation composition with the encounter's code and a new id. */
+    ASSERT_NUM(&d, "count(" FOLDER "/h:component/h:ehrComposition)", 3);
+    ASSERT_NUM(&d, "count(//h:ehrComposition[h:code/@code='185317003'])", 2);
+    ASSERT_STR(&d,
+               "string(//h:ehrComposition[h:code/@code='185317003'][1]/h:id/@root = "
+               "//h:ehrComposition[h:code/@code='185317003'][2]/h:id/@root)",
+               "false");
+    ASSERT_NUM(&d, "count(" EX "/h:inFulfillmentOf/h:priorEhrRequest/h:id)", 1);
+    ASSERT_STR(&d, EX "/h:limitation/h:limitingEhrExtractSpecification/h:code/@code",
+               "37241000000102");
+    /* Every id root that is not an OID is an upper-case UUID. */
+    ASSERT_NUM(&d,
+               "count(//h:id[not(contains(@root, '.'))][string-length(@root) != 36 or "
+               "translate(@root, '0123456789ABCDEF-', '') != ''])",
+               0);
+    /* Every agentRef resolves; an unknown author falls back to the practice. */
+    ASSERT_NUM(&d,
+               "count(//h:agentRef[not(h:id/@root = //h:agentDirectory/h:part/h:Agent/"
+               "h:id/@root)])",
+               0);
+    ASSERT_NUM(&d, "count(//h:agentRef)", 7);
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_marker_statement_nopat)
+{
+    cse_record *r = sample(true, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *xml, ann[512];
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+    ASSERT_NUM(&d, "count(" MARKER_STMT ")", 1);
+    ASSERT_STR(&d, MARKER_STMT "/h:code/@code", "716565009");
+    ASSERT_STR(&d, MARKER_STMT "/h:code/@codeSystem", "2.16.840.1.113883.2.1.3.2.4.15");
+    ASSERT_STR(&d, MARKER_STMT "/h:code/h:translation/@code", "ZV4K000");
+    ASSERT_STR(&d, MARKER_STMT "/h:code/h:translation/@codeSystem",
+               "2.16.840.1.113883.2.1.6.2");
+    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:center/@value", "20250314");
+    /* NOPAT right after availabilityTime, exactly as DESIGN.md section 4. */
+    ASSERT_STR(
+        &d, "local-name(" MARKER_STMT "/h:confidentialityCode/preceding-sibling::*[1])",
+        "availabilityTime");
+    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@code", "NOPAT");
+    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@codeSystem",
+               "2.16.840.1.113883.4.642.3.47");
+    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@displayName",
+               "no disclosure to patient, family or caregivers without attending "
+               "provider's authorization");
+    /* ... and on the composition that holds it, but not on the other one. */
+    ASSERT_STR(&d, MARKER_STMT "/ancestor::h:ehrComposition/h:confidentialityCode/@code",
+               "NOPAT");
+    ASSERT_STR(&d,
+               "local-name(" MARKER_STMT "/ancestor::h:ehrComposition/"
+               "h:confidentialityCode/preceding-sibling::*[1])",
+               "availabilityTime");
+    ASSERT_NUM(&d, "count(//h:ehrComposition/h:confidentialityCode)", 1);
+    ASSERT_NUM(&d, "count(//h:confidentialityCode)", 2);
+    cse_marker_annotation_format(cse_record_marker(r, 0), ann, sizeof(ann));
+    ASSERT_STR(&d, MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/h:text",
+               ann);
+    ASSERT_STR(&d,
+               "string(" MARKER_STMT "/h:Participant/h:agentRef/h:id/@root = "
+               "//h:Agent[h:agentPerson/h:name/h:family='Sam Doctor']/h:id/@root)",
+               "true");
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_ended_marker_interval)
+{
+    cse_record *r = sample(true, true);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:low/@value", "20250314");
+    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:high/@value", "20250601");
+    ASSERT_NUM(&d, "count(" MARKER_STMT "/h:effectiveTime/h:center)", 0);
+    ASSERT_STR(&d,
+               "contains(" MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/"
+               "h:text, 'end-reason: no-longer-at-risk')",
+               "true");
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_codes_and_compositions)
+{
+    cse_record *r = sample(false, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+    /* No SNOMED code: nullFlavor UNK with the original text. */
+    ASSERT_STR(&d,
+               "//h:ObservationStatement[h:code/h:originalText='Weight']/h:code/"
+               "@nullFlavor",
+               "UNK");
+    /* The problem: a LinkSet naming an ObservationStatement, outside any
+     * encounter, so in a non-consultation composition. */
+    ASSERT_STR(&d, "//h:LinkSet/h:code/@code", "394774009");
+    ASSERT_STR(&d,
+               "//h:ObservationStatement[h:id/@root = //h:LinkSet/h:conditionNamed/"
+               "h:namedStatementRef/h:id/@root]/h:code/@code",
+               "195967001");
+    ASSERT_STR(&d, "//h:LinkSet/ancestor::h:ehrComposition/h:code/@code",
+               "196401000000100");
+    ASSERT_STR(&d,
+               "//h:ehrComposition[h:code/@code='185317003']/h:effectiveTime/h:low/"
+               "@value",
+               "20250314");
+    ASSERT_NUM(&d, "count(//h:confidentialityCode)", 0);
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_uk06_refuses_labels)
+{
+    cse_record *r = sample(true, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+
+    opt.receiver_ods = "B99002";
+    opt.uk06 = 1;
+    ck_assert_ptr_null(write_record(r, &opt, &err, &rc));
+    ck_assert_int_eq(rc, CSE_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.message, "UK06 cannot carry it"));
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_uk06_without_labels)
+{
+    cse_record *r = sample(false, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    opt.uk06 = 1;
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+    ASSERT_STR(&d, "local-name(/*)", "RCMR_IN030000UK06");
+    ASSERT_STR(&d, "/*/h:interactionId/@extension", "RCMR_IN030000UK06");
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_stable_ids)
+{
+    cse_record *r = sample(true, false);
+    cse_gp2gp_write_options opt = {0};
+    cse_error err;
+    cse_code rc;
+    char *a, *b;
+    xdoc d;
+
+    opt.receiver_ods = "B99002";
+    a = write_record(r, &opt, &err, &rc);
+    b = write_record(r, &opt, &err, &rc);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(a, b);
+    d = parse(a);
+    /* A UUID id is kept; "Encounter/e1" is derived. */
+    ASSERT_NUM(&d, "count(" MARKER_STMT ")", 1);
+    ASSERT_NUM(&d, "count(//h:ehrComposition/h:id[@root='Encounter/e1'])", 0);
+    done(&d);
+    free(a);
+    free(b);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_needs_receiver)
+{
+    cse_record *r = sample(false, false);
+    cse_error err;
+    cse_code rc;
+    cse_gp2gp_write_options opt = {0};
+
+    ck_assert_ptr_null(write_record(r, &opt, &err, &rc));
+    ck_assert_int_eq(rc, CSE_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err.message, "--receiver"));
+    opt.message_id = "not-a-uuid";
+    cse_error_clear(&err);
+    ck_assert_ptr_null(cse_gp2gp_writer_new(stdout, &opt, &err));
+    ck_assert_int_eq(err.code, CSE_ERR_INVALID_ARG);
+    cse_record_free(r);
+}
+END_TEST
+
+START_TEST(test_gp2gp_write_validate_reports_line_and_path)
+{
+    char dir[512], path[600];
+    cse_error err;
+    FILE *f;
+
+    /* A tiny schema of our own standing in for the NHS one. */
+    snprintf(dir, sizeof(dir), "%s/test-fixtures/fhir/schema", test_srcdir());
+    snprintf(path, sizeof(path), "%s/cse-validate-test.xml",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("<?xml version=\"1.0\"?>\n<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\">\n"
+          "  <id root=\"ABC\"/>\n  <value>9990010005 Alex</value>\n"
+          "</RCMR_IN030000UK07>\n",
+          f);
+    fclose(f);
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_ERR_SCHEMA);
+    ck_assert_int_eq(err.line, 4);
+    ck_assert_str_eq(err.path, "/*/*[2]");
+    ck_assert_ptr_null(strstr(err.message, "9990010005"));
+    ck_assert_ptr_null(strstr(err.message, "Alex"));
+    f = fopen(path, "w");
+    fputs("<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\"><id root=\"ABC\"/>"
+          "<value>1</value></RCMR_IN030000UK07>\n",
+          f);
+    fclose(f);
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_OK);
+    f = fopen(path, "w");
+    fputs("<Other/>\n", f);
+    fclose(f);
+    ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_ERR_STRUCTURE);
+    remove(path);
+}
+END_TEST
+
+Suite *make_gp2gp_write_suite(void)
+{
+    Suite *s = suite_create("gp2gp_write");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_gp2gp_write_skeleton);
+    tcase_add_test(tc, test_gp2gp_write_marker_statement_nopat);
+    tcase_add_test(tc, test_gp2gp_write_ended_marker_interval);
+    tcase_add_test(tc, test_gp2gp_write_codes_and_compositions);
+    tcase_add_test(tc, test_gp2gp_write_uk06_refuses_labels);
+    tcase_add_test(tc, test_gp2gp_write_uk06_without_labels);
+    tcase_add_test(tc, test_gp2gp_write_stable_ids);
+    tcase_add_test(tc, test_gp2gp_write_needs_receiver);
+    tcase_add_test(tc, test_gp2gp_write_validate_reports_line_and_path);
+    suite_add_tcase(s, tc);
+    return s;
+}
