@@ -1,0 +1,239 @@
+/* csemarker: the C ABI of the clinical-system extension (plug-in).
+ *
+ * A GP clinical system (the host) loads the module with dlopen(), looks up
+ * ONE symbol, CSE_PLUGIN_ENTRY_SYMBOL, and calls it with the ABI version it
+ * was built against. It gets back a const table of function pointers that
+ * starts with the module's ABI version and the table's size. Everything else
+ * in the module is hidden. This header is self-contained: a host needs no
+ * other csemarker header and does not link libcsemarker.
+ *
+ * Records travel in and out as FHIR R4 JSON (a Bundle of one patient's
+ * record). The module never keeps clinical data of its own: the only thing it
+ * writes is the audit journal of marker actions in the folder the host names.
+ *
+ * Conventions of every hook:
+ * - Returns CSE_PLUGIN_OK (0) or an error code, and then fills the
+ *   caller-owned error struct (which may be NULL). Misuse (NULL arguments, a
+ *   wrong ABI version, a record that is not FHIR, a marker action by an
+ *   unauthenticated user) is an error, never a crash.
+ * - Strings handed out (char **out) belong to the caller, who frees them with
+ *   the table's free_string(); on error *out is set to NULL.
+ * - Error messages never contain an NHS number, a name, a date of birth, an
+ *   address or free text from a record.
+ * - Every function may be called from several threads at once, on one
+ *   handle or on several; state is per handle.
+ *
+ * Loading pattern (see plugin/README.md for why):
+ *     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+ *     cse_plugin_entry_fn entry = (cse_plugin_entry_fn)dlsym(dl,
+ * CSE_PLUGIN_ENTRY_SYMBOL); const cse_plugin_api *api = entry(CSE_PLUGIN_ABI_VERSION,
+ * &err);
+ */
+#ifndef CSEMARKER_PLUGIN_H
+#define CSEMARKER_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI version: major in the high 16 bits, minor in the low 16. A module
+ * serves a host whose major equals its own and whose minor is not newer.
+ * Minor versions only append hooks at the end of the table; a host checks
+ * `size` before calling a hook that a newer minor added. */
+#define CSE_PLUGIN_ABI_MAJOR 1
+#define CSE_PLUGIN_ABI_MINOR 0
+#define CSE_PLUGIN_ABI_VERSION                                                           \
+    (((uint32_t)CSE_PLUGIN_ABI_MAJOR << 16) | (uint32_t)CSE_PLUGIN_ABI_MINOR)
+
+/* The one exported symbol, of type cse_plugin_entry_fn. */
+#define CSE_PLUGIN_ENTRY_SYMBOL "cse_plugin_entry"
+
+/* Return codes: the same numbers as libcsemarker's cse_code. */
+enum {
+    CSE_PLUGIN_OK = 0,
+    CSE_PLUGIN_ERR_NOMEM = 1,
+    CSE_PLUGIN_ERR_INVALID_ARG = 2, /* a NULL or out-of-range argument */
+    CSE_PLUGIN_ERR_IO = 3,
+    CSE_PLUGIN_ERR_PARSE = 4,     /* the input is not well-formed JSON or XML */
+    CSE_PLUGIN_ERR_STRUCTURE = 5, /* well-formed, but not a FHIR Bundle / EHR extract */
+    CSE_PLUGIN_ERR_UNSUPPORTED = 6,
+    CSE_PLUGIN_ERR_LIMIT = 7,
+    CSE_PLUGIN_ERR_STATE = 8, /* a marker state change the rules refuse */
+    CSE_PLUGIN_ERR_CODE = 9,  /* not a CSE marker concept id */
+    CSE_PLUGIN_ERR_NHS_NUMBER = 10,
+    CSE_PLUGIN_ERR_DATE = 11,
+    CSE_PLUGIN_ERR_PERMISSION = 12, /* the key file is readable by group or others */
+    CSE_PLUGIN_ERR_NEEDS_FRAGMENTS = 13,
+    CSE_PLUGIN_ERR_SCHEMA = 14,
+    CSE_PLUGIN_ERR_VERSION = 15, /* ABI major version mismatch */
+    CSE_PLUGIN_ERR_NETWORK = 16,
+    CSE_PLUGIN_ERR_AUTH = 17,      /* unauthenticated user or a role not allowed */
+    CSE_PLUGIN_ERR_INTEGRITY = 18, /* the audit journal failed verification */
+    CSE_PLUGIN_ERR_INTERNAL = 19
+};
+
+/* A caller-owned error report of fixed buffers. */
+typedef struct cse_plugin_error {
+    int code;          /* one of the codes above */
+    int line;          /* input line, 0 when unknown */
+    char path[512];    /* JSON path, element path or field, "" when none */
+    char message[512]; /* English, without patient data */
+} cse_plugin_error;
+
+/* Who is acting. Marker actions need authenticated != 0 and a clinical role;
+ * the roles "patient" and "proxy" are refused every clinician hook. */
+typedef struct cse_plugin_user {
+    const char *user_id; /* the host's user id (e.g. SDS user id); required */
+    const char *role;    /* e.g. "gp", "nurse", "admin", "patient", "proxy" */
+    int authenticated;   /* non-zero when the host has authenticated the user */
+} cse_plugin_user;
+
+/* Configuration of a handle. Strings are copied by open(). */
+typedef struct cse_plugin_config {
+    uint32_t size;            /* sizeof(cse_plugin_config): lets it grow later */
+    const char *journal_dir;  /* folder of the audit journal; required, must exist */
+    const char *key_file;     /* pseudonym key: >= 32 bytes raw, or 64 hex digits;
+                                 refused when group or others may read it */
+    const char *practice_ods; /* this practice's ODS code; required */
+    int review_months;        /* default review interval; <= 0 means 6 */
+    /* Tests only: "YYYY-MM-DD" or "YYYY-MM-DDThh:mm:ssZ" used as now. NULL: the
+     * real clock. */
+    const char *clock_override;
+} cse_plugin_config;
+
+typedef struct cse_plugin_handle cse_plugin_handle;
+
+/* End reasons accepted by marker_end (CodeSystem cse-marker-end-reason). */
+#define CSE_PLUGIN_END_NO_LONGER_AT_RISK "no-longer-at-risk"
+#define CSE_PLUGIN_END_REACHED_ADULTHOOD "reached-adulthood"
+#define CSE_PLUGIN_END_SUPERSEDED "superseded"
+#define CSE_PLUGIN_END_OTHER "other"
+
+/* Marker codes (SNOMED CT concept ids) accepted by marker_add. */
+#define CSE_PLUGIN_CODE_AT_RISK "716565009"
+#define CSE_PLUGIN_CODE_VICTIM "713834002"
+#define CSE_PLUGIN_CODE_AT_RISK_UK "919461000000108"
+
+/* Options of gp2gp_export; NULL members take defaults. */
+typedef struct cse_plugin_export_options {
+    const char *receiver_ods; /* receiving practice; default "UNKNOWN" */
+    const char *sender_asid;
+    const char *receiver_asid;
+    const char *message_id; /* upper-case UUID; default random */
+} cse_plugin_export_options;
+
+typedef struct cse_plugin_api {
+    uint32_t abi_version; /* CSE_PLUGIN_ABI_VERSION of the module */
+    uint32_t size;        /* sizeof(cse_plugin_api) of the module */
+
+    /* The module's version text ("csemarker X.Y.Z"); static. */
+    const char *(*version)(void);
+
+    /* Opens a handle: loads the key, opens the journal (creating it when
+     * absent) and repairs a torn last line left by a crash, which it reports
+     * in *recovered_bytes (may be NULL). Ownership: close() frees the handle. */
+    int (*open)(const cse_plugin_config *cfg, cse_plugin_handle **out,
+                size_t *recovered_bytes, cse_plugin_error *err);
+    /* Frees the handle and wipes its key. NULL is a no-op. */
+    void (*close)(cse_plugin_handle *h);
+    /* Frees a string the module handed out. NULL is a no-op. */
+    void (*free_string)(char *s);
+
+    /* Record opened by a clinician: *alert_json is
+     *   {"alerts":[{"marker_id","code","term","category":"cse","status",
+     *    "start","end"?,"end_reason"?,"review_due","review_state"}...],
+     *    "active":N}
+     * with review_state "OVERDUE", "due-soon" (within 30 days) or "ok" for an
+     * active marker and "closed" otherwise. Entered-in-error markers are
+     * left out. */
+    int (*record_opened)(cse_plugin_handle *h, const cse_plugin_user *u,
+                         const char *record_json, char **alert_json,
+                         cse_plugin_error *err);
+
+    /* Record saved: *suggestions_json is {"suggestions":[{"resource","code",
+     * "term"?,"kind","reason"?}...],"active_markers":N}. kind "related-code":
+     * a related safeguarding code and no active marker; "candidate": an
+     * entry that may be a marker but is not one (reason says why);
+     * "marker-code-without-marker": a marker concept outside a marker. */
+    int (*record_saved)(cse_plugin_handle *h, const cse_plugin_user *u,
+                        const char *record_json, char **suggestions_json,
+                        cse_plugin_error *err);
+
+    /* Marker actions. Each returns the whole updated record in *record_out,
+     * after the action is durable in the audit journal. Dates are FHIR dates
+     * ("YYYY-MM-DD"); NULL start means today, NULL review or next_review the
+     * default interval. marker_add gives the new marker id in *marker_id
+     * (may be NULL; free with free_string()). */
+    int (*marker_add)(cse_plugin_handle *h, const cse_plugin_user *u,
+                      const char *record_json, const char *code, const char *start,
+                      const char *review, char **record_out, char **marker_id,
+                      cse_plugin_error *err);
+    int (*marker_review)(cse_plugin_handle *h, const cse_plugin_user *u,
+                         const char *record_json, const char *marker_id,
+                         const char *next_review, char **record_out,
+                         cse_plugin_error *err);
+    /* reason: no-longer-at-risk, reached-adulthood, superseded or other. */
+    int (*marker_end)(cse_plugin_handle *h, const cse_plugin_user *u,
+                      const char *record_json, const char *marker_id, const char *reason,
+                      char **record_out, cse_plugin_error *err);
+    int (*marker_entered_in_error)(cse_plugin_handle *h, const cse_plugin_user *u,
+                                   const char *record_json, const char *marker_id,
+                                   char **record_out, cse_plugin_error *err);
+
+    /* GP2GP export: the record as an RCMR_IN030000UK07 message after the
+     * marker repair pass, in *xml_out (NUL-terminated, length in *xml_len,
+     * which may be NULL). opt may be NULL. Audited. */
+    int (*gp2gp_export)(cse_plugin_handle *h, const cse_plugin_user *u,
+                        const char *record_json, const cse_plugin_export_options *opt,
+                        char **xml_out, size_t *xml_len, cse_plugin_error *err);
+
+    /* GP2GP import of a UK06 or UK07 extract: *record_out is the FHIR R4
+     * record with its markers restored; *review_json lists what a clinician
+     * must look at: {"markers":[{"marker_id","code","annotated"}...],
+     * "candidates":[{"entry_id","reason","code"?,"text"?,"line"}...]}
+     * (a marker whose csemarker annotation was lost is restored with
+     * annotated false and a default review date). Audited. */
+    int (*gp2gp_import)(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
+                        size_t xml_len, char **record_out, char **review_json,
+                        cse_plugin_error *err);
+
+    /* The patient-facing view (patient and proxy channels alike): the record
+     * without any resource labelled NOPAT (matched on the code alone), without
+     * any marker Flag or Observation or other resource carrying a marker code,
+     * even when its label is missing, and without references to what was
+     * removed. Any authenticated user may call it. */
+    int (*patient_view)(cse_plugin_handle *h, const cse_plugin_user *u,
+                        const char *record_json, char **view_json, cse_plugin_error *err);
+
+    /* The practice work list: active markers whose review date is past or
+     * within `within_days` days, over n records:
+     *   {"today","within_days","items":[{"record":INDEX,"patient":REF,
+     *    "marker_id","code","term","review_due","review_state"}...],
+     *    "errors":[{"record":INDEX,"code":N,"message"}...]}
+     * A record that cannot be read is listed in errors, not fatal. */
+    int (*reviews_due)(cse_plugin_handle *h, const cse_plugin_user *u,
+                       const char *const *records_json, size_t n, int within_days,
+                       char **due_json, cse_plugin_error *err);
+
+    /* Verifies the handle's audit journal: *report_json is
+     *   {"ok":true|false,"entries":N,"head_seq":N,"head_hash":HEX,
+     *    "torn_tail_bytes":N,"bad_seq":N?,"problem":TEXT?}
+     * Returns CSE_PLUGIN_OK, or CSE_PLUGIN_ERR_INTEGRITY naming the first bad
+     * sequence number in err->path ("seq N") and the report still set. */
+    int (*journal_verify)(cse_plugin_handle *h, char **report_json,
+                          cse_plugin_error *err);
+} cse_plugin_api;
+
+/* The entry point: returns the table when abi_version's major equals the
+ * module's and its minor is not newer, otherwise NULL with
+ * CSE_PLUGIN_ERR_VERSION in err (which may be NULL). The table is static. */
+typedef const cse_plugin_api *(*cse_plugin_entry_fn)(uint32_t abi_version,
+                                                     cse_plugin_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

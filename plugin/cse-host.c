@@ -1,0 +1,708 @@
+/* cse-host: a small practice system over a folder of patient records (one
+ * FHIR R4 JSON file per patient) that loads the csemarker module ONLY through
+ * dlopen() and the ABI in <csemarker/plugin.h>, the way a GP clinical system
+ * would. It is how a person tries every hook from a terminal and how the
+ * end-to-end tests drive the module. It links no csemarker library. */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <csemarker/plugin.h>
+
+/* Exit statuses, documented in cse-host(1). */
+enum {
+    HOST_OK = 0,
+    HOST_INTEGRITY = 1, /* audit verify found a problem */
+    HOST_USAGE = 2,
+    HOST_REFUSED = 3, /* input rejected or the action refused (state, auth, code) */
+    HOST_IO = 4,
+    HOST_REVIEW = 5, /* done, with entries for clinician review (import) */
+    HOST_MODULE = 6, /* the module could not be loaded or speaks another ABI */
+    HOST_INTERNAL = 70
+};
+
+#define RECORD_MAX (64L * 1024 * 1024)
+#define MODULE_NAME "csemarker_plugin.so"
+
+#ifndef CSE_PLUGIN_DIR
+#define CSE_PLUGIN_DIR "/usr/local/lib/csemarker"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HOST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HOST_UNDER_ASAN 1
+#endif
+#endif
+
+struct host {
+    const char *module, *records, *journal, *key, *ods, *today;
+    cse_plugin_user user;
+    int review_months;
+    void *dl;
+    const cse_plugin_api *api;
+    cse_plugin_handle *h;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cse-host [--module PATH] --records DIR --journal DIR --key FILE\n"
+            "                --user ID --role ROLE [--ods CODE] [--unauthenticated]\n"
+            "                [--review-months N] [--today YYYY-MM-DD] COMMAND ...\n"
+            "commands:\n"
+            "  open PATIENT                          show the clinician alert\n"
+            "  save PATIENT                          review suggestions on save\n"
+            "  flag PATIENT CODE [--start D] [--review D]\n"
+            "  review PATIENT MARKER_ID [--next D]\n"
+            "  end PATIENT MARKER_ID --reason CODE\n"
+            "  error PATIENT MARKER_ID               mark entered-in-error\n"
+            "  export PATIENT -o FILE.xml [--to ODS] GP2GP UK07 extract\n"
+            "  import FILE.xml [--as PATIENT] [--force]\n"
+            "  online-view PATIENT [-o FILE]         the patient-facing record\n"
+            "  due [--within DAYS]                   markers due for review\n"
+            "  audit verify                          check the audit journal\n"
+            "PATIENT names DIR/PATIENT.json. See cse-host(1).\n");
+}
+
+static int status_for(int code)
+{
+    switch (code) {
+    case CSE_PLUGIN_OK: return HOST_OK;
+    case CSE_PLUGIN_ERR_IO: return HOST_IO;
+    case CSE_PLUGIN_ERR_INTEGRITY: return HOST_INTEGRITY;
+    case CSE_PLUGIN_ERR_VERSION: return HOST_MODULE;
+    case CSE_PLUGIN_ERR_NOMEM:
+    case CSE_PLUGIN_ERR_INTERNAL: return HOST_INTERNAL;
+    default: return HOST_REFUSED;
+    }
+}
+
+static int report(const char *what, const cse_plugin_error *err)
+{
+    fprintf(stderr, "cse-host: %s: %s%s%s (code %d)\n", what, err->path,
+            err->path[0] ? ": " : "", err->message, err->code);
+    return status_for(err->code);
+}
+
+/* ---- Files -------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (fp == NULL) {
+        fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > RECORD_MAX ||
+        fseek(fp, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "cse-host: %s: unreadable or larger than %ld bytes\n", path,
+                RECORD_MAX);
+        fclose(fp);
+        return NULL;
+    }
+    if ((buf = malloc((size_t)n + 1)) == NULL ||
+        fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        fprintf(stderr, "cse-host: %s: cannot read\n", path);
+        free(buf);
+        fclose(fp);
+        return NULL;
+    }
+    fclose(fp);
+    buf[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+/* Writes data to path through a temporary file in the same folder, so that
+ * the file appears only when complete. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int fd, dfd;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
+        return HOST_IO;
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1,
+                 path);
+    else
+        snprintf(dir, sizeof(dir), ".");
+    if ((fd = mkstemp(tmp)) < 0) {
+        fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+        return HOST_IO;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            goto fail;
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return HOST_OK;
+fail:
+    fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return HOST_IO;
+}
+
+/* DIR/NAME.json; refuses names that leave the folder. */
+static int record_path(const struct host *H, const char *name, char *out, size_t size)
+{
+    if (name == NULL || name[0] == '\0' || name[0] == '.' || strchr(name, '/')) {
+        fprintf(stderr, "cse-host: bad patient name (no '/', no leading '.')\n");
+        return HOST_USAGE;
+    }
+    if ((size_t)snprintf(out, size, "%s/%s.json", H->records, name) >= size)
+        return HOST_USAGE;
+    return HOST_OK;
+}
+
+static char *load_record(const struct host *H, const char *name, char *path, size_t size,
+                         int *rc)
+{
+    char *r;
+    if ((*rc = record_path(H, name, path, size)) != HOST_OK)
+        return NULL;
+    if ((r = read_file(path, NULL)) == NULL)
+        *rc = HOST_IO;
+    return r;
+}
+
+static void print_json(const char *s)
+{
+    fputs(s, stdout);
+    if (s[0] && s[strlen(s) - 1] != '\n')
+        fputc('\n', stdout);
+}
+
+/* ---- Loading the module ------------------------------------------------- */
+
+static bool exists(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+/* --module, $CSE_PLUGIN_MODULE, beside the binary (the build tree's .libs or
+ * the same folder), then the installed plug-in folder. */
+static const char *find_module(const char *given, char *buf, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n;
+    char *slash;
+    const char *env = getenv("CSE_PLUGIN_MODULE");
+
+    if (given)
+        return given;
+    if (env && *env)
+        return env;
+    if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            *slash = '\0';
+            if ((size_t)snprintf(buf, size, "%s/.libs/%s", exe, MODULE_NAME) < size &&
+                exists(buf))
+                return buf;
+            if ((size_t)snprintf(buf, size, "%s/%s", exe, MODULE_NAME) < size &&
+                exists(buf))
+                return buf;
+        }
+    }
+    snprintf(buf, size, "%s/%s", CSE_PLUGIN_DIR, MODULE_NAME);
+    return buf;
+}
+
+static int load(struct host *H)
+{
+    char buf[PATH_MAX];
+    const char *path = find_module(H->module, buf, sizeof(buf));
+    cse_plugin_entry_fn entry;
+    cse_plugin_error err = {0};
+    /* RTLD_LOCAL keeps the module's symbols out of our namespace;
+     * RTLD_DEEPBIND makes the module prefer its own libxml2 and jansson over
+     * any copy the host carries. AddressSanitizer refuses DEEPBIND. */
+    int flags = RTLD_NOW | RTLD_LOCAL;
+#if defined(RTLD_DEEPBIND) && !defined(HOST_UNDER_ASAN)
+    flags |= RTLD_DEEPBIND;
+#endif
+
+    if ((H->dl = dlopen(path, flags)) == NULL) {
+        fprintf(stderr, "cse-host: cannot load the module: %s\n", dlerror());
+        return HOST_MODULE;
+    }
+    *(void **)&entry = dlsym(H->dl, CSE_PLUGIN_ENTRY_SYMBOL);
+    if (entry == NULL) {
+        fprintf(stderr, "cse-host: %s has no %s\n", path, CSE_PLUGIN_ENTRY_SYMBOL);
+        return HOST_MODULE;
+    }
+    if ((H->api = entry(CSE_PLUGIN_ABI_VERSION, &err)) == NULL)
+        return report("module", &err);
+    if (H->api->size < sizeof(cse_plugin_api)) {
+        fprintf(stderr, "cse-host: the module's table is older than this host\n");
+        return HOST_MODULE;
+    }
+    return HOST_OK;
+}
+
+static int open_handle(struct host *H)
+{
+    cse_plugin_config cfg = {0};
+    cse_plugin_error err;
+    size_t recovered = 0;
+
+    cfg.size = sizeof(cfg);
+    cfg.journal_dir = H->journal;
+    cfg.key_file = H->key;
+    cfg.practice_ods = H->ods;
+    cfg.review_months = H->review_months;
+    cfg.clock_override = H->today;
+    if (H->api->open(&cfg, &H->h, &recovered, &err) != CSE_PLUGIN_OK)
+        return report("open", &err);
+    if (recovered)
+        fprintf(stderr,
+                "cse-host: the audit journal ended in a torn line (%zu bytes) left by "
+                "a crash; it was never acknowledged and has been removed\n",
+                recovered);
+    return HOST_OK;
+}
+
+/* ---- Commands ----------------------------------------------------------- */
+
+/* Options after the command: "--name value" pairs and flags. */
+static const char *opt_value(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static bool opt_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int cmd_open(struct host *H, int argc, char **argv, bool saved)
+{
+    char path[PATH_MAX], *rec, *out = NULL;
+    cse_plugin_error err;
+    int rc;
+
+    if (argc < 2)
+        return usage(stderr), HOST_USAGE;
+    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+        return rc;
+    if ((saved ? H->api->record_saved : H->api->record_opened)(H->h, &H->user, rec, &out,
+                                                               &err) != CSE_PLUGIN_OK)
+        rc = report(saved ? "save" : "open", &err);
+    else
+        print_json(out);
+    H->api->free_string(out);
+    free(rec);
+    return rc;
+}
+
+static int save_result(struct host *H, const char *path, char *out)
+{
+    int rc = write_atomic(path, out, strlen(out));
+    H->api->free_string(out);
+    return rc;
+}
+
+static int cmd_flag(struct host *H, int argc, char **argv)
+{
+    char path[PATH_MAX], *rec, *out = NULL, *id = NULL;
+    cse_plugin_error err;
+    int rc;
+
+    if (argc < 3)
+        return usage(stderr), HOST_USAGE;
+    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+        return rc;
+    if (H->api->marker_add(H->h, &H->user, rec, argv[2], opt_value(argc, argv, "--start"),
+                           opt_value(argc, argv, "--review"), &out, &id,
+                           &err) != CSE_PLUGIN_OK)
+        rc = report("flag", &err);
+    else if ((rc = save_result(H, path, out)) == HOST_OK)
+        printf("%s\n", id);
+    H->api->free_string(id);
+    free(rec);
+    return rc;
+}
+
+static int cmd_change(struct host *H, int argc, char **argv)
+{
+    char path[PATH_MAX], *rec, *out = NULL;
+    cse_plugin_error err;
+    const char *cmd = argv[0];
+    int rc, prc;
+
+    if (argc < 3)
+        return usage(stderr), HOST_USAGE;
+    if (strcmp(cmd, "end") == 0 && opt_value(argc, argv, "--reason") == NULL) {
+        fprintf(stderr, "cse-host: end needs --reason CODE\n");
+        return HOST_USAGE;
+    }
+    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+        return rc;
+    if (strcmp(cmd, "review") == 0)
+        prc = H->api->marker_review(H->h, &H->user, rec, argv[2],
+                                    opt_value(argc, argv, "--next"), &out, &err);
+    else if (strcmp(cmd, "end") == 0)
+        prc = H->api->marker_end(H->h, &H->user, rec, argv[2],
+                                 opt_value(argc, argv, "--reason"), &out, &err);
+    else
+        prc = H->api->marker_entered_in_error(H->h, &H->user, rec, argv[2], &out, &err);
+    rc = prc != CSE_PLUGIN_OK ? report(cmd, &err) : save_result(H, path, out);
+    free(rec);
+    return rc;
+}
+
+static int cmd_export(struct host *H, int argc, char **argv)
+{
+    char path[PATH_MAX], *rec, *xml = NULL;
+    const char *out = opt_value(argc, argv, "-o");
+    cse_plugin_export_options opt = {0};
+    cse_plugin_error err;
+    size_t len = 0;
+    int rc;
+
+    if (argc < 2 || out == NULL)
+        return usage(stderr), HOST_USAGE;
+    opt.receiver_ods = opt_value(argc, argv, "--to");
+    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+        return rc;
+    if (H->api->gp2gp_export(H->h, &H->user, rec, &opt, &xml, &len, &err) !=
+        CSE_PLUGIN_OK)
+        rc = report("export", &err);
+    else
+        rc = write_atomic(out, xml, len);
+    H->api->free_string(xml);
+    free(rec);
+    return rc;
+}
+
+/* The patient's NHS number from a record, as a file name. */
+static int name_from_record(const char *rec, char *name, size_t size)
+{
+    json_t *root = json_loads(rec, 0, NULL), *e, *id;
+    size_t i, j;
+    int rc = HOST_REFUSED;
+
+    json_array_foreach(json_object_get(root, "entry"), i, e)
+    {
+        json_t *res = json_object_get(e, "resource");
+        if (strcmp(json_string_value(json_object_get(res, "resourceType")) ?: "",
+                   "Patient") != 0)
+            continue;
+        json_array_foreach(json_object_get(res, "identifier"), j, id)
+        {
+            const char *sys = json_string_value(json_object_get(id, "system"));
+            const char *v = json_string_value(json_object_get(id, "value"));
+            if (sys && v && strcmp(sys, "https://fhir.nhs.uk/Id/nhs-number") == 0 &&
+                strlen(v) == 10 && strspn(v, "0123456789") == 10) {
+                snprintf(name, size, "%s", v);
+                rc = HOST_OK;
+                goto out;
+            }
+        }
+    }
+out:
+    json_decref(root);
+    if (rc != HOST_OK)
+        fprintf(stderr, "cse-host: the imported record has no NHS number: use --as\n");
+    return rc;
+}
+
+static int cmd_import(struct host *H, int argc, char **argv)
+{
+    char path[PATH_MAX], name[64], *xml, *rec = NULL, *review = NULL;
+    const char *as = opt_value(argc, argv, "--as");
+    cse_plugin_error err;
+    size_t len;
+    int rc;
+    json_t *rv;
+
+    if (argc < 2)
+        return usage(stderr), HOST_USAGE;
+    if ((xml = read_file(argv[1], &len)) == NULL)
+        return HOST_IO;
+    if (H->api->gp2gp_import(H->h, &H->user, xml, len, &rec, &review, &err) !=
+        CSE_PLUGIN_OK) {
+        rc = report("import", &err);
+        goto out;
+    }
+    if (as)
+        snprintf(name, sizeof(name), "%s", as);
+    else if ((rc = name_from_record(rec, name, sizeof(name))) != HOST_OK)
+        goto out;
+    if ((rc = record_path(H, name, path, sizeof(path))) != HOST_OK)
+        goto out;
+    if (exists(path) && !opt_flag(argc, argv, "--force")) {
+        fprintf(stderr, "cse-host: %s.json exists: refusing to overwrite (--force)\n",
+                name);
+        rc = HOST_IO;
+        goto out;
+    }
+    if ((rc = write_atomic(path, rec, strlen(rec))) != HOST_OK)
+        goto out;
+    printf("imported %s\n", name);
+    print_json(review);
+    rv = json_loads(review, 0, NULL);
+    if (json_array_size(json_object_get(rv, "candidates")) > 0)
+        rc = HOST_REVIEW;
+    json_decref(rv);
+out:
+    H->api->free_string(rec);
+    H->api->free_string(review);
+    free(xml);
+    return rc;
+}
+
+static int cmd_view(struct host *H, int argc, char **argv)
+{
+    char path[PATH_MAX], *rec, *out = NULL;
+    const char *to = opt_value(argc, argv, "-o");
+    cse_plugin_error err;
+    int rc;
+
+    if (argc < 2)
+        return usage(stderr), HOST_USAGE;
+    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+        return rc;
+    if (H->api->patient_view(H->h, &H->user, rec, &out, &err) != CSE_PLUGIN_OK)
+        rc = report("online-view", &err);
+    else if (to)
+        rc = write_atomic(to, out, strlen(out));
+    else
+        print_json(out);
+    H->api->free_string(out);
+    free(rec);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_due(struct host *H, int argc, char **argv)
+{
+    const char *within = opt_value(argc, argv, "--within");
+    char **names = NULL, **recs = NULL, *out = NULL, path[PATH_MAX];
+    size_t n = 0, cap = 0;
+    DIR *d;
+    struct dirent *de;
+    cse_plugin_error err;
+    int rc = HOST_OK, days = within ? atoi(within) : 30;
+    json_t *root = NULL, *item;
+    size_t i;
+
+    if ((d = opendir(H->records)) == NULL) {
+        fprintf(stderr, "cse-host: %s: %s\n", H->records, strerror(errno));
+        return HOST_IO;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*nn));
+            if (nn == NULL) {
+                rc = HOST_INTERNAL;
+                goto out;
+            }
+            names = nn;
+        }
+        if ((names[n] = strndup(de->d_name, l - 5)) == NULL) {
+            rc = HOST_INTERNAL;
+            goto out;
+        }
+        n++;
+    }
+    if (n > 0)
+        qsort(names, n, sizeof(*names), by_name);
+    if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL) {
+        rc = HOST_INTERNAL;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
+        if ((recs[i] = read_file(path, NULL)) == NULL) {
+            rc = HOST_IO;
+            goto out;
+        }
+    }
+    if (H->api->reviews_due(H->h, &H->user, (const char *const *)recs, n, days, &out,
+                            &err) != CSE_PLUGIN_OK) {
+        rc = report("due", &err);
+        goto out;
+    }
+    /* Give each item the record's name instead of its index. */
+    root = json_loads(out, 0, NULL);
+    json_array_foreach(json_object_get(root, "items"), i, item)
+    {
+        json_int_t k = json_integer_value(json_object_get(item, "record"));
+        if (k >= 0 && (size_t)k < n)
+            json_object_set_new(item, "record", json_string(names[k]));
+    }
+    json_array_foreach(json_object_get(root, "errors"), i, item)
+    {
+        json_int_t k = json_integer_value(json_object_get(item, "record"));
+        if (k >= 0 && (size_t)k < n)
+            json_object_set_new(item, "record", json_string(names[k]));
+    }
+    if (root)
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("\n");
+out:
+    closedir(d);
+    json_decref(root);
+    if (H->api && out)
+        H->api->free_string(out);
+    for (i = 0; i < n; i++) {
+        free(names[i]);
+        if (recs)
+            free(recs[i]);
+    }
+    free(names);
+    free(recs);
+    return rc;
+}
+
+static int cmd_audit(struct host *H, int argc, char **argv)
+{
+    char *out = NULL;
+    cse_plugin_error err;
+    int rc = HOST_OK;
+
+    if (argc < 2 || strcmp(argv[1], "verify") != 0)
+        return usage(stderr), HOST_USAGE;
+    if (H->api->journal_verify(H->h, &out, &err) != CSE_PLUGIN_OK)
+        rc = report("audit verify", &err);
+    if (out)
+        print_json(out);
+    H->api->free_string(out);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"module", required_argument, NULL, 'm'},
+        {"records", required_argument, NULL, 'r'},
+        {"journal", required_argument, NULL, 'j'},
+        {"key", required_argument, NULL, 'k'},
+        {"user", required_argument, NULL, 'u'},
+        {"role", required_argument, NULL, 'R'},
+        {"ods", required_argument, NULL, 'o'},
+        {"today", required_argument, NULL, 't'},
+        {"review-months", required_argument, NULL, 'M'},
+        {"unauthenticated", no_argument, NULL, 'U'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct host H = {0};
+    const char *cmd;
+    int c, rc;
+
+    H.ods = "UNKNOWN";
+    H.user.authenticated = 1;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': H.module = optarg; break;
+        case 'r': H.records = optarg; break;
+        case 'j': H.journal = optarg; break;
+        case 'k': H.key = optarg; break;
+        case 'u': H.user.user_id = optarg; break;
+        case 'R': H.user.role = optarg; break;
+        case 'o': H.ods = optarg; break;
+        case 't': H.today = optarg; break;
+        case 'M': H.review_months = atoi(optarg); break;
+        case 'U': H.user.authenticated = 0; break;
+        case 'h': usage(stdout); return HOST_OK;
+        case 'V': printf("cse-host (csemarker) %s\n", PACKAGE_VERSION); return HOST_OK;
+        default: usage(stderr); return HOST_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return HOST_USAGE;
+    }
+    cmd = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (!H.journal || !H.key || !H.user.user_id || !H.user.role ||
+        (!H.records && strcmp(cmd, "audit") != 0)) {
+        fprintf(stderr, "cse-host: --records, --journal, --key, --user and --role are "
+                        "required\n");
+        return HOST_USAGE;
+    }
+    if ((rc = load(&H)) != HOST_OK || (rc = open_handle(&H)) != HOST_OK)
+        goto out;
+    if (strcmp(cmd, "open") == 0)
+        rc = cmd_open(&H, argc, argv, false);
+    else if (strcmp(cmd, "save") == 0)
+        rc = cmd_open(&H, argc, argv, true);
+    else if (strcmp(cmd, "flag") == 0)
+        rc = cmd_flag(&H, argc, argv);
+    else if (strcmp(cmd, "review") == 0 || strcmp(cmd, "end") == 0 ||
+             strcmp(cmd, "error") == 0)
+        rc = cmd_change(&H, argc, argv);
+    else if (strcmp(cmd, "export") == 0)
+        rc = cmd_export(&H, argc, argv);
+    else if (strcmp(cmd, "import") == 0)
+        rc = cmd_import(&H, argc, argv);
+    else if (strcmp(cmd, "online-view") == 0)
+        rc = cmd_view(&H, argc, argv);
+    else if (strcmp(cmd, "due") == 0)
+        rc = cmd_due(&H, argc, argv);
+    else if (strcmp(cmd, "audit") == 0)
+        rc = cmd_audit(&H, argc, argv);
+    else {
+        fprintf(stderr, "cse-host: unknown command '%s' (try --help)\n", cmd);
+        rc = HOST_USAGE;
+    }
+out:
+    if (H.api && H.h)
+        H.api->close(H.h);
+    /* The module stays loaded until exit: unloading buys nothing here. */
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* Private declarations shared by the plug-in's source files. Not installed. */
+#ifndef CSE_PLUGIN_INTERNAL_H
+#define CSE_PLUGIN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include <csemarker/csemarker.h>
+
+/* ---- Keys and pseudonyms (journal.c) ------------------------------------ */
+
+#define CSE__KEY_MAX 256
+
+/* Loads the pseudonym key: 64 hex digits (optionally followed by a newline) or
+ * at least 32 raw bytes. Refuses a file that group or others may read or
+ * write (CSE_ERR_PERMISSION), a missing file (CSE_ERR_IO) and a short key.
+ * The key never appears in an error. */
+cse_code cse__key_load(const char *path, unsigned char key[CSE__KEY_MAX], size_t *len,
+                       cse_error *err);
+
+/* HMAC-SHA256 of the canonical 10-digit NHS number with the key, as 64
+ * lower-case hex digits. */
+cse_code cse__pseudonym(const unsigned char *key, size_t keylen, const char *nhs10,
+                        char out[65]);
+
+/* ---- The audit journal (journal.c) -------------------------------------- */
+
+#define CSE__JOURNAL_FILE "csemarker-audit.jsonl"
+#define CSE__JOURNAL_HEAD "csemarker-audit.head"
+
+typedef struct cse__journal {
+    char *dir;
+    char *path;
+    char *head_path;
+    const unsigned char *key; /* lent by the handle */
+    size_t keylen;
+    pthread_mutex_t mu; /* one append at a time per handle */
+} cse__journal;
+
+/* One audit entry; strings are lent. marker and patient may be NULL. */
+typedef struct cse__audit {
+    const char *time; /* ISO 8601 UTC */
+    const char *user;
+    const char *role;
+    const char *action;
+    const char *marker;
+    const char *patient; /* pseudonym */
+} cse__audit;
+
+/* Opens (creating when absent) the journal in dir, truncates a torn last line
+ * left by a crash (its size in *recovered, which may be NULL) and completes a
+ * head record an interrupted append left behind. */
+cse_code cse__journal_open(cse__journal *j, const char *dir, const unsigned char *key,
+                           size_t keylen, size_t *recovered, cse_error *err);
+void cse__journal_close(cse__journal *j);
+
+/* Appends one entry and makes it durable (file fsync, head record replaced
+ * atomically) before returning. Safe across threads (mutex) and processes
+ * (flock). */
+cse_code cse__journal_append(cse__journal *j, const cse__audit *a, cse_error *err);
+
+/* Verifies the chain and the head record. *report is always set (caller
+ * decrefs) unless out of memory. Returns CSE_OK or CSE_ERR_INTEGRITY with
+ * path "seq N". */
+cse_code cse__journal_verify(cse__journal *j, json_t **report, cse_error *err);
+
+/* ---- FHIR R4 records as JSON (record.c) --------------------------------- */
+
+/* The largest record accepted, in bytes. */
+#define CSE__RECORD_MAX (64u * 1024u * 1024u)
+
+typedef struct cse__rec {
+    json_t *root;          /* the Bundle */
+    json_t *patient;       /* borrowed: the Patient resource, NULL when none */
+    char nhs[11];          /* canonical NHS number, "" when none or invalid */
+    char patient_ref[128]; /* "Patient/ID", "" when the Patient has no id */
+    char *base;            /* fullUrl base of the Patient entry ("" when none) */
+} cse__rec;
+
+/* A marker found in a record, with the resources that carry it. */
+typedef struct cse__pmarker {
+    cse_marker *m;
+    json_t *flag; /* borrowed; NULL when only the Observation form exists */
+    json_t *obs;  /* borrowed; NULL when only the Flag exists */
+} cse__pmarker;
+
+typedef struct cse__pmarkers {
+    cse__pmarker *items;
+    size_t n;
+} cse__pmarkers;
+
+/* Parses a FHIR R4 Bundle (CSE_ERR_PARSE with line, CSE_ERR_STRUCTURE with a
+ * JSON path, CSE_ERR_LIMIT). need_patient: also require a Patient with a
+ * valid NHS number (CSE_ERR_STRUCTURE, CSE_ERR_NHS_NUMBER). */
+cse_code cse__rec_parse(const char *json, bool need_patient, cse__rec *r, cse_error *err);
+void cse__rec_clear(cse__rec *r);
+/* Serialises the record (caller frees with free()). */
+char *cse__rec_dump(const cse__rec *r);
+
+/* Finds every marker (Flag, or an Observation form without a Flag). */
+cse_code cse__rec_markers(cse__rec *r, cse__pmarkers *out, cse_error *err);
+void cse__pmarkers_clear(cse__pmarkers *pm);
+cse__pmarker *cse__pmarkers_find(cse__pmarkers *pm, const char *id);
+
+/* Adds a Flag and its Observation form for a new marker. */
+cse_code cse__rec_add_marker(cse__rec *r, const cse_marker *m, const char *user_id,
+                             cse_error *err);
+/* Writes the state of pm->m into its Flag and Observation, keeping every
+ * other field the host put there. */
+cse_code cse__rec_update_marker(cse__rec *r, cse__pmarker *pm, cse_error *err);
+
+/* Removes every NOPAT resource and every marker-bearing resource, and the
+ * references to them. */
+cse_code cse__rec_patient_view(cse__rec *r, cse_error *err);
+
+/* {"suggestions":[...],"active_markers":N} for record_saved. */
+json_t *cse__rec_suggestions(cse__rec *r, cse_error *err);
+
+/* True when a resource is one of our marker resources or carries a marker
+ * code. */
+bool cse__res_is_marker(const json_t *res);
+
+/* ---- GP2GP through the converters (gp2gp.c) ----------------------------- */
+
+typedef struct cse__export_opt {
+    const char *sender_ods;
+    const char *receiver_ods;
+    const char *sender_asid;
+    const char *receiver_asid;
+    const char *message_id;
+} cse__export_opt;
+
+/* Record JSON -> UK07 XML after the repair pass. *xml is malloc'd. */
+cse_code cse__gp2gp_export(const char *record_json, const cse__export_opt *opt,
+                           char **xml, size_t *len, cse_error *err);
+/* UK06/UK07 XML -> FHIR R4 JSON (malloc'd) and the review list. */
+cse_code cse__gp2gp_import(const char *xml, size_t len, char **record_json,
+                           json_t **review, cse_error *err);
+
+#endif

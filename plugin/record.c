@@ -1,0 +1,813 @@
+/* FHIR R4 records as the host hands them over: a Bundle of one patient's
+ * resources, edited in place so that everything the host put there survives.
+ *
+ * A marker is a Flag (cse-risk-marker-flag) plus its Observation form
+ * (cse-risk-marker-observation), linked by the marker identifier and shaped
+ * as the FHIR R4 writer writes them (same derived ids), so that records made
+ * here and records made by an import look the same. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csemarker/fhir.h>
+
+#include "internal.h"
+#include "plugin_internal.h"
+
+#ifndef CSE_FHIR_MARKER_ID_SYSTEM
+#define CSE_FHIR_MARKER_ID_SYSTEM CSE_FHIR_BASE "/Id/marker"
+#endif
+#define SDS_USER_ID "https://fhir.nhs.uk/Id/sds-user-id"
+#define NOPAT_DISPLAY                                                                    \
+    "no disclosure to patient, family or caregivers without attending provider's "       \
+    "authorization"
+
+/* ---- Small JSON helpers ------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static bool str_is(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Sets o[key] = v (stealing v); false on failure. */
+static bool set(json_t *o, const char *key, json_t *v)
+{
+    return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+static const char *res_type(const json_t *res)
+{
+    return jstr(res, "resourceType");
+}
+
+/* True when meta.security holds a coding with code NOPAT (any system:
+ * receivers match on code alone). */
+static bool has_nopat(const json_t *res)
+{
+    json_t *sec = json_object_get(json_object_get(res, "meta"), "security"), *k;
+    size_t i;
+    json_array_foreach(sec, i, k) if (str_is(jstr(k, "code"), "NOPAT")) return true;
+    return false;
+}
+
+static bool has_profile(const json_t *res, const char *url)
+{
+    json_t *p = json_object_get(json_object_get(res, "meta"), "profile"), *k;
+    size_t i;
+    json_array_foreach(p, i, k)
+    {
+        const char *s = json_string_value(k);
+        /* A canonical may carry a version: "url|1.0". */
+        if (s && strncmp(s, url, strlen(url)) == 0 &&
+            (s[strlen(url)] == '\0' || s[strlen(url)] == '|'))
+            return true;
+    }
+    return false;
+}
+
+static bool has_cse_category(const json_t *res)
+{
+    json_t *cats = json_object_get(res, "category"), *c, *k;
+    size_t i, j;
+    json_array_foreach(cats, i, c)
+    {
+        json_array_foreach(json_object_get(c, "coding"), j, k)
+        {
+            if (str_is(jstr(k, "system"), CSE_FHIR_CS_CATEGORY) &&
+                str_is(jstr(k, "code"), "cse"))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A FHIR CodeableConcept as a model concept (systems are already URIs). */
+static cse_code to_concept(const json_t *cc, cse_concept *c)
+{
+    json_t *k;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (!json_is_object(cc))
+        return CSE_OK;
+    json_array_foreach(json_object_get(cc, "coding"), i, k)
+    {
+        const char *code = jstr(k, "code");
+        if (code == NULL)
+            continue;
+        if (cse_concept_add(c, jstr(k, "system"), code, jstr(k, "display")) != CSE_OK)
+            return CSE_ERR_NOMEM;
+    }
+    if (jstr(cc, "text") && cse_concept_set_text(c, jstr(cc, "text")) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    return CSE_OK;
+}
+
+static const char *marker_code_of(const json_t *res, cse_concept *tmp)
+{
+    if (to_concept(json_object_get(res, "code"), tmp) != CSE_OK)
+        return NULL;
+    return cse_concept_marker_code(tmp);
+}
+
+static const char *marker_identifier(const json_t *res)
+{
+    json_t *k;
+    size_t i;
+    json_array_foreach(json_object_get(res, "identifier"), i, k)
+    {
+        if (str_is(jstr(k, "system"), CSE_FHIR_MARKER_ID_SYSTEM))
+            return jstr(k, "value");
+    }
+    return NULL;
+}
+
+static bool is_marker_flag(const json_t *res)
+{
+    cse_concept c;
+    bool code;
+    if (!str_is(res_type(res), "Flag"))
+        return false;
+    code = marker_code_of(res, &c) != NULL;
+    cse_concept_clear(&c);
+    return code || has_profile(res, CSE_FHIR_FLAG_PROFILE) || has_cse_category(res);
+}
+
+static bool is_marker_obs(const json_t *res)
+{
+    return str_is(res_type(res), "Observation") &&
+           (has_profile(res, CSE_FHIR_OBS_PROFILE) ||
+            (has_cse_category(res) && marker_identifier(res) != NULL));
+}
+
+bool cse__res_is_marker(const json_t *res)
+{
+    cse_concept c;
+    cse_entry_class cls;
+    json_t *k;
+    size_t i;
+
+    if (is_marker_flag(res) || is_marker_obs(res) || marker_identifier(res) ||
+        has_cse_category(res))
+        return true;
+    /* Any resource coded with a marker concept, or whose code may be one. */
+    if (to_concept(json_object_get(res, "code"), &c) != CSE_OK) {
+        cse_concept_clear(&c);
+        return true; /* cannot tell: treat as a marker, never show it */
+    }
+    cls = cse_concept_classify(&c, NULL);
+    cse_concept_clear(&c);
+    if (cls == CSE_CLASS_MARKER || cls == CSE_CLASS_CANDIDATE)
+        return true;
+    /* Contained resources count as part of the resource. */
+    json_array_foreach(json_object_get(res, "contained"), i, k)
+    {
+        if (has_nopat(k) || cse__res_is_marker(k))
+            return true;
+    }
+    return false;
+}
+
+/* ---- Parsing ------------------------------------------------------------ */
+
+static cse_code structure(cse_error *err, const char *path, const char *msg)
+{
+    return cse__error_set(err, CSE_ERR_STRUCTURE, 0, NULL, path, "%s", msg);
+}
+
+cse_code cse__rec_parse(const char *json, bool need_patient, cse__rec *r, cse_error *err)
+{
+    json_error_t jerr;
+    json_t *entries, *e;
+    const char *type;
+    size_t i, len;
+    char path[64];
+
+    memset(r, 0, sizeof(*r));
+    if (json == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, "record",
+                              "no record given");
+    if ((len = strlen(json)) > CSE__RECORD_MAX)
+        return cse__error_set(err, CSE_ERR_LIMIT, 0, NULL, "record",
+                              "the record is larger than %u bytes", CSE__RECORD_MAX);
+    if ((r->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+        cse__error_set(err, CSE_ERR_PARSE, jerr.line, NULL, "record",
+                       "not well-formed JSON (line %d, column %d)", jerr.line,
+                       jerr.column);
+        return CSE_ERR_PARSE;
+    }
+    if (!json_is_object(r->root) || (type = res_type(r->root)) == NULL) {
+        cse__rec_clear(r);
+        return structure(err, "resourceType", "not a FHIR resource: no resourceType");
+    }
+    if (strcmp(type, "Bundle") != 0) {
+        cse__rec_clear(r);
+        return structure(err, "resourceType",
+                         "expected a FHIR R4 Bundle of one patient's record");
+    }
+    entries = json_object_get(r->root, "entry");
+    if (entries != NULL && !json_is_array(entries)) {
+        cse__rec_clear(r);
+        return structure(err, "entry", "Bundle.entry must be an array");
+    }
+    json_array_foreach(entries, i, e)
+    {
+        json_t *res = json_object_get(e, "resource");
+        snprintf(path, sizeof(path), "entry[%zu].resource", i);
+        if (!json_is_object(res) || res_type(res) == NULL) {
+            cse__rec_clear(r);
+            return structure(err, path,
+                             "every Bundle entry needs a resource with a "
+                             "resourceType");
+        }
+        if (r->patient == NULL && str_is(res_type(res), "Patient")) {
+            json_t *id;
+            size_t j;
+            const char *pid = jstr(res, "id"), *full = jstr(e, "fullUrl");
+            r->patient = res;
+            if (pid)
+                snprintf(r->patient_ref, sizeof(r->patient_ref), "Patient/%s", pid);
+            json_array_foreach(json_object_get(res, "identifier"), j, id)
+            {
+                if (str_is(jstr(id, "system"), CSE_FHIR_NHS_NUMBER) &&
+                    cse_nhs_number_canonical(jstr(id, "value"), r->nhs) != CSE_OK)
+                    r->nhs[0] = '\0';
+                if (r->nhs[0])
+                    break;
+            }
+            /* New entries share the Patient's fullUrl base. */
+            if (full && pid && strlen(full) > strlen(r->patient_ref) &&
+                strcmp(full + strlen(full) - strlen(r->patient_ref), r->patient_ref) ==
+                    0) {
+                size_t n = strlen(full) - strlen(r->patient_ref);
+                if ((r->base = malloc(n + 1)) != NULL) {
+                    memcpy(r->base, full, n);
+                    r->base[n] = '\0';
+                }
+            }
+        }
+    }
+    if (need_patient && r->patient == NULL) {
+        cse__rec_clear(r);
+        return structure(err, "entry", "the Bundle has no Patient");
+    }
+    if (need_patient && r->nhs[0] == '\0') {
+        cse__rec_clear(r);
+        return cse__error_set(err, CSE_ERR_NHS_NUMBER, 0, NULL, "Patient.identifier",
+                              "the Patient has no valid NHS number "
+                              "(system https://fhir.nhs.uk/Id/nhs-number)");
+    }
+    return CSE_OK;
+}
+
+void cse__rec_clear(cse__rec *r)
+{
+    if (r == NULL)
+        return;
+    json_decref(r->root);
+    free(r->base);
+    memset(r, 0, sizeof(*r));
+}
+
+char *cse__rec_dump(const cse__rec *r)
+{
+    return json_dumps(r->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+}
+
+/* ---- Markers ------------------------------------------------------------ */
+
+static bool date_of(const json_t *o, const char *key, cse_time *t)
+{
+    const char *s = jstr(o, key);
+    memset(t, 0, sizeof(*t));
+    if (s == NULL || cse_time_parse_fhir(s, t) != CSE_OK || t->precision < CSE_TIME_DAY)
+        return false;
+    t->hour = t->minute = t->second = 0;
+    t->precision = CSE_TIME_DAY;
+    return true;
+}
+
+static json_t *find_ext(const json_t *res, const char *url)
+{
+    json_t *k;
+    size_t i;
+    json_array_foreach(json_object_get(res, "extension"), i, k)
+    {
+        if (str_is(jstr(k, "url"), url))
+            return k;
+    }
+    return NULL;
+}
+
+/* Builds the marker a Flag (or an Observation form) carries. */
+static cse_marker *marker_from(const json_t *res, bool flag, const char *path,
+                               cse_error *err)
+{
+    cse_concept c;
+    const char *code, *id = marker_identifier(res), *st = jstr(res, "status");
+    const json_t *period = json_object_get(res, flag ? "period" : "effectivePeriod");
+    json_t *ext;
+    cse_time start, end, review;
+    bool has_review;
+    cse_marker *m = NULL;
+
+    if (id == NULL)
+        id = jstr(res, "id");
+    if ((code = marker_code_of(res, &c)) == NULL) {
+        cse__error_set(err, CSE_ERR_CODE, 0, NULL, path,
+                       "a CSE marker resource without a marker concept id in code");
+        goto out;
+    }
+    if (!date_of(period, "start", &start)) {
+        cse__error_set(err, CSE_ERR_DATE, 0, NULL, path,
+                       "a CSE marker resource without a start date");
+        goto out;
+    }
+    ext = find_ext(res, CSE_FHIR_EXT_REVIEW_DATE);
+    has_review = ext && date_of(ext, "valueDate", &review);
+    if ((m = cse_marker_new(code, &start, has_review ? &review : NULL, 0, id, err)) ==
+        NULL)
+        goto out;
+    if (cse_strset(&m->display, NULL) != CSE_OK)
+        goto out;
+    for (size_t i = 0; i < c.n; i++)
+        if (strcmp(c.codings[i].code, code) == 0 && c.codings[i].display) {
+            cse_strset(&m->display, c.codings[i].display);
+            break;
+        }
+    if (m->display == NULL)
+        cse_strset(&m->display, cse_code_term(code));
+    if (flag) {
+        if (st && cse_marker_status_parse(st, &m->status) != CSE_OK) {
+            cse__error_set(err, CSE_ERR_STATE, 0, NULL, path,
+                           "a CSE marker Flag with an unknown status");
+            cse_marker_free(m);
+            m = NULL;
+            goto out;
+        }
+    } else if (str_is(st, "entered-in-error")) {
+        m->status = CSE_MARKER_ENTERED_IN_ERROR;
+    }
+    if (date_of(period, "end", &end)) {
+        m->end = end;
+        if (m->status == CSE_MARKER_ACTIVE)
+            m->status = CSE_MARKER_INACTIVE;
+    }
+    if ((ext = find_ext(res, CSE_FHIR_EXT_END_REASON)) != NULL)
+        cse_strset(&m->end_reason, jstr(json_object_get(ext, "valueCoding"), "code"));
+    m->labels = has_nopat(res) ? CSE_LABEL_NOPAT : 0;
+out:
+    cse_concept_clear(&c);
+    return m;
+}
+
+void cse__pmarkers_clear(cse__pmarkers *pm)
+{
+    if (pm == NULL)
+        return;
+    for (size_t i = 0; i < pm->n; i++)
+        cse_marker_free(pm->items[i].m);
+    free(pm->items);
+    memset(pm, 0, sizeof(*pm));
+}
+
+cse__pmarker *cse__pmarkers_find(cse__pmarkers *pm, const char *id)
+{
+    for (size_t i = 0; id && i < pm->n; i++)
+        if (str_is(pm->items[i].m->id, id))
+            return &pm->items[i];
+    return NULL;
+}
+
+static cse_code push(cse__pmarkers *pm, cse_marker *m, json_t *flag, json_t *obs,
+                     cse_error *err)
+{
+    cse__pmarker *ni = realloc(pm->items, (pm->n + 1) * sizeof(*ni));
+    if (ni == NULL) {
+        cse_marker_free(m);
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    }
+    pm->items = ni;
+    ni[pm->n].m = m;
+    ni[pm->n].flag = flag;
+    ni[pm->n].obs = obs;
+    pm->n++;
+    return CSE_OK;
+}
+
+cse_code cse__rec_markers(cse__rec *r, cse__pmarkers *out, cse_error *err)
+{
+    json_t *entries = json_object_get(r->root, "entry"), *e;
+    size_t i;
+    char path[64];
+    cse_code rc = CSE_OK;
+
+    memset(out, 0, sizeof(*out));
+    /* Flags first: they are the marker; then Observation forms. */
+    json_array_foreach(entries, i, e)
+    {
+        json_t *res = json_object_get(e, "resource");
+        cse_marker *m;
+        if (!is_marker_flag(res))
+            continue;
+        snprintf(path, sizeof(path), "entry[%zu].resource", i);
+        if ((m = marker_from(res, true, path, err)) == NULL) {
+            rc = err ? err->code : CSE_ERR_STRUCTURE;
+            goto fail;
+        }
+        if (cse__pmarkers_find(out, m->id)) {
+            cse_marker_free(m);
+            rc = structure(err, path, "two CSE marker Flags share one marker id");
+            goto fail;
+        }
+        if ((rc = push(out, m, res, NULL, err)) != CSE_OK)
+            goto fail;
+    }
+    json_array_foreach(entries, i, e)
+    {
+        json_t *res = json_object_get(e, "resource");
+        const char *id;
+        cse__pmarker *pm;
+        cse_marker *m;
+        if (!is_marker_obs(res))
+            continue;
+        id = marker_identifier(res);
+        if ((pm = cse__pmarkers_find(out, id ? id : jstr(res, "id"))) != NULL) {
+            pm->obs = res;
+            continue;
+        }
+        snprintf(path, sizeof(path), "entry[%zu].resource", i);
+        if ((m = marker_from(res, false, path, err)) == NULL) {
+            rc = err ? err->code : CSE_ERR_STRUCTURE;
+            goto fail;
+        }
+        if ((rc = push(out, m, NULL, res, err)) != CSE_OK)
+            goto fail;
+    }
+    return CSE_OK;
+fail:
+    cse__pmarkers_clear(out);
+    return rc;
+}
+
+/* ---- Writing markers ---------------------------------------------------- */
+
+static json_t *nopat_coding(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "system", CSE_FHIR_R4_ACTCODE, "code", "NOPAT",
+                     "display", NOPAT_DISPLAY);
+}
+
+/* Makes sure meta.security carries NOPAT: a marker is never written without. */
+static bool ensure_nopat(json_t *res)
+{
+    json_t *meta = json_object_get(res, "meta"), *sec;
+    if (has_nopat(res))
+        return true;
+    if (meta == NULL && !set(res, "meta", json_object()))
+        return false;
+    meta = json_object_get(res, "meta");
+    if ((sec = json_object_get(meta, "security")) == NULL) {
+        if (!set(meta, "security", json_array()))
+            return false;
+        sec = json_object_get(meta, "security");
+    }
+    return json_array_append_new(sec, nopat_coding()) == 0;
+}
+
+static json_t *fhir_date(const cse_time *t)
+{
+    char buf[32];
+    return json_string(cse_time_format_fhir_date(t, buf, sizeof(buf)));
+}
+
+static const char *end_reason_display(const char *code)
+{
+    if (str_is(code, CSE_END_NO_LONGER_AT_RISK))
+        return "No longer at risk";
+    if (str_is(code, CSE_END_REACHED_ADULTHOOD))
+        return "Reached adulthood";
+    if (str_is(code, CSE_END_SUPERSEDED))
+        return "Superseded";
+    return "Other";
+}
+
+/* Replaces our two extensions, keeping any other extension in place. */
+static bool set_marker_extensions(json_t *res, const cse_marker *m)
+{
+    json_t *ext = json_object_get(res, "extension"), *k;
+    size_t i;
+
+    if (ext == NULL) {
+        if (!set(res, "extension", json_array()))
+            return false;
+        ext = json_object_get(res, "extension");
+    }
+    for (i = json_array_size(ext); i-- > 0;) {
+        k = json_array_get(ext, i);
+        if (str_is(jstr(k, "url"), CSE_FHIR_EXT_REVIEW_DATE) ||
+            str_is(jstr(k, "url"), CSE_FHIR_EXT_END_REASON))
+            json_array_remove(ext, i);
+    }
+    if (json_array_insert_new(ext, 0,
+                              json_pack("{s:s,s:o}", "url", CSE_FHIR_EXT_REVIEW_DATE,
+                                        "valueDate", fhir_date(&m->review))) != 0)
+        return false;
+    if (m->status == CSE_MARKER_INACTIVE && m->end_reason &&
+        json_array_insert_new(
+            ext, 1,
+            json_pack("{s:s,s:{s:s,s:s,s:s}}", "url", CSE_FHIR_EXT_END_REASON,
+                      "valueCoding", "system", CSE_FHIR_CS_END_REASON, "code",
+                      m->end_reason, "display", end_reason_display(m->end_reason))) != 0)
+        return false;
+    return true;
+}
+
+static json_t *period_of(const cse_marker *m)
+{
+    json_t *p = json_pack("{s:o}", "start", fhir_date(&m->start));
+    if (p && m->end.precision != CSE_TIME_NONE && !set(p, "end", fhir_date(&m->end))) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static bool write_flag(json_t *flag, const cse_marker *m)
+{
+    return ensure_nopat(flag) && set_marker_extensions(flag, m) &&
+           set(flag, "status", json_string(cse_marker_status_name(m->status))) &&
+           set(flag, "period", period_of(m));
+}
+
+static bool write_obs(json_t *obs, const cse_marker *m)
+{
+    return ensure_nopat(obs) && set_marker_extensions(obs, m) &&
+           set(obs, "status",
+               json_string(m->status == CSE_MARKER_ENTERED_IN_ERROR ? "entered-in-error"
+                                                                    : "final")) &&
+           set(obs, "effectivePeriod", period_of(m));
+}
+
+cse_code cse__rec_update_marker(cse__rec *r, cse__pmarker *pm, cse_error *err)
+{
+    (void)r;
+    if ((pm->flag && !write_flag(pm->flag, pm->m)) ||
+        (pm->obs && !write_obs(pm->obs, pm->m)))
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    return CSE_OK;
+}
+
+/* Who recorded it: a Practitioner of the record with the user's id, else the
+ * user by SDS user id. */
+static json_t *author_ref(const cse__rec *r, const char *user_id)
+{
+    json_t *e, *id;
+    size_t i, j;
+    json_array_foreach(json_object_get(r->root, "entry"), i, e)
+    {
+        json_t *res = json_object_get(e, "resource");
+        bool match;
+        if (!str_is(res_type(res), "Practitioner"))
+            continue;
+        match = str_is(jstr(res, "id"), user_id);
+        json_array_foreach(json_object_get(res, "identifier"), j, id) match =
+            match || str_is(jstr(id, "value"), user_id);
+        if (match && jstr(res, "id")) {
+            char ref[128];
+            snprintf(ref, sizeof(ref), "Practitioner/%s", jstr(res, "id"));
+            return json_pack("{s:s}", "reference", ref);
+        }
+    }
+    return json_pack("{s:s,s:{s:s,s:s}}", "type", "Practitioner", "identifier", "system",
+                     SDS_USER_ID, "value", user_id);
+}
+
+static json_t *subject_ref(const cse__rec *r)
+{
+    json_t *s = json_pack("{s:{s:s,s:s}}", "identifier", "system", CSE_FHIR_NHS_NUMBER,
+                          "value", r->nhs);
+    if (s && r->patient_ref[0] && !set(s, "reference", json_string(r->patient_ref))) {
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+static json_t *marker_code(const cse_marker *m)
+{
+    const char *display = m->display ? m->display : cse_code_term(m->code);
+    return json_pack("{s:[{s:s,s:s,s:s?}],s:s?}", "coding", "system", CSE_SYSTEM_SNOMED,
+                     "code", m->code, "display", display, "text", display);
+}
+
+static cse_code append_entry(cse__rec *r, const char *type, const char *id, json_t *res,
+                             cse_error *err)
+{
+    json_t *entries = json_object_get(r->root, "entry");
+    char full[512];
+
+    if (r->base && r->base[0])
+        snprintf(full, sizeof(full), "%s%s/%s", r->base, type, id);
+    else {
+        size_t n;
+        snprintf(full, sizeof(full), "urn:uuid:%s", id);
+        for (n = 9; full[n]; n++)
+            if (full[n] >= 'A' && full[n] <= 'F')
+                full[n] = (char)(full[n] - 'A' + 'a');
+    }
+    if (entries == NULL) {
+        if (!set(r->root, "entry", json_array()))
+            goto nomem;
+        entries = json_object_get(r->root, "entry");
+    }
+    if (json_array_append_new(
+            entries, json_pack("{s:s,s:o}", "fullUrl", full, "resource", res)) != 0)
+        goto nomem;
+    return CSE_OK;
+nomem:
+    return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+}
+
+cse_code cse__rec_add_marker(cse__rec *r, const cse_marker *m, const char *user_id,
+                             cse_error *err)
+{
+    char flag_id[37], obs_id[37], ref[64];
+    json_t *flag = NULL, *obs = NULL;
+    cse_code rc;
+
+    if (cse_uuid_derive(CSE_FHIR_BASE "/Flag", m->id, flag_id) != CSE_OK ||
+        cse_uuid_derive(CSE_FHIR_BASE "/Observation", m->id, obs_id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "cannot derive ids");
+    snprintf(ref, sizeof(ref), "Observation/%s", obs_id);
+    flag = json_pack(
+        "{s:s,s:s,s:{s:[o],s:[s]},s:[{s:s,s:s}],s:[{s:s,s:{s:s}}],s:[{s:[{s:s,s:s,s:s}]},"
+        "{s:[{s:s,s:s,s:s}]}],s:o,s:o,s:o}",
+        "resourceType", "Flag", "id", flag_id, "meta", "security", nopat_coding(),
+        "profile", CSE_FHIR_FLAG_PROFILE, "identifier", "system",
+        CSE_FHIR_MARKER_ID_SYSTEM, "value", m->id, "extension", "url",
+        CSE_FHIR_FLAG_DETAIL, "valueReference", "reference", ref, "category", "coding",
+        "system", CSE_FHIR_FLAG_CATEGORY, "code", "safety", "display", "Safety", "coding",
+        "system", CSE_FHIR_CS_CATEGORY, "code", "cse", "display",
+        "Child sexual exploitation", "code", marker_code(m), "subject", subject_ref(r),
+        "author", author_ref(r, user_id));
+    obs = json_pack("{s:s,s:s,s:{s:[o],s:[s]},s:[{s:s,s:s}],s:[{s:[{s:s,s:s,s:s}]}],"
+                    "s:o,s:o,s:[o]}",
+                    "resourceType", "Observation", "id", obs_id, "meta", "security",
+                    nopat_coding(), "profile", CSE_FHIR_OBS_PROFILE, "identifier",
+                    "system", CSE_FHIR_MARKER_ID_SYSTEM, "value", m->id, "category",
+                    "coding", "system", CSE_FHIR_CS_CATEGORY, "code", "cse", "display",
+                    "Child sexual exploitation", "code", marker_code(m), "subject",
+                    subject_ref(r), "performer", author_ref(r, user_id));
+    if (flag == NULL || obs == NULL || !write_flag(flag, m) || !write_obs(obs, m)) {
+        json_decref(flag);
+        json_decref(obs);
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    }
+    if ((rc = append_entry(r, "Flag", flag_id, flag, err)) != CSE_OK) {
+        json_decref(obs);
+        return rc;
+    }
+    return append_entry(r, "Observation", obs_id, obs, err);
+}
+
+/* ---- The patient-facing view -------------------------------------------- */
+
+static bool ref_removed(const json_t *v, const json_t *removed)
+{
+    const char *ref = jstr(v, "reference");
+    return json_is_object(v) && ref && json_object_get(removed, ref) != NULL;
+}
+
+/* Drops every reference to a removed resource: array elements that are, or
+ * directly hold, such a reference, and object members that are one. */
+static void strip_refs(json_t *v, const json_t *removed)
+{
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, val)
+        {
+            if (ref_removed(val, removed))
+                json_object_del(v, key);
+            else
+                strip_refs(val, removed);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = json_array_size(v); i-- > 0;) {
+            json_t *el = json_array_get(v, i);
+            bool drop = ref_removed(el, removed);
+            if (!drop && json_is_object(el)) {
+                const char *key;
+                json_t *val;
+                json_object_foreach(el, key, val) drop =
+                    drop || ref_removed(val, removed);
+            }
+            if (drop)
+                json_array_remove(v, i);
+            else
+                strip_refs(el, removed);
+        }
+    }
+}
+
+cse_code cse__rec_patient_view(cse__rec *r, cse_error *err)
+{
+    json_t *entries = json_object_get(r->root, "entry"), *removed = json_object();
+    char ref[256];
+
+    if (removed == NULL)
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    for (size_t i = json_array_size(entries); i-- > 0;) {
+        json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
+        if (!has_nopat(res) && !cse__res_is_marker(res))
+            continue;
+        if (jstr(res, "id")) {
+            snprintf(ref, sizeof(ref), "%s/%s", res_type(res), jstr(res, "id"));
+            json_object_set_new(removed, ref, json_true());
+        }
+        if (jstr(e, "fullUrl"))
+            json_object_set_new(removed, jstr(e, "fullUrl"), json_true());
+        json_array_remove(entries, i);
+    }
+    if (json_object_size(removed) > 0)
+        strip_refs(entries, removed);
+    json_decref(removed);
+    return CSE_OK;
+}
+
+/* ---- Suggestions on save ------------------------------------------------ */
+
+json_t *cse__rec_suggestions(cse__rec *r, cse_error *err)
+{
+    json_t *out = NULL, *list = json_array(), *e;
+    cse__pmarkers pm;
+    size_t i, active = 0;
+
+    if (list == NULL || cse__rec_markers(r, &pm, err) != CSE_OK) {
+        json_decref(list);
+        return NULL;
+    }
+    for (i = 0; i < pm.n; i++)
+        active += pm.items[i].m->status == CSE_MARKER_ACTIVE;
+    json_array_foreach(json_object_get(r->root, "entry"), i, e)
+    {
+        json_t *res = json_object_get(e, "resource"), *s = NULL;
+        cse_concept c;
+        cse_candidate_reason why = CSE_CANDIDATE_NONE;
+        cse_entry_class cls;
+        const char *code = NULL;
+        char ref[256];
+
+        if (is_marker_flag(res) || is_marker_obs(res))
+            continue;
+        if (to_concept(json_object_get(res, "code"), &c) != CSE_OK) {
+            cse_concept_clear(&c);
+            continue;
+        }
+        cls = cse_concept_classify(&c, &why);
+        snprintf(ref, sizeof(ref), "%s/%s", res_type(res),
+                 jstr(res, "id") ? jstr(res, "id") : "");
+        if (cls == CSE_CLASS_RELATED && active == 0) {
+            code = cse_concept_related_code(&c);
+            s = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "resource", ref, "code", code, "term",
+                          cse_code_term(code), "kind", "related-code", "action",
+                          "review: does this child need a CSE marker?");
+        } else if (cls == CSE_CLASS_CANDIDATE) {
+            s = json_pack("{s:s,s:s,s:s,s:s}", "resource", ref, "kind", "candidate",
+                          "reason", cse_candidate_reason_name(why), "action",
+                          "review: this entry may record a CSE concern without a "
+                          "standard marker code");
+        } else if (cls == CSE_CLASS_MARKER) {
+            code = cse_concept_marker_code(&c);
+            s = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "resource", ref, "code", code, "term",
+                          cse_code_term(code), "kind", "marker-code-without-marker",
+                          "action",
+                          "review: a marker concept outside a CSE marker; add the "
+                          "marker so that it is labelled NOPAT and reviewed");
+        }
+        cse_concept_clear(&c);
+        if (s && json_array_append_new(list, s) != 0)
+            goto nomem;
+    }
+    out =
+        json_pack("{s:o,s:I}", "suggestions", list, "active_markers", (json_int_t)active);
+    list = NULL;
+    if (out == NULL)
+        goto nomem;
+    cse__pmarkers_clear(&pm);
+    return out;
+nomem:
+    json_decref(list);
+    cse__pmarkers_clear(&pm);
+    cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    return NULL;
+}
