@@ -1,0 +1,1402 @@
+/* cse-report extract: a practice's records to counts per measure.
+ *
+ * Resources of a Bulk Data export arrive by type in any order, so what is
+ * known about a patient is kept in a compact open-addressing table keyed by a
+ * 64-bit hash of the Patient id: 32 bytes per patient (hash, a 16-byte
+ * pseudonym or unkeyed link tag, flag bits). Markers are rare and kept one
+ * record each until the end, when Flags are joined with the Observations they
+ * point to (our Flag and its Observation form are ONE marker). NHS numbers
+ * live only on the stack long enough to compute a pseudonym. */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include <csemarker/fhir.h>
+#include <csemarker/rules.h>
+
+#include "report_internal.h"
+
+static const char *jerr_text(const json_error_t *e, char *buf, size_t size);
+
+#define MAX_LINE (16u << 20)    /* one NDJSON resource */
+#define MAX_BUNDLE (256u << 20) /* one bundle file */
+#define MAX_PATIENTS (1u << 28)
+
+enum {
+    P_SEEN = 1u << 0,
+    P_REGISTERED = 1u << 1,
+    P_CHILD = 1u << 2,
+    P_RELATED = 1u << 3,
+    P_TAG = 1u << 4,
+    P_ACTIVE_MARKER = 1u << 5,
+    P_ANY_MARKER = 1u << 6,
+    P_LEFT_MARKER = 1u << 7
+};
+
+struct patient {
+    uint64_t key; /* 0 = empty slot */
+    unsigned char tag[CSE__PSEUDO_LEN];
+    uint32_t flags;
+    uint32_t pad;
+};
+
+struct mrec {
+    uint64_t patient, self, detail;
+    unsigned char is_flag, present, active, nopat, overdue, standard, absorbed;
+};
+
+struct arrival {
+    unsigned char tag[CSE__PSEUDO_LEN];
+};
+
+struct cse_extract {
+    char ods[16];
+    cse_time start, end;
+    unsigned char key[32];
+    int has_key, quiet, finished;
+    struct patient *tab;
+    size_t tab_cap, tab_n;
+    struct mrec *m;
+    size_t m_n, m_cap;
+    struct arrival *arr;
+    size_t arr_n, arr_cap;
+    cse_extract_stats st;
+    uint64_t bytes;
+    cse_extract_progress_fn progress;
+    void *progress_ud;
+    cse__cell cell;
+};
+
+static uint64_t hash_str(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h ? h : 1;
+}
+
+static cse_code tab_grow(cse_extract *x)
+{
+    size_t ncap = x->tab_cap ? x->tab_cap * 2 : 1024;
+    struct patient *nt;
+
+    if (ncap > MAX_PATIENTS)
+        return CSE_ERR_LIMIT;
+    nt = calloc(ncap, sizeof(*nt));
+    if (nt == NULL)
+        return CSE_ERR_NOMEM;
+    for (size_t i = 0; i < x->tab_cap; i++) {
+        struct patient *p = &x->tab[i];
+        size_t j;
+        if (p->key == 0)
+            continue;
+        for (j = p->key & (ncap - 1); nt[j].key != 0; j = (j + 1) & (ncap - 1))
+            ;
+        nt[j] = *p;
+    }
+    free(x->tab);
+    x->tab = nt;
+    x->tab_cap = ncap;
+    return CSE_OK;
+}
+
+static struct patient *tab_find(const cse_extract *x, uint64_t key)
+{
+    if (x->tab_cap == 0)
+        return NULL;
+    for (size_t j = key & (x->tab_cap - 1);; j = (j + 1) & (x->tab_cap - 1)) {
+        if (x->tab[j].key == key)
+            return &x->tab[j];
+        if (x->tab[j].key == 0)
+            return NULL;
+    }
+}
+
+static struct patient *tab_get(cse_extract *x, uint64_t key, cse_code *rc)
+{
+    struct patient *p;
+    size_t j;
+
+    if ((p = tab_find(x, key)) != NULL)
+        return p;
+    if ((x->tab_n + 1) * 4 > x->tab_cap * 3 && (*rc = tab_grow(x)) != CSE_OK)
+        return NULL;
+    for (j = key & (x->tab_cap - 1); x->tab[j].key != 0; j = (j + 1) & (x->tab_cap - 1))
+        ;
+    x->tab[j].key = key;
+    x->tab_n++;
+    return &x->tab[j];
+}
+
+cse_extract *cse_extract_new(const cse_extract_options *opt, cse_error *err)
+{
+    cse_extract *x;
+    size_t n;
+
+    if (opt == NULL || opt->practice_ods == NULL) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "practice",
+                       "no practice ODS code");
+        return NULL;
+    }
+    n = strlen(opt->practice_ods);
+    if (n == 0 || n >= 16 ||
+        strspn(opt->practice_ods, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "practice",
+                       "practice ODS code must be 1-15 upper-case letters and digits");
+        return NULL;
+    }
+    if (opt->period_start.precision != CSE_TIME_DAY ||
+        opt->period_end.precision != CSE_TIME_DAY ||
+        !cse_time_valid(&opt->period_start) || !cse_time_valid(&opt->period_end) ||
+        cse_time_compare(&opt->period_end, &opt->period_start) < 0) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "period",
+                       "the period needs a start and an end date, end not before start");
+        return NULL;
+    }
+    if (opt->key != NULL && opt->key_len != 32) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "key",
+                       "the key must be 32 bytes");
+        return NULL;
+    }
+    if ((x = calloc(1, sizeof(*x))) == NULL) {
+        cse__error_set(err, CSE_ERR_NOMEM, 0, "", "", "out of memory");
+        return NULL;
+    }
+    memcpy(x->ods, opt->practice_ods, n + 1);
+    x->start = opt->period_start;
+    x->end = opt->period_end;
+    x->quiet = opt->quiet;
+    if (opt->key != NULL) {
+        memcpy(x->key, opt->key, 32);
+        x->has_key = 1;
+    }
+    return x;
+}
+
+void cse_extract_free(cse_extract *x)
+{
+    if (x == NULL)
+        return;
+    cse__wipe(x->key, sizeof(x->key));
+    if (x->tab != NULL)
+        cse__wipe(x->tab, x->tab_cap * sizeof(*x->tab));
+    free(x->tab);
+    free(x->m);
+    if (x->arr != NULL)
+        cse__wipe(x->arr, x->arr_n * sizeof(*x->arr));
+    free(x->arr);
+    cse__cell_clear(&x->cell);
+    free(x);
+}
+
+void cse_extract_set_progress(cse_extract *x, cse_extract_progress_fn fn, void *ud)
+{
+    if (x == NULL)
+        return;
+    x->progress = fn;
+    x->progress_ud = ud;
+}
+
+/* ---- Small JSON helpers ------------------------------------------------ */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int parse_date(const char *s, cse_time *t)
+{
+    if (s == NULL || cse_time_parse_fhir(s, t) != CSE_OK) {
+        memset(t, 0, sizeof(*t));
+        return 0;
+    }
+    /* A partial date counts from its first day. */
+    if (t->precision == CSE_TIME_YEAR)
+        t->month = 1;
+    if (t->precision <= CSE_TIME_MONTH)
+        t->day = 1;
+    t->hour = t->minute = t->second = 0;
+    t->precision = CSE_TIME_DAY;
+    return 1;
+}
+
+/* The key of a Patient reference: "Patient/ID", "urn:uuid:ID" or a full URL
+ * ending in "/Patient/ID". 0 when none. */
+static uint64_t patient_ref(const json_t *ref)
+{
+    const char *s = jstr(ref, "reference"), *p;
+
+    if (s == NULL)
+        return 0;
+    if ((p = strstr(s, "Patient/")) != NULL && (p == s || p[-1] == '/'))
+        p += 8;
+    else if (strncmp(s, "urn:uuid:", 9) == 0)
+        p = s + 9;
+    else
+        return 0;
+    if (*p == '\0' || strchr(p, '/') != NULL)
+        return 0;
+    return hash_str(p, strlen(p));
+}
+
+static int has_nopat(const json_t *r)
+{
+    const json_t *sec = json_object_get(json_object_get(r, "meta"), "security"), *c;
+    size_t i;
+
+    json_array_foreach(sec, i, c)
+    {
+        const char *code = jstr(c, "code");
+        if (code != NULL && strcmp(code, "NOPAT") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int has_profile(const json_t *r, const char *url)
+{
+    const json_t *prof = json_object_get(json_object_get(r, "meta"), "profile"), *v;
+    size_t i;
+
+    json_array_foreach(prof, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s != NULL && strncmp(s, url, strlen(url)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int has_cse_category(const json_t *r)
+{
+    const json_t *cats = json_object_get(r, "category"), *cat, *coding, *c;
+    size_t i, j;
+
+    if (json_is_object(cats)) /* Observation.category is an array, Flag's too */
+        return 0;
+    json_array_foreach(cats, i, cat)
+    {
+        coding = json_object_get(cat, "coding");
+        json_array_foreach(coding, j, c)
+        {
+            const char *sys = jstr(c, "system"), *code = jstr(c, "code");
+            if (sys && code && strcmp(sys, CSE_FHIR_CS_CATEGORY) == 0 &&
+                strcmp(code, "cse") == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Looks through code.coding: *marker when a SNOMED marker concept id,
+ * *related when a related safeguarding concept id. */
+static void classify_code(const json_t *r, int *marker, int *related)
+{
+    const json_t *coding = json_object_get(json_object_get(r, "code"), "coding"), *c;
+    size_t i;
+
+    *marker = *related = 0;
+    json_array_foreach(coding, i, c)
+    {
+        const char *sys = jstr(c, "system"), *code = jstr(c, "code");
+        if (sys == NULL || code == NULL || strcmp(sys, CSE_SYSTEM_SNOMED) != 0)
+            continue;
+        if (cse_code_is_marker(code))
+            *marker = 1;
+        else if (cse_code_is_related(code))
+            *related = 1;
+    }
+}
+
+static const json_t *extension(const json_t *r, const char *url)
+{
+    const json_t *ext = json_object_get(r, "extension"), *e;
+    size_t i;
+
+    json_array_foreach(ext, i, e)
+    {
+        const char *u = jstr(e, "url");
+        if (u != NULL && strcmp(u, url) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* ---- Resources --------------------------------------------------------- */
+
+/* What a Patient contributes, however it was read. */
+struct patient_fields {
+    char id[128];
+    int inactive, gp_match, gp_other, have_nhs;
+    char birth[32];
+    char nhs[32]; /* raw, wiped after use */
+};
+
+static cse_code patient_apply(cse_extract *x, struct patient_fields *f,
+                              const char *source, long line, cse_error *err)
+{
+    struct patient *p;
+    cse_code rc = CSE_OK;
+    cse_time b;
+    char nhs[11];
+
+    x->st.patients++;
+    if (f->id[0] == '\0') {
+        x->st.unlinked++;
+        goto out;
+    }
+    if ((p = tab_get(x, hash_str(f->id, strlen(f->id)), &rc)) == NULL) {
+        rc = cse__error_set(err, rc, (int)line, source, "Patient",
+                            rc == CSE_ERR_LIMIT ? "too many patients" : "out of memory");
+        goto out;
+    }
+    p->flags |= P_SEEN;
+    /* Registered: an active Patient whose practice is this one (or unnamed, as
+     * in the practice's own export). */
+    if (!f->inactive && (f->gp_match || !f->gp_other))
+        p->flags |= P_REGISTERED;
+    if (parse_date(f->birth[0] ? f->birth : NULL, &b) &&
+        cse_time_compare(&b, &x->end) <= 0) {
+        int age = x->end.year - b.year;
+        if (x->end.month < b.month || (x->end.month == b.month && x->end.day < b.day))
+            age--;
+        if (age < 18)
+            p->flags |= P_CHILD;
+    }
+    if (f->have_nhs && cse_nhs_number_canonical(f->nhs, nhs) == CSE_OK) {
+        rc = cse__report_pseudonym(x->has_key ? x->key : NULL, 32, nhs, p->tag);
+        cse__wipe(nhs, sizeof(nhs));
+        if (rc != CSE_OK) {
+            cse__error_set(err, rc, (int)line, source, "Patient.identifier",
+                           "cannot compute a pseudonym");
+            goto out;
+        }
+        p->flags |= P_TAG;
+    }
+out:
+    cse__wipe(f->nhs, sizeof(f->nhs));
+    return rc;
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    if (src != NULL && strlen(src) < size)
+        memcpy(dst, src, strlen(src) + 1);
+}
+
+static cse_code on_patient(cse_extract *x, const json_t *r, const char *source, long line,
+                           cse_error *err)
+{
+    struct patient_fields f;
+    const json_t *gps, *gp, *ids, *ident;
+    size_t i;
+
+    memset(&f, 0, sizeof(f));
+    copy_field(f.id, sizeof(f.id), jstr(r, "id"));
+    if (jstr(r, "id") != NULL && f.id[0] == '\0')
+        return cse__error_set(err, CSE_ERR_LIMIT, (int)line, source, "Patient.id",
+                              "Patient id longer than %zu characters", sizeof(f.id) - 1);
+    gps = json_object_get(r, "generalPractitioner");
+    json_array_foreach(gps, i, gp)
+    {
+        const json_t *ident_gp = json_object_get(gp, "identifier");
+        const char *sys = jstr(ident_gp, "system"), *val = jstr(ident_gp, "value");
+        if (sys == NULL || val == NULL || strcmp(sys, CSE_FHIR_ODS) != 0)
+            continue;
+        if (strcmp(val, x->ods) == 0)
+            f.gp_match = 1;
+        else
+            f.gp_other = 1;
+    }
+    f.inactive = json_is_false(json_object_get(r, "active"));
+    copy_field(f.birth, sizeof(f.birth), jstr(r, "birthDate"));
+    ids = json_object_get(r, "identifier");
+    json_array_foreach(ids, i, ident)
+    {
+        const char *sys = jstr(ident, "system"), *val = jstr(ident, "value");
+        if (sys == NULL || val == NULL || strcmp(sys, CSE_FHIR_NHS_NUMBER) != 0)
+            continue;
+        copy_field(f.nhs, sizeof(f.nhs), val);
+        f.have_nhs = f.nhs[0] != '\0';
+        break;
+    }
+    return patient_apply(x, &f, source, line, err);
+}
+
+static cse_code push_marker(cse_extract *x, const struct mrec *m)
+{
+    if (x->m_n == x->m_cap) {
+        size_t ncap = x->m_cap ? x->m_cap * 2 : 64;
+        struct mrec *nm = realloc(x->m, ncap * sizeof(*nm));
+        if (nm == NULL)
+            return CSE_ERR_NOMEM;
+        x->m = nm;
+        x->m_cap = ncap;
+    }
+    x->m[x->m_n++] = *m;
+    return CSE_OK;
+}
+
+static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
+                            const char *source, long line, cse_error *err)
+{
+    int is_flag = strcmp(type, "Flag") == 0, is_cond = strcmp(type, "Condition") == 0;
+    const char *status = jstr(r, "status"), *id = jstr(r, "id");
+    int marker, related, ours;
+    uint64_t pkey = patient_ref(json_object_get(r, "subject"));
+    struct mrec m = {0};
+    cse_time start = {0}, end = {0}, review = {0};
+    int have_start, have_end;
+    const json_t *e;
+    cse_code rc = CSE_OK;
+
+    classify_code(r, &marker, &related);
+    ours = !is_cond &&
+           (has_profile(r, is_flag ? CSE_FHIR_FLAG_PROFILE : CSE_FHIR_OBS_PROFILE) ||
+            has_cse_category(r));
+    if (!marker && !ours && !related)
+        return CSE_OK;
+    if (pkey == 0) {
+        x->st.unlinked++;
+        return CSE_OK;
+    }
+    if (is_cond) {
+        const char *vs = jstr(
+            json_object_get(
+                json_array_get(
+                    json_object_get(json_object_get(r, "verificationStatus"), "coding"),
+                    0),
+                "code"),
+            "code");
+        if (vs != NULL &&
+            (strcmp(vs, "entered-in-error") == 0 || strcmp(vs, "refuted") == 0))
+            return CSE_OK;
+        have_start = parse_date(jstr(r, "onsetDateTime"), &start) ||
+                     parse_date(jstr(r, "recordedDate"), &start);
+    } else if (is_flag) {
+        if (status != NULL && strcmp(status, "entered-in-error") == 0)
+            return CSE_OK;
+        have_start = parse_date(jstr(json_object_get(r, "period"), "start"), &start);
+        have_end = parse_date(jstr(json_object_get(r, "period"), "end"), &end);
+    } else {
+        const json_t *ep = json_object_get(r, "effectivePeriod");
+        if (status != NULL &&
+            (strcmp(status, "entered-in-error") == 0 || strcmp(status, "cancelled") == 0))
+            return CSE_OK;
+        have_start = parse_date(jstr(r, "effectiveDateTime"), &start) ||
+                     parse_date(jstr(ep, "start"), &start);
+        have_end = parse_date(jstr(ep, "end"), &end);
+    }
+    if (!marker && !ours) {
+        /* A related safeguarding code recorded by the end of the period. */
+        struct patient *p;
+        if (have_start && cse_time_compare(&start, &x->end) > 0)
+            return CSE_OK;
+        if ((p = tab_get(x, pkey, &rc)) == NULL)
+            return cse__error_set(err, rc, (int)line, source, type, "out of memory");
+        p->flags |= P_RELATED;
+        return CSE_OK;
+    }
+    if (is_cond)
+        return CSE_OK;
+    m.patient = pkey;
+    m.self = id != NULL ? hash_str(id, strlen(id)) : 0;
+    m.is_flag = (unsigned char)is_flag;
+    m.standard = (unsigned char)marker;
+    m.nopat = (unsigned char)has_nopat(r);
+    m.present = !have_start || cse_time_compare(&start, &x->end) <= 0;
+    if (is_flag) {
+        int active = status == NULL || strcmp(status, "active") == 0;
+        /* An active Flag with an end after the period, or an inactive one
+         * that ended after it, was active at the end of the period. */
+        m.active =
+            m.present && (active ? !have_end || cse_time_compare(&end, &x->end) > 0
+                                 : have_end && cse_time_compare(&end, &x->end) > 0);
+        e = extension(r, CSE_FHIR_FLAG_DETAIL);
+        if (e != NULL) {
+            const char *ref = jstr(json_object_get(e, "valueReference"), "reference");
+            if (ref != NULL && strncmp(ref, "Observation/", 12) == 0)
+                m.detail = hash_str(ref + 12, strlen(ref + 12));
+            else if (ref != NULL && strncmp(ref, "urn:uuid:", 9) == 0)
+                m.detail = hash_str(ref + 9, strlen(ref + 9));
+        }
+    } else {
+        m.active = m.present && (!have_end || cse_time_compare(&end, &x->end) > 0);
+    }
+    e = extension(r, CSE_FHIR_EXT_REVIEW_DATE);
+    if (e == NULL || !parse_date(jstr(e, "valueDate"), &review)) {
+        if (!have_start ||
+            cse_time_add_months(&start, CSE_REVIEW_MONTHS_DEFAULT, &review) != CSE_OK)
+            review.precision = CSE_TIME_NONE;
+    }
+    /* No review date at all is overdue: nobody knows when to look again. */
+    m.overdue =
+        review.precision == CSE_TIME_NONE || cse_time_compare(&review, &x->end) < 0;
+    if (push_marker(x, &m) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_NOMEM, (int)line, source, type,
+                              "out of memory");
+    return CSE_OK;
+}
+
+static cse_code add_json(cse_extract *x, const json_t *r, const char *source, long line,
+                         int depth, cse_error *err);
+
+static cse_code on_bundle(cse_extract *x, const json_t *r, const char *source, long line,
+                          int depth, cse_error *err)
+{
+    const json_t *entries = json_object_get(r, "entry"), *en;
+    size_t i;
+    cse_code rc;
+
+    if (depth > 2)
+        return cse__error_set(err, CSE_ERR_LIMIT, (int)line, source, "Bundle",
+                              "bundles nested too deeply");
+    json_array_foreach(entries, i, en)
+    {
+        const json_t *res = json_object_get(en, "resource");
+        if (json_is_object(res) &&
+            (rc = add_json(x, res, source, line, depth + 1, err)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
+static cse_code add_json(cse_extract *x, const json_t *r, const char *source, long line,
+                         int depth, cse_error *err)
+{
+    const char *type = jstr(r, "resourceType");
+
+    if (type == NULL)
+        return cse__error_set(err, CSE_ERR_STRUCTURE, (int)line, source, "resourceType",
+                              "not a FHIR resource: no resourceType");
+    x->st.resources++;
+    if (strcmp(type, "Patient") == 0)
+        return on_patient(x, r, source, line, err);
+    if (strcmp(type, "Flag") == 0 || strcmp(type, "Observation") == 0 ||
+        strcmp(type, "Condition") == 0)
+        return on_clinical(x, r, type, source, line, err);
+    if (strcmp(type, "Bundle") == 0)
+        return on_bundle(x, r, source, line, depth, err);
+    return CSE_OK;
+}
+
+/* A validating JSON scanner for the lines that are skipped: it checks the
+ * grammar (strings, escapes, numbers, literals, nesting up to a cap) in one
+ * pass without allocating. A line that fails gets a full parse so that the
+ * error names what is wrong. */
+struct jv {
+    const char *p, *end;
+    int depth;
+    int relevant;    /* a string that may make the resource count (see note_string) */
+    int escapes;     /* a string with a backslash escape */
+    int types;       /* top-level "resourceType" keys seen */
+    const char *str; /* the last string read, for keys */
+    size_t str_n;
+};
+
+/* Every resource that can count holds one of these as a whole string: the
+ * type Patient or Bundle, a marker or related SNOMED code, or one of our
+ * canonical URLs (profiles, category, extensions). Ordinary resources hold
+ * none, and need no JSON tree at all. */
+static void note_string(struct jv *v, const char *s, size_t n)
+{
+    char code[20];
+
+    if (v->relevant)
+        return;
+    if ((n == 7 && memcmp(s, "Patient", 7) == 0) ||
+        (n == 6 && memcmp(s, "Bundle", 6) == 0))
+        v->relevant = 1;
+    else if (n >= 9 && n <= 18 && s[0] >= '1' && s[0] <= '9') {
+        memcpy(code, s, n);
+        code[n] = '\0';
+        if (strspn(code, "0123456789") == n &&
+            (cse_code_is_marker(code) || cse_code_is_related(code)))
+            v->relevant = 1;
+    } else if (n > sizeof(CSE_FHIR_BASE) &&
+               memcmp(s, CSE_FHIR_BASE "/", sizeof(CSE_FHIR_BASE)) == 0)
+        v->relevant = 1;
+}
+
+static void jv_ws(struct jv *v)
+{
+    while (v->p < v->end &&
+           (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
+        v->p++;
+}
+
+static int jv_string(struct jv *v)
+{
+    const char *start;
+
+    if (v->p >= v->end || *v->p != '"')
+        return 0;
+    start = v->p + 1;
+    for (v->p++; v->p < v->end; v->p++) {
+        unsigned char c;
+        /* The common case first: plain printable ASCII. */
+        while (v->p < v->end && (unsigned char)(*v->p - 0x20) < 0x60 && *v->p != '"' &&
+               *v->p != '\\')
+            v->p++;
+        if (v->p >= v->end)
+            return 0;
+        c = (unsigned char)*v->p;
+        if (c == '"') {
+            v->str = start;
+            v->str_n = (size_t)(v->p - start);
+            note_string(v, start, v->str_n);
+            v->p++;
+            return 1;
+        }
+        if (c < 0x20)
+            return 0;
+        if (c >= 0x80) /* UTF-8 is checked by the full parser */
+            v->escapes = v->relevant = 1;
+        if (c == '\\') {
+            /* An escape may hide a code: parse such a line fully. */
+            v->escapes = v->relevant = 1;
+            if (++v->p >= v->end || strchr("\"\\/bfnrtu", *v->p) == NULL || *v->p == '\0')
+                return 0;
+            if (*v->p == 'u')
+                for (int k = 0; k < 4; k++)
+                    if (++v->p >= v->end || !isxdigit((unsigned char)*v->p))
+                        return 0;
+        }
+    }
+    return 0;
+}
+
+static int jv_digits(struct jv *v)
+{
+    const char *s = v->p;
+    while (v->p < v->end && *v->p >= '0' && *v->p <= '9')
+        v->p++;
+    return v->p > s;
+}
+
+static int jv_number(struct jv *v)
+{
+    const char *start = v->p;
+
+    if (v->p < v->end && *v->p == '-')
+        v->p++;
+    if (v->p < v->end && *v->p == '0')
+        v->p++;
+    else if (!jv_digits(v))
+        return 0;
+    if (v->p < v->end && *v->p == '.' && (v->p++, !jv_digits(v)))
+        return 0;
+    if (v->p < v->end && (*v->p == 'e' || *v->p == 'E')) {
+        v->p++;
+        if (v->p < v->end && (*v->p == '+' || *v->p == '-'))
+            v->p++;
+        if (!jv_digits(v))
+            return 0;
+        v->relevant = 1; /* exponents may overflow: the full parser decides */
+    }
+    if (v->p - start > 15)
+        v->relevant = 1; /* so may long numbers */
+    return 1;
+}
+
+static int jv_literal(struct jv *v, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(v->end - v->p) < n || memcmp(v->p, lit, n) != 0)
+        return 0;
+    v->p += n;
+    return 1;
+}
+
+static int jv_value(struct jv *v)
+{
+    int ok = 0;
+
+    jv_ws(v);
+    if (v->p >= v->end)
+        return 0;
+    switch (*v->p) {
+    case '"': return jv_string(v);
+    case 't': return jv_literal(v, "true");
+    case 'f': return jv_literal(v, "false");
+    case 'n': return jv_literal(v, "null");
+    case '{':
+    case '[': {
+        char close = *v->p == '{' ? '}' : ']';
+        int obj = close == '}';
+        if (++v->depth > 64)
+            return 0;
+        v->p++;
+        jv_ws(v);
+        if (v->p < v->end && *v->p == close) {
+            v->p++;
+            v->depth--;
+            return 1;
+        }
+        for (;;) {
+            if (obj) {
+                jv_ws(v);
+                if (!jv_string(v))
+                    return 0;
+                if (v->depth == 1 && v->str_n == 12 &&
+                    memcmp(v->str, "resourceType", 12) == 0)
+                    v->types++;
+                jv_ws(v);
+                if (v->p >= v->end || *v->p++ != ':')
+                    return 0;
+            }
+            if (!jv_value(v))
+                return 0;
+            jv_ws(v);
+            if (v->p >= v->end)
+                return 0;
+            if (*v->p == ',') {
+                v->p++;
+                continue;
+            }
+            if (*v->p++ != close)
+                return 0;
+            v->depth--;
+            return 1;
+        }
+    }
+    default: ok = jv_number(v); return ok;
+    }
+}
+
+/* Reads a JSON string without escapes into buf (NUL-terminated). Returns 1,
+ * or 0 when it has escapes or does not fit (the caller then falls back to a
+ * full parse). The input was validated by balanced() first. */
+static int fp_string(struct jv *v, char *buf, size_t size)
+{
+    const char *s = v->p + 1, *q = memchr(s, '"', (size_t)(v->end - s));
+
+    if (q == NULL || memchr(s, '\\', (size_t)(q - s)) != NULL || (size_t)(q - s) >= size)
+        return 0;
+    memcpy(buf, s, (size_t)(q - s));
+    buf[q - s] = '\0';
+    v->p = q + 1;
+    return 1;
+}
+
+/* Walks an object calling fn for each key; fn reads or skips the value.
+ * Keys longer than 31 bytes or with escapes are skipped with their value. */
+typedef int (*fp_key_fn)(struct jv *v, const char *key, void *ud);
+
+static int fp_object(struct jv *v, fp_key_fn fn, void *ud)
+{
+    char key[32];
+
+    jv_ws(v);
+    if (v->p >= v->end || *v->p != '{')
+        return jv_value(v);
+    v->p++;
+    for (;;) {
+        jv_ws(v);
+        if (*v->p == '}') {
+            v->p++;
+            return 1;
+        }
+        if (*v->p == ',') {
+            v->p++;
+            continue;
+        }
+        if (!fp_string(v, key, sizeof(key)))
+            return 0;
+        jv_ws(v);
+        v->p++; /* ':' */
+        jv_ws(v);
+        if (!fn(v, key, ud))
+            return 0;
+    }
+}
+
+/* Walks an array of objects, calling fn on each object's keys. */
+static int fp_array(struct jv *v, fp_key_fn fn, void *ud)
+{
+    jv_ws(v);
+    if (v->p >= v->end || *v->p != '[')
+        return jv_value(v);
+    v->p++;
+    for (;;) {
+        jv_ws(v);
+        if (*v->p == ']') {
+            v->p++;
+            return 1;
+        }
+        if (*v->p == ',') {
+            v->p++;
+            continue;
+        }
+        if (!fp_object(v, fn, ud))
+            return 0;
+    }
+}
+
+struct sysval {
+    char system[96], value[32];
+    int ok;
+};
+
+static int fp_sysval_key(struct jv *v, const char *key, void *ud)
+{
+    struct sysval *sv = ud;
+
+    if (*v->p == '"' && strcmp(key, "system") == 0)
+        return fp_string(v, sv->system, sizeof(sv->system)) || (sv->ok = 0, jv_value(v));
+    if (*v->p == '"' && strcmp(key, "value") == 0)
+        return fp_string(v, sv->value, sizeof(sv->value)) || (sv->ok = 0, jv_value(v));
+    return jv_value(v);
+}
+
+struct fp_patient {
+    cse_extract *x;
+    struct patient_fields *f;
+    int type_ok, fail;
+};
+
+static int fp_gp_key(struct jv *v, const char *key, void *ud)
+{
+    struct fp_patient *fp = ud;
+    struct sysval sv = {{0}, {0}, 1};
+
+    if (strcmp(key, "identifier") != 0)
+        return jv_value(v);
+    if (!fp_object(v, fp_sysval_key, &sv))
+        return 0;
+    if (strcmp(sv.system, CSE_FHIR_ODS) == 0 && sv.value[0] != '\0') {
+        if (strcmp(sv.value, fp->x->ods) == 0)
+            fp->f->gp_match = 1;
+        else
+            fp->f->gp_other = 1;
+    }
+    return 1;
+}
+
+static int fp_patient_key(struct jv *v, const char *key, void *ud)
+{
+    struct fp_patient *fp = ud;
+
+    switch (key[0]) {
+    case 'r':
+        if (strcmp(key, "resourceType") == 0) {
+            char t[16];
+            if (*v->p != '"' || !fp_string(v, t, sizeof(t)) || strcmp(t, "Patient") != 0)
+                return 0;
+            fp->type_ok = 1;
+            return 1;
+        }
+        break;
+    case 'i':
+        if (strcmp(key, "id") == 0)
+            return *v->p == '"' && fp_string(v, fp->f->id, sizeof(fp->f->id));
+        if (strcmp(key, "identifier") == 0) {
+            if (*v->p != '[')
+                return 0;
+            v->p++;
+            for (;;) {
+                struct sysval sv = {{0}, {0}, 1};
+                jv_ws(v);
+                if (*v->p == ']') {
+                    v->p++;
+                    return 1;
+                }
+                if (*v->p == ',') {
+                    v->p++;
+                    continue;
+                }
+                if (!fp_object(v, fp_sysval_key, &sv) || !sv.ok)
+                    return 0;
+                if (!fp->f->have_nhs && strcmp(sv.system, CSE_FHIR_NHS_NUMBER) == 0) {
+                    memcpy(fp->f->nhs, sv.value, sizeof(sv.value));
+                    fp->f->have_nhs = sv.value[0] != '\0';
+                }
+                cse__wipe(sv.value, sizeof(sv.value));
+            }
+        }
+        break;
+    case 'a':
+        if (strcmp(key, "active") == 0) {
+            if (*v->p == 'f')
+                fp->f->inactive = 1;
+            return jv_value(v);
+        }
+        break;
+    case 'b':
+        if (strcmp(key, "birthDate") == 0)
+            return *v->p == '"' && fp_string(v, fp->f->birth, sizeof(fp->f->birth));
+        break;
+    case 'g':
+        if (strcmp(key, "generalPractitioner") == 0)
+            return *v->p == '[' && fp_array(v, fp_gp_key, fp);
+        break;
+    default: break;
+    }
+    return jv_value(v);
+}
+
+/* Reads a Patient without building a JSON tree. Returns 1 when done (fields
+ * in f), 0 when the line needs the full parser (not a Patient, escapes in a
+ * field that matters, unusual shapes). */
+static int fast_patient(cse_extract *x, const char *s, size_t n, struct patient_fields *f)
+{
+    struct jv v = {s, s + n, 0, 0, 0, 0, NULL, 0};
+    struct fp_patient fp = {x, f, 0, 0};
+
+    memset(f, 0, sizeof(*f));
+    if (!fp_object(&v, fp_patient_key, &fp) || !fp.type_ok) {
+        cse__wipe(f->nhs, sizeof(f->nhs));
+        return 0;
+    }
+    return 1;
+}
+
+/* Validates a line; *relevant and *escapes say what its strings hold. */
+static int balanced(const char *s, size_t n, int *relevant, int *escapes)
+{
+    struct jv v = {s, s + n, 0, 0, 0, 0, NULL, 0};
+
+    jv_ws(&v);
+    if (v.p >= v.end || *v.p != '{' || !jv_value(&v))
+        return 0;
+    jv_ws(&v);
+    /* No resourceType, or two: the full parser reports it. */
+    *relevant = v.relevant || v.types != 1;
+    *escapes = v.escapes;
+    return v.p == v.end;
+}
+
+cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t len,
+                                       const char *source, long line, cse_error *err)
+{
+    json_error_t jerr;
+    json_t *r;
+    cse_code rc;
+    int relevant, escapes;
+
+    if (x == NULL || json == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, source, "",
+                              "no extract or input");
+    if (x->finished)
+        return cse__error_set(err, CSE_ERR_STATE, 0, source, "",
+                              "the partial was already written");
+    if (len > MAX_LINE)
+        return cse__error_set(err, CSE_ERR_LIMIT, (int)line, source, "",
+                              "resource larger than %u bytes", MAX_LINE);
+    /* Most lines of an export (ordinary observations, medications, ...)
+     * cannot change a count; finding that out without building a JSON tree,
+     * and reading Patients straight from the line, is what makes extract
+     * fast. Anything unusual takes the full parser. */
+    if (balanced(json, len, &relevant, &escapes)) {
+        struct patient_fields f;
+        if (!relevant) {
+            x->st.resources++;
+            x->bytes += len;
+            return CSE_OK;
+        }
+        if (!escapes && fast_patient(x, json, len, &f)) {
+            x->st.resources++;
+            x->bytes += len;
+            return patient_apply(x, &f, source, line, err);
+        }
+    }
+    r = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (r == NULL) {
+        char text[JSON_ERROR_TEXT_LENGTH];
+        return cse__error_set(err, CSE_ERR_PARSE, (int)(line > 0 ? line : jerr.line),
+                              source, "", "JSON does not parse at column %d: %s",
+                              jerr.column, jerr_text(&jerr, text, sizeof(text)));
+    }
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return cse__error_set(err, CSE_ERR_STRUCTURE, (int)line, source, "",
+                              "expected a JSON object (one FHIR resource)");
+    }
+    rc = add_json(x, r, source, line, 0, err);
+    json_decref(r);
+    x->bytes += len;
+    if (x->progress != NULL && !x->quiet && (x->st.resources & 0xffff) == 0)
+        x->progress(x->progress_ud, x->st.resources, x->bytes);
+    return rc;
+}
+
+/* ---- Files ------------------------------------------------------------- */
+
+/* jansson's error text without the input it quotes (" near 'TOKEN'"), which
+ * could be record text; "near end of file" is kept. */
+static const char *jerr_text(const json_error_t *e, char *buf, size_t size)
+{
+    const char *near;
+
+    snprintf(buf, size, "%s", e->text);
+    near = strstr(buf, " near '");
+    if (near != NULL)
+        buf[near - buf] = '\0';
+    return buf;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static cse_code add_ndjson(cse_extract *x, FILE *fp, const char *source, cse_error *err)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long line = 0;
+    cse_code rc = CSE_OK;
+
+    while ((n = getline(&buf, &cap, fp)) >= 0) {
+        line++;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            n--;
+        if (n == 0)
+            continue;
+        if ((rc = cse_extract_add_resource_json(x, buf, (size_t)n, source, line, err)) !=
+            CSE_OK)
+            goto out;
+    }
+    if (ferror(fp))
+        rc = cse__error_set(err, CSE_ERR_IO, (int)line, source, "", "read error: %s",
+                            strerror(errno));
+out:
+    free(buf);
+    return rc;
+}
+
+static cse_code add_json_file(cse_extract *x, const char *path, cse_error *err)
+{
+    json_error_t jerr;
+    json_t *r;
+    struct stat st;
+    cse_code rc;
+
+    if (stat(path, &st) == 0 && (uint64_t)st.st_size > MAX_BUNDLE)
+        return cse__error_set(err, CSE_ERR_LIMIT, 0, path, "",
+                              "file larger than %u bytes", MAX_BUNDLE);
+    r = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (r == NULL) {
+        char text[JSON_ERROR_TEXT_LENGTH];
+        return cse__error_set(err, CSE_ERR_PARSE, jerr.line, path, "",
+                              "JSON does not parse at column %d: %s", jerr.column,
+                              jerr_text(&jerr, text, sizeof(text)));
+    }
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return cse__error_set(err, CSE_ERR_STRUCTURE, 1, path, "",
+                              "expected a FHIR Bundle or resource");
+    }
+    rc = add_json(x, r, path, 0, 0, err);
+    json_decref(r);
+    x->bytes += (uint64_t)st.st_size;
+    return rc;
+}
+
+static cse_code add_gp2gp(cse_extract *x, const char *path, cse_error *err)
+{
+    cse__gp2gp_head h;
+    cse_code rc;
+
+    if ((rc = cse__gp2gp_scan(path, &h, err)) != CSE_OK)
+        return rc;
+    x->st.resources++;
+    /* An arrival: received by this practice within the period. */
+    if (strcmp(h.dest_ods, x->ods) == 0 && h.nhs[0] != '\0' &&
+        cse__day_in(&h.availability, &x->start, &x->end)) {
+        if (x->arr_n == x->arr_cap) {
+            size_t ncap = x->arr_cap ? x->arr_cap * 2 : 32;
+            struct arrival *na = realloc(x->arr, ncap * sizeof(*na));
+            if (na == NULL) {
+                rc = cse__error_set(err, CSE_ERR_NOMEM, 0, path, "", "out of memory");
+                goto out;
+            }
+            x->arr = na;
+            x->arr_cap = ncap;
+        }
+        rc = cse__report_pseudonym(x->has_key ? x->key : NULL, 32, h.nhs,
+                                   x->arr[x->arr_n].tag);
+        if (rc != CSE_OK) {
+            cse__error_set(err, rc, 0, path, "recordTarget",
+                           "cannot compute a pseudonym");
+            goto out;
+        }
+        x->arr_n++;
+        x->st.arrivals++;
+    }
+out:
+    cse__wipe(h.nhs, sizeof(h.nhs));
+    return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static cse_code add_dir(cse_extract *x, const char *path, int depth, cse_error *err)
+{
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    cse_code rc = CSE_OK;
+
+    if (depth > 8)
+        return cse__error_set(err, CSE_ERR_LIMIT, 0, path, "",
+                              "folders nested too deeply");
+    if ((d = opendir(path)) == NULL)
+        return cse__error_set(err, CSE_ERR_IO, 0, path, "", "cannot open folder: %s",
+                              strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        char *full;
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, ncap * sizeof(*nn));
+            if (nn == NULL) {
+                rc = cse__error_set(err, CSE_ERR_NOMEM, 0, path, "", "out of memory");
+                goto out;
+            }
+            names = nn;
+            cap = ncap;
+        }
+        if (asprintf(&full, "%s/%s", path, de->d_name) < 0) {
+            rc = cse__error_set(err, CSE_ERR_NOMEM, 0, path, "", "out of memory");
+            goto out;
+        }
+        names[n++] = full;
+    }
+    if (n > 0)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n && rc == CSE_OK; i++) {
+        struct stat st;
+        if (stat(names[i], &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            rc = add_dir(x, names[i], depth + 1, err);
+        else if (ends_with(names[i], ".ndjson") || ends_with(names[i], ".json") ||
+                 ends_with(names[i], ".xml"))
+            rc = cse_extract_add_path(x, names[i], err);
+    }
+out:
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+cse_code cse_extract_add_path(cse_extract *x, const char *path, cse_error *err)
+{
+    struct stat st;
+    FILE *fp;
+    cse_code rc;
+
+    if (x == NULL || path == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "", "no extract or path");
+    if (x->finished)
+        return cse__error_set(err, CSE_ERR_STATE, 0, path, "",
+                              "the partial was already written");
+    if (strcmp(path, "-") == 0)
+        return add_ndjson(x, stdin, "-", err);
+    if (stat(path, &st) != 0)
+        return cse__error_set(err, CSE_ERR_IO, 0, path, "", "cannot read: %s",
+                              strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return add_dir(x, path, 0, err);
+    if (ends_with(path, ".xml"))
+        return add_gp2gp(x, path, err);
+    if (ends_with(path, ".json"))
+        return add_json_file(x, path, err);
+    if ((fp = fopen(path, "r")) == NULL)
+        return cse__error_set(err, CSE_ERR_IO, 0, path, "", "cannot open: %s",
+                              strerror(errno));
+    rc = add_ndjson(x, fp, path, err);
+    fclose(fp);
+    return rc;
+}
+
+/* ---- Finishing --------------------------------------------------------- */
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int mrec_self_cmp(const void *a, const void *b)
+{
+    return u64_cmp(&((const struct mrec *)a)->self, &((const struct mrec *)b)->self);
+}
+
+static cse_code push_pseudo(unsigned char (**arr)[CSE__PSEUDO_LEN], size_t *n,
+                            const unsigned char *tag)
+{
+    unsigned char(*na)[CSE__PSEUDO_LEN] = realloc(*arr, (*n + 1) * sizeof(**arr));
+
+    if (na == NULL)
+        return CSE_ERR_NOMEM;
+    memcpy(na[*n], tag, CSE__PSEUDO_LEN);
+    *arr = na;
+    (*n)++;
+    return CSE_OK;
+}
+
+static cse_code finish(cse_extract *x, cse_error *err)
+{
+    cse__cell *c = &x->cell;
+    cse_code rc = CSE_OK;
+
+    if (x->finished)
+        return CSE_OK;
+    x->finished = 1;
+    memset(c, 0, sizeof(*c));
+    memcpy(c->practice, x->ods, sizeof(c->practice));
+    c->start = x->start;
+    c->end = x->end;
+    c->linkage = x->has_key;
+
+    /* Observations a Flag points to are forms of that Flag's marker: the marker
+     * is NOPAT only when every form is. Sorting by id puts them in reach. */
+    if (x->m_n > 0)
+        qsort(x->m, x->m_n, sizeof(*x->m), mrec_self_cmp);
+    for (size_t i = 0; i < x->m_n; i++) {
+        struct mrec key, *o;
+        if (!x->m[i].is_flag || x->m[i].detail == 0)
+            continue;
+        key.self = x->m[i].detail;
+        o = bsearch(&key, x->m, x->m_n, sizeof(*x->m), mrec_self_cmp);
+        /* Several records may share the id; step to an Observation one. */
+        while (o != NULL && o > x->m && (o - 1)->self == key.self)
+            o--;
+        for (; o != NULL && o < x->m + x->m_n && o->self == key.self; o++) {
+            if (o->is_flag || o->patient != x->m[i].patient)
+                continue;
+            o->absorbed = 1;
+            x->m[i].nopat &= o->nopat;
+        }
+    }
+    for (size_t i = 0; i < x->m_n; i++) {
+        const struct mrec *m = &x->m[i];
+        struct patient *p;
+        if (m->absorbed)
+            continue;
+        p = tab_find(x, m->patient);
+        if (p == NULL || !(p->flags & P_SEEN)) {
+            x->st.unlinked++;
+            continue;
+        }
+        if (!(p->flags & P_CHILD))
+            continue;
+        if (m->present)
+            p->flags |= P_ANY_MARKER;
+        if (!m->active)
+            continue;
+        if (!(p->flags & P_REGISTERED)) {
+            p->flags |= P_LEFT_MARKER;
+            continue;
+        }
+        p->flags |= P_ACTIVE_MARKER;
+        c->c[CSE__ACTIVE_MARKERS]++;
+        c->c[CSE__MARKERS_NOPAT] += m->nopat;
+        c->c[CSE__MARKERS_OVERDUE] += m->overdue;
+        c->c[CSE__MARKERS_STANDARD] += m->standard;
+    }
+    if (x->arr_n > 0)
+        qsort(x->arr, x->arr_n, sizeof(*x->arr), cse__pseudo_cmp);
+    for (size_t i = 0; i < x->tab_cap; i++) {
+        struct patient *p = &x->tab[i];
+        if (p->key == 0 || !(p->flags & P_SEEN) || !(p->flags & P_CHILD))
+            continue;
+        if (p->flags & P_REGISTERED) {
+            c->c[CSE__REG_CHILDREN]++;
+            if (p->flags & P_ACTIVE_MARKER)
+                c->c[CSE__CHILDREN_MARKER]++;
+            else if (p->flags & P_RELATED)
+                c->c[CSE__CHILDREN_UNFLAGGED]++;
+            if ((p->flags & P_TAG) && x->arr_n > 0 &&
+                bsearch(p->tag, x->arr, x->arr_n, sizeof(*x->arr), cse__pseudo_cmp)) {
+                x->st.arrived_linked++;
+                if (x->has_key) {
+                    if (p->flags & P_ANY_MARKER)
+                        rc = push_pseudo(&c->arr_with, &c->n_arr_with, p->tag);
+                    else
+                        rc = push_pseudo(&c->arr_without, &c->n_arr_without, p->tag);
+                }
+            }
+        } else if ((p->flags & P_LEFT_MARKER) && (p->flags & P_TAG)) {
+            x->st.left_with_marker++;
+            if (x->has_key)
+                rc = push_pseudo(&c->left, &c->n_left, p->tag);
+        }
+        if (rc != CSE_OK)
+            return cse__error_set(err, rc, 0, "", "", "out of memory");
+    }
+    c->n_left = cse__pseudo_sort_unique(c->left, c->n_left);
+    c->n_arr_with = cse__pseudo_sort_unique(c->arr_with, c->n_arr_with);
+    c->n_arr_without = cse__pseudo_sort_unique(c->arr_without, c->n_arr_without);
+    x->st.registered_children = c->c[CSE__REG_CHILDREN];
+    x->st.children_with_marker = c->c[CSE__CHILDREN_MARKER];
+    x->st.active_markers = c->c[CSE__ACTIVE_MARKERS];
+    x->st.markers_nopat = c->c[CSE__MARKERS_NOPAT];
+    x->st.markers_overdue = c->c[CSE__MARKERS_OVERDUE];
+    x->st.markers_standard_code = c->c[CSE__MARKERS_STANDARD];
+    x->st.children_possibly_unflagged = c->c[CSE__CHILDREN_UNFLAGGED];
+    return CSE_OK;
+}
+
+cse_code cse_extract_get_stats(cse_extract *x, cse_extract_stats *st, cse_error *err)
+{
+    cse_code rc;
+
+    if (x == NULL || st == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "", "no extract");
+    if ((rc = finish(x, err)) != CSE_OK)
+        return rc;
+    *st = x->st;
+    return CSE_OK;
+}
+
+cse_code cse_extract_write_partial(cse_extract *x, FILE *out, cse_error *err)
+{
+    cse_partial *p = NULL;
+    cse__cell copy;
+    cse_code rc;
+
+    if (x == NULL || out == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
+                              "no extract or output");
+    if (x->finished && x->cell.practice[0] == '\0')
+        return cse__error_set(err, CSE_ERR_STATE, 0, "", "",
+                              "the partial was already written");
+    if ((rc = finish(x, err)) != CSE_OK)
+        return rc;
+    if ((p = cse_partial_new()) == NULL)
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, "", "", "out of memory");
+    /* The partial takes the cell; the extract keeps nothing afterwards. */
+    copy = x->cell;
+    memset(&x->cell, 0, sizeof(x->cell));
+    if ((rc = cse__partial_add_cell(p, &copy, err)) == CSE_OK)
+        rc = cse_partial_write(p, out, err);
+    cse_partial_free(p);
+    return rc;
+}

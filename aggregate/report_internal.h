@@ -1,0 +1,84 @@
+/* Private helpers shared by the aggregate sources. Not installed. */
+#ifndef CSE_REPORT_INTERNAL_H
+#define CSE_REPORT_INTERNAL_H
+
+#include <stdint.h>
+
+#include <csemarker/report.h>
+
+#include "internal.h"
+
+/* A pseudonym as it travels in a partial: the first 16 bytes of
+ * HMAC-SHA256(key, canonical NHS number), written as 32 hex digits. */
+#define CSE__PSEUDO_LEN 16
+
+/* The raw counts of one practice and period (before disclosure control). */
+enum cse__count {
+    CSE__REG_CHILDREN = 0,   /* registered children */
+    CSE__CHILDREN_MARKER,    /* of which with an active marker */
+    CSE__ACTIVE_MARKERS,     /* active markers of registered children */
+    CSE__MARKERS_NOPAT,      /* of which labelled NOPAT in every form */
+    CSE__MARKERS_OVERDUE,    /* of which past their review date */
+    CSE__MARKERS_STANDARD,   /* of which coded with a marker concept id */
+    CSE__CHILDREN_UNFLAGGED, /* children with a related code and no active marker */
+    CSE__NCOUNTS
+};
+
+/* The JSON names of the counts, in enum order. */
+extern const char *const cse__count_names[CSE__NCOUNTS];
+
+typedef struct cse__cell {
+    char practice[16];
+    cse_time start, end;
+    uint64_t c[CSE__NCOUNTS];
+    int linkage; /* pseudonyms were computed (the extract had a key) */
+    /* Sorted, without duplicates. */
+    unsigned char (*left)[CSE__PSEUDO_LEN]; /* children who left with an active marker */
+    size_t n_left;
+    unsigned char (*arr_with)[CSE__PSEUDO_LEN]; /* arrived by GP2GP, marker present now */
+    size_t n_arr_with;
+    unsigned char (*arr_without)[CSE__PSEUDO_LEN]; /* arrived, no marker now */
+    size_t n_arr_without;
+} cse__cell;
+
+struct cse_partial {
+    cse__cell *cells;
+    size_t n, cap;
+};
+
+/* Appends a cell (taking ownership of its arrays on success and failure). */
+cse_code cse__partial_add_cell(cse_partial *p, cse__cell *c, cse_error *err);
+void cse__cell_clear(cse__cell *c);
+/* Sorts and removes duplicates from a pseudonym array; returns the new count. */
+size_t cse__pseudo_sort_unique(unsigned char (*a)[CSE__PSEUDO_LEN], size_t n);
+int cse__pseudo_cmp(const void *a, const void *b);
+
+/* HMAC-SHA256(key, nhs)[0..16) into out; with key NULL an unkeyed SHA-256
+ * (used only in memory to link records, never written). */
+cse_code cse__report_pseudonym(const unsigned char *key, size_t key_len,
+                               const char nhs[11], unsigned char out[CSE__PSEUDO_LEN]);
+
+/* Whether v is a day-precision date between start and end (inclusive). */
+int cse__day_in(const cse_time *v, const cse_time *start, const cse_time *end);
+
+/* Wipes memory the compiler may not optimise away. */
+void cse__wipe(void *p, size_t n);
+
+/* The report outputs. */
+cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
+                          const cse_report_row *rows, size_t n, FILE *out,
+                          cse_error *err);
+
+/* A GP2GP extract's envelope: what an arrival needs, nothing else. */
+typedef struct cse__gp2gp_head {
+    char nhs[11];          /* canonical NHS number, "" when absent or invalid */
+    char author_ods[16];   /* sending practice */
+    char dest_ods[16];     /* receiving practice */
+    cse_time availability; /* EhrExtract availabilityTime */
+} cse__gp2gp_head;
+
+/* Reads the envelope of a GP2GP extract (streaming; stops at the ehrFolder).
+ * Network access, entities and DTDs are off. */
+cse_code cse__gp2gp_scan(const char *path, cse__gp2gp_head *h, cse_error *err);
+
+#endif

@@ -1,0 +1,255 @@
+/* Partials: round trip, integrity digest, version checks, refusal of a cell
+ * merged twice, and merge order and grouping not changing the output. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <csemarker/report.h>
+
+#include "../aggregate/report_internal.h"
+#include "testutil.h"
+
+static void pseudo(unsigned char out[CSE__PSEUDO_LEN], int v)
+{
+    memset(out, 0, CSE__PSEUDO_LEN);
+    out[0] = (unsigned char)v;
+    out[15] = 0xA5;
+}
+
+/* A partial of one cell; left/arrived pseudonyms from small integers. */
+static cse_partial *one_cell(const char *ods, int quarter, uint64_t base, const int *left,
+                             int n_left, const int *with, int n_with, const int *without,
+                             int n_without)
+{
+    cse_partial *p = cse_partial_new();
+    cse__cell c;
+
+    ck_assert_ptr_nonnull(p);
+    memset(&c, 0, sizeof(c));
+    strcpy(c.practice, ods);
+    c.start = test_day(2025, 3 * quarter + 1, 1);
+    c.end = test_day(2025, 3 * quarter + 3, 30);
+    for (int k = 0; k < CSE__NCOUNTS; k++)
+        c.c[k] = base + (uint64_t)k;
+    c.linkage = 1;
+    c.left = calloc((size_t)n_left + 1, CSE__PSEUDO_LEN);
+    c.arr_with = calloc((size_t)n_with + 1, CSE__PSEUDO_LEN);
+    c.arr_without = calloc((size_t)n_without + 1, CSE__PSEUDO_LEN);
+    for (int i = 0; i < n_left; i++)
+        pseudo(c.left[i], left[i]);
+    for (int i = 0; i < n_with; i++)
+        pseudo(c.arr_with[i], with[i]);
+    for (int i = 0; i < n_without; i++)
+        pseudo(c.arr_without[i], without[i]);
+    c.n_left = (size_t)n_left;
+    c.n_arr_with = (size_t)n_with;
+    c.n_arr_without = (size_t)n_without;
+    ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+    return p;
+}
+
+static char *to_text(const cse_partial *p, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *fp = open_memstream(&buf, &n);
+
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(cse_partial_write(p, fp, NULL), CSE_OK);
+    fclose(fp);
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static char *report_text(const cse_partial *p, cse_report_format f)
+{
+    cse_report_options ro = {0};
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *fp = open_memstream(&buf, &n);
+
+    ro.format = f;
+    ck_assert_int_eq(cse_report_write(p, &ro, fp, NULL), CSE_OK);
+    fclose(fp);
+    return buf;
+}
+
+START_TEST(test_report_partial_round_trip)
+{
+    static const int left[] = {3, 1}, with[] = {7}, without[] = {9, 8};
+    cse_partial *p = one_cell("Y00001", 0, 40, left, 2, with, 1, without, 2), *q = NULL;
+    size_t len;
+    char *a = to_text(p, &len), *b;
+
+    ck_assert_int_eq(cse_partial_read_memory(a, len, "a", &q, NULL), CSE_OK);
+    ck_assert_uint_eq(cse_partial_cell_count(q), 1);
+    ck_assert_uint_eq(q->cells[0].c[CSE__ACTIVE_MARKERS], 42);
+    ck_assert_uint_eq(q->cells[0].n_left, 2);
+    b = to_text(q, NULL);
+    ck_assert_str_eq(a, b);
+    ck_assert_ptr_nonnull(strstr(a, "\"format\": \"csemarker-partial\""));
+    ck_assert_ptr_nonnull(strstr(a, "\"digest\": \"sha256:"));
+    free(a);
+    free(b);
+    cse_partial_free(p);
+    cse_partial_free(q);
+}
+END_TEST
+
+START_TEST(test_report_partial_corrupted_is_refused)
+{
+    cse_partial *p = one_cell("Y00001", 0, 40, NULL, 0, NULL, 0, NULL, 0), *q = NULL;
+    size_t len;
+    char *a = to_text(p, &len), *at;
+    cse_error err;
+
+    /* Change one count: 40 -> 41. */
+    at = strstr(a, "\"registered_children\": 40");
+    ck_assert_ptr_nonnull(at);
+    at[strlen("\"registered_children\": 4")] = '1';
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_read_memory(a, len, "edited.json", &q, &err),
+                     CSE_ERR_INTEGRITY);
+    ck_assert_ptr_null(q);
+    ck_assert_str_eq(err.source, "edited.json");
+    ck_assert_str_eq(err.path, "digest");
+    /* Truncated: does not parse. */
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_read_memory(a, len / 2, "cut.json", &q, &err),
+                     CSE_ERR_PARSE);
+    ck_assert_int_gt(err.line, 0);
+    free(a);
+    cse_partial_free(p);
+}
+END_TEST
+
+START_TEST(test_report_partial_other_version_is_refused)
+{
+    static const char v2[] = "{\"format\":\"csemarker-partial\",\"version\":2,\"tool\":"
+                             "\"csemarker 0.1.0\",\"cells\":[],\"digest\":\"sha256:00\"}";
+    static const char other[] =
+        "{\"format\":\"csemarker-partial\",\"version\":1,\"tool\":"
+        "\"csemarker 7.3.0\",\"cells\":[],\"digest\":\"sha256:00\"}";
+    static const char notours[] = "{\"format\":\"something\",\"version\":1}";
+    cse_partial *q = NULL;
+    cse_error err;
+
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_read_memory(v2, strlen(v2), "v2", &q, &err),
+                     CSE_ERR_VERSION);
+    ck_assert_str_eq(err.path, "version");
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_read_memory(other, strlen(other), "o", &q, &err),
+                     CSE_ERR_VERSION);
+    ck_assert_str_eq(err.path, "tool");
+    ck_assert_ptr_nonnull(strstr(err.message, "csemarker 7.3.0"));
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_read_memory(notours, strlen(notours), "n", &q, &err),
+                     CSE_ERR_VERSION);
+    ck_assert_str_eq(err.path, "format");
+    ck_assert_ptr_null(q);
+}
+END_TEST
+
+START_TEST(test_report_partial_same_cell_twice_is_refused)
+{
+    cse_partial *a = one_cell("Y00001", 0, 40, NULL, 0, NULL, 0, NULL, 0);
+    cse_partial *b = one_cell("Y00002", 0, 40, NULL, 0, NULL, 0, NULL, 0);
+    cse_partial *all = cse_partial_new();
+    cse_error err;
+
+    ck_assert_int_eq(cse_partial_merge(all, a, NULL), CSE_OK);
+    ck_assert_int_eq(cse_partial_merge(b, a, NULL), CSE_OK); /* b = {Y2, Y1} */
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_partial_merge(all, b, &err), CSE_ERR_STRUCTURE);
+    ck_assert_ptr_nonnull(strstr(err.message, "Y00001 2025-01-01..2025-03-30"));
+    ck_assert_uint_eq(cse_partial_cell_count(all), 1); /* unchanged */
+    cse_partial_free(a);
+    cse_partial_free(b);
+    cse_partial_free(all);
+}
+END_TEST
+
+START_TEST(test_report_partial_merge_order_and_grouping_do_not_matter)
+{
+    /* Sender Y1 lost children 1, 2, 3 with markers; Y2 received 1 (marker
+     * kept) and 2 (lost), and 5 who had none at the sender; Y3 received 3. */
+    static const int l1[] = {1, 2, 3}, w2[] = {1}, wo2[] = {2, 5}, w3[] = {3}, l3[] = {9};
+    cse_partial *p[3], *x, *y, *z;
+    char *ref, *s, *csv_a, *csv_b;
+    static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                     {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+
+    p[0] = one_cell("Y00001", 1, 100, l1, 3, NULL, 0, NULL, 0);
+    p[1] = one_cell("Y00002", 1, 200, NULL, 0, w2, 1, wo2, 2);
+    p[2] = one_cell("Y00003", 1, 300, l3, 1, w3, 1, NULL, 0);
+    x = cse_partial_new();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(cse_partial_merge(x, p[i], NULL), CSE_OK);
+    ref = to_text(x, NULL);
+    csv_a = report_text(x, CSE_REPORT_CSV);
+    for (int o = 0; o < 6; o++) {
+        /* ((a + b) + c) and (a + (b + c)) in every order. */
+        y = cse_partial_new();
+        z = cse_partial_new();
+        ck_assert_int_eq(cse_partial_merge(z, p[orders[o][1]], NULL), CSE_OK);
+        ck_assert_int_eq(cse_partial_merge(z, p[orders[o][2]], NULL), CSE_OK);
+        ck_assert_int_eq(cse_partial_merge(y, p[orders[o][0]], NULL), CSE_OK);
+        ck_assert_int_eq(cse_partial_merge(y, z, NULL), CSE_OK);
+        s = to_text(y, NULL);
+        ck_assert_str_eq(s, ref);
+        csv_b = report_text(y, CSE_REPORT_CSV);
+        ck_assert_str_eq(csv_b, csv_a);
+        free(s);
+        free(csv_b);
+        cse_partial_free(y);
+        cse_partial_free(z);
+    }
+    /* The join: Y2 received 1 and 2 from Y1 (5 had no marker there), one kept. */
+    {
+        cse_report_options ro = {0};
+        cse_report_row *rows = NULL;
+        size_t n = 0;
+        int seen = 0;
+        ro.no_disclosure_control = 1;
+        ck_assert_int_eq(cse_report_rows(x, &ro, &rows, &n, NULL), CSE_OK);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(rows[i].measure, "cse_marker_survived_transfer") != 0)
+                continue;
+            if (strcmp(rows[i].practice, "Y00002") == 0) {
+                ck_assert_int_eq(rows[i].numerator, 1);
+                ck_assert_int_eq(rows[i].denominator, 2);
+                seen++;
+            } else if (strcmp(rows[i].practice, "Y00003") == 0) {
+                ck_assert_int_eq(rows[i].numerator, 1);
+                ck_assert_int_eq(rows[i].denominator, 1);
+                seen++;
+            }
+        }
+        ck_assert_int_eq(seen, 2);
+        free(rows);
+    }
+    free(ref);
+    free(csv_a);
+    cse_partial_free(x);
+    for (int i = 0; i < 3; i++)
+        cse_partial_free(p[i]);
+}
+END_TEST
+
+Suite *make_report_partial_suite(void)
+{
+    Suite *s = suite_create("report_partial");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_report_partial_round_trip);
+    tcase_add_test(tc, test_report_partial_corrupted_is_refused);
+    tcase_add_test(tc, test_report_partial_other_version_is_refused);
+    tcase_add_test(tc, test_report_partial_same_cell_twice_is_refused);
+    tcase_add_test(tc, test_report_partial_merge_order_and_grouping_do_not_matter);
+    suite_add_tcase(s, tc);
+    return s;
+}

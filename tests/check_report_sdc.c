@@ -1,0 +1,241 @@
+/* Disclosure control of the ICS report: the rounding and redaction table of
+ * DESIGN.md section 7, the threshold and base options, and a property test
+ * over many random small populations that no published cell, total or
+ * difference of related cells reveals a count from 1 to the threshold. */
+#include <stdint.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <csemarker/report.h>
+
+#include "../aggregate/report_internal.h"
+#include "testutil.h"
+
+START_TEST(test_report_sdc_table)
+{
+    /* DESIGN.md: v<=7 ? redact : ((v+2)/5)*5; 8 -> 10, 12 -> 10, 13 -> 15. */
+    ck_assert_int_eq(cse_sdc_protect(0, 7, 5), 0);
+    for (uint64_t v = 1; v <= 7; v++)
+        ck_assert_int_eq(cse_sdc_protect(v, 7, 5), -1);
+    ck_assert_int_eq(cse_sdc_protect(8, 7, 5), 10);
+    ck_assert_int_eq(cse_sdc_protect(9, 7, 5), 10);
+    ck_assert_int_eq(cse_sdc_protect(10, 7, 5), 10);
+    ck_assert_int_eq(cse_sdc_protect(12, 7, 5), 10);
+    ck_assert_int_eq(cse_sdc_protect(13, 7, 5), 15);
+    ck_assert_int_eq(cse_sdc_protect(102, 7, 5), 100);
+    ck_assert_int_eq(cse_sdc_protect(103, 7, 5), 105);
+    for (uint64_t v = 8; v < 1000; v++)
+        ck_assert_int_eq(cse_sdc_protect(v, 7, 5), (int64_t)(((v + 2) / 5) * 5));
+}
+END_TEST
+
+START_TEST(test_report_sdc_threshold_and_base_options)
+{
+    ck_assert_int_eq(cse_sdc_protect(10, 10, 10), -1);
+    ck_assert_int_eq(cse_sdc_protect(11, 10, 10), 20); /* 10 would show 1..10 */
+    ck_assert_int_eq(cse_sdc_protect(15, 10, 10), 20);
+    ck_assert_int_eq(cse_sdc_protect(24, 10, 10), 20);
+    ck_assert_int_eq(cse_sdc_protect(25, 10, 10), 30);
+    ck_assert_int_eq(cse_sdc_protect(9, 7, 10), 10);
+    ck_assert_int_eq(cse_sdc_protect(3, 2, 1), 3); /* base 1: no rounding */
+    ck_assert_int_eq(cse_sdc_protect(2, 2, 1), -1);
+    ck_assert_int_eq(cse_sdc_protect(0, 10, 10), 0);
+}
+END_TEST
+
+static uint64_t rs = 88172645463325252ull;
+static uint64_t rnd(uint64_t n)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs % n;
+}
+
+/* A random cell: small counts, so that redaction happens often. */
+static void random_cell(cse__cell *c, int practice, int quarter)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->practice, sizeof(c->practice), "Y%05d", practice);
+    c->start = test_day(2025, 3 * quarter + 1, 1);
+    c->end = test_day(2025, 3 * quarter + 3, 28);
+    c->c[CSE__REG_CHILDREN] = rnd(4) == 0 ? rnd(9) : rnd(60);
+    c->c[CSE__CHILDREN_MARKER] =
+        c->c[CSE__REG_CHILDREN] ? rnd(c->c[CSE__REG_CHILDREN] + 1) : 0;
+    c->c[CSE__ACTIVE_MARKERS] = c->c[CSE__CHILDREN_MARKER] + rnd(3);
+    for (int k = CSE__MARKERS_NOPAT; k <= CSE__MARKERS_STANDARD; k++)
+        c->c[k] = rnd(c->c[CSE__ACTIVE_MARKERS] + 1);
+    c->c[CSE__CHILDREN_UNFLAGGED] =
+        rnd(c->c[CSE__REG_CHILDREN] - c->c[CSE__CHILDREN_MARKER] + 1);
+}
+
+static int small(int64_t v, unsigned thr)
+{
+    return v >= 1 && v <= (int64_t)thr;
+}
+
+static void check_rows(const cse_report_row *rows, size_t n, unsigned thr, unsigned base)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cse_report_row *r = &rows[i];
+        /* Every published count is 0 or above the threshold, and a multiple
+         * of the base. */
+        ck_assert_msg(!small(r->numerator, thr) && !small(r->denominator, thr),
+                      "%s %s: published %lld/%lld", r->measure, r->practice,
+                      (long long)r->numerator, (long long)r->denominator);
+        if (r->numerator > 0)
+            ck_assert_int_eq(r->numerator % base, 0);
+        if (r->denominator > 0)
+            ck_assert_int_eq(r->denominator % base, 0);
+        /* The complement (denominator minus numerator) is not small. */
+        if (r->numerator >= 0 && r->denominator >= 0)
+            ck_assert_msg(!small(r->denominator - r->numerator, thr),
+                          "%s %s: difference %lld", r->measure, r->practice,
+                          (long long)(r->denominator - r->numerator));
+        /* A redacted denominator never comes with a published non-zero
+         * numerator. */
+        if (r->denominator < 0)
+            ck_assert(r->numerator <= 0);
+        /* Measures sharing a denominator publish it identically. */
+        for (size_t j = 0; j < n; j++) {
+            const cse_report_row *o = &rows[j];
+            int same_den_group = (strcmp(r->measure, "cse_marker_coverage") == 0 &&
+                                  strcmp(o->measure, "cse_possibly_unflagged") == 0) ||
+                                 (strcmp(r->measure, "cse_marker_nopat") == 0 &&
+                                  (strcmp(o->measure, "cse_marker_review_overdue") == 0 ||
+                                   strcmp(o->measure, "cse_marker_standard_code") == 0));
+            if (same_den_group && strcmp(r->practice, "ALL") != 0 &&
+                strcmp(r->practice, o->practice) == 0 &&
+                cse_time_compare(&r->start, &o->start) == 0)
+                ck_assert_int_eq(r->denominator, o->denominator);
+        }
+    }
+    /* Totals are sums of the published cells of fully published rows. */
+    for (size_t i = 0; i < n; i++) {
+        const cse_report_row *t = &rows[i];
+        int64_t num = 0, den = 0;
+        if (strcmp(t->practice, "ALL") != 0)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (rows[j].measure == t->measure && strcmp(rows[j].practice, "ALL") != 0 &&
+                cse_time_compare(&rows[j].start, &t->start) == 0) {
+                if (rows[j].numerator < 0 || rows[j].denominator < 0)
+                    continue;
+                num += rows[j].numerator;
+                den += rows[j].denominator;
+            }
+        ck_assert_int_eq(t->numerator, num);
+        ck_assert_int_eq(t->denominator, den);
+    }
+}
+
+START_TEST(test_report_sdc_no_small_count_is_revealed)
+{
+    static const unsigned thr_base[][2] = {{7, 5}, {10, 10}, {5, 5}, {7, 3}};
+    for (int round = 0; round < 400; round++) {
+        cse_partial *p = cse_partial_new();
+        cse_report_options ro = {0};
+        cse_report_row *rows = NULL;
+        size_t n = 0, practices = 1 + rnd(6);
+        ck_assert_ptr_nonnull(p);
+        ro.threshold = thr_base[round % 4][0];
+        ro.base = thr_base[round % 4][1];
+        for (size_t i = 0; i < practices; i++)
+            for (int q = 0; q < 2; q++) {
+                cse__cell c;
+                random_cell(&c, (int)i, q);
+                ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+            }
+        ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+        ck_assert_uint_eq(n, practices * 2 * CSE_MEASURE_COUNT + 2 * CSE_MEASURE_COUNT);
+        check_rows(rows, n, ro.threshold, ro.base);
+        free(rows);
+        cse_partial_free(p);
+    }
+}
+END_TEST
+
+START_TEST(test_report_sdc_complement_is_suppressed)
+{
+    /* 27 of 32 markers labelled: 30/25 published would reveal "5 without". */
+    cse_partial *p = cse_partial_new();
+    cse_report_row *rows = NULL;
+    cse__cell c;
+    size_t n = 0;
+
+    memset(&c, 0, sizeof(c));
+    strcpy(c.practice, "Y00001");
+    c.start = test_day(2025, 1, 1);
+    c.end = test_day(2025, 3, 31);
+    c.c[CSE__REG_CHILDREN] = 400;
+    c.c[CSE__CHILDREN_MARKER] = 30;
+    c.c[CSE__ACTIVE_MARKERS] = 32;
+    c.c[CSE__MARKERS_NOPAT] = 27;
+    c.c[CSE__MARKERS_OVERDUE] = 0;
+    c.c[CSE__MARKERS_STANDARD] = 32;
+    ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+    ck_assert_int_eq(cse_report_rows(p, NULL, &rows, &n, NULL), CSE_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].practice, "Y00001") != 0)
+            continue;
+        if (strcmp(rows[i].measure, "cse_marker_nopat") == 0) {
+            ck_assert_int_eq(rows[i].numerator, -1);
+            ck_assert_int_eq(rows[i].denominator, 30);
+            ck_assert(rows[i].ratio < 0);
+        } else if (strcmp(rows[i].measure, "cse_marker_review_overdue") == 0) {
+            ck_assert_int_eq(rows[i].numerator, 0);
+        } else if (strcmp(rows[i].measure, "cse_marker_standard_code") == 0) {
+            ck_assert_int_eq(rows[i].numerator, 30);
+            ck_assert(rows[i].ratio == 1.0);
+        }
+    }
+    free(rows);
+    cse_partial_free(p);
+}
+END_TEST
+
+START_TEST(test_report_sdc_off_gives_raw_counts)
+{
+    cse_partial *p = cse_partial_new();
+    cse_report_options ro = {0};
+    cse_report_row *rows = NULL;
+    cse__cell c;
+    size_t n = 0;
+
+    memset(&c, 0, sizeof(c));
+    strcpy(c.practice, "Y00001");
+    c.start = test_day(2025, 1, 1);
+    c.end = test_day(2025, 3, 31);
+    c.c[CSE__REG_CHILDREN] = 13;
+    c.c[CSE__CHILDREN_MARKER] = 3;
+    ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+    ro.no_disclosure_control = 1;
+    ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+    ck_assert_str_eq(rows[0].measure, "cse_marker_coverage");
+    ck_assert_int_eq(rows[0].numerator, 3);
+    ck_assert_int_eq(rows[0].denominator, 13);
+    free(rows);
+    rows = NULL;
+    ro.no_disclosure_control = 0;
+    ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+    ck_assert_int_eq(rows[0].numerator, -1);
+    ck_assert_int_eq(rows[0].denominator, 15);
+    free(rows);
+    cse_partial_free(p);
+}
+END_TEST
+
+Suite *make_report_sdc_suite(void)
+{
+    Suite *s = suite_create("report_sdc");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_report_sdc_table);
+    tcase_add_test(tc, test_report_sdc_threshold_and_base_options);
+    tcase_add_test(tc, test_report_sdc_no_small_count_is_revealed);
+    tcase_add_test(tc, test_report_sdc_complement_is_suppressed);
+    tcase_add_test(tc, test_report_sdc_off_gives_raw_counts);
+    suite_add_tcase(s, tc);
+    return s;
+}
