@@ -36,5 +36,9 @@ void cli_output_abort(struct cli_output *o);
 int cli_fail(const char *prog, const cse_error *err);
 
 /* Commands, one per file convert/cli_NAME.c. */
+int cmd_inspect(int argc, char **argv);
+int cmd_ehr2fhir(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
+int cmd_fhir2ehr(int argc, char **argv);
 
 #endif

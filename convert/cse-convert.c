@@ -14,6 +14,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"ehr2fhir", "convert a GP2GP extract to FHIR R4 or STU3", cmd_ehr2fhir},
+    {"fhir2ehr", "convert a FHIR R4 or STU3 record to a GP2GP extract", cmd_fhir2ehr},
+    {"inspect", "list a GP2GP extract's CSE markers and review candidates", cmd_inspect},
+    {"repair", "make the CSE markers in a GP2GP extract safe (NOPAT, UK07)", cmd_repair},
     {NULL, NULL, NULL},
 };
 

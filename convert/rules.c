@@ -154,9 +154,10 @@ bool cse_text_names_cse(const char *text)
 
     if (text == NULL)
         return false;
-    if (cse__strcasestr(text, "sexual exploitation") ||
-        cse__strcasestr(text, "sexually exploited") ||
-        cse__strcasestr(text, "sexual exploit"))
+    /* "sexual exploit" covers "sexual exploitation"; "sexually exploit"
+     * covers "sexually exploited". */
+    if (cse__strcasestr(text, "sexual exploit") ||
+        cse__strcasestr(text, "sexually exploit"))
         return true;
     /* "CSE" as a word, in capitals only: "cse" inside other words is common. */
     for (p = strstr(text, "CSE"); p != NULL; p = strstr(p + 1, "CSE"))

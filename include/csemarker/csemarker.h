@@ -3,9 +3,15 @@
 #define CSEMARKER_H
 
 #include <csemarker/common.h>
+#include <csemarker/fetch.h>
 #include <csemarker/fhir.h>
+#include <csemarker/fhirread.h>
+#include <csemarker/fhirwrite.h>
+#include <csemarker/gp2gp.h>
 #include <csemarker/model.h>
+#include <csemarker/repair.h>
 #include <csemarker/rules.h>
+#include <csemarker/report.h>
 #include <csemarker/sink.h>
 
 #endif
