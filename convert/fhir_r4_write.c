@@ -83,8 +83,19 @@ static json_t *start(cse__fhirw *w, const char *type, const char *id, const char
             return NULL;
         id = uuid;
     }
-    return json_pack("{s:s,s:s,s:o}", "resourceType", type, "id", id, "meta",
-                     cse__fw_meta(w, profile, nopat));
+    const char *kv[4] = {"resourceType", type, "id", id};
+    json_t *meta = cse__fw_meta(w, profile, nopat), *res;
+
+    if (meta == NULL)
+        return NULL;
+    if ((res = cse__fw_strs(kv, 2)) == NULL ||
+        json_object_set_new_nocheck(res, "meta", meta)) {
+        if (res == NULL)
+            json_decref(meta);
+        json_decref(res);
+        return NULL;
+    }
+    return res;
 }
 
 static json_t *code_or_unknown(cse__fhirw *w, const cse_concept *c)

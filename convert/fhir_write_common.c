@@ -402,6 +402,117 @@ static int to_buf(const char *text, size_t size, void *data)
     return 0;
 }
 
+/* ---- A compact JSON serialiser ------------------------------------------
+ * json_dump_callback(JSON_COMPACT) spends most of its time on its loop
+ * check (a formatted pointer in a hash table per object) and on one callback
+ * per piece. This writes the same bytes straight into the writer's buffer:
+ * objects in insertion order, "," and ":" without spaces, strings escaped as
+ * jansson escapes them (\" \\ \b \f \n \r \t, other control characters as
+ * \u00XX, nothing else). A real (never made here) makes it give up, and the
+ * caller falls back to jansson. */
+
+static int buf_put(cse__fhirw *w, const char *text, size_t size)
+{
+    if (w->buf_len + size > w->buf_cap)
+        return to_buf(text, size, w);
+    memcpy(w->buf + w->buf_len, text, size);
+    w->buf_len += size;
+    return 0;
+}
+
+/* Bytes a JSON string escapes: control characters, '"' and '\\'. */
+static const unsigned char json_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+};
+
+static int put_string(cse__fhirw *w, const char *str, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t start = 0, i = 0;
+
+    if (buf_put(w, "\"", 1))
+        return -1;
+    for (;;) {
+        char seq[6];
+        const char *rep;
+        size_t n = 2;
+        while (i < len && !json_escape[s[i]])
+            i++;
+        if (i == len)
+            break;
+        switch (s[i]) {
+        case '\\': rep = "\\\\"; break;
+        case '"': rep = "\\\""; break;
+        case '\b': rep = "\\b"; break;
+        case '\f': rep = "\\f"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        case '\t': rep = "\\t"; break;
+        default:
+            memcpy(seq, "\\u00", 4);
+            seq[4] = hex[s[i] >> 4];
+            seq[5] = hex[s[i] & 15];
+            rep = seq;
+            n = 6;
+            break;
+        }
+        if (buf_put(w, str + start, i - start) || buf_put(w, rep, n))
+            return -1;
+        start = ++i;
+    }
+    if (buf_put(w, str + start, len - start) || buf_put(w, "\"", 1))
+        return -1;
+    return 0;
+}
+
+/* 0, -1 when the buffer cannot grow, 1 for a value this does not write. */
+static int put_json(cse__fhirw *w, const json_t *j, int depth)
+{
+    char num[32];
+    int rc;
+
+    if (depth > 64)
+        return 1;
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        bool first = true;
+        if (buf_put(w, "{", 1))
+            return -1;
+        for (void *it = json_object_iter((json_t *)j); it;
+             it = json_object_iter_next((json_t *)j, it)) {
+            if ((!first && buf_put(w, ",", 1)) ||
+                put_string(w, json_object_iter_key(it), json_object_iter_key_len(it)) ||
+                buf_put(w, ":", 1))
+                return -1;
+            if ((rc = put_json(w, json_object_iter_value(it), depth + 1)) != 0)
+                return rc;
+            first = false;
+        }
+        return buf_put(w, "}", 1);
+    }
+    case JSON_ARRAY:
+        if (buf_put(w, "[", 1))
+            return -1;
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            if (i && buf_put(w, ",", 1))
+                return -1;
+            if ((rc = put_json(w, json_array_get(j, i), depth + 1)) != 0)
+                return rc;
+        }
+        return buf_put(w, "]", 1);
+    case JSON_STRING: return put_string(w, json_string_value(j), json_string_length(j));
+    case JSON_INTEGER:
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        return buf_put(w, num, strlen(num));
+    case JSON_TRUE: return buf_put(w, "true", 4);
+    case JSON_FALSE: return buf_put(w, "false", 5);
+    case JSON_NULL: return buf_put(w, "null", 4);
+    default: return 1;
+    }
+}
+
 /* Compact: {"resource":...} on one line, dumped into a buffer that is reused
  * from one resource to the next. Pretty: the entry indented inside the
  * Bundle's array. */
@@ -415,7 +526,11 @@ cse_code cse__fw_emit(cse__fhirw *w, json_t *res, cse_error *err)
         return nomem(err);
     if (!w->pretty) {
         w->buf_len = 0;
-        bad = json_dump_callback(res, to_buf, w, JSON_COMPACT);
+        bad = put_json(w, res, 0);
+        if (bad > 0) {
+            w->buf_len = 0;
+            bad = json_dump_callback(res, to_buf, w, JSON_COMPACT);
+        }
         json_decref(res);
         if (bad)
             return nomem(err);
@@ -771,14 +886,32 @@ bool cse__fw_set(json_t *obj, const char *key, json_t *value)
     return json_object_set_new(obj, key, value) == 0;
 }
 
+json_t *cse__fw_strs(const char *const *kv, size_t n)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < n; i++) {
+        json_t *v;
+        if (kv[2 * i + 1] == NULL)
+            continue;
+        if ((v = json_string(kv[2 * i + 1])) == NULL ||
+            json_object_set_new_nocheck(o, kv[2 * i], v)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
 json_t *cse__fw_ref(const char *type, const char *id)
 {
     char buf[256];
+    const char *kv[2] = {"reference", buf};
 
     if (id == NULL)
         return NULL;
     snprintf(buf, sizeof(buf), "%s/%s", type, id);
-    return json_pack("{s:s}", "reference", buf);
+    return cse__fw_strs(kv, 1);
 }
 
 json_t *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id)
@@ -893,9 +1026,11 @@ json_t *cse__fw_concept(const cse__fhirw *w, const cse_concept *c)
             if (k->system && strcmp(k->system, CSE_SYSTEM_SNOMED) == 0 &&
                 cse_sctid_classify(k->code) == CSE_SCTID_DESCRIPTION)
                 j = descid_coding(w, k);
-            else
-                j = json_pack("{s:s*,s:s,s:s*}", "system", k->system, "code", k->code,
-                              "display", k->display);
+            else {
+                const char *kv[6] = {"system", k->system, "code",
+                                     k->code,  "display", k->display};
+                j = cse__fw_strs(kv, 3);
+            }
             if (json_array_append_new(codings, j))
                 goto fail;
         }

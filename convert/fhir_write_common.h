@@ -129,6 +129,10 @@ const char *cse__fw_named_id(const cse_entry *e);
 
 /* ---- JSON helpers (each returns a new reference, or NULL) ------------- */
 
+/* An object of string members: kv holds n key/value pairs; a NULL value
+ * leaves its key out. What json_pack("{s:s*,...}") makes, without parsing a
+ * format each time. NULL when out of memory or a value is not UTF-8. */
+json_t *cse__fw_strs(const char *const *kv, size_t n);
 /* {"reference": "Type/id"} */
 json_t *cse__fw_ref(const char *type, const char *id);
 /* A reference to the author agent: Practitioner for a person, Organization

@@ -12,8 +12,6 @@
 
 #include "gp2gp_read.h"
 
-#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT)
-
 static const char *const suffixes[] = {".xml", ".xml.gz", ".gz", ".b64"};
 
 static bool plain_name(const char *id)
@@ -73,8 +71,7 @@ static int b64_decode(FILE *in, FILE *out)
 /* Opens a reader over a fragment file: XML, gzip (libxml2 inflates it) or
  * base64 of either (decoded into a temporary file first, so memory stays
  * flat). *tmp receives the temporary file to remove afterwards. */
-static cse_code open_fragment(cse__doc *d, const char *path, xmlTextReaderPtr *out,
-                              char **tmp)
+static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char **tmp)
 {
     FILE *f = fopen(path, "rb"), *o = NULL;
     unsigned char head[4] = {0};
@@ -92,7 +89,7 @@ static cse_code open_fragment(cse__doc *d, const char *path, xmlTextReaderPtr *o
     if ((n >= 2 && head[0] == 0x1f && head[1] == 0x8b) || (n >= 1 && head[0] == '<') ||
         (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)) {
         fclose(f);
-        *out = xmlReaderForFile(path, NULL, READ_OPTIONS);
+        *out = cse__xr_new_file(path, d->g->max_text);
         return *out ? CSE_OK
                     : cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
                                      "cannot read the fragment");
@@ -120,7 +117,7 @@ static cse_code open_fragment(cse__doc *d, const char *path, xmlTextReaderPtr *o
                             "cannot write a temporary file: %s", strerror(errno));
         goto out;
     }
-    if ((*out = xmlReaderForFile(*tmp, NULL, READ_OPTIONS)) == NULL)
+    if ((*out = cse__xr_new_file(*tmp, d->g->max_text)) == NULL)
         rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
                             "cannot read the fragment");
 out:
@@ -139,7 +136,7 @@ cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__f
 {
     cse__gp2gp *g = d->g;
     char path[4096];
-    xmlTextReaderPtr r = NULL;
+    cse__xr *r = NULL;
     char *tmp = NULL;
     bool found = false;
     cse_code rc;
@@ -152,8 +149,8 @@ cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__f
     if (g->fragments_dir == NULL) {
         if (g->n_missing == 0) {
             g->missing_line = line;
-            cse__gp2gp_path(d, xmlTextReaderDepth(d->r), NULL, g->missing_path,
-                            sizeof(g->missing_path));
+            cse__gp2gp_path(d, cse__xr_node(d->r) ? cse__xr_node(d->r)->depth : 0, NULL,
+                            g->missing_path, sizeof(g->missing_path));
         }
         if (g->n_missing < CSE__MAX_MISSING)
             snprintf(g->missing[g->n_missing], sizeof(g->missing[0]), "%s", id);
@@ -179,7 +176,7 @@ cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__f
     g->nesting++;
     rc = cse__gp2gp_read_doc(g, r, path, f, g->err);
     g->nesting--;
-    xmlFreeTextReader(r);
+    cse__xr_free(r);
     if (tmp) {
         unlink(tmp);
         free(tmp);

@@ -1,5 +1,6 @@
 /* The streaming GP2GP reader: walks an RCMR_IN030000UK06/UK07 message or a
- * bare EhrExtract with xmlTextReader, expanding one statement at a time, and
+ * bare EhrExtract with a pull reader over SAX2 (gp2gp_xml.h), expanding one
+ * statement at a time into a small tree, and
  * pushes what it finds into a cse_sink (see gp2gp.h for the contract). */
 #include "config.h"
 
@@ -21,10 +22,6 @@ typedef const xmlError *cse__xml_error_ptr;
 typedef xmlErrorPtr cse__xml_error_ptr;
 #endif
 
-/* Network off, big line numbers, small strings packed in nodes. Never
- * XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE. */
-#define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT)
-
 static const char *const statement_names[] = {
     "ObservationStatement", "NarrativeStatement", "LinkSet",
     "PlanStatement",        "RequestStatement",   "MedicationStatement",
@@ -32,16 +29,43 @@ static const char *const statement_names[] = {
 
 /* ---- Errors and paths -------------------------------------------------- */
 
-int cse__gp2gp_line(xmlNodePtr n)
+int cse__gp2gp_line(const cse__xnode *n)
 {
-    long l = n ? xmlGetLineNo(n) : 0;
-    return l > 0 && l < INT_MAX ? (int)l : 0;
+    return n && n->line > 0 ? n->line : 0;
+}
+
+/* The node the reader is on, and its parts. */
+static const cse__xnode *node(const cse__doc *d)
+{
+    static const cse__xnode none = {0};
+    const cse__xnode *n = cse__xr_node(d->r);
+    return n ? n : &none;
+}
+
+static int node_type(const cse__doc *d)
+{
+    return node(d)->type;
+}
+
+static int node_depth(const cse__doc *d)
+{
+    return cse__xr_node(d->r) ? node(d)->depth : -1;
+}
+
+static const char *node_name(const cse__doc *d)
+{
+    return node(d)->name ? node(d)->name : "";
+}
+
+static bool node_empty(const cse__doc *d)
+{
+    return node(d)->empty;
 }
 
 static int current_line(cse__doc *d)
 {
-    int l = cse__gp2gp_line(xmlTextReaderCurrentNode(d->r));
-    return l ? l : xmlTextReaderGetParserLineNumber(d->r);
+    int l = cse__gp2gp_line(cse__xr_node(d->r));
+    return l ? l : cse__xr_parser_line(d->r);
 }
 
 /* The path of the element at depth (0 = root), plus an optional suffix. */
@@ -67,8 +91,8 @@ void cse__gp2gp_path(const cse__doc *d, int depth, const char *suffix, char *buf
 /* The depth of the element the reader is in (for a text node, its parent). */
 static int element_depth(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r);
-    int type = xmlTextReaderNodeType(d->r);
+    int depth = node_depth(d);
+    int type = node_type(d);
 
     if (type != XML_READER_TYPE_ELEMENT && type != XML_READER_TYPE_END_ELEMENT)
         depth--;
@@ -152,17 +176,14 @@ static cse_code xml_fail(cse__doc *d)
 
 /* ---- Moving through the document --------------------------------------- */
 
-static cse_code check_attrs(cse__doc *d, xmlNodePtr n)
+static cse_code check_attrs(cse__doc *d, const cse__xnode *n)
 {
-    for (xmlAttrPtr a = n ? n->properties : NULL; a; a = a->next) {
-        size_t len = 0;
-        for (xmlNodePtr t = a->children; t; t = t->next)
-            if (t->content)
-                len += strlen((const char *)t->content);
+    for (int i = 0; n && i < n->n_attrs; i++) {
+        size_t len = n->attrs[i].len;
         if (len > d->g->max_attr)
             return cse__gp2gp_fail(d, CSE_ERR_LIMIT, cse__gp2gp_line(n), NULL,
                                    "attribute '%s' is %zu bytes, over the limit of %zu",
-                                   (const char *)a->name, len, d->g->max_attr);
+                                   n->attrs[i].name, len, d->g->max_attr);
     }
     return CSE_OK;
 }
@@ -171,7 +192,7 @@ static cse_code check_attrs(cse__doc *d, xmlNodePtr n)
  * 0 at the end, -1 after an error was recorded. */
 static int next(cse__doc *d)
 {
-    int rc = xmlTextReaderRead(d->r);
+    int rc = cse__xr_read(d->r);
     int type, depth;
 
     if (rc < 0 || d->xerr) {
@@ -180,8 +201,8 @@ static int next(cse__doc *d)
     }
     if (rc == 0)
         return 0;
-    type = xmlTextReaderNodeType(d->r);
-    depth = xmlTextReaderDepth(d->r);
+    type = node_type(d);
+    depth = node_depth(d);
     switch (type) {
     case XML_READER_TYPE_ELEMENT:
         if (depth < 0 || (size_t)depth >= d->g->max_depth) {
@@ -190,17 +211,16 @@ static int next(cse__doc *d)
                             d->g->max_depth);
             return -1;
         }
-        d->names[depth] = xmlTextReaderConstLocalName(d->r);
+        d->names[depth] = BAD_CAST node_name(d);
         d->names[depth + 1] = NULL;
-        if (check_attrs(d, xmlTextReaderCurrentNode(d->r)) != CSE_OK)
+        if (check_attrs(d, node(d)) != CSE_OK)
             return -1;
         break;
     case XML_READER_TYPE_TEXT:
     case XML_READER_TYPE_CDATA:
     case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
     case XML_READER_TYPE_WHITESPACE: {
-        const xmlChar *v = xmlTextReaderConstValue(d->r);
-        size_t len = v ? strlen((const char *)v) : 0;
+        size_t len = node(d)->len;
         if (len > d->g->max_text) {
             cse__gp2gp_fail(d, CSE_ERR_LIMIT, 0, NULL,
                             "a text node of %zu bytes is over the limit of %zu", len,
@@ -226,29 +246,26 @@ static int next(cse__doc *d)
 
 static bool at_end_of(cse__doc *d, int depth)
 {
-    return xmlTextReaderNodeType(d->r) == XML_READER_TYPE_END_ELEMENT &&
-           xmlTextReaderDepth(d->r) == depth;
+    return node_type(d) == XML_READER_TYPE_END_ELEMENT && node_depth(d) == depth;
 }
 
 static bool is_child(cse__doc *d, int depth)
 {
-    return xmlTextReaderNodeType(d->r) == XML_READER_TYPE_ELEMENT &&
-           xmlTextReaderDepth(d->r) == depth + 1;
+    return node_type(d) == XML_READER_TYPE_ELEMENT && node_depth(d) == depth + 1;
 }
 
 static bool hl7_element(cse__doc *d, const char *name)
 {
-    const xmlChar *ns = xmlTextReaderConstNamespaceUri(d->r);
-    return ns && strcmp((const char *)ns, CSE__HL7_NS) == 0 &&
-           strcmp((const char *)xmlTextReaderConstLocalName(d->r), name) == 0;
+    const char *n = node_name(d);
+    return node(d)->hl7 && n[0] == name[0] && strcmp(n, name) == 0;
 }
 
 /* Consumes the element the reader is on, checking everything inside. */
 static cse_code skip(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r), rc;
+    int depth = node_depth(d), rc;
 
-    if (xmlTextReaderIsEmptyElement(d->r))
+    if (node_empty(d))
         return CSE_OK;
     while ((rc = next(d)) == 1)
         if (at_end_of(d, depth))
@@ -256,7 +273,7 @@ static cse_code skip(cse__doc *d)
     return rc < 0 ? d->g->err->code : xml_fail(d);
 }
 
-static cse_code check_subtree(cse__doc *d, xmlNodePtr n, int depth)
+static cse_code check_subtree(cse__doc *d, const cse__xnode *n, int depth)
 {
     cse_code rc;
 
@@ -266,18 +283,18 @@ static cse_code check_subtree(cse__doc *d, xmlNodePtr n, int depth)
                                d->g->max_depth);
     if ((rc = check_attrs(d, n)) != CSE_OK)
         return rc;
-    for (xmlNodePtr c = n->children; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE) {
+    for (const cse__xnode *c = n->children; c; c = c->next) {
+        if (c->type == XML_READER_TYPE_ELEMENT) {
             if ((rc = check_subtree(d, c, depth + 1)) != CSE_OK)
                 return rc;
-        } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-            size_t len = c->content ? strlen((const char *)c->content) : 0;
+        } else if (c->type == XML_READER_TYPE_TEXT || c->type == XML_READER_TYPE_CDATA) {
+            size_t len = c->len;
             if (len > d->g->max_text)
                 return cse__gp2gp_fail(
                     d, CSE_ERR_LIMIT, cse__gp2gp_line(n), NULL,
                     "a text node of %zu bytes is over the limit of %zu", len,
                     d->g->max_text);
-        } else if (c->type == XML_ENTITY_REF_NODE) {
+        } else if (c->type == XML_READER_TYPE_ENTITY_REFERENCE) {
             return cse__gp2gp_fail(d, CSE_ERR_PARSE, cse__gp2gp_line(n), NULL,
                                    "entity references are not allowed in a GP2GP "
                                    "message");
@@ -288,32 +305,28 @@ static cse_code check_subtree(cse__doc *d, xmlNodePtr n, int depth)
 
 /* Builds the subtree of the element the reader is on (one statement, agent
  * or header part: never a whole composition) and checks it. */
-static cse_code expand(cse__doc *d, xmlNodePtr *out)
+static cse_code expand(cse__doc *d, const cse__xnode **out)
 {
-    xmlNodePtr n = xmlTextReaderExpand(d->r);
+    int depth = node_depth(d);
+    const cse__xnode *n =
+        cse__xr_expand(d->r, depth > 0 ? (const char *)d->names[depth - 1] : NULL);
 
     if (n == NULL || d->xerr)
         return xml_fail(d);
     *out = n;
-    return check_subtree(d, n, xmlTextReaderDepth(d->r));
+    return check_subtree(d, n, depth);
 }
 
-/* Moves past an expanded element: its nodes were checked by expand(). */
+/* Moves past an expanded element: expand() read it to its end, and its nodes
+ * were checked there. */
 static cse_code skip_expanded(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r), rc;
-
-    if (xmlTextReaderIsEmptyElement(d->r))
-        return CSE_OK;
-    while ((rc = xmlTextReaderRead(d->r)) == 1 && !d->xerr)
-        if (at_end_of(d, depth))
-            return CSE_OK;
-    return xml_fail(d);
+    return d->xerr ? xml_fail(d) : CSE_OK;
 }
 
 static const char *current_attr(cse__doc *d, const char *name)
 {
-    return cse__hl7_attr(xmlTextReaderCurrentNode(d->r), name);
+    return cse__hl7_attr(cse__xr_node(d->r), name);
 }
 
 /* ---- The sink ---------------------------------------------------------- */
@@ -418,7 +431,7 @@ cse_code cse__gp2gp_note_agent(cse__doc *d, const cse_agent *a, bool *seen)
     return CSE_OK;
 }
 
-static cse_code deliver_agent(cse__doc *d, xmlNodePtr n)
+static cse_code deliver_agent(cse__doc *d, const cse__xnode *n)
 {
     cse__gp2gp *g = d->g;
     cse_agent *a = cse__gp2gp_agent(n);
@@ -527,20 +540,20 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
  * place of a skeleton statement). */
 static cse_code dispatch(cse__doc *d, const cse__frame *f)
 {
-    const char *name = (const char *)xmlTextReaderConstLocalName(d->r);
-    const xmlChar *ns = xmlTextReaderConstNamespaceUri(d->r);
+    const char *name = node_name(d);
+    const char *ns = node(d)->uri;
     int line = current_line(d);
     char what[160];
     cse_code rc;
 
-    if (ns == NULL || strcmp((const char *)ns, CSE__HL7_NS) != 0) {
+    if (!node(d)->hl7) {
         snprintf(what, sizeof(what), "%s/component/{%s}%s", f ? f->elem : "",
                  ns ? "other namespace" : "no namespace", name);
         cse__gp2gp_loss(d, what, "element outside the HL7 namespace", line);
         return skip(d);
     }
     if (is_statement(name)) {
-        xmlNodePtr n;
+        const cse__xnode *n;
         char *skeleton = NULL;
         if ((rc = expand(d, &n)) != CSE_OK)
             return rc;
@@ -563,10 +576,10 @@ static cse_code dispatch(cse__doc *d, const cse__frame *f)
 
 static cse_code walk_component(cse__doc *d, const cse__frame *f)
 {
-    int depth = xmlTextReaderDepth(d->r), rc;
+    int depth = node_depth(d), rc;
     cse_code c;
 
-    if (xmlTextReaderIsEmptyElement(d->r))
+    if (node_empty(d))
         return CSE_OK;
     while ((rc = next(d)) == 1) {
         if (at_end_of(d, depth))
@@ -588,7 +601,7 @@ static cse_code walk_component(cse__doc *d, const cse__frame *f)
  * walked without ever holding the whole container. */
 static cse_code walk_container(cse__doc *d, const cse__frame *up, bool composition)
 {
-    int depth = xmlTextReaderDepth(d->r), rc = 0;
+    int depth = node_depth(d), rc = 0;
     cse_entry *e =
         cse_entry_new(composition ? CSE_ENTRY_ENCOUNTER : CSE_ENTRY_COMPOUND, NULL);
     cse__frame f = {up, NULL, composition ? "ehrComposition" : "CompoundStatement", 0,
@@ -626,7 +639,7 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
     } else {
         d->compositions++;
     }
-    if (xmlTextReaderIsEmptyElement(d->r))
+    if (node_empty(d))
         return cse__gp2gp_emit(d, e);
     while ((rc = next(d)) == 1) {
         const char *name;
@@ -634,7 +647,7 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
             break;
         if (!is_child(d, depth))
             continue;
-        name = (const char *)xmlTextReaderConstLocalName(d->r);
+        name = node_name(d);
         if (hl7_element(d, "component")) {
             if (!emitted) {
                 f.inherited = e->inherited_labels | e->labels;
@@ -651,7 +664,7 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
             if ((c = walk_component(d, &f)) != CSE_OK)
                 goto out;
         } else if (!emitted && strcmp(name, "component") != 0) {
-            xmlNodePtr n;
+            const cse__xnode *n;
             if ((c = expand(d, &n)) != CSE_OK ||
                 (c = cse__gp2gp_apply_child(d, e, n)) != CSE_OK ||
                 (c = skip_expanded(d)) != CSE_OK)
@@ -691,12 +704,12 @@ static cse_code set_str(cse__doc *d, char **field, const char *value)
     return CSE_OK;
 }
 
-static const char *ods_of(xmlNodePtr n)
+static const char *ods_of(const cse__xnode *n)
 {
     /* author|destination / AgentOrgSDS / agentOrganizationSDS / id */
-    xmlNodePtr org =
+    const cse__xnode *org =
         cse__hl7_child(cse__hl7_child(n, "AgentOrgSDS"), "agentOrganizationSDS");
-    for (xmlNodePtr c = org ? org->children : NULL; c; c = c->next) {
+    for (const cse__xnode *c = org ? org->children : NULL; c; c = c->next) {
         const char *root = cse__hl7_is(c, "id") ? cse__hl7_attr(c, "root") : NULL;
         if (root && strcmp(root, CSE_OID_ODS) == 0)
             return cse__hl7_attr(c, "extension");
@@ -704,9 +717,9 @@ static const char *ods_of(xmlNodePtr n)
     return NULL;
 }
 
-static cse_code read_patient(cse__doc *d, xmlNodePtr n)
+static cse_code read_patient(cse__doc *d, const cse__xnode *n)
 {
-    xmlNodePtr id = cse__hl7_child(cse__hl7_child(n, "patient"), "id");
+    const cse__xnode *id = cse__hl7_child(cse__hl7_child(n, "patient"), "id");
     const char *root = cse__hl7_attr(id, "root");
     const char *ext = cse__hl7_attr(id, "extension");
     char nhs[11];
@@ -738,17 +751,16 @@ static cse_code read_patient(cse__doc *d, xmlNodePtr n)
 
 static cse_code walk_directory(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r), rc;
+    int depth = node_depth(d), rc;
     cse_code c;
 
-    if (xmlTextReaderIsEmptyElement(d->r))
+    if (node_empty(d))
         return CSE_OK;
     while ((rc = next(d)) == 1) {
-        xmlNodePtr n;
+        const cse__xnode *n;
         if (at_end_of(d, depth))
             return CSE_OK;
-        if (xmlTextReaderNodeType(d->r) != XML_READER_TYPE_ELEMENT ||
-            !hl7_element(d, "Agent"))
+        if (node_type(d) != XML_READER_TYPE_ELEMENT || !hl7_element(d, "Agent"))
             continue;
         if ((c = expand(d, &n)) != CSE_OK || (c = deliver_agent(d, n)) != CSE_OK ||
             (c = skip_expanded(d)) != CSE_OK)
@@ -759,11 +771,11 @@ static cse_code walk_directory(cse__doc *d)
 
 static cse_code walk_folder(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r), rc;
+    int depth = node_depth(d), rc;
     cse_code c = CSE_OK;
 
     d->has_folder = true;
-    if (xmlTextReaderIsEmptyElement(d->r))
+    if (node_empty(d))
         return CSE_OK;
     while ((rc = next(d)) == 1) {
         if (at_end_of(d, depth))
@@ -776,8 +788,8 @@ static cse_code walk_folder(cse__doc *d)
         } else if (hl7_element(d, "responsibleParty")) {
             c = walk_directory(d);
         } else if (hl7_element(d, "component")) {
-            int cdepth = xmlTextReaderDepth(d->r);
-            if (xmlTextReaderIsEmptyElement(d->r))
+            int cdepth = node_depth(d);
+            if (node_empty(d))
                 continue;
             while (c == CSE_OK && (rc = next(d)) == 1 && !at_end_of(d, cdepth)) {
                 if (!is_child(d, cdepth))
@@ -786,8 +798,7 @@ static cse_code walk_folder(cse__doc *d)
                     c = walk_container(d, NULL, true);
                 } else {
                     char what[160];
-                    snprintf(what, sizeof(what), "ehrFolder/component/%s",
-                             (const char *)xmlTextReaderConstLocalName(d->r));
+                    snprintf(what, sizeof(what), "ehrFolder/component/%s", node_name(d));
                     cse__gp2gp_loss(d, what, "folder part not mapped", current_line(d));
                     c = skip(d);
                 }
@@ -805,15 +816,15 @@ static cse_code walk_folder(cse__doc *d)
 
 static cse_code walk_extract(cse__doc *d)
 {
-    int depth = xmlTextReaderDepth(d->r), rc = 1;
+    int depth = node_depth(d), rc = 1;
     cse_code c = CSE_OK;
 
     d->extract_line = current_line(d);
     if (!d->fragment)
         cse__gp2gp_path(d, depth, NULL, d->extract_path, sizeof(d->extract_path));
-    if (!xmlTextReaderIsEmptyElement(d->r)) {
+    if (!node_empty(d)) {
         while ((rc = next(d)) == 1) {
-            xmlNodePtr n;
+            const cse__xnode *n;
             if (at_end_of(d, depth))
                 break;
             if (!is_child(d, depth))
@@ -848,8 +859,8 @@ static cse_code walk_extract(cse__doc *d)
                         c = skip_expanded(d);
                 }
             } else if (hl7_element(d, "component")) {
-                int cdepth = xmlTextReaderDepth(d->r);
-                if (xmlTextReaderIsEmptyElement(d->r))
+                int cdepth = node_depth(d);
+                if (node_empty(d))
                     continue;
                 while (c == CSE_OK && (rc = next(d)) == 1 && !at_end_of(d, cdepth))
                     if (is_child(d, cdepth))
@@ -901,15 +912,15 @@ static cse_code walk_message(cse__doc *d)
     bool found = false;
 
     while ((rc = next(d)) == 1) {
-        if (xmlTextReaderNodeType(d->r) != XML_READER_TYPE_ELEMENT)
+        if (node_type(d) != XML_READER_TYPE_ELEMENT)
             continue;
-        if (xmlTextReaderDepth(d->r) == 1 && hl7_element(d, "id") && !d->fragment &&
+        if (node_depth(d) == 1 && hl7_element(d, "id") && !d->fragment &&
             d->message_id == NULL &&
             (c = set_str(d, &d->message_id, current_attr(d, "root"))) != CSE_OK)
             return c;
-        if (xmlTextReaderDepth(d->r) == 3 && hl7_element(d, "EhrExtract") &&
-            d->names[1] && strcmp((const char *)d->names[1], "ControlActEvent") == 0 &&
-            d->names[2] && strcmp((const char *)d->names[2], "subject") == 0) {
+        if (node_depth(d) == 3 && hl7_element(d, "EhrExtract") && d->names[1] &&
+            strcmp((const char *)d->names[1], "ControlActEvent") == 0 && d->names[2] &&
+            strcmp((const char *)d->names[2], "subject") == 0) {
             if (found)
                 return cse__gp2gp_fail(
                     d, CSE_ERR_STRUCTURE, 0, NULL,
@@ -933,7 +944,7 @@ static cse_code walk_message(cse__doc *d)
 
 /* Reads one document: the extract itself (into == NULL) or a fragment read
  * in place of a skeleton statement inside frame into. */
-cse_code cse__gp2gp_read_doc(cse__gp2gp *g, xmlTextReaderPtr r, const char *source,
+cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
                              const cse__frame *into, cse_error *err)
 {
     cse__doc *d = calloc(1, sizeof(*d));
@@ -947,8 +958,8 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, xmlTextReaderPtr r, const char *sour
     d->r = r;
     d->source = source;
     d->fragment = g->nesting > 0;
-    xmlTextReaderSetStructuredErrorHandler(r, on_xml_error, d);
-    while ((rc = next(d)) == 1 && xmlTextReaderNodeType(d->r) != XML_READER_TYPE_ELEMENT)
+    cse__xr_set_error_handler(r, on_xml_error, d);
+    while ((rc = next(d)) == 1 && node_type(d) != XML_READER_TYPE_ELEMENT)
         ;
     if (rc != 1) {
         c = rc < 0 ? err->code
@@ -956,8 +967,8 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, xmlTextReaderPtr r, const char *sour
                                     "not well-formed XML: the document is empty");
         goto out;
     }
-    root = (const char *)xmlTextReaderConstLocalName(r);
-    ns = (const char *)xmlTextReaderConstNamespaceUri(r);
+    root = node_name(d);
+    ns = node(d)->uri;
     if (ns == NULL || strcmp(ns, CSE__HL7_NS) != 0) {
         c = cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, 0, NULL,
                             "the root element is not in the HL7 v3 namespace "
@@ -1027,14 +1038,14 @@ static void teardown(cse__gp2gp *g)
     free(g->agents);
 }
 
-static cse_code finish(cse__gp2gp *g, xmlTextReaderPtr r, const char *source)
+static cse_code finish(cse__gp2gp *g, cse__xr *r, const char *source)
 {
     cse_loss_item items[CSE__MAX_LOSSES + 1];
     cse_summary sum = {0};
     cse_code c;
 
     c = cse__gp2gp_read_doc(g, r, source, NULL, g->err);
-    xmlFreeTextReader(r);
+    cse__xr_free(r);
     if (c != CSE_OK)
         return c;
     for (size_t i = 0; i < g->n_losses; i++) {
@@ -1065,7 +1076,7 @@ cse_code cse_gp2gp_read_file(const char *path, const cse_gp2gp_read_options *opt
 {
     cse__gp2gp g;
     cse_error local;
-    xmlTextReaderPtr r;
+    cse__xr *r;
     struct stat st;
     int fd;
     bool is_stdin;
@@ -1084,14 +1095,14 @@ cse_code cse_gp2gp_read_file(const char *path, const cse_gp2gp_read_options *opt
             close(fd);
         return cse__error_set(err, CSE_ERR_IO, 0, path, NULL, "is a directory");
     }
-    r = xmlReaderForFd(fd, is_stdin ? NULL : path, NULL, READ_OPTIONS);
+    setup(&g, opt, sink, err, &local);
+    r = cse__xr_new_fd(fd, g.max_text);
     if (r == NULL) {
         if (!is_stdin)
             close(fd);
         return cse__error_set(err, CSE_ERR_NOMEM, 0, path, NULL,
                               "cannot start the XML reader");
     }
-    setup(&g, opt, sink, err, &local);
     c = finish(&g, r, path);
     teardown(&g);
     if (!is_stdin)
@@ -1105,7 +1116,7 @@ cse_code cse_gp2gp_read_memory(const char *buf, size_t len, const char *source_n
 {
     cse__gp2gp g;
     cse_error local;
-    xmlTextReaderPtr r;
+    cse__xr *r;
     const char *source = source_name ? source_name : "(memory)";
     cse_code c;
 
@@ -1115,11 +1126,11 @@ cse_code cse_gp2gp_read_memory(const char *buf, size_t len, const char *source_n
     if (len > INT_MAX)
         return cse__error_set(err, CSE_ERR_LIMIT, 0, source, NULL,
                               "an in-memory extract is limited to 2 GB");
-    r = xmlReaderForMemory(buf, (int)len, NULL, NULL, READ_OPTIONS);
+    setup(&g, opt, sink, err, &local);
+    r = cse__xr_new_memory(buf, len, g.max_text);
     if (r == NULL)
         return cse__error_set(err, CSE_ERR_NOMEM, 0, source, NULL,
                               "cannot start the XML reader");
-    setup(&g, opt, sink, err, &local);
     c = finish(&g, r, source);
     teardown(&g);
     return c;

@@ -1,5 +1,5 @@
 /* The GP2GP reader, one element at a time: a statement, an agent or a part of
- * a composition, already expanded into a small libxml2 subtree, becomes model
+ * a composition, already expanded into a small tree (gp2gp_xml.h), becomes model
  * objects here. Nothing in this file moves the reader. */
 #include "config.h"
 
@@ -14,7 +14,10 @@
 
 bool cse__hl7_is(const cse__xnode *n, const char *name)
 {
-    return n && n->type == XML_READER_TYPE_ELEMENT && n->hl7 && strcmp(n->name, name) == 0;
+    /* The first letters differ for most names asked about: compare them
+     * first, as this runs for every child of every statement. */
+    return n && n->type == XML_READER_TYPE_ELEMENT && n->hl7 && n->name[0] == name[0] &&
+           strcmp(n->name, name) == 0;
 }
 
 const cse__xnode *cse__hl7_child(const cse__xnode *n, const char *name)
@@ -258,7 +261,7 @@ static cse_code read_value(cse__doc *d, cse_entry *e, const cse__xnode *v)
     const char *val = cse__hl7_attr(v, "value");
     const char *unit = cse__hl7_attr(v, "unit");
     const char *code = cse__hl7_attr(v, "code");
-    const cse__xnode *low = cse__hl7_child(v, "low"), high = cse__hl7_child(v, "high");
+    const cse__xnode *low = cse__hl7_child(v, "low"), *high = cse__hl7_child(v, "high");
     char buf[512];
     bool nomem;
 
@@ -290,8 +293,8 @@ static bool has_code(const cse_concept *c, const char *code)
 }
 
 /* The attachment an ExternalDocument refers to, after its narrative. */
-static cse_code emit_attachment(cse__doc *d, const cse_entry *narrative, const cse__xnode *doc,
-                                const cse__frame *f)
+static cse_code emit_attachment(cse__doc *d, const cse_entry *narrative,
+                                const cse__xnode *doc, const cse__frame *f)
 {
     cse_entry *a = cse_entry_new(CSE_ENTRY_ATTACHMENT, cse__hl7_id_root(doc));
     const char *ref =
@@ -396,8 +399,8 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
             if (id)
                 rc = cse_entry_add_link(e, id);
         } else if (kind == CSE_ENTRY_MEDICATION && cse__hl7_is(c, "consumable")) {
-            const cse__xnode *mat = cse__hl7_child(cse__hl7_child(c, "manufacturedProduct"),
-                                            "manufacturedMaterial");
+            const cse__xnode *mat = cse__hl7_child(
+                cse__hl7_child(c, "manufacturedProduct"), "manufacturedMaterial");
             rc = cse__gp2gp_concept(cse__hl7_child(mat, "code"), &e->code);
         } else if (kind == CSE_ENTRY_MEDICATION &&
                    cse__hl7_is(c, "pertinentInformation")) {

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #define HL7_NS "urn:hl7-org:v3"
 #define CHUNK 65536
+#define SLICE 512
 #define BLOCK 65536
 
 struct block {
@@ -37,6 +39,8 @@ struct cse__xr {
     size_t mem_len, mem_off;
     xmlParserInputBufferPtr file;
     char *chunk;
+    const char *win; /* the block of input being parsed */
+    size_t win_len, win_off;
     bool done;   /* the last chunk was given to the parser */
     bool failed; /* the input could not be read, or no memory */
     /* errors */
@@ -44,7 +48,8 @@ struct cse__xr {
     void *error_arg;
     /* arena: blocks kept for reuse; reset when nothing in it is needed */
     struct block *blocks, *cur_block;
-    int pin; /* an expansion is in progress */
+    int pin;            /* an expansion is in progress */
+    struct block *mark; /* the block holding the root of that expansion */
     /* the queue of nodes read from the input and not yet delivered */
     cse__xnode *head, *tail;
     cse__xnode *cur;
@@ -101,6 +106,36 @@ static void arena_reset(cse__xr *x)
         x->blocks->used = 0;
 }
 
+static struct block *block_of(const cse__xr *x, const void *p)
+{
+    for (struct block *b = x->blocks; b; b = b->next) {
+        if ((const char *)p >= b->data && (const char *)p < b->data + b->size)
+            return b;
+        if (b == x->cur_block)
+            break;
+    }
+    return x->blocks;
+}
+
+/* During an expansion only the blocks from the one holding its root are in
+ * use: the ones before it go to the end of the chain, for reuse. */
+static void release_before(cse__xr *x, struct block *mark)
+{
+    struct block *first = x->blocks, *last = NULL, *end;
+
+    if (mark == NULL || mark == first)
+        return;
+    for (struct block *b = first; b && b != mark; b = b->next)
+        last = b;
+    if (last == NULL || last->next != mark)
+        return;
+    for (end = mark; end->next; end = end->next)
+        ;
+    last->next = NULL;
+    end->next = first;
+    x->blocks = mark;
+}
+
 static char *copy(cse__xr *x, const void *s, size_t len)
 {
     char *p = alloc(x, len + 1);
@@ -155,13 +190,23 @@ static void flush_text(cse__xr *x)
         xmlStopParser(x->ctxt);
 }
 
+/* An error ends the document. Like xmlTextReader, which runs a little ahead
+ * of its caller, the caller hears of it at once, and its next read fails:
+ * the input is fed in small slices, so that is near where the error is. */
+static void report_error(cse__xr *x, cse__xml_error_ptr e)
+{
+    if (x->on_error)
+        x->on_error(x->error_arg, e);
+    xmlStopParser(x->ctxt);
+}
+
 /* ---- SAX2 callbacks ----------------------------------------------------- */
 
 static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
                      const xmlChar *uri, int n_ns, const xmlChar **ns, int n_attrs,
                      int n_defaulted, const xmlChar **attrs)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
     const xmlChar *cur = x->ctxt->input ? x->ctxt->input->cur : NULL;
     cse__xnode *n;
 
@@ -187,9 +232,13 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
                 return;
             }
             /* libxml2 leaves '&' as "&#38;" for the tree builder to decode. */
-            for (size_t k = 0; k < len; k++) {
-                v[o++] = (char)a[3][k];
-                if (a[3][k] == '&' && len - k >= 5 && memcmp(a[3] + k, "&#38;", 5) == 0)
+            for (size_t k = 0; k < len;) {
+                const xmlChar *amp = memchr(a[3] + k, '&', len - k);
+                size_t run = amp ? (size_t)(amp - (a[3] + k)) + 1 : len - k;
+                memcpy(v + o, a[3] + k, run);
+                o += run;
+                k += run;
+                if (amp && len - (k - 1) >= 5 && memcmp(amp, "&#38;", 5) == 0)
                     k += 4;
             }
             v[o] = '\0';
@@ -220,7 +269,7 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
                    const xmlChar *uri)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
     cse__xnode *n;
     const cse__xnode *t = x->tail;
 
@@ -240,7 +289,7 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
 static void on_text(void *ctx, const xmlChar *v, int len)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
 
     if (len <= 0)
         return;
@@ -251,18 +300,16 @@ static void on_text(void *ctx, const xmlChar *v, int len)
     }
     if (x->text_len + (size_t)len > XML_MAX_TEXT_LENGTH) {
         /* What libxml2's tree builder says (and does) at this size. */
-        xmlError *e = &x->ctxt->lastError;
-        xmlResetError(e);
-        e->domain = XML_FROM_PARSER;
-        e->code = XML_ERR_NO_MEMORY;
-        e->level = XML_ERR_FATAL;
-        e->line = parser_line(x);
-        e->message = (char *)xmlStrdup(
-            BAD_CAST "Memory allocation failed : xmlSAX2Characters: huge text node\n");
-        x->ctxt->wellFormed = 0;
-        if (x->on_error)
-            x->on_error(x->error_arg, e);
-        xmlStopParser(x->ctxt);
+        static char msg[] =
+            "Memory allocation failed : xmlSAX2Characters: huge text node\n";
+        xmlError e;
+        memset(&e, 0, sizeof(e));
+        e.domain = XML_FROM_PARSER;
+        e.code = XML_ERR_NO_MEMORY;
+        e.level = XML_ERR_FATAL;
+        e.line = parser_line(x);
+        e.message = msg;
+        report_error(x, &e);
         return;
     }
     /* Past the cap the text is counted, not kept: the caller refuses it. */
@@ -288,7 +335,7 @@ static void on_text(void *ctx, const xmlChar *v, int len)
 
 static void on_cdata(void *ctx, const xmlChar *v, int len)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
     cse__xnode *n;
 
     flush_text(x);
@@ -303,7 +350,7 @@ static void on_cdata(void *ctx, const xmlChar *v, int len)
 
 static void on_comment(void *ctx, const xmlChar *v)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
 
     flush_text(x);
     push(x, XML_READER_TYPE_COMMENT, x->depth, parser_line(x));
@@ -311,7 +358,7 @@ static void on_comment(void *ctx, const xmlChar *v)
 
 static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
 
     flush_text(x);
     push(x, XML_READER_TYPE_PROCESSING_INSTRUCTION, x->depth, parser_line(x));
@@ -319,7 +366,7 @@ static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 
 static void on_reference(void *ctx, const xmlChar *name)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
     cse__xnode *n;
 
     flush_text(x);
@@ -330,18 +377,21 @@ static void on_reference(void *ctx, const xmlChar *name)
 static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
                                const xmlChar *sys)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
 
-    xmlSAX2InternalSubset(x->ctxt, name, ext, sys);
+    xmlSAX2InternalSubset(ctx, name, ext, sys);
     flush_text(x);
+    /* No line: like xmlTextReader's, it is read where the parser is. */
     push(x, XML_READER_TYPE_DOCUMENT_TYPE, 0, 0);
 }
 
 static void on_sax_error(void *ctx, cse__xml_error_ptr e)
 {
-    cse__xr *x = ctx;
+    cse__xr *x = ((xmlParserCtxtPtr)ctx)->_private;
 
-    if (x->on_error)
+    if (e != NULL && e->level >= XML_ERR_ERROR)
+        report_error(x, e);
+    else if (x->on_error)
         x->on_error(x->error_arg, e);
 }
 
@@ -373,11 +423,14 @@ static cse__xr *make(size_t max_text)
     x->sax.error = NULL;
     x->sax.warning = NULL;
     x->sax.fatalError = NULL;
-    x->ctxt = xmlCreatePushParserCtxt(&x->sax, x, NULL, 0, NULL);
+    /* libxml2's handlers expect the parser as their context: ours find x
+     * through it. */
+    x->ctxt = xmlCreatePushParserCtxt(&x->sax, NULL, NULL, 0, NULL);
     if (x->ctxt == NULL) {
         free(x);
         return NULL;
     }
+    x->ctxt->_private = x;
     /* Network off, big line numbers. Never XML_PARSE_NOENT, DTDLOAD, DTDATTR,
      * XINCLUDE or HUGE. */
     xmlCtxtUseOptions(x->ctxt, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
@@ -455,56 +508,92 @@ void cse__xr_set_error_handler(cse__xr *x, cse__xml_error_fn fn, void *arg)
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Parses input until something is queued or the input ends. Returns false
- * when the input cannot be read. */
+/* Reads the next block of input into the window. Returns its size, 0 at the
+ * end, -1 when it cannot be read. */
+static int refill(cse__xr *x)
+{
+    int n;
+
+    if (x->mem != NULL || (x->fd < 0 && x->file == NULL)) {
+        size_t left = x->mem_len - x->mem_off;
+        n = (int)(left < CHUNK ? left : CHUNK);
+        x->win = x->mem + x->mem_off;
+        x->mem_off += (size_t)n;
+    } else if (x->file != NULL) {
+        n = x->file->readcallback(x->file->context, x->chunk, CHUNK);
+        x->win = x->chunk;
+    } else {
+        ssize_t r;
+        do
+            r = read(x->fd, x->chunk, CHUNK);
+        while (r < 0 && errno == EINTR);
+        n = (int)r;
+        x->win = x->chunk;
+    }
+    x->win_len = n > 0 ? (size_t)n : 0;
+    x->win_off = 0;
+    return n;
+}
+
+/* Parses input until something is queued or the input ends. The parser gets
+ * the input in slices of SLICE bytes, as xmlTextReader gives it, so that it
+ * runs only a little ahead of the caller and an error it reports is heard
+ * near where it is. Returns false when the input cannot be read. */
 static bool feed(cse__xr *x)
 {
-    while (x->head == NULL && !x->done) {
-        const char *data = x->chunk;
-        int n;
+    /* A DOCTYPE is delivered once the parser is past it, in the root (as
+     * xmlTextReader delivers it): an error in its entities is heard first. */
+    while ((x->head == NULL || x->tail->type == XML_READER_TYPE_DOCUMENT_TYPE) &&
+           !x->done) {
+        size_t n;
 
-        if (x->mem != NULL || (x->fd < 0 && x->file == NULL)) {
-            size_t left = x->mem_len - x->mem_off;
-            n = (int)(left < CHUNK ? left : CHUNK);
-            data = x->mem + x->mem_off;
-            x->mem_off += (size_t)n;
-        } else if (x->file != NULL) {
-            n = x->file->readcallback(x->file->context, x->chunk, CHUNK);
-        } else {
-            ssize_t r;
-            do
-                r = read(x->fd, x->chunk, CHUNK);
-            while (r < 0 && errno == EINTR);
-            n = (int)r;
+        if (x->win_off == x->win_len) {
+            int r = refill(x);
+            if (r < 0) {
+                x->failed = true;
+                return false;
+            }
+            if (r == 0) {
+                x->done = true;
+                xmlParseChunk(x->ctxt, NULL, 0, 1);
+                flush_text(x);
+                break;
+            }
         }
-        if (n < 0) {
-            x->failed = true;
-            return false;
-        }
-        x->done = n == 0;
-        xmlParseChunk(x->ctxt, data, n, x->done);
-        if (x->done)
-            flush_text(x);
+        n = x->win_len - x->win_off;
+        if (n > SLICE)
+            n = SLICE;
+        xmlParseChunk(x->ctxt, x->win + x->win_off, (int)n, 0);
+        x->win_off += n;
         if (x->failed)
             return false;
-        if ((x->ctxt->instate == XML_PARSER_EOF || !x->ctxt->wellFormed) && !x->done) {
-            /* Stopped by an error, which the handler has seen: what came
-             * before it is still delivered, as xmlTextReader does. */
+        if (x->ctxt->instate == XML_PARSER_EOF || !x->ctxt->wellFormed) {
+            /* Stopped by an error, which the handler has heard of. */
             x->done = true;
             flush_text(x);
         }
     }
-    return true;
+    return !x->failed;
 }
 
 int cse__xr_read(cse__xr *x)
 {
+    /* At the end, or after an error, the reader stays on the last node. */
     if (x->head == NULL) {
-        x->cur = NULL;
-        if (x->pin == 0) {
-            arena_reset(x);
-            x->tail = NULL;
+        if (x->cur && x->cur != &x->end) {
+            /* What an error message needs of it outlives the arena. */
+            x->end = *x->cur;
+            x->end.attrs = NULL;
+            x->end.n_attrs = 0;
+            x->end.text = NULL;
+            x->end.parent = x->end.children = x->end.last = x->end.next = NULL;
+            x->cur = &x->end;
         }
+        if (x->pin == 0)
+            arena_reset(x);
+        else
+            release_before(x, x->mark);
+        x->tail = NULL;
         if (!feed(x))
             return -1;
         if (x->head == NULL)
@@ -538,16 +627,25 @@ static void append(cse__xnode *parent, cse__xnode *n)
     parent->last = n;
 }
 
-cse__xnode *cse__xr_expand(cse__xr *x)
+cse__xnode *cse__xr_expand(cse__xr *x, const char *parent_name)
 {
     cse__xnode *root = x->cur, *at;
     int rc = 1;
 
     if (root == NULL || root->type != XML_READER_TYPE_ELEMENT)
         return NULL;
+    root->parent = NULL;
+    if (parent_name) {
+        if ((root->parent = alloc(x, sizeof(*root->parent))) == NULL)
+            return NULL;
+        memset(root->parent, 0, sizeof(*root->parent));
+        root->parent->type = XML_READER_TYPE_ELEMENT;
+        root->parent->name = parent_name;
+    }
     if (root->empty)
         return root;
     x->pin++;
+    x->mark = block_of(x, root);
     at = root;
     while ((rc = cse__xr_read(x)) == 1) {
         cse__xnode *n = x->cur;
@@ -565,8 +663,10 @@ cse__xnode *cse__xr_expand(cse__xr *x)
             at = n;
     }
     x->pin--;
-    if (rc != 1)
+    if (rc != 1) {
+        x->cur = root; /* left where it was, as xmlTextReaderExpand leaves it */
         return NULL;
+    }
     /* The reader is left on the element's end. */
     x->end = *x->cur;
     x->end.next = NULL;

@@ -32,10 +32,10 @@ typedef struct cse__xattr {
  * _DOCUMENT_TYPE and _ENTITY_REFERENCE. */
 typedef struct cse__xnode {
     int type;
-    int depth; /* 0 for the root element */
-    int line;  /* an element's start tag, for an end tag too */
-    bool empty; /* an element written <x/> (no end event follows) */
-    bool hl7;   /* an element in the HL7 v3 namespace */
+    int depth;        /* 0 for the root element */
+    int line;         /* an element's start tag, for an end tag too */
+    bool empty;       /* an element written <x/> (no end event follows) */
+    bool hl7;         /* an element in the HL7 v3 namespace */
     const char *name; /* element local name, PI target, entity name */
     const char *uri;  /* element namespace, NULL for none */
     const char *text; /* text, CDATA, comment or PI data, NUL-terminated */
@@ -74,9 +74,10 @@ const cse__xnode *cse__xr_node(const cse__xr *x);
 /* The parser's current line. */
 int cse__xr_parser_line(const cse__xr *x);
 /* Reads the whole element the reader is on into a tree and leaves the reader
- * on its end. The tree lives until the next read or expand. NULL when the
- * input ends early or cannot be read. */
-cse__xnode *cse__xr_expand(cse__xr *x);
+ * on its end. The root's parent is a bare element named parent_name (may be
+ * NULL: no parent). The tree lives until the next read or expand. NULL when
+ * the input ends early or cannot be read. */
+cse__xnode *cse__xr_expand(cse__xr *x, const char *parent_name);
 
 /* The value of the unprefixed attribute name, or NULL. */
 const char *cse__xnode_attr(const cse__xnode *n, const char *name);

@@ -490,6 +490,50 @@ static const char bare[] = "<EhrExtract xmlns=\"urn:hl7-org:v3\">\n"
                            " </ehrComposition></component></ehrFolder></component>\n"
                            "</EhrExtract>\n";
 
+START_TEST(test_gp2gp_read_text_across_input_slices_arrives_whole)
+{
+    /* The reader feeds libxml2 a slice at a time: an original text longer
+     * than many slices, with references across their edges, and attribute
+     * values with references arrive whole and decoded. */
+    static const char head[] =
+        "<EhrExtract xmlns=\"urn:hl7-org:v3\">\n"
+        " <component><ehrFolder><component><ehrComposition>\n"
+        "  <id root=\"C1\"/>\n"
+        "  <component><ObservationStatement><id root=\"O1\"/>"
+        "<code code=\"X1\" codeSystem=\"2.16.840.1.113883.2.1.6.3\" "
+        "displayName=\"A &amp; B &lt;C&gt; caf&#233;\"><originalText>";
+    static const char tail[] = "</originalText></code>"
+                               "<availabilityTime value=\"20240301\"/>"
+                               "</ObservationStatement></component>\n"
+                               " </ehrComposition></component></ehrFolder></component>\n"
+                               "</EhrExtract>\n";
+    size_t reps = 20000, n = 0;
+    char *xml = malloc(sizeof(head) + sizeof(tail) + reps * 16);
+    struct probe p;
+    cse_sink s;
+    cse_error err = {0};
+    const cse_entry *e;
+
+    ck_assert_ptr_nonnull(xml);
+    n += (size_t)sprintf(xml, "%s", head);
+    for (size_t i = 0; i < reps; i++)
+        n += (size_t)sprintf(xml + n, "ab&amp;&#67;d ");
+    sprintf(xml + n, "%s", tail);
+    probe_init(&p, &s);
+    assert_read_ok(cse_gp2gp_read_memory(xml, strlen(xml), "long", NULL, &s, &err), &err);
+    ck_assert_uint_eq(cse_record_entry_count(p.rec), 2);
+    e = cse_record_entry(p.rec, 1);
+    ck_assert_uint_eq(e->code.n, 1);
+    ck_assert_str_eq(e->code.codings[0].display, "A & B <C> caf\xc3\xa9");
+    ck_assert_ptr_nonnull(e->code.text);
+    ck_assert_uint_eq(strlen(e->code.text), reps * 6 - 1);
+    ck_assert(strncmp(e->code.text, "ab&Cd ab&Cd ", 12) == 0);
+    ck_assert(strcmp(e->code.text + strlen(e->code.text) - 5, "ab&Cd") == 0);
+    probe_free(&p);
+    free(xml);
+}
+END_TEST
+
 START_TEST(test_gp2gp_read_memory_reads_a_bare_extract)
 {
     struct probe p;
@@ -615,6 +659,7 @@ Suite *make_gp2gp_read_suite(void)
     tcase_add_test(tc, test_gp2gp_read_skeleton_reads_fragments_in_place);
     tcase_add_test(tc, test_gp2gp_read_missing_patient_id_names_path);
     tcase_add_test(tc, test_gp2gp_read_memory_reads_a_bare_extract);
+    tcase_add_test(tc, test_gp2gp_read_text_across_input_slices_arrives_whole);
     tcase_add_test(tc, test_gp2gp_read_depth_cap_is_a_limit_error);
     tcase_add_test(tc, test_gp2gp_read_text_and_attribute_caps_are_limit_errors);
     tcase_add_test(tc, test_gp2gp_read_sink_error_stops_the_reader);

@@ -389,6 +389,78 @@ START_TEST(test_repair_passes_other_nodes_through_unchanged)
 }
 END_TEST
 
+START_TEST(test_repair_normalises_markup_as_xmltextwriter_did)
+{
+    /* What earlier versions (an xmlTextWriter) wrote for markup that is not
+     * already in that form: double quotes, character references resolved to
+     * UTF-8, attribute TAB/LF/CR and text CR as references, " and > escaped,
+     * a white-space-only CR written raw, adjacent CDATA joined, an XML
+     * declaration added and a final newline. */
+    static const char xml[] =
+        "<EhrExtract xmlns='urn:hl7-org:v3' classCode='EXTRACT'  >\n"
+        "  <note a='caf&#233; &#9;tab&#10;nl &#13;cr &amp; &quot;q&quot; &apos;s&apos;' "
+        "b = \"x>y\" />\n"
+        "  <text>caf&#233; &quot;q&quot; 'a' &gt; &#13;x</text>\n"
+        "  <text>&#13;</text><text><![CDATA[a]]><![CDATA[b]]></text>\n"
+        "  <?pi?><?pi2 ?><!---->\n"
+        "  <full></full><empty/>\n"
+        "</EhrExtract>";
+    static const char want[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<EhrExtract xmlns=\"urn:hl7-org:v3\" classCode=\"EXTRACT\">\n"
+        "  <note a=\"caf\xc3\xa9 &#9;tab&#10;nl &#13;cr &amp; &quot;q&quot; 's'\" "
+        "b=\"x&gt;y\"/>\n"
+        "  <text>caf\xc3\xa9 &quot;q&quot; 'a' &gt; &#13;x</text>\n"
+        "  <text>\r</text><text><![CDATA[ab]]></text>\n"
+        "  <?pi?><?pi2 ?><!---->\n"
+        "  <full></full><empty/>\n"
+        "</EhrExtract>\n";
+    cse_repair_report rep;
+    cse_error err;
+    char *out = repair(xml, NULL, &rep, &err, NULL);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_repair_copies_text_longer_than_its_buffers)
+{
+    /* Text and white space runs longer than the read and write buffers, with
+     * escapes falling across their boundaries, come out whole. */
+    size_t n = 200000;
+    char *xml = malloc(n * 2 + 200), *want = malloc(n * 2 + 300), *out;
+    size_t a = 0, b = 0;
+    cse_repair_report rep;
+    cse_error err;
+
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(want);
+    a += (size_t)sprintf(xml + a, "<EhrExtract xmlns=\"urn:hl7-org:v3\"><text>");
+    b += (size_t)sprintf(want + b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                   "<EhrExtract xmlns=\"urn:hl7-org:v3\"><text>");
+    for (size_t i = 0; i < n / 10; i++) {
+        a += (size_t)sprintf(xml + a, "abcd&amp;efg");
+        b += (size_t)sprintf(want + b, "abcd&amp;efg");
+    }
+    a += (size_t)sprintf(xml + a, "</text>");
+    b += (size_t)sprintf(want + b, "</text>");
+    memset(xml + a, '\n', n / 2);
+    memset(want + b, '\n', n / 2);
+    a += n / 2;
+    b += n / 2;
+    sprintf(xml + a, "<empty/></EhrExtract>");
+    sprintf(want + b, "<empty/></EhrExtract>\n");
+    out = repair(xml, NULL, &rep, &err, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+    free(out);
+    free(xml);
+    free(want);
+}
+END_TEST
+
 START_TEST(test_repair_uses_the_documents_prefix)
 {
     cse_repair_report rep;
@@ -610,6 +682,8 @@ Suite *make_repair_suite(void)
     tcase_add_test(tc, test_repair_upgrades_uk06_with_existing_label);
     tcase_add_test(tc, test_repair_leaves_unlabelled_uk06_alone);
     tcase_add_test(tc, test_repair_passes_other_nodes_through_unchanged);
+    tcase_add_test(tc, test_repair_normalises_markup_as_xmltextwriter_did);
+    tcase_add_test(tc, test_repair_copies_text_longer_than_its_buffers);
     tcase_add_test(tc, test_repair_uses_the_documents_prefix);
     tcase_add_test(tc, test_repair_reports_candidate_unchanged);
     tcase_add_test(tc, test_repair_reports_marker_changes);
