@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -475,17 +476,13 @@ static cse_code check_depth(reader *r, const char *buf, size_t len, int line0)
     return CSE_OK;
 }
 
-static cse_code json_fail(reader *r, const json_error_t *je, int line0)
+/* jansson's own text may quote the record near the error: it is translated
+ * (json_error.c), never passed on. */
+static cse_code json_fail(reader *r, const json_error_t *je, const char *buf, size_t len,
+                          int line0)
 {
-    char text[JSON_ERROR_TEXT_LENGTH];
-    char *near;
-
-    /* jansson quotes the input near the error: that may be record text. */
-    snprintf(text, sizeof(text), "%s", je->text);
-    if ((near = strstr(text, " near ")) != NULL)
-        *near = '\0';
     cse__error_set(r->err, CSE_ERR_PARSE, line0 + je->line - (line0 ? 1 : 0), r->source,
-                   NULL, "not valid JSON: %s", text);
+                   NULL, "not valid JSON: %s", cse__json_error_text(je, buf, len));
     if (r->err && r->err->code == CSE_ERR_PARSE)
         r->err->column = je->column;
     return CSE_ERR_PARSE;
@@ -500,7 +497,7 @@ static json_t *parse_json(reader *r, const char *buf, size_t len, int line0)
         return NULL;
     j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL)
-        json_fail(r, &je, line0);
+        json_fail(r, &je, buf, len, line0);
     return j;
 }
 
@@ -1663,6 +1660,7 @@ cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
     ssize_t n;
     cse_code rc = CSE_OK;
     bool ndjson = false;
+    struct stat st;
     reader r;
 
     if (path == NULL || sink == NULL)
@@ -1676,6 +1674,13 @@ cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
                        strerror(errno));
     if (fp == NULL) {
         rc = err ? err->code : CSE_ERR_IO;
+        goto out;
+    }
+    /* fopen() opens a folder for reading; reading it then fails with no
+     * reason a person would recognise. */
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = cse__error_set(err, CSE_ERR_IO, 0, source, NULL,
+                            "is a directory, not a FHIR Bundle or NDJSON file");
         goto out;
     }
     /* NDJSON when the first line is a whole JSON object and more follows. */

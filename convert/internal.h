@@ -26,4 +26,13 @@ cse_code cse__ptrvec_push(cse__ptrvec *v, void *p);
 /* Case-insensitive ASCII substring search. */
 const char *cse__strcasestr(const char *hay, const char *needle);
 
+/* Safe English for a jansson parse error (convert/json_error.c): the reason
+ * from json_error_code() and the byte at e->position in buf (len bytes; buf
+ * may be NULL), never jansson's text, which can quote the input. A UTF-16 or
+ * UTF-8 byte order mark at the start of buf is named whatever the code. Static
+ * text; e may be NULL. */
+struct json_error_t;
+const char *cse__json_error_text(const struct json_error_t *e, const char *buf,
+                                 size_t len);
+
 #endif

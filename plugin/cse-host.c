@@ -92,35 +92,56 @@ static int status_for(int code)
     }
 }
 
-static int report(const char *what, const cse_plugin_error *err)
+/* "cse-host: WHAT: FILE: PATH: MESSAGE (code N)"; file and path may be absent.
+ * The module's messages carry no record content, so they are shown as they
+ * are. */
+static int report(const char *what, const char *file, const cse_plugin_error *err)
 {
-    fprintf(stderr, "cse-host: %s: %s%s%s (code %d)\n", what, err->path,
-            err->path[0] ? ": " : "", err->message, err->code);
+    fprintf(stderr, "cse-host: %s: %s%s%s%s%s (code %d)\n", what, file ? file : "",
+            file ? ": " : "", err->path, err->path[0] ? ": " : "", err->message,
+            err->code);
     return status_for(err->code);
 }
 
 /* ---- Files -------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *len)
+/* Reads a whole regular file of at most RECORD_MAX bytes; what names the
+ * command in messages. */
+static char *read_file(const char *what, const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
     char *buf = NULL;
+    struct stat st;
     long n;
 
     if (fp == NULL) {
-        fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
+        return NULL;
+    }
+    /* fopen() opens a folder for reading; only reading it fails, with EISDIR
+     * after ftell() has already said something odd. */
+    if (fstat(fileno(fp), &st) != 0) {
+        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
+        fclose(fp);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path,
+                S_ISDIR(st.st_mode) ? "is a directory, not a file"
+                                    : "not a regular file");
+        fclose(fp);
         return NULL;
     }
     if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > RECORD_MAX ||
         fseek(fp, 0, SEEK_SET) != 0) {
-        fprintf(stderr, "cse-host: %s: unreadable or larger than %ld bytes\n", path,
-                RECORD_MAX);
+        fprintf(stderr, "cse-host: %s: %s: unreadable or larger than %ld bytes\n", what,
+                path, RECORD_MAX);
         fclose(fp);
         return NULL;
     }
     if ((buf = malloc((size_t)n + 1)) == NULL ||
         fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        fprintf(stderr, "cse-host: %s: cannot read\n", path);
+        fprintf(stderr, "cse-host: %s: %s: cannot read\n", what, path);
         free(buf);
         fclose(fp);
         return NULL;
@@ -191,14 +212,44 @@ static int record_path(const struct host *H, const char *name, char *out, size_t
     return HOST_OK;
 }
 
-static char *load_record(const struct host *H, const char *name, char *path, size_t size,
-                         int *rc)
+/* The ABI carries a record as a C string, so a NUL byte inside the file
+ * would silently cut it short: refuse it here, where the length is known. A
+ * UTF-16 file (NUL in every other byte) is left to the module, which names
+ * the encoding. */
+static bool has_nul(const char *what, const char *path, const char *buf, size_t len)
+{
+    const char *nul = memchr(buf, '\0', len), *p;
+    int line = 1, col = 1;
+
+    if (nul == NULL || (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') ||
+                                     (buf[0] == '\xfe' && buf[1] == '\xff'))))
+        return false;
+    for (p = buf; p < nul; p++) {
+        if (*p == '\n')
+            line++, col = 1;
+        else
+            col++;
+    }
+    fprintf(stderr, "cse-host: %s: %s: line %d, column %d: NUL byte (a record is text)\n",
+            what, path, line, col);
+    return true;
+}
+
+static char *load_record(const struct host *H, const char *what, const char *name,
+                         char *path, size_t size, int *rc)
 {
     char *r;
+    size_t len = 0;
+
     if ((*rc = record_path(H, name, path, size)) != HOST_OK)
         return NULL;
-    if ((r = read_file(path, NULL)) == NULL)
+    if ((r = read_file(what, path, &len)) == NULL) {
         *rc = HOST_IO;
+    } else if (has_nul(what, path, r, len)) {
+        free(r);
+        r = NULL;
+        *rc = HOST_REFUSED;
+    }
     return r;
 }
 
@@ -269,7 +320,7 @@ static int load(struct host *H)
         return HOST_MODULE;
     }
     if ((H->api = entry(CSE_PLUGIN_ABI_VERSION, &err)) == NULL)
-        return report("module", &err);
+        return report("module", NULL, &err);
     if (H->api->size < sizeof(cse_plugin_api)) {
         fprintf(stderr, "cse-host: the module's table is older than this host\n");
         return HOST_MODULE;
@@ -290,7 +341,7 @@ static int open_handle(struct host *H)
     cfg.review_months = H->review_months;
     cfg.clock_override = H->today;
     if (H->api->open(&cfg, &H->h, &recovered, &err) != CSE_PLUGIN_OK)
-        return report("open", &err);
+        return report("open", NULL, &err);
     if (recovered)
         fprintf(stderr,
                 "cse-host: the audit journal ended in a torn line (%zu bytes) left by "
@@ -326,11 +377,12 @@ static int cmd_open(struct host *H, int argc, char **argv, bool saved)
 
     if (argc < 2)
         return usage(stderr), HOST_USAGE;
-    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rec = load_record(H, saved ? "save" : "open", argv[1], path, sizeof(path),
+                           &rc)) == NULL)
         return rc;
     if ((saved ? H->api->record_saved : H->api->record_opened)(H->h, &H->user, rec, &out,
                                                                &err) != CSE_PLUGIN_OK)
-        rc = report(saved ? "save" : "open", &err);
+        rc = report(saved ? "save" : "open", path, &err);
     else
         print_json(out);
     H->api->free_string(out);
@@ -353,12 +405,12 @@ static int cmd_flag(struct host *H, int argc, char **argv)
 
     if (argc < 3)
         return usage(stderr), HOST_USAGE;
-    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rec = load_record(H, "flag", argv[1], path, sizeof(path), &rc)) == NULL)
         return rc;
     if (H->api->marker_add(H->h, &H->user, rec, argv[2], opt_value(argc, argv, "--start"),
                            opt_value(argc, argv, "--review"), &out, &id,
                            &err) != CSE_PLUGIN_OK)
-        rc = report("flag", &err);
+        rc = report("flag", path, &err);
     else if ((rc = save_result(H, path, out)) == HOST_OK)
         printf("%s\n", id);
     H->api->free_string(id);
@@ -379,7 +431,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
         fprintf(stderr, "cse-host: end needs --reason CODE\n");
         return HOST_USAGE;
     }
-    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rec = load_record(H, cmd, argv[1], path, sizeof(path), &rc)) == NULL)
         return rc;
     if (strcmp(cmd, "review") == 0)
         prc = H->api->marker_review(H->h, &H->user, rec, argv[2],
@@ -389,7 +441,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
                                  opt_value(argc, argv, "--reason"), &out, &err);
     else
         prc = H->api->marker_entered_in_error(H->h, &H->user, rec, argv[2], &out, &err);
-    rc = prc != CSE_PLUGIN_OK ? report(cmd, &err) : save_result(H, path, out);
+    rc = prc != CSE_PLUGIN_OK ? report(cmd, path, &err) : save_result(H, path, out);
     free(rec);
     return rc;
 }
@@ -406,11 +458,11 @@ static int cmd_export(struct host *H, int argc, char **argv)
     if (argc < 2 || out == NULL)
         return usage(stderr), HOST_USAGE;
     opt.receiver_ods = opt_value(argc, argv, "--to");
-    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rec = load_record(H, "export", argv[1], path, sizeof(path), &rc)) == NULL)
         return rc;
     if (H->api->gp2gp_export(H->h, &H->user, rec, &opt, &xml, &len, &err) !=
         CSE_PLUGIN_OK)
-        rc = report("export", &err);
+        rc = report("export", path, &err);
     else
         rc = write_atomic(out, xml, len);
     H->api->free_string(xml);
@@ -461,11 +513,11 @@ static int cmd_import(struct host *H, int argc, char **argv)
 
     if (argc < 2)
         return usage(stderr), HOST_USAGE;
-    if ((xml = read_file(argv[1], &len)) == NULL)
+    if ((xml = read_file("import", argv[1], &len)) == NULL)
         return HOST_IO;
     if (H->api->gp2gp_import(H->h, &H->user, xml, len, &rec, &review, &err) !=
         CSE_PLUGIN_OK) {
-        rc = report("import", &err);
+        rc = report("import", argv[1], &err);
         goto out;
     }
     if (as)
@@ -504,10 +556,10 @@ static int cmd_view(struct host *H, int argc, char **argv)
 
     if (argc < 2)
         return usage(stderr), HOST_USAGE;
-    if ((rec = load_record(H, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rec = load_record(H, "online-view", argv[1], path, sizeof(path), &rc)) == NULL)
         return rc;
     if (H->api->patient_view(H->h, &H->user, rec, &out, &err) != CSE_PLUGIN_OK)
-        rc = report("online-view", &err);
+        rc = report("online-view", path, &err);
     else if (to)
         rc = write_atomic(to, out, strlen(out));
     else
@@ -564,14 +616,14 @@ static int cmd_due(struct host *H, int argc, char **argv)
     }
     for (i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
-        if ((recs[i] = read_file(path, NULL)) == NULL) {
+        if ((recs[i] = read_file("due", path, NULL)) == NULL) {
             rc = HOST_IO;
             goto out;
         }
     }
     if (H->api->reviews_due(H->h, &H->user, (const char *const *)recs, n, days, &out,
                             &err) != CSE_PLUGIN_OK) {
-        rc = report("due", &err);
+        rc = report("due", NULL, &err);
         goto out;
     }
     /* Give each item the record's name instead of its index. */
@@ -615,7 +667,7 @@ static int cmd_audit(struct host *H, int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "verify") != 0)
         return usage(stderr), HOST_USAGE;
     if (H->api->journal_verify(H->h, &out, &err) != CSE_PLUGIN_OK)
-        rc = report("audit verify", &err);
+        rc = report("audit verify", NULL, &err);
     if (out)
         print_json(out);
     H->api->free_string(out);

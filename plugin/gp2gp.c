@@ -145,6 +145,14 @@ static cse_code tee_end(cse_sink *s, const cse_summary *sum, cse_error *err)
     return t->inner->end(t->inner, sum, err);
 }
 
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+            return false;
+    return true;
+}
+
 cse_code cse__gp2gp_import(const char *xml, size_t len, char **record_json,
                            json_t **review, cse_error *err)
 {
@@ -158,6 +166,11 @@ cse_code cse__gp2gp_import(const char *xml, size_t len, char **record_json,
 
     *record_json = NULL;
     *review = NULL;
+    /* libxml2 calls an empty document "Extra content at the end of the
+     * document", which sends a reader looking for the wrong thing. */
+    if (blank(xml, len))
+        return cse__error_set(err, CSE_ERR_PARSE, 1, "extract", NULL,
+                              "the input is empty: no root element");
     if ((t.markers = json_array()) == NULL || (t.candidates = json_array()) == NULL ||
         (mf = open_memstream(&buf, &blen)) == NULL) {
         rc = cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");

@@ -197,11 +197,28 @@ cse_code cse__rec_parse(const char *json, bool need_patient, cse__rec *r, cse_er
     if ((len = strlen(json)) > CSE__RECORD_MAX)
         return cse__error_set(err, CSE_ERR_LIMIT, 0, NULL, "record",
                               "the record is larger than %u bytes", CSE__RECORD_MAX);
+    /* jansson stops at JSON_PARSER_MAX_DEPTH (2048) levels, far beyond any
+     * record, before its recursion can exhaust the stack. Its error text may
+     * quote the record: only the translated reason is reported, with no path,
+     * so that a host can put its own name for the record in front. */
     if ((r->root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        cse__error_set(err, CSE_ERR_PARSE, jerr.line, NULL, "record",
-                       "not well-formed JSON (line %d, column %d)", jerr.line,
-                       jerr.column);
-        return CSE_ERR_PARSE;
+        cse_code rc = CSE_ERR_PARSE;
+        if (json_error_code(&jerr) == json_error_stack_overflow)
+            rc = CSE_ERR_LIMIT;
+        else if (json_error_code(&jerr) == json_error_out_of_memory)
+            rc = CSE_ERR_NOMEM;
+        /* jansson says column 0 before the first character of a line (an
+         * empty input, a BOM): no column then. */
+        if (jerr.column > 0)
+            cse__error_set(err, rc, jerr.line, NULL, NULL, "line %d, column %d: %s",
+                           jerr.line, jerr.column,
+                           cse__json_error_text(&jerr, json, len));
+        else
+            cse__error_set(err, rc, jerr.line, NULL, NULL, "line %d: %s", jerr.line,
+                           cse__json_error_text(&jerr, json, len));
+        if (err && err->code == rc)
+            err->column = jerr.column;
+        return rc;
     }
     if (!json_is_object(r->root) || (type = res_type(r->root)) == NULL) {
         cse__rec_clear(r);
