@@ -336,6 +336,7 @@ int report_cmd_synth(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cli_progname = PROG;
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

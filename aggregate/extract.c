@@ -339,6 +339,24 @@ static const json_t *extension(const json_t *r, const char *url)
 
 /* ---- Resources --------------------------------------------------------- */
 
+/* The tag that links a Patient to its GP2GP arrival: with a key, the keyed
+ * pseudonym (it is written to the partial); without one, a fast in-memory
+ * hash that is never written anywhere. */
+static cse_code link_tag(const cse_extract *x, const char nhs[11],
+                         unsigned char out[CSE__PSEUDO_LEN])
+{
+    uint64_t a, b;
+
+    if (x->has_key)
+        return cse__report_pseudonym(x->key, sizeof(x->key), nhs, out);
+    a = hash_str(nhs, 10);
+    b = hash_str(nhs, 10) ^ 0x9e3779b97f4a7c15ull;
+    b = hash_str((const char *)&b, sizeof(b));
+    memcpy(out, &a, 8);
+    memcpy(out + 8, &b, 8);
+    return CSE_OK;
+}
+
 /* What a Patient contributes, however it was read. */
 struct patient_fields {
     char id[128];
@@ -379,7 +397,7 @@ static cse_code patient_apply(cse_extract *x, struct patient_fields *f,
             p->flags |= P_CHILD;
     }
     if (f->have_nhs && cse_nhs_number_canonical(f->nhs, nhs) == CSE_OK) {
-        rc = cse__report_pseudonym(x->has_key ? x->key : NULL, 32, nhs, p->tag);
+        rc = link_tag(x, nhs, p->tag);
         cse__wipe(nhs, sizeof(nhs));
         if (rc != CSE_OK) {
             cse__error_set(err, rc, (int)line, source, "Patient.identifier",
@@ -622,7 +640,8 @@ static void note_string(struct jv *v, const char *s, size_t n)
     if ((n == 7 && memcmp(s, "Patient", 7) == 0) ||
         (n == 6 && memcmp(s, "Bundle", 6) == 0))
         v->relevant = 1;
-    else if (n >= 9 && n <= 18 && s[0] >= '1' && s[0] <= '9') {
+    else if ((n == 9 || n == 15 || n == 16) && s[0] >= '1' && s[0] <= '9') {
+        /* The marker and related concept ids are 9, 15 or 16 digits long. */
         memcpy(code, s, n);
         code[n] = '\0';
         if (strspn(code, "0123456789") == n &&
@@ -649,9 +668,21 @@ static int jv_string(struct jv *v)
     start = v->p + 1;
     for (v->p++; v->p < v->end; v->p++) {
         unsigned char c;
-        /* The common case first: plain printable ASCII. */
-        while (v->p < v->end && (unsigned char)(*v->p - 0x20) < 0x60 && *v->p != '"' &&
-               *v->p != '\\')
+        /* The common case first: plain printable ASCII without a quote or a
+         * backslash, checked eight bytes at a time. */
+        while (v->end - v->p >= 8) {
+            uint64_t w, bs, qt;
+            memcpy(&w, v->p, 8);
+            bs = w ^ 0x5c5c5c5c5c5c5c5cull; /* zero bytes where a backslash is */
+            qt = w ^ 0x2222222222222222ull; /* zero bytes where a quote is */
+            if ((((w - 0x2020202020202020ull) | w) & 0x8080808080808080ull) != 0 ||
+                ((bs - 0x0101010101010101ull) & ~bs & 0x8080808080808080ull) != 0 ||
+                ((qt - 0x0101010101010101ull) & ~qt & 0x8080808080808080ull) != 0)
+                break;
+            v->p += 8;
+        }
+        while (v->p < v->end && (unsigned char)(*v->p - 0x20) < 0x60 && *v->p != '\\' &&
+               *v->p != '"')
             v->p++;
         if (v->p >= v->end)
             return 0;
@@ -779,206 +810,182 @@ static int jv_value(struct jv *v)
     }
 }
 
-/* Reads a JSON string without escapes into buf (NUL-terminated). Returns 1,
- * or 0 when it has escapes or does not fit (the caller then falls back to a
- * full parse). The input was validated by balanced() first. */
-static int fp_string(struct jv *v, char *buf, size_t size)
-{
-    const char *s = v->p + 1, *q = memchr(s, '"', (size_t)(v->end - s));
-
-    if (q == NULL || memchr(s, '\\', (size_t)(q - s)) != NULL || (size_t)(q - s) >= size)
-        return 0;
-    memcpy(buf, s, (size_t)(q - s));
-    buf[q - s] = '\0';
-    v->p = q + 1;
-    return 1;
-}
-
-/* Walks an object calling fn for each key; fn reads or skips the value.
- * Keys longer than 31 bytes or with escapes are skipped with their value. */
-typedef int (*fp_key_fn)(struct jv *v, const char *key, void *ud);
-
-static int fp_object(struct jv *v, fp_key_fn fn, void *ud)
-{
-    char key[32];
-
-    jv_ws(v);
-    if (v->p >= v->end || *v->p != '{')
-        return jv_value(v);
-    v->p++;
-    for (;;) {
-        jv_ws(v);
-        if (*v->p == '}') {
-            v->p++;
-            return 1;
-        }
-        if (*v->p == ',') {
-            v->p++;
-            continue;
-        }
-        if (!fp_string(v, key, sizeof(key)))
-            return 0;
-        jv_ws(v);
-        v->p++; /* ':' */
-        jv_ws(v);
-        if (!fn(v, key, ud))
-            return 0;
-    }
-}
-
-/* Walks an array of objects, calling fn on each object's keys. */
-static int fp_array(struct jv *v, fp_key_fn fn, void *ud)
-{
-    jv_ws(v);
-    if (v->p >= v->end || *v->p != '[')
-        return jv_value(v);
-    v->p++;
-    for (;;) {
-        jv_ws(v);
-        if (*v->p == ']') {
-            v->p++;
-            return 1;
-        }
-        if (*v->p == ',') {
-            v->p++;
-            continue;
-        }
-        if (!fp_object(v, fn, ud))
-            return 0;
-    }
-}
-
+/* One pass over a line does three things: it validates the JSON grammar
+ * (jv_*), notes whether any string may make the resource count
+ * (note_string), and reads what a Patient contributes on the way (fp_*), so
+ * a Patient needs no JSON tree either. */
 struct sysval {
     char system[96], value[32];
-    int ok;
 };
 
-static int fp_sysval_key(struct jv *v, const char *key, void *ud)
-{
-    struct sysval *sv = ud;
-
-    if (*v->p == '"' && strcmp(key, "system") == 0)
-        return fp_string(v, sv->system, sizeof(sv->system)) || (sv->ok = 0, jv_value(v));
-    if (*v->p == '"' && strcmp(key, "value") == 0)
-        return fp_string(v, sv->value, sizeof(sv->value)) || (sv->ok = 0, jv_value(v));
-    return jv_value(v);
-}
-
-struct fp_patient {
+struct fp {
     cse_extract *x;
     struct patient_fields *f;
-    int type_ok, fail;
+    struct sysval *sv;
+    char type[32];
+    int lossy; /* a field that could not be captured: use the full parser */
 };
 
-static int fp_gp_key(struct jv *v, const char *key, void *ud)
-{
-    struct fp_patient *fp = ud;
-    struct sysval sv = {{0}, {0}, 1};
+#define KEY(k) (kn == sizeof(k) - 1 && memcmp(key, k, kn) == 0)
 
-    if (strcmp(key, "identifier") != 0)
-        return jv_value(v);
-    if (!fp_object(v, fp_sysval_key, &sv))
+/* Reads (and validates) a string; copies it into buf when it fits and has
+ * no escapes, else marks the line lossy. */
+static int fp_capture(struct jv *v, struct fp *fp, char *buf, size_t size)
+{
+    if (!jv_string(v))
         return 0;
-    if (strcmp(sv.system, CSE_FHIR_ODS) == 0 && sv.value[0] != '\0') {
-        if (strcmp(sv.value, fp->x->ods) == 0)
-            fp->f->gp_match = 1;
-        else
-            fp->f->gp_other = 1;
+    if (v->str_n >= size || memchr(v->str, '\\', v->str_n) != NULL) {
+        fp->lossy = 1;
+        buf[0] = '\0';
+        return 1;
     }
+    memcpy(buf, v->str, v->str_n);
+    buf[v->str_n] = '\0';
     return 1;
 }
 
-static int fp_patient_key(struct jv *v, const char *key, void *ud)
-{
-    struct fp_patient *fp = ud;
+typedef int (*fp_key_fn)(struct jv *v, const char *key, size_t kn, struct fp *fp);
+typedef void (*fp_after_fn)(struct fp *fp);
 
-    switch (key[0]) {
-    case 'r':
-        if (strcmp(key, "resourceType") == 0) {
-            char t[16];
-            if (*v->p != '"' || !fp_string(v, t, sizeof(t)) || strcmp(t, "Patient") != 0)
-                return 0;
-            fp->type_ok = 1;
-            return 1;
-        }
-        break;
-    case 'i':
-        if (strcmp(key, "id") == 0)
-            return *v->p == '"' && fp_string(v, fp->f->id, sizeof(fp->f->id));
-        if (strcmp(key, "identifier") == 0) {
-            if (*v->p != '[')
-                return 0;
-            v->p++;
-            for (;;) {
-                struct sysval sv = {{0}, {0}, 1};
-                jv_ws(v);
-                if (*v->p == ']') {
-                    v->p++;
-                    return 1;
-                }
-                if (*v->p == ',') {
-                    v->p++;
-                    continue;
-                }
-                if (!fp_object(v, fp_sysval_key, &sv) || !sv.ok)
-                    return 0;
-                if (!fp->f->have_nhs && strcmp(sv.system, CSE_FHIR_NHS_NUMBER) == 0) {
-                    memcpy(fp->f->nhs, sv.value, sizeof(sv.value));
-                    fp->f->have_nhs = sv.value[0] != '\0';
-                }
-                cse__wipe(sv.value, sizeof(sv.value));
-            }
-        }
-        break;
-    case 'a':
-        if (strcmp(key, "active") == 0) {
-            if (*v->p == 'f')
-                fp->f->inactive = 1;
-            return jv_value(v);
-        }
-        break;
-    case 'b':
-        if (strcmp(key, "birthDate") == 0)
-            return *v->p == '"' && fp_string(v, fp->f->birth, sizeof(fp->f->birth));
-        break;
-    case 'g':
-        if (strcmp(key, "generalPractitioner") == 0)
-            return *v->p == '[' && fp_array(v, fp_gp_key, fp);
-        break;
-    default: break;
+/* An object, strictly; fn reads each value (or validates it). A value that
+ * is not an object is validated as whatever it is. */
+static int fp_object(struct jv *v, fp_key_fn fn, struct fp *fp)
+{
+    jv_ws(v);
+    if (v->p >= v->end)
+        return 0;
+    if (*v->p != '{')
+        return jv_value(v);
+    if (++v->depth > 64)
+        return 0;
+    v->p++;
+    jv_ws(v);
+    if (v->p < v->end && *v->p == '}') {
+        v->p++;
+        v->depth--;
+        return 1;
     }
+    for (;;) {
+        const char *key;
+        size_t kn;
+        jv_ws(v);
+        if (!jv_string(v))
+            return 0;
+        key = v->str;
+        kn = v->str_n;
+        if (v->depth == 1 && KEY("resourceType"))
+            v->types++;
+        jv_ws(v);
+        if (v->p >= v->end || *v->p++ != ':')
+            return 0;
+        jv_ws(v);
+        if (v->p >= v->end || !fn(v, key, kn, fp))
+            return 0;
+        jv_ws(v);
+        if (v->p >= v->end)
+            return 0;
+        if (*v->p == ',') {
+            v->p++;
+            continue;
+        }
+        if (*v->p++ != '}')
+            return 0;
+        v->depth--;
+        return 1;
+    }
+}
+
+/* An array of objects; after runs after each element. */
+static int fp_array(struct jv *v, fp_key_fn fn, fp_after_fn after, struct fp *fp)
+{
+    jv_ws(v);
+    if (v->p >= v->end)
+        return 0;
+    if (*v->p != '[')
+        return jv_value(v);
+    if (++v->depth > 64)
+        return 0;
+    v->p++;
+    jv_ws(v);
+    if (v->p < v->end && *v->p == ']') {
+        v->p++;
+        v->depth--;
+        return 1;
+    }
+    for (;;) {
+        memset(fp->sv, 0, sizeof(*fp->sv));
+        if (!fp_object(v, fn, fp))
+            return 0;
+        after(fp);
+        jv_ws(v);
+        if (v->p >= v->end)
+            return 0;
+        if (*v->p == ',') {
+            v->p++;
+            continue;
+        }
+        if (*v->p++ != ']')
+            return 0;
+        v->depth--;
+        return 1;
+    }
+}
+
+static int fp_sysval_key(struct jv *v, const char *key, size_t kn, struct fp *fp)
+{
+    if (*v->p == '"' && KEY("system"))
+        return fp_capture(v, fp, fp->sv->system, sizeof(fp->sv->system));
+    if (*v->p == '"' && KEY("value"))
+        return fp_capture(v, fp, fp->sv->value, sizeof(fp->sv->value));
     return jv_value(v);
 }
 
-/* Reads a Patient without building a JSON tree. Returns 1 when done (fields
- * in f), 0 when the line needs the full parser (not a Patient, escapes in a
- * field that matters, unusual shapes). */
-static int fast_patient(cse_extract *x, const char *s, size_t n, struct patient_fields *f)
+static int fp_gp_key(struct jv *v, const char *key, size_t kn, struct fp *fp)
 {
-    struct jv v = {s, s + n, 0, 0, 0, 0, NULL, 0};
-    struct fp_patient fp = {x, f, 0, 0};
-
-    memset(f, 0, sizeof(*f));
-    if (!fp_object(&v, fp_patient_key, &fp) || !fp.type_ok) {
-        cse__wipe(f->nhs, sizeof(f->nhs));
-        return 0;
-    }
-    return 1;
+    if (KEY("identifier"))
+        return fp_object(v, fp_sysval_key, fp);
+    return jv_value(v);
 }
 
-/* Validates a line; *relevant and *escapes say what its strings hold. */
-static int balanced(const char *s, size_t n, int *relevant, int *escapes)
+static void fp_after_gp(struct fp *fp)
 {
-    struct jv v = {s, s + n, 0, 0, 0, 0, NULL, 0};
+    if (strcmp(fp->sv->system, CSE_FHIR_ODS) != 0 || fp->sv->value[0] == '\0')
+        return;
+    if (strcmp(fp->sv->value, fp->x->ods) == 0)
+        fp->f->gp_match = 1;
+    else
+        fp->f->gp_other = 1;
+}
 
-    jv_ws(&v);
-    if (v.p >= v.end || *v.p != '{' || !jv_value(&v))
-        return 0;
-    jv_ws(&v);
-    /* No resourceType, or two: the full parser reports it. */
-    *relevant = v.relevant || v.types != 1;
-    *escapes = v.escapes;
-    return v.p == v.end;
+static void fp_after_identifier(struct fp *fp)
+{
+    if (!fp->f->have_nhs && strcmp(fp->sv->system, CSE_FHIR_NHS_NUMBER) == 0) {
+        memcpy(fp->f->nhs, fp->sv->value, sizeof(fp->sv->value));
+        fp->f->have_nhs = fp->sv->value[0] != '\0';
+    }
+    cse__wipe(fp->sv->value, sizeof(fp->sv->value));
+}
+
+static int fp_top_key(struct jv *v, const char *key, size_t kn, struct fp *fp)
+{
+    struct patient_fields *f = fp->f;
+
+    if (*v->p == '"') {
+        if (KEY("resourceType"))
+            return fp_capture(v, fp, fp->type, sizeof(fp->type));
+        if (KEY("id"))
+            return fp_capture(v, fp, f->id, sizeof(f->id));
+        if (KEY("birthDate"))
+            return fp_capture(v, fp, f->birth, sizeof(f->birth));
+    } else if (*v->p == '[') {
+        if (KEY("identifier"))
+            return fp_array(v, fp_sysval_key, fp_after_identifier, fp);
+        if (KEY("generalPractitioner"))
+            return fp_array(v, fp_gp_key, fp_after_gp, fp);
+    } else if (*v->p == 'f' && KEY("active")) {
+        f->inactive = 1;
+    }
+    return jv_value(v);
 }
 
 cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t len,
@@ -987,7 +994,6 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
     json_error_t jerr;
     json_t *r;
     cse_code rc;
-    int relevant, escapes;
 
     if (x == NULL || json == NULL)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, source, "",
@@ -1001,18 +1007,35 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
     /* Most lines of an export (ordinary observations, medications, ...)
      * cannot change a count; finding that out without building a JSON tree,
      * and reading Patients straight from the line, is what makes extract
-     * fast. Anything unusual takes the full parser. */
-    if (balanced(json, len, &relevant, &escapes)) {
+     * fast. Anything unusual (escapes, non-ASCII, long numbers, a missing or
+     * repeated resourceType, a field that does not fit) takes the full
+     * parser, which also names any error. */
+    {
+        struct jv v = {json, json + len, 0, 0, 0, 0, NULL, 0};
         struct patient_fields f;
-        if (!relevant) {
-            x->st.resources++;
-            x->bytes += len;
-            return CSE_OK;
+        struct sysval sv;
+        struct fp fp = {x, &f, &sv, "", 0};
+        int ok;
+
+        memset(&f, 0, sizeof(f));
+        jv_ws(&v);
+        ok = v.p < v.end && *v.p == '{' && fp_object(&v, fp_top_key, &fp);
+        if (ok) {
+            jv_ws(&v);
+            ok = v.p == v.end && v.types == 1 && !v.escapes;
         }
-        if (!escapes && fast_patient(x, json, len, &f)) {
+        if (ok && strcmp(fp.type, "Patient") == 0 && !fp.lossy) {
             x->st.resources++;
             x->bytes += len;
-            return patient_apply(x, &f, source, line, err);
+            rc = patient_apply(x, &f, source, line, err);
+            goto done;
+        }
+        cse__wipe(f.nhs, sizeof(f.nhs));
+        if (ok && !v.relevant) {
+            x->st.resources++;
+            x->bytes += len;
+            rc = CSE_OK;
+            goto done;
         }
     }
     r = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -1030,6 +1053,7 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
     rc = add_json(x, r, source, line, 0, err);
     json_decref(r);
     x->bytes += len;
+done:
     if (x->progress != NULL && !x->quiet && (x->st.resources & 0xffff) == 0)
         x->progress(x->progress_ud, x->st.resources, x->bytes);
     return rc;
@@ -1131,8 +1155,7 @@ static cse_code add_gp2gp(cse_extract *x, const char *path, cse_error *err)
             x->arr = na;
             x->arr_cap = ncap;
         }
-        rc = cse__report_pseudonym(x->has_key ? x->key : NULL, 32, h.nhs,
-                                   x->arr[x->arr_n].tag);
+        rc = link_tag(x, h.nhs, x->arr[x->arr_n].tag);
         if (rc != CSE_OK) {
             cse__error_set(err, rc, 0, path, "recordTarget",
                            "cannot compute a pseudonym");

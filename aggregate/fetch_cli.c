@@ -13,7 +13,7 @@
 
 #include <openssl/crypto.h>
 
-#include <csemarker/fetch.h>
+#include "fetch.h"
 #include <csemarker/report.h>
 
 #include "fetch_cli.h"

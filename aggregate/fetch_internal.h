@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include <csemarker/fetch.h>
+#include "fetch.h"
 
 /* ---- Poll timing --------------------------------------------------------- */
 

@@ -310,7 +310,7 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
             "from 1 to %u are shown as [REDACTED], other counts are rounded to the "
             "nearest %u, a numerator is also redacted when its difference from the "
             "denominator would be 1 to %u, ratios use the published counts and totals "
-            "are sums of the published cells.</p>\n",
+            "are sums of the rows published in full.</p>\n",
             thr, base, thr);
     fputs("<p><label for=\"hl\">Highlight a practice: </label><select id=\"hl\">"
           "<option value=\"\">(none)</option>",

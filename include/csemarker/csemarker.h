@@ -3,7 +3,6 @@
 #define CSEMARKER_H
 
 #include <csemarker/common.h>
-#include <csemarker/fetch.h>
 #include <csemarker/fhir.h>
 #include <csemarker/fhirread.h>
 #include <csemarker/fhirwrite.h>
