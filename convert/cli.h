@@ -23,6 +23,10 @@ struct cli_output {
     char *tmp;  /* temporary file, NULL for stdout */
 };
 
+/* The program name that prefixes messages ("cse-convert" unless a main()
+ * sets it). */
+extern const char *cli_progname;
+
 /* Opens the output; NULL with a message on stderr when it cannot. */
 FILE *cli_output_open(const char *path, struct cli_output *o);
 /* Flushes, closes and renames into place. Returns CLI_OK or CLI_IO (and then

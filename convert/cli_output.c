@@ -9,6 +9,8 @@
 
 #include "cli.h"
 
+const char *cli_progname = "cse-convert";
+
 FILE *cli_output_open(const char *path, struct cli_output *o)
 {
     int fd;
@@ -21,18 +23,18 @@ FILE *cli_output_open(const char *path, struct cli_output *o)
     o->path = strdup(path);
     if (o->path == NULL || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
         o->tmp = NULL;
-        fprintf(stderr, "cse-convert: out of memory\n");
+        fprintf(stderr, "%s: out of memory\n", cli_progname);
         goto fail;
     }
     if ((fd = mkstemp(o->tmp)) < 0) {
-        fprintf(stderr, "cse-convert: %s: cannot create output: %s\n", path,
+        fprintf(stderr, "%s: %s: cannot create output: %s\n", cli_progname, path,
                 strerror(errno));
         goto fail;
     }
     if ((o->fp = fdopen(fd, "w")) == NULL) {
         close(fd);
         unlink(o->tmp);
-        fprintf(stderr, "cse-convert: %s: cannot open output: %s\n", path,
+        fprintf(stderr, "%s: %s: cannot open output: %s\n", cli_progname, path,
                 strerror(errno));
         goto fail;
     }
@@ -52,7 +54,7 @@ int cli_output_commit(struct cli_output *o)
         return CLI_IO;
     if (o->tmp == NULL) {
         if (fflush(o->fp) != 0) {
-            fprintf(stderr, "cse-convert: writing standard output: %s\n",
+            fprintf(stderr, "%s: writing standard output: %s\n", cli_progname,
                     strerror(errno));
             rc = CLI_IO;
         }
@@ -60,16 +62,18 @@ int cli_output_commit(struct cli_output *o)
         return rc;
     }
     if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0) {
-        fprintf(stderr, "cse-convert: %s: write failed: %s\n", o->path, strerror(errno));
+        fprintf(stderr, "%s: %s: write failed: %s\n", cli_progname, o->path,
+                strerror(errno));
         rc = CLI_IO;
     }
     if (fclose(o->fp) != 0 && rc == CLI_OK) {
-        fprintf(stderr, "cse-convert: %s: write failed: %s\n", o->path, strerror(errno));
+        fprintf(stderr, "%s: %s: write failed: %s\n", cli_progname, o->path,
+                strerror(errno));
         rc = CLI_IO;
     }
     o->fp = NULL;
     if (rc == CLI_OK && rename(o->tmp, o->path) != 0) {
-        fprintf(stderr, "cse-convert: %s: cannot rename into place: %s\n", o->path,
+        fprintf(stderr, "%s: %s: cannot rename into place: %s\n", cli_progname, o->path,
                 strerror(errno));
         rc = CLI_IO;
     }

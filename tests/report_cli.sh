@@ -24,9 +24,10 @@ expect_refusal() {
     return 0
 }
 
-# A good partial to start from.
-"$rep" extract --practice Y09999 --period 2025-Q1 -o "$scratch/good.json" "$fx/hand" ||
-    fail "extract of the hand fixture failed"
+# A good partial to start from; with stderr not a terminal, no progress.
+"$rep" extract --practice Y09999 --period 2025-Q1 -o "$scratch/good.json" "$fx/hand" \
+    2> "$scratch/progress" || fail "extract of the hand fixture failed"
+[ -s "$scratch/progress" ] && fail "extract printed on a stderr that is not a terminal"
 "$rep" merge "$scratch/good.json" --format csv -o "$scratch/ok.csv" || fail "merge failed"
 [ -s "$scratch/ok.csv" ] || fail "merge wrote nothing"
 
