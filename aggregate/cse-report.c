@@ -17,13 +17,7 @@
 
 #define PROG "cse-report"
 
-struct command {
-    const char *name;
-    const char *summary;
-    int (*run)(int argc, char **argv);
-};
-
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
     {"extract", "count one practice's records for one period into a partial",
      report_cmd_extract},
     {"merge", "merge partials and write the report (csv, json, measurereport, html)",
@@ -39,7 +33,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cse-report COMMAND [OPTIONS] ...\n"
                  "       cse-report --help | --version\n\ncommands:\n");
-    for (const struct command *c = commands; c->name; c++)
+    for (const struct cli_command *c = commands; c->name; c++)
         fprintf(out, "  %-8s %s\n", c->name, c->summary);
     fprintf(out, "\nRun 'cse-report COMMAND --help' for a command's options.\n"
                  "Exit status: 0 done, 2 usage, 3 input rejected, 4 I/O error,\n"
@@ -336,22 +330,5 @@ int report_cmd_synth(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cli_progname = PROG;
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return CLI_OK;
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("cse-report (csemarker) %s\n", cse_version());
-        return CLI_OK;
-    }
-    for (const struct command *c = commands; c->name; c++)
-        if (strcmp(argv[1], c->name) == 0)
-            return c->run(argc - 1, argv + 1);
-    fprintf(stderr, PROG ": unknown command '%s' (try --help)\n", argv[1]);
-    return CLI_USAGE;
+    return cli_main(PROG, commands, usage, argc, argv);
 }

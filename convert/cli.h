@@ -39,6 +39,20 @@ void cli_output_abort(struct cli_output *o);
  * status for its code. */
 int cli_fail(const char *prog, const cse_error *err);
 
+/* A subcommand of a program: `prog NAME ARGS...` calls run(argc, argv) with
+ * argv[0] = NAME. */
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* The shared main(): --help and -h print usage to stdout, --version prints
+ * "PROG (csemarker) VERSION", a known command runs, anything else is a usage
+ * error. Sets cli_progname. Returns the exit status. */
+int cli_main(const char *prog, const struct cli_command *commands,
+             void (*usage)(FILE *out), int argc, char **argv);
+
 /* Commands, one per file convert/cli_NAME.c. */
 int cmd_inspect(int argc, char **argv);
 int cmd_ehr2fhir(int argc, char **argv);

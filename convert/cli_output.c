@@ -113,3 +113,26 @@ int cli_fail(const char *prog, const cse_error *err)
     default: return CLI_INPUT;
     }
 }
+
+int cli_main(const char *prog, const struct cli_command *commands,
+             void (*usage)(FILE *out), int argc, char **argv)
+{
+    cli_progname = prog;
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("%s (csemarker) %s\n", prog, cse_version());
+        return CLI_OK;
+    }
+    for (const struct cli_command *c = commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);
+    return CLI_USAGE;
+}
