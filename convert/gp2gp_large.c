@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +69,29 @@ static int b64_decode(FILE *in, FILE *out)
     return ferror(in) ? -1 : 0;
 }
 
-/* Opens a reader over a fragment file: XML, gzip (libxml2 inflates it) or
- * base64 of either (decoded into a temporary file first, so memory stays
- * flat). *tmp receives the temporary file to remove afterwards. */
-static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char **tmp)
+/* Opens a reader over file (descriptor in *in_fd, closed by the caller):
+ * XML, or gzip of it that the reader inflates as it goes. */
+static cse_code open_reader(cse__doc *d, const char *file, const char *path, int *in_fd,
+                            cse__xr **out)
+{
+    if ((*in_fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+        return cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL, "cannot open: %s",
+                              strerror(errno));
+    if ((*out = cse__xr_new_maybe_gzip(*in_fd, d->g->max_text)) == NULL) {
+        close(*in_fd);
+        *in_fd = -1;
+        return cse__error_set(d->g->err, CSE_ERR_NOMEM, 0, path, NULL,
+                              "cannot start the XML reader");
+    }
+    return CSE_OK;
+}
+
+/* Opens a reader over a fragment file: XML, gzip or base64 of either
+ * (decoded into a temporary file first, so memory stays flat). *tmp
+ * receives the temporary file to remove afterwards, *in_fd the descriptor
+ * to close. */
+static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char **tmp,
+                              int *in_fd)
 {
     FILE *f = fopen(path, "rb"), *o = NULL;
     unsigned char head[4] = {0};
@@ -82,6 +102,7 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
 
     *out = NULL;
     *tmp = NULL;
+    *in_fd = -1;
     if (f == NULL)
         return cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL, "cannot open: %s",
                               strerror(errno));
@@ -89,10 +110,7 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
     if ((n >= 2 && head[0] == 0x1f && head[1] == 0x8b) || (n >= 1 && head[0] == '<') ||
         (n >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)) {
         fclose(f);
-        *out = cse__xr_new_file(path, d->g->max_text);
-        return *out ? CSE_OK
-                    : cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
-                                     "cannot read the fragment");
+        return open_reader(d, path, path, in_fd, out);
     }
     rewind(f);
     if (asprintf(tmp, "%s/cse-fragment.XXXXXX", dir && *dir ? dir : "/tmp") < 0) {
@@ -117,9 +135,7 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
                             "cannot write a temporary file: %s", strerror(errno));
         goto out;
     }
-    if ((*out = cse__xr_new_file(*tmp, d->g->max_text)) == NULL)
-        rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL,
-                            "cannot read the fragment");
+    rc = open_reader(d, *tmp, path, in_fd, out);
 out:
     fclose(f);
     if (o)
@@ -139,6 +155,7 @@ cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__f
     cse__xr *r = NULL;
     char *tmp = NULL;
     bool found = false;
+    int fd = -1;
     cse_code rc;
 
     if (!plain_name(id))
@@ -171,12 +188,13 @@ cse_code cse__gp2gp_fragment(cse__doc *d, const char *id, int line, const cse__f
                                "large-message fragment %s is not in %s (looked for "
                                "%s.xml, %s.xml.gz, %s.gz and %s.b64)",
                                id, g->fragments_dir, id, id, id, id);
-    if ((rc = open_fragment(d, path, &r, &tmp)) != CSE_OK)
+    if ((rc = open_fragment(d, path, &r, &tmp, &fd)) != CSE_OK)
         return rc;
     g->nesting++;
     rc = cse__gp2gp_read_doc(g, r, path, f, g->err);
     g->nesting--;
     cse__xr_free(r);
+    close(fd);
     if (tmp) {
         unlink(tmp);
         free(tmp);

@@ -16,12 +16,6 @@
 
 #include "gp2gp_read.h"
 
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *cse__xml_error_ptr;
-#else
-typedef xmlErrorPtr cse__xml_error_ptr;
-#endif
-
 static const char *const statement_names[] = {
     "ObservationStatement", "NarrativeStatement", "LinkSet",
     "PlanStatement",        "RequestStatement",   "MedicationStatement",
@@ -133,43 +127,33 @@ void cse__gp2gp_loss(cse__doc *d, const char *what, const char *why, int line)
     g->n_losses++;
 }
 
-/* libxml2 reports here; the first error wins. Its messages name markup, and
- * the byte dump it adds to encoding errors is cut off so no record text
- * leaks into a message. */
+/* libxml2 reports here (the parser's errors, and those of its I/O and
+ * encoding layers); the first error wins. cse__xml_describe() keeps record
+ * text out of the message. */
 static void on_xml_error(void *arg, cse__xml_error_ptr e)
 {
     cse__doc *d = arg;
-    char *cut;
 
     if (e == NULL || e->level < XML_ERR_ERROR || d->xerr)
         return;
     d->xerr = e->code ? e->code : -1;
     d->xerr_line = e->line;
-    snprintf(d->xerr_msg, sizeof(d->xerr_msg), "%s", e->message ? e->message : "");
-    if ((cut = strchr(d->xerr_msg, '\n')) != NULL)
-        *cut = '\0';
-    if ((cut = strstr(d->xerr_msg, "Bytes:")) != NULL)
-        *cut = '\0';
-    for (size_t n = strlen(d->xerr_msg);
-         n > 0 && (d->xerr_msg[n - 1] == ' ' || d->xerr_msg[n - 1] == ',');)
-        d->xerr_msg[--n] = '\0';
-    d->xerr_limit = strstr(d->xerr_msg, "huge text node") != NULL ||
-                    strstr(d->xerr_msg, "Excessive depth") != NULL ||
-                    strstr(d->xerr_msg, "too long") != NULL ||
-                    strstr(d->xerr_msg, "Huge input lookup") != NULL;
+    d->xerr_code =
+        cse__xml_describe(e, cse__xr_error_flags(d->r), d->xerr_msg, sizeof(d->xerr_msg));
 }
 
 static cse_code xml_fail(cse__doc *d)
 {
+    const char *why;
+    cse_code c;
+
     if (d->g->err && d->g->err->code != CSE_OK)
         return d->g->err->code;
-    if (d->xerr_limit)
-        return cse__gp2gp_fail(d, CSE_ERR_LIMIT, d->xerr_line, NULL,
-                               "over the XML parser's size or depth limit (%s)",
-                               d->xerr_msg);
     if (d->xerr)
-        return cse__gp2gp_fail(d, CSE_ERR_PARSE, d->xerr_line, NULL,
-                               "not well-formed XML: %s", d->xerr_msg);
+        return cse__gp2gp_fail(d, d->xerr_code, d->xerr_line, NULL, "%s", d->xerr_msg);
+    /* The file, not a place in its XML, is at fault. */
+    if ((c = cse__xr_input_error(d->r, &why)) != CSE_OK)
+        return cse__error_set(d->g->err, c, 0, d->source, NULL, "%s", why);
     return cse__gp2gp_fail(d, CSE_ERR_PARSE, 0, NULL,
                            "not well-formed XML: the input ends early or cannot be read");
 }
@@ -948,6 +932,7 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
                              const cse__frame *into, cse_error *err)
 {
     cse__doc *d = calloc(1, sizeof(*d));
+    cse__xml_errors saved;
     const char *root, *ns;
     int rc;
     cse_code c = CSE_OK;
@@ -959,12 +944,15 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
     d->source = source;
     d->fragment = g->nesting > 0;
     cse__xr_set_error_handler(r, on_xml_error, d);
+    /* Nothing libxml2 says goes to stderr: what it reports without a parser
+     * (I/O, encodings) comes here too. */
+    cse__xml_errors_begin(&saved, on_xml_error, d);
     while ((rc = next(d)) == 1 && node_type(d) != XML_READER_TYPE_ELEMENT)
         ;
     if (rc != 1) {
         c = rc < 0 ? err->code
                    : cse__error_set(err, CSE_ERR_PARSE, 0, source, NULL,
-                                    "not well-formed XML: the document is empty");
+                                    "empty document: no XML element found");
         goto out;
     }
     root = node_name(d);
@@ -1005,6 +993,7 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
     if (c == CSE_OK && rc < 0)
         c = err->code;
 out:
+    cse__xml_errors_end(&saved);
     free_header(d);
     free(d);
     return c;

@@ -71,9 +71,10 @@ typedef struct cse__doc {
     const char *source;
     bool fragment;
     const xmlChar *names[CSE_GP2GP_MAX_DEPTH_DEFAULT + 2];
-    /* The first error libxml2 reported. */
-    int xerr, xerr_line, xerr_limit;
-    char xerr_msg[256];
+    /* The first error libxml2 reported, as cse__xml_describe() puts it. */
+    int xerr, xerr_line;
+    cse_code xerr_code;
+    char xerr_msg[320];
     /* The message around the record. */
     int hl7_version;
     bool message; /* a whole RCMR_IN030000 message, not a bare EhrExtract */

@@ -39,6 +39,7 @@
 
 #include <csemarker/repair.h>
 
+#include "gp2gp_xml.h"
 #include "internal.h"
 
 #define HL7_NS "urn:hl7-org:v3"
@@ -60,11 +61,7 @@
 #define READ_CHUNK 65536
 #define OUT_SIZE 65536
 
-#if LIBXML_VERSION >= 21200
-typedef const xmlError *xml_error_ptr;
-#else
-typedef xmlErrorPtr xml_error_ptr;
-#endif
+typedef cse__xml_error_ptr xml_error_ptr;
 
 /* What pass 1 remembers about one marker statement. */
 struct marker_note {
@@ -114,18 +111,23 @@ struct pass {
     xmlParserCtxtPtr ctxt;
     struct names names;
     const xmlChar **stack; /* local names by depth, interned by the parser */
+    int ending;            /* the parser is being told the input has ended */
     int xml_failed;
     int xml_line;
-    char xml_msg[256];
+    cse_code xml_code;
+    char xml_msg[320];
     char xml_path[512];
 };
 
 /* ---- errors ------------------------------------------------------------- */
 
+/* libxml2 reports here (the parser's errors, and those of its I/O and
+ * encoding layers); the first error wins. cse__xml_describe() keeps record
+ * text out of the message, as the reader does. */
 static void on_xml_error(void *arg, xml_error_ptr e)
 {
     struct pass *p = arg;
-    size_t n;
+    unsigned flags;
 
     if (e == NULL || e->level < XML_ERR_ERROR || p->xml_failed)
         return;
@@ -145,11 +147,10 @@ static void on_xml_error(void *arg, xml_error_ptr e)
             used += (size_t)k;
         }
     }
-    snprintf(p->xml_msg, sizeof(p->xml_msg), "%s",
-             e->message ? e->message : "not well-formed");
-    n = strlen(p->xml_msg);
-    while (n > 0 && (p->xml_msg[n - 1] == '\n' || p->xml_msg[n - 1] == ' '))
-        p->xml_msg[--n] = '\0';
+    /* Both passes put the root's name first on the stack. */
+    flags = (p->stack == NULL || p->stack[0] == NULL ? CSE__XML_NO_ELEMENT : 0u) |
+            (p->ending ? CSE__XML_AT_END : 0u);
+    p->xml_code = cse__xml_describe(e, flags, p->xml_msg, sizeof(p->xml_msg));
 }
 
 /* "/a/b/c" for the open elements up to depth (inclusive). */
@@ -187,10 +188,10 @@ static cse_code fail_at(const struct pass *p, int depth, cse_code code, int line
 static cse_code fail_read(const struct pass *p, int depth)
 {
     if (p->xml_failed && p->xml_path[0] != '\0')
-        return cse__error_set(p->rp->err, CSE_ERR_PARSE, p->xml_line, p->rp->source,
+        return cse__error_set(p->rp->err, p->xml_code, p->xml_line, p->rp->source,
                               p->xml_path, "%s", p->xml_msg);
     if (p->xml_failed)
-        return fail_at(p, depth, CSE_ERR_PARSE, p->xml_line, p->xml_msg);
+        return fail_at(p, depth, p->xml_code, p->xml_line, p->xml_msg);
     return fail_at(p, depth, CSE_ERR_PARSE, line_of(p), "the XML could not be read");
 }
 
@@ -232,12 +233,17 @@ static cse_code push_parse(struct pass *p, xmlSAXHandler *sax, void *user,
     size_t off = 0;
     ssize_t n;
     cse_code rc = CSE_OK;
+    cse__xml_errors saved;
 
     if (rp->in.buf == NULL && lseek(rp->in.fd, 0, SEEK_SET) != 0)
         return cse__error_set(rp->err, CSE_ERR_IO, 0, rp->source, "",
                               "cannot rewind the input: %s", strerror(errno));
+    /* Nothing libxml2 says goes to stderr: what it reports without a parser
+     * (I/O, encodings) comes to on_xml_error too. */
+    cse__xml_errors_begin(&saved, on_xml_error, p);
     if ((rp->in.buf == NULL && (chunk = malloc(READ_CHUNK)) == NULL) ||
         (p->ctxt = xmlCreatePushParserCtxt(sax, user, NULL, 0, NULL)) == NULL) {
+        cse__xml_errors_end(&saved);
         free(chunk);
         return cse__error_set(rp->err, CSE_ERR_NOMEM, 0, rp->source, "",
                               "cannot create an XML parser");
@@ -263,11 +269,14 @@ static cse_code push_parse(struct pass *p, xmlSAXHandler *sax, void *user,
             }
             data = chunk;
         }
+        p->ending = n == 0;
         xmlParseChunk(p->ctxt, data, (int)n, n == 0);
+        p->ending = 0;
         if (*stop != CSE_OK || p->xml_failed || n == 0)
             break;
     }
 out:
+    cse__xml_errors_end(&saved);
     free(chunk);
     return rc;
 }
@@ -646,7 +655,8 @@ static cse_code pass1(struct repair *rp)
     else if (p.xml_failed || !p.ctxt->wellFormed)
         rc = fail_read(&p, s->depth - 1);
     else if (!s->seen_root)
-        rc = cse__error_set(rp->err, CSE_ERR_PARSE, 0, rp->source, "", "no root element");
+        rc = cse__error_set(rp->err, CSE_ERR_PARSE, 0, rp->source, "",
+                            "empty document: no XML element found");
 out:
     free_parser(&p);
     free(p.stack);

@@ -11,11 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libxml/SAX2.h>
 #include <libxml/parserInternals.h>
-#include <libxml/xmlIO.h>
+#include <zlib.h>
 
 #include "gp2gp_xml.h"
 
@@ -37,12 +38,19 @@ struct cse__xr {
     int fd;
     const char *mem;
     size_t mem_len, mem_off;
-    xmlParserInputBufferPtr file;
+    z_stream *z;         /* inflating gzip from fd */
+    unsigned char *z_in; /* CHUNK bytes of compressed input */
+    bool z_end;          /* at the end of a gzip member */
+    cse_code in_code;    /* why the input could not be read */
+    const char *in_msg;  /* static text */
+    char in_buf[160];
     char *chunk;
     const char *win; /* the block of input being parsed */
     size_t win_len, win_off;
     bool done;   /* the last chunk was given to the parser */
+    bool ending; /* the parser is being told the input has ended */
     bool failed; /* the input could not be read, or no memory */
+    bool seen_element;
     /* errors */
     cse__xml_error_fn on_error;
     void *error_arg;
@@ -211,6 +219,7 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
     cse__xnode *n;
 
     flush_text(x);
+    x->seen_element = true;
     if ((n = push(x, XML_READER_TYPE_ELEMENT, x->depth, parser_line(x))) == NULL)
         return;
     n->name = (const char *)local;
@@ -463,19 +472,54 @@ cse__xr *cse__xr_new_memory(const char *buf, size_t len, size_t max_text)
     return x;
 }
 
-cse__xr *cse__xr_new_file(const char *path, size_t max_text)
+/* Reads up to size bytes from fd: the count, 0 at its end, -1 (errno set)
+ * when it cannot be read. */
+static ssize_t read_fd(int fd, void *buf, size_t size)
 {
-    cse__xr *x = make(max_text);
+    ssize_t r;
+
+    do
+        r = read(fd, buf, size);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+cse__xr *cse__xr_new_maybe_gzip(int fd, size_t max_text)
+{
+    cse__xr *x = cse__xr_new_fd(fd, max_text);
+    ssize_t n;
 
     if (x == NULL)
         return NULL;
-    x->file = xmlParserInputBufferCreateFilename(path, XML_CHAR_ENCODING_NONE);
-    if (x->file == NULL || x->file->readcallback == NULL ||
-        (x->chunk = malloc(CHUNK)) == NULL) {
-        cse__xr_free(x);
-        return NULL;
+    if ((x->z_in = malloc(CHUNK)) == NULL)
+        goto fail;
+    /* The first bytes say whether it is gzip; they are handed on either way.
+     * A read that fails here fails again, and is reported, at the first read. */
+    if ((n = read_fd(fd, x->z_in, 2)) < 0)
+        n = 0;
+    if (n == 2 && x->z_in[0] == 0x1f && x->z_in[1] == 0x8b) {
+        if ((x->z = calloc(1, sizeof(*x->z))) == NULL)
+            goto fail;
+        /* 16 + MAX_WBITS: a gzip wrapper, whose CRC-32 and length it checks. */
+        if (inflateInit2(x->z, 16 + MAX_WBITS) != Z_OK) {
+            free(x->z);
+            x->z = NULL;
+            goto fail;
+        }
+        x->z->next_in = x->z_in;
+        x->z->avail_in = 2;
+    } else {
+        /* Not gzip: the bytes read so far come first. */
+        memcpy(x->chunk, x->z_in, (size_t)n);
+        x->win = x->chunk;
+        x->win_len = (size_t)n;
+        free(x->z_in);
+        x->z_in = NULL;
     }
     return x;
+fail:
+    cse__xr_free(x);
+    return NULL;
 }
 
 void cse__xr_free(cse__xr *x)
@@ -488,8 +532,11 @@ void cse__xr_free(cse__xr *x)
         x->ctxt->myDoc = NULL;
         xmlFreeParserCtxt(x->ctxt);
     }
-    if (x->file)
-        xmlFreeParserInputBuffer(x->file);
+    if (x->z) {
+        inflateEnd(x->z);
+        free(x->z);
+    }
+    free(x->z_in);
     for (struct block *b = x->blocks, *nb; b; b = nb) {
         nb = b->next;
         free(b);
@@ -508,25 +555,77 @@ void cse__xr_set_error_handler(cse__xr *x, cse__xml_error_fn fn, void *arg)
 
 /* ---- reading ------------------------------------------------------------ */
 
+static int input_failed(cse__xr *x, cse_code code, const char *what, const char *why)
+{
+    x->in_code = code;
+    snprintf(x->in_buf, sizeof(x->in_buf), "%s%s%s%s", what, why ? " (" : "",
+             why ? why : "", why ? ")" : "");
+    x->in_msg = x->in_buf;
+    return -1;
+}
+
+/* Inflates the next window of gzip data: its size, 0 at the end of the last
+ * member, -1 when the data is corrupt or ends early. Members follow one
+ * another as in gzip(1); nothing else may follow. Memory stays at two
+ * windows whatever the data or its trailer claims. */
+static int inflate_more(cse__xr *x)
+{
+    z_stream *z = x->z;
+    static const char corrupt[] = "corrupt or truncated gzip data";
+
+    z->next_out = (Bytef *)x->chunk;
+    z->avail_out = CHUNK;
+    while (z->avail_out == CHUNK) {
+        int rc;
+        if (z->avail_in == 0) {
+            ssize_t r = read_fd(x->fd, x->z_in, CHUNK);
+            if (r < 0)
+                return input_failed(x, CSE_ERR_IO, "cannot read", strerror(errno));
+            if (r == 0)
+                return x->z_end ? 0
+                                : input_failed(x, CSE_ERR_PARSE, corrupt,
+                                               "it ends before the gzip trailer");
+            z->next_in = x->z_in;
+            z->avail_in = (uInt)r;
+        }
+        if (x->z_end) {
+            /* Another member follows. */
+            if (inflateReset(z) != Z_OK)
+                return input_failed(x, CSE_ERR_PARSE, corrupt, NULL);
+            x->z_end = false;
+        }
+        rc = inflate(z, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END)
+            x->z_end = true;
+        else if (rc == Z_MEM_ERROR)
+            return input_failed(x, CSE_ERR_NOMEM, "out of memory", NULL);
+        else if (rc != Z_OK && rc != Z_BUF_ERROR)
+            /* zlib's reasons are its own static text ("incorrect data
+             * check", "incorrect length check", ...). */
+            return input_failed(x, CSE_ERR_PARSE, corrupt,
+                                z->msg ? z->msg : "not inflatable");
+    }
+    return (int)(CHUNK - z->avail_out);
+}
+
 /* Reads the next block of input into the window. Returns its size, 0 at the
  * end, -1 when it cannot be read. */
 static int refill(cse__xr *x)
 {
     int n;
 
-    if (x->mem != NULL || (x->fd < 0 && x->file == NULL)) {
+    if (x->mem != NULL || x->fd < 0) {
         size_t left = x->mem_len - x->mem_off;
         n = (int)(left < CHUNK ? left : CHUNK);
         x->win = x->mem + x->mem_off;
         x->mem_off += (size_t)n;
-    } else if (x->file != NULL) {
-        n = x->file->readcallback(x->file->context, x->chunk, CHUNK);
+    } else if (x->z != NULL) {
+        n = inflate_more(x);
         x->win = x->chunk;
     } else {
-        ssize_t r;
-        do
-            r = read(x->fd, x->chunk, CHUNK);
-        while (r < 0 && errno == EINTR);
+        ssize_t r = read_fd(x->fd, x->chunk, CHUNK);
+        if (r < 0)
+            input_failed(x, CSE_ERR_IO, "cannot read", strerror(errno));
         n = (int)r;
         x->win = x->chunk;
     }
@@ -555,7 +654,9 @@ static bool feed(cse__xr *x)
             }
             if (r == 0) {
                 x->done = true;
+                x->ending = true;
                 xmlParseChunk(x->ctxt, NULL, 0, 1);
+                x->ending = false;
                 flush_text(x);
                 break;
             }
@@ -615,6 +716,23 @@ const cse__xnode *cse__xr_node(const cse__xr *x)
 int cse__xr_parser_line(const cse__xr *x)
 {
     return parser_line(x);
+}
+
+cse_code cse__xr_input_error(const cse__xr *x, const char **msg)
+{
+    cse_code c = x->in_code;
+
+    if (c == CSE_OK && x->failed)
+        c = CSE_ERR_NOMEM; /* what else sets failed */
+    if (msg)
+        *msg = x->in_msg ? x->in_msg : c == CSE_ERR_NOMEM ? "out of memory" : "";
+    return c;
+}
+
+unsigned cse__xr_error_flags(const cse__xr *x)
+{
+    return (x->seen_element ? 0u : CSE__XML_NO_ELEMENT) |
+           (x->ending ? CSE__XML_AT_END : 0u);
 }
 
 static void append(cse__xnode *parent, cse__xnode *n)
@@ -682,4 +800,89 @@ const char *cse__xnode_attr(const cse__xnode *n, const char *name)
         if (n->attrs[i].uri == NULL && strcmp(n->attrs[i].name, name) == 0)
             return n->attrs[i].value;
     return NULL;
+}
+
+/* ---- libxml2's errors --------------------------------------------------- */
+
+/* Copies libxml2's message: its first line, without the dump of input bytes
+ * it adds to encoding errors ("Bytes: 0x..", "bytes 0x.."), trimmed. */
+static void safe_text(const char *msg, char *buf, size_t size)
+{
+    char *cut;
+    size_t n;
+
+    snprintf(buf, size, "%s", msg ? msg : "");
+    if ((cut = strchr(buf, '\n')) != NULL)
+        *cut = '\0';
+    for (char *p = buf; (p = strstr(p, "0x")) != NULL; p += 2) {
+        /* Cut at the word "bytes" before the dump, or at the dump itself. */
+        char *b = p;
+        while (b > buf && (b[-1] == ' ' || b[-1] == ':'))
+            b--;
+        if (b - buf >= 5 && strncasecmp(b - 5, "bytes", 5) == 0) {
+            *(b - 5) = '\0';
+            break;
+        }
+    }
+    if ((cut = strstr(buf, "Bytes:")) != NULL)
+        *cut = '\0';
+    n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == ',' || buf[n - 1] == ':'))
+        buf[--n] = '\0';
+}
+
+cse_code cse__xml_describe(cse__xml_error_ptr e, unsigned flags, char *buf, size_t size)
+{
+    char text[256];
+    int code = e ? e->code : 0;
+
+    safe_text(e ? e->message : NULL, text, sizeof(text));
+    if (strstr(text, "huge text node") || strstr(text, "Excessive depth") ||
+        strstr(text, "too long") || strstr(text, "Huge input lookup")) {
+        snprintf(buf, size, "over the XML parser's size or depth limit (%s)", text);
+        return CSE_ERR_LIMIT;
+    }
+    if ((flags & CSE__XML_NO_ELEMENT) && code == XML_ERR_DOCUMENT_END) {
+        /* What libxml2 says of an empty or blank document. */
+        snprintf(buf, size, "empty document: no XML element found");
+        return CSE_ERR_PARSE;
+    }
+    if ((flags & CSE__XML_NO_ELEMENT) && code == XML_ERR_DOCUMENT_EMPTY &&
+        strstr(text, "Document is empty") != NULL) {
+        /* No markup it can read: nothing at all, or bytes in an encoding it
+         * does not take for what they are (a UTF-16 byte-order mark before
+         * UTF-8, say). */
+        snprintf(buf, size,
+                 "no XML element found (the file is empty, is not XML, or is in an "
+                 "unsupported encoding)");
+        return CSE_ERR_PARSE;
+    }
+    if (text[0] == '\0')
+        snprintf(text, sizeof(text), "error %d", code);
+    if ((flags & CSE__XML_AT_END) && !(flags & CSE__XML_NO_ELEMENT))
+        snprintf(buf, size, "not well-formed XML: %s (truncated?)", text);
+    else
+        snprintf(buf, size, "not well-formed XML: %s", text);
+    return CSE_ERR_PARSE;
+}
+
+static void ignore_generic(void *ctx, const char *msg, ...)
+{
+}
+
+void cse__xml_errors_begin(cse__xml_errors *saved, cse__xml_error_fn fn, void *arg)
+{
+    /* Both are per thread when libxml2 has threads. */
+    saved->serror = xmlStructuredError;
+    saved->serror_ctx = xmlStructuredErrorContext;
+    saved->generic = xmlGenericError;
+    saved->generic_ctx = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(arg, (xmlStructuredErrorFunc)fn);
+    xmlSetGenericErrorFunc(NULL, ignore_generic);
+}
+
+void cse__xml_errors_end(const cse__xml_errors *saved)
+{
+    xmlSetStructuredErrorFunc(saved->serror_ctx, saved->serror);
+    xmlSetGenericErrorFunc(saved->generic_ctx, saved->generic);
 }

@@ -18,6 +18,8 @@
 #include <libxml/parser.h>
 #include <libxml/xmlreader.h>
 
+#include <csemarker/common.h>
+
 /* An attribute: names are the parser's (interned), the value is decoded. */
 typedef struct cse__xattr {
     const char *name;  /* local name */
@@ -56,15 +58,25 @@ typedef xmlErrorPtr cse__xml_error_ptr;
 typedef void (*cse__xml_error_fn)(void *arg, cse__xml_error_ptr e);
 
 /* Where the bytes come from: a file descriptor (not closed), memory, or a
- * file that libxml2's I/O layer opens (and inflates when it is gzip). */
+ * file descriptor whose content is inflated when it is gzip (zlib, one
+ * window at a time; the trailer's CRC and length are checked at its end). */
 cse__xr *cse__xr_new_fd(int fd, size_t max_text);
 cse__xr *cse__xr_new_memory(const char *buf, size_t len, size_t max_text);
-cse__xr *cse__xr_new_file(const char *path, size_t max_text);
+cse__xr *cse__xr_new_maybe_gzip(int fd, size_t max_text);
 void cse__xr_free(cse__xr *x);
 
 /* Errors libxml2 reports go to fn(arg, error) as they happen (the parser
  * reads ahead of the caller, as xmlTextReader does). */
 void cse__xr_set_error_handler(cse__xr *x, cse__xml_error_fn fn, void *arg);
+
+/* Why the input could not be read (after a read returned -1 with no error
+ * from libxml2): CSE_ERR_PARSE for corrupt or truncated gzip data,
+ * CSE_ERR_IO, CSE_ERR_NOMEM, or CSE_OK when the input layer did not fail.
+ * *msg (may be NULL) receives a message that quotes nothing of the input. */
+cse_code cse__xr_input_error(const cse__xr *x, const char **msg);
+/* CSE__XML_* flags describing where the parser was when it reported an
+ * error, for cse__xml_describe(). */
+unsigned cse__xr_error_flags(const cse__xr *x);
 
 /* Moves to the next node: 1, 0 at the end of the document, -1 when the input
  * cannot be read or is not well-formed. */
@@ -78,6 +90,31 @@ int cse__xr_parser_line(const cse__xr *x);
  * NULL: no parent). The tree lives until the next read or expand. NULL when
  * the input ends early or cannot be read. */
 cse__xnode *cse__xr_expand(cse__xr *x, const char *parent_name);
+
+/* ---- libxml2's errors, shared by the reader and the repair pass ---------- */
+
+#define CSE__XML_NO_ELEMENT 1u /* no start tag had been read */
+#define CSE__XML_AT_END 2u     /* reported when the input had ended */
+
+/* Turns an error libxml2 reported into a code and a one-line message that
+ * is safe to show: CSE_ERR_LIMIT ("over the XML parser's size or depth
+ * limit") for its size and depth limits, else CSE_ERR_PARSE ("not
+ * well-formed XML: ...", "empty document: no XML element found", ...).
+ * libxml2's dump of the input bytes ("Bytes: 0x..") is never included. */
+cse_code cse__xml_describe(cse__xml_error_ptr e, unsigned flags, char *buf, size_t size);
+
+/* Sends the errors libxml2 reports without a parser (its I/O and encoding
+ * layers) to fn(arg, error) on this thread, instead of stderr, until
+ * cse__xml_errors_end(). Scopes nest: each end restores what its begin
+ * found. */
+typedef struct cse__xml_errors {
+    xmlStructuredErrorFunc serror;
+    void *serror_ctx;
+    xmlGenericErrorFunc generic;
+    void *generic_ctx;
+} cse__xml_errors;
+void cse__xml_errors_begin(cse__xml_errors *saved, cse__xml_error_fn fn, void *arg);
+void cse__xml_errors_end(const cse__xml_errors *saved);
 
 /* The value of the unprefixed attribute name, or NULL. */
 const char *cse__xnode_attr(const cse__xnode *n, const char *name);

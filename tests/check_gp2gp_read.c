@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <csemarker/gp2gp.h>
 
@@ -642,6 +643,203 @@ START_TEST(test_gp2gp_read_rejects_null_arguments)
 }
 END_TEST
 
+/* ---- Broken input: what the message says, and that stderr stays quiet ---- */
+
+/* Sends stderr to a temporary file until stderr_end(), which returns how
+ * many bytes were written there. */
+struct quiet {
+    int saved;
+    FILE *tmp;
+};
+
+static void stderr_begin(struct quiet *q)
+{
+    fflush(stderr);
+    q->tmp = tmpfile();
+    ck_assert_ptr_nonnull(q->tmp);
+    q->saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(q->saved, 0);
+    ck_assert_int_ge(dup2(fileno(q->tmp), STDERR_FILENO), 0);
+}
+
+static long stderr_end(struct quiet *q)
+{
+    long n;
+
+    fflush(stderr);
+    dup2(q->saved, STDERR_FILENO);
+    close(q->saved);
+    fseek(q->tmp, 0, SEEK_END);
+    n = ftell(q->tmp);
+    fclose(q->tmp);
+    return n;
+}
+
+static cse_code read_text(const char *xml, size_t len, struct probe *p, cse_sink *s,
+                          cse_error *err)
+{
+    probe_init(p, s);
+    memset(err, 0, sizeof(*err));
+    return cse_gp2gp_read_memory(xml, len, "case.xml", NULL, s, err);
+}
+
+START_TEST(test_gp2gp_read_empty_or_blank_document_says_no_element)
+{
+    static const char *const cases[] = {"", " \n\t\n\n"};
+    struct probe p;
+    cse_sink s;
+    cse_error err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_int_eq(read_text(cases[i], strlen(cases[i]), &p, &s, &err),
+                         CSE_ERR_PARSE);
+        ck_assert_str_eq(err.message, "empty document: no XML element found");
+        ck_assert_str_eq(err.source, "case.xml");
+        ck_assert_str_eq(err.path, "");
+        ck_assert_int_eq(p.begins, 0);
+        probe_free(&p);
+    }
+}
+END_TEST
+
+START_TEST(test_gp2gp_read_utf16_bom_before_utf8_says_no_element_or_encoding)
+{
+    static const char xml[] = "\xff\xfe<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                              "<EhrExtract xmlns=\"urn:hl7-org:v3\"/>\n";
+    struct probe p;
+    cse_sink s;
+    cse_error err;
+
+    ck_assert_int_eq(read_text(xml, sizeof(xml) - 1, &p, &s, &err), CSE_ERR_PARSE);
+    ck_assert_str_eq(err.message, "no XML element found (the file is empty, is not XML, "
+                                  "or is in an unsupported encoding)");
+    ck_assert_int_eq(err.line, 1);
+    probe_free(&p);
+}
+END_TEST
+
+START_TEST(test_gp2gp_read_truncated_document_says_truncated)
+{
+    /* bare, cut inside an attribute value on line 4. */
+    size_t cut = (size_t)(strstr(bare, "\"O1\"") + 2 - bare);
+    struct probe p;
+    cse_sink s;
+    cse_error err;
+
+    ck_assert_int_eq(read_text(bare, cut, &p, &s, &err), CSE_ERR_PARSE);
+    ck_assert_str_eq(err.message,
+                     "not well-formed XML: AttValue: ' expected (truncated?)");
+    ck_assert_int_eq(err.line, 4);
+    ck_assert_str_eq(err.path, "/EhrExtract/component/ehrFolder/component/ehrComposition/"
+                               "component/ObservationStatement");
+    probe_free(&p);
+}
+END_TEST
+
+START_TEST(test_gp2gp_read_encoding_errors_quote_no_bytes_and_print_nothing)
+{
+    /* Invalid UTF-8 in a statement's text: libxml2 adds "Bytes: 0xC3 0x28
+     * ..." to its message. */
+    static const char utf8[] =
+        "<EhrExtract xmlns=\"urn:hl7-org:v3\">\n"
+        "<component><ehrFolder><component><ehrComposition>\n"
+        "<id root=\"C1\"/><component><NarrativeStatement>\n"
+        "<text>Z\xc3\x28yx</text></NarrativeStatement></component>\n"
+        "</ehrComposition></component></ehrFolder></component>\n"
+        "</EhrExtract>\n";
+    /* A declared encoding the bytes are not in: libxml2's converter reports
+     * it without a parser, and prints the bytes to stderr by default. */
+    static const char sjis[] = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\n"
+                               "<EhrExtract xmlns=\"urn:hl7-org:v3\">\x81\x20\xff\xff"
+                               "</EhrExtract>\n";
+    struct probe p;
+    cse_sink s;
+    cse_error err;
+    struct quiet q;
+
+    stderr_begin(&q);
+    ck_assert_int_eq(read_text(utf8, sizeof(utf8) - 1, &p, &s, &err), CSE_ERR_PARSE);
+    probe_free(&p);
+    ck_assert_int_eq(stderr_end(&q), 0);
+    ck_assert_str_eq(
+        err.message,
+        "not well-formed XML: Input is not proper UTF-8, indicate encoding !");
+    ck_assert_int_eq(err.line, 4);
+
+    stderr_begin(&q);
+    ck_assert_int_eq(read_text(sjis, sizeof(sjis) - 1, &p, &s, &err), CSE_ERR_PARSE);
+    probe_free(&p);
+    ck_assert_int_eq(stderr_end(&q), 0);
+    ck_assert_str_eq(err.message,
+                     "not well-formed XML: input conversion failed due to input error");
+    ck_assert_ptr_null(strstr(err.message, "0x"));
+}
+END_TEST
+
+/* Copies test-fixtures/rel to dir/name. */
+static void copy_fixture(const char *rel, const char *dir, const char *name)
+{
+    char from[1024], to[1024], buf[4096];
+    FILE *in, *out;
+    size_t n;
+
+    fixture(from, sizeof(from), rel);
+    snprintf(to, sizeof(to), "%s/%s", dir, name);
+    ck_assert_ptr_nonnull(in = fopen(from, "rb"));
+    ck_assert_ptr_nonnull(out = fopen(to, "wb"));
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
+START_TEST(test_gp2gp_read_corrupt_gzip_fragment_is_named_and_quiet)
+{
+    static const struct {
+        const char *file, *message;
+    } cases[] = {
+        {"fragment-truncated.gz",
+         "corrupt or truncated gzip data (it ends before the gzip trailer)"},
+        {"fragment-no-trailer.gz",
+         "corrupt or truncated gzip data (it ends before the gzip trailer)"},
+        {"fragment-isize-4g.gz",
+         "corrupt or truncated gzip data (incorrect length check)"},
+        {"fragment-bad-crc.gz", "corrupt or truncated gzip data (incorrect data check)"},
+    };
+    char dir[] = "/tmp/check-gp2gp-read.XXXXXX", name[1100], rel[256];
+    cse_gp2gp_read_options opt = {0};
+    struct probe p;
+    cse_sink s;
+    cse_error err;
+    struct quiet q;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(name, sizeof(name), "%s/" ID(70) ".gz", dir);
+    opt.fragments_dir = dir;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(rel, sizeof(rel), "hostile/common/%s", cases[i].file);
+        copy_fixture(rel, dir, ID(70) ".gz");
+        stderr_begin(&q);
+        ck_assert_int_eq(read_case("gp2gp/skeleton/input.xml", &opt, &p, &s, &err),
+                         CSE_ERR_PARSE);
+        ck_assert_int_eq(stderr_end(&q), 0);
+        ck_assert_str_eq(err.message, cases[i].message);
+        ck_assert_str_eq(err.source, name);
+        ck_assert_int_eq(err.line, 0);
+        ck_assert_str_eq(err.path, "");
+        ck_assert_int_eq(p.ends, 0);
+        probe_free(&p);
+    }
+    /* The intact fragment, gzip too, reads. */
+    copy_fixture("hostile/common/fragment-valid.gz", dir, ID(70) ".gz");
+    assert_read_ok(read_case("gp2gp/skeleton/input.xml", &opt, &p, &s, &err), &err);
+    ck_assert_uint_eq(cse_record_marker_count(p.rec), 1);
+    probe_free(&p);
+    unlink(name);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_gp2gp_read_suite(void)
 {
     Suite *s = suite_create("gp2gp_read");
@@ -665,6 +863,11 @@ Suite *make_gp2gp_read_suite(void)
     tcase_add_test(tc, test_gp2gp_read_sink_error_stops_the_reader);
     tcase_add_test(tc, test_gp2gp_read_missing_file_is_an_io_error);
     tcase_add_test(tc, test_gp2gp_read_rejects_null_arguments);
+    tcase_add_test(tc, test_gp2gp_read_empty_or_blank_document_says_no_element);
+    tcase_add_test(tc, test_gp2gp_read_utf16_bom_before_utf8_says_no_element_or_encoding);
+    tcase_add_test(tc, test_gp2gp_read_truncated_document_says_truncated);
+    tcase_add_test(tc, test_gp2gp_read_encoding_errors_quote_no_bytes_and_print_nothing);
+    tcase_add_test(tc, test_gp2gp_read_corrupt_gzip_fragment_is_named_and_quiet);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -665,6 +665,126 @@ START_TEST(test_repair_reads_a_file)
 }
 END_TEST
 
+/* Sends stderr to a temporary file until stderr_end(), which returns how
+ * many bytes were written there. */
+struct quiet {
+    int saved;
+    FILE *tmp;
+};
+
+static void stderr_begin(struct quiet *q)
+{
+    fflush(stderr);
+    q->tmp = tmpfile();
+    ck_assert_ptr_nonnull(q->tmp);
+    q->saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(q->saved, 0);
+    ck_assert_int_ge(dup2(fileno(q->tmp), STDERR_FILENO), 0);
+}
+
+static long stderr_end(struct quiet *q)
+{
+    long n;
+
+    fflush(stderr);
+    dup2(q->saved, STDERR_FILENO);
+    close(q->saved);
+    fseek(q->tmp, 0, SEEK_END);
+    n = ftell(q->tmp);
+    fclose(q->tmp);
+    return n;
+}
+
+START_TEST(test_repair_empty_or_blank_document_says_no_element)
+{
+    static const char *const cases[] = {"", " \n\t\n\n"};
+    cse_error err;
+    cse_code rc;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_ptr_null(repair(cases[i], NULL, NULL, &err, &rc));
+        ck_assert_int_eq(rc, CSE_ERR_PARSE);
+        ck_assert_str_eq(err.message, "empty document: no XML element found");
+        ck_assert_str_eq(err.source, "test.xml");
+        ck_assert_str_eq(err.path, "");
+    }
+    ck_assert_ptr_null(repair("\xff\xfe<?xml version=\"1.0\"?>\n<EhrExtract/>\n", NULL,
+                              NULL, &err, &rc));
+    ck_assert_int_eq(rc, CSE_ERR_PARSE);
+    ck_assert_str_eq(err.message, "no XML element found (the file is empty, is not XML, "
+                                  "or is in an unsupported encoding)");
+}
+END_TEST
+
+START_TEST(test_repair_truncated_document_says_truncated)
+{
+    cse_error err;
+    cse_code rc;
+
+    ck_assert_ptr_null(repair("<EhrExtract xmlns=\"urn:hl7-org:v3\">\n<component>\n"
+                              "<ehrFolder><id root=\"A0",
+                              NULL, NULL, &err, &rc));
+    ck_assert_int_eq(rc, CSE_ERR_PARSE);
+    ck_assert_str_eq(err.message,
+                     "not well-formed XML: AttValue: ' expected (truncated?)");
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_str_eq(err.path, "/EhrExtract/component/ehrFolder");
+}
+END_TEST
+
+START_TEST(test_repair_encoding_errors_quote_no_bytes_and_print_nothing)
+{
+    cse_error err;
+    cse_code rc;
+    struct quiet q;
+
+    /* libxml2 adds "Bytes: 0xC3 0x28 ..." to this one. */
+    stderr_begin(&q);
+    ck_assert_ptr_null(repair("<EhrExtract xmlns=\"urn:hl7-org:v3\">\n"
+                              "<a>Z\xc3\x28yx</a></EhrExtract>\n",
+                              NULL, NULL, &err, &rc));
+    ck_assert_int_eq(stderr_end(&q), 0);
+    ck_assert_int_eq(rc, CSE_ERR_PARSE);
+    ck_assert_str_eq(
+        err.message,
+        "not well-formed XML: Input is not proper UTF-8, indicate encoding !");
+    ck_assert_int_eq(err.line, 2);
+    /* libxml2's converter reports this one without a parser, and prints the
+     * bytes to stderr by default. */
+    stderr_begin(&q);
+    ck_assert_ptr_null(repair("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\n"
+                              "<EhrExtract xmlns=\"urn:hl7-org:v3\">\x81\x20\xff\xff"
+                              "</EhrExtract>\n",
+                              NULL, NULL, &err, &rc));
+    ck_assert_int_eq(stderr_end(&q), 0);
+    ck_assert_int_eq(rc, CSE_ERR_PARSE);
+    ck_assert_str_eq(err.message,
+                     "not well-formed XML: input conversion failed due to input error");
+}
+END_TEST
+
+START_TEST(test_repair_parser_size_limit_is_a_limit_error)
+{
+    /* An attribute value over libxml2's 10 MB limit ("Huge input lookup"). */
+    static const char head[] = "<EhrExtract xmlns=\"urn:hl7-org:v3\">\n<id root=\"";
+    size_t big = 10485760;
+    char *xml = malloc(sizeof(head) + big + 32);
+    cse_error err;
+    cse_code rc;
+
+    ck_assert_ptr_nonnull(xml);
+    memcpy(xml, head, sizeof(head) - 1);
+    memset(xml + sizeof(head) - 1, 'A', big);
+    strcpy(xml + sizeof(head) - 1 + big, "\"/></EhrExtract>\n");
+    ck_assert_ptr_null(repair(xml, NULL, NULL, &err, &rc));
+    free(xml);
+    ck_assert_int_eq(rc, CSE_ERR_LIMIT);
+    ck_assert_ptr_nonnull(
+        strstr(err.message, "over the XML parser's size or depth limit"));
+    ck_assert_int_eq(err.line, 2);
+}
+END_TEST
+
 Suite *make_repair_suite(void)
 {
     Suite *s = suite_create("repair");
@@ -693,6 +813,10 @@ Suite *make_repair_suite(void)
     tcase_add_test(tc, test_repair_enforces_depth_cap);
     tcase_add_test(tc, test_repair_enforces_text_cap);
     tcase_add_test(tc, test_repair_reads_a_file);
+    tcase_add_test(tc, test_repair_empty_or_blank_document_says_no_element);
+    tcase_add_test(tc, test_repair_truncated_document_says_truncated);
+    tcase_add_test(tc, test_repair_encoding_errors_quote_no_bytes_and_print_nothing);
+    tcase_add_test(tc, test_repair_parser_size_limit_is_a_limit_error);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,113 +26,6 @@ fragment_id=A1B2C3D4-0000-4000-8000-000000000070
 [ -d "$C" ] || fail "no corpus in $C"
 command -v timeout > /dev/null 2>&1 || skip "timeout(1) is needed to catch hangs"
 
-# Cases that still failed an hour after their bug was reported (2026-11-28),
-# as "target case" lines: each prints KNOWN BUG: and is counted neither as a
-# pass nor as a failure. Take a line out when its bug is fixed (a passing
-# case prints NOTE:). The "#" lines only say which bug.
-known_bugs="
-# B1 convert/gp2gp_read.c: an empty or whitespace-only extract is reported as
-# 'not well-formed XML: Extra content at the end of the document'.
-ehr2fhir empty.xml
-ehr2fhir whitespace.xml
-ehr2fhir_stu3 empty.xml
-ehr2fhir_stu3 whitespace.xml
-inspect empty.xml
-inspect whitespace.xml
-# B2 convert/gp2gp_large.c: a broken gzip fragment (cut, no trailer, 4 GiB ISIZE,
-# bad CRC, base64 of a cut gzip) is reported as 'not well-formed XML: Extra
-# content at the end of the document' at line 1, and libxml2 prints
-# 'I/O error : No such file or directory' straight to stderr.
-ehr2fhir_fragment fragment-bad-crc.gz
-ehr2fhir_fragment fragment-isize-4g.gz
-ehr2fhir_fragment fragment-no-trailer.gz
-ehr2fhir_fragment fragment-truncated.b64
-ehr2fhir_fragment fragment-truncated.gz
-inspect_fragment fragment-bad-crc.gz
-inspect_fragment fragment-isize-4g.gz
-inspect_fragment fragment-no-trailer.gz
-inspect_fragment fragment-truncated.b64
-inspect_fragment fragment-truncated.gz
-# B3 convert/gp2gp_repair.c on_xml_error: libxml2's text is passed on raw:
-# 'Extra content...' for empty files, 'Document is empty' for a UTF-16 BOM,
-# 'AttValue: ' expected' without 'not well-formed', 'internal error: Huge
-# input lookup' for a 10 MiB attribute, and the 'Bytes: 0x..' line that
-# quotes four bytes of the record.
-repair attr-10mb.xml
-repair empty.xml
-repair invalid-utf8-header.xml
-repair invalid-utf8-late.xml
-repair invalid-utf8.xml
-repair truncated-header.xml
-repair truncated.xml
-repair utf16-bom.xml
-repair whitespace.xml
-repair_stdin truncated.xml
-# B4 convert/fhir_read.c: a directory is 'cannot read the input' (no reason).
-fhir2ehr dir.json
-fhir2ehr dir.ndjson
-# B5 plugin/cse-host.c: import errors do not name the file (report() prints
-# err->path, empty for import); record errors say 'record' instead of the
-# file and drop jansson's reason (plugin/record.c: 'not well-formed JSON
-# (line, column)'); a directory is 'unreadable or larger than 67108864
-# bytes' (read_file has no S_ISREG check); empty XML as in B1.
-export deep.json
-export dir.json
-export empty.json
-export fhir-duplicate-resourcetype.json
-export fhir-invalid-utf8.json
-export fhir-nhs-number-at-error.json
-export fhir-nul-byte.json
-export fhir-quantity-bigint.json
-export fhir-quantity-inf.json
-export fhir-quantity-neginf.json
-export fhir-utf16-bom.json
-export whitespace.json
-import attr-10mb.xml
-import billion-laughs.xml
-import deep.xml
-import dir.xml
-import empty.xml
-import external-dtd.xml
-import external-entity-attribute.xml
-import external-entity.xml
-import invalid-utf8-header.xml
-import invalid-utf8-late.xml
-import invalid-utf8.xml
-import nul-byte-header.xml
-import nul-byte-late.xml
-import nul-byte.xml
-import truncated-header.xml
-import truncated.xml
-import utf16-bom.xml
-import whitespace.xml
-import xxe-file-late.xml
-import xxe-network.xml
-import xxe-parameter.xml
-online_view deep.json
-online_view dir.json
-online_view empty.json
-online_view fhir-duplicate-resourcetype.json
-online_view fhir-invalid-utf8.json
-online_view fhir-nhs-number-at-error.json
-online_view fhir-nul-byte.json
-online_view fhir-quantity-bigint.json
-online_view fhir-quantity-inf.json
-online_view fhir-quantity-neginf.json
-online_view fhir-utf16-bom.json
-online_view whitespace.json
-open deep.json
-open dir.json
-open empty.json
-open fhir-duplicate-resourcetype.json
-open fhir-invalid-utf8.json
-open fhir-nhs-number-at-error.json
-open fhir-nul-byte.json
-open fhir-quantity-bigint.json
-open fhir-quantity-inf.json
-open fhir-quantity-neginf.json
-open fhir-utf16-bom.json
-open whitespace.json"
 
 stdin=
 out="$scratch/out"
@@ -142,7 +35,6 @@ mkdir "$gen" "$rec" "$scratch/journal" || exit 99
 printf '%064d\n' 42 > "$scratch/key" && chmod 600 "$scratch/key" || exit 99
 passed=0
 failed=0
-known=0
 skipped=""
 
 # ---- the big cases, generated (nothing big is committed) -----------------
@@ -287,13 +179,8 @@ done
 
 planted='9997654323|9992468017|Quillfeather|Zephyrine|Marrowbone|root:x?:0:0'
 verdict() { # TARGET CASE MESSAGE
-    if printf '%s\n' "$known_bugs" | grep -qxF -- "$1 $2"; then
-        echo "KNOWN BUG: $1 $2: $3"
-        known=$((known + 1))
-    else
-        echo "FAIL: $1 $2: $3" >&2
-        failed=$((failed + 1))
-    fi
+    echo "FAIL: $1 $2: $3" >&2
+    failed=$((failed + 1))
 }
 # check TARGET STATUS PATTERN INPUT...: runs TARGET on INPUT and checks the
 # five promises; PATTERN is an extended regex the message must match (case
@@ -369,9 +256,6 @@ check() {
         verdict "$target" "$case" "${problems#; } -- stderr: $err"
     else
         passed=$((passed + 1))
-        if printf '%s\n' "$known_bugs" | grep -qxF -- "$target $case"; then
-            echo "NOTE: $target $case passes now: take it off known_bugs"
-        fi
     fi
 }
 
@@ -489,7 +373,7 @@ check merge 4 "$dir" "$gen/dir.json"
 if [ -n "$skipped" ]; then
     echo "skipped:$skipped"
 fi
-echo "hostile: $passed passed, $failed failed, $known known bugs"
+echo "hostile: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || exit 1
 [ -n "$available" ] || skip "no program is built"
 exit 0
