@@ -6,7 +6,9 @@
  * a small index (one row per resource) with the links that decide where an
  * entry goes (its Encounter) and which marker Observations are the same
  * marker as a Flag. The second delivers begin, agents, and then the entries
- * grouped by Encounter, fetching each resource again by its index row. */
+ * grouped by Encounter, fetching each resource again by its index row.
+ * A Bundle file is not loaded whole but read entry by entry (see
+ * "Streaming a Bundle file" below); a Bundle in memory is parsed whole. */
 #include "config.h"
 
 #include <ctype.h>
@@ -50,6 +52,12 @@ typedef struct res {
     long next; /* next member of the same Encounter, -1 at the end */
 } res;
 
+/* Where entry[i] of a streamed Bundle file lies: its whole entry object. */
+typedef struct span {
+    long long off;
+    size_t len;
+} span;
+
 typedef struct loss {
     char *what;
     const char *why;
@@ -72,6 +80,10 @@ typedef struct reader {
     FILE *fp;
     char *linebuf;
     size_t linecap;
+    /* A Bundle file read entry by entry: the byte span of each entry[i]. */
+    FILE *bfp;
+    struct span *spans;
+    size_t n_spans;
 
     int version;          /* 0 unknown, 3, 4 */
     char version_at[128]; /* where the version was first seen */
@@ -135,6 +147,7 @@ static void reader_free(reader *r)
         free(r->losses[i].what);
     free(r->losses);
     free(r->linebuf);
+    free(r->spans);
 }
 
 static cse_code nomem(reader *r)
@@ -146,7 +159,7 @@ static cse_code nomem(reader *r)
 static void res_path(const reader *r, const res *x, const char *field, char *buf,
                      size_t size)
 {
-    if (r->bundle_entries)
+    if (r->bundle_entries || r->bfp)
         snprintf(buf, size, "entry[%lld].resource%s%s", x->off, field ? "." : "",
                  field ? field : "");
     else
@@ -501,8 +514,8 @@ static json_t *parse_json(reader *r, const char *buf, size_t len, int line0)
     return j;
 }
 
-/* Reads the NDJSON line at off into r->linebuf (file sources). */
-static cse_code read_line_at(reader *r, long long off, size_t len)
+/* Reads the NDJSON line (or Bundle entry) at off into r->linebuf. */
+static cse_code read_line_at(reader *r, FILE *fp, long long off, size_t len)
 {
     if (len + 1 > r->linecap) {
         char *nb = realloc(r->linebuf, len + 1);
@@ -511,12 +524,35 @@ static cse_code read_line_at(reader *r, long long off, size_t len)
         r->linebuf = nb;
         r->linecap = len + 1;
     }
-    if (fseeko(r->fp, (off_t)off, SEEK_SET) != 0 ||
-        fread(r->linebuf, 1, len, r->fp) != len)
+    if (fseeko(fp, (off_t)off, SEEK_SET) != 0 || fread(r->linebuf, 1, len, fp) != len)
         return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
                               "cannot read the input again: %s", strerror(errno));
     r->linebuf[len] = '\0';
     return CSE_OK;
+}
+
+/* Streamed Bundle entry i, parsed alone: the entry object (resource_only
+ * false) or its resource (true), a new reference. NULL when it cannot be
+ * read or parsed; err is set only for read errors and when complain is
+ * set (pass 2, where a parse error means the file changed). */
+static json_t *load_entry(reader *r, size_t i, bool resource_only)
+{
+    json_t *v, *o;
+
+    if (read_line_at(r, r->bfp, r->spans[i].off, r->spans[i].len) != CSE_OK)
+        return NULL;
+    v = json_loadb(r->linebuf, r->spans[i].len, JSON_REJECT_DUPLICATES, NULL);
+    if (v == NULL && resource_only)
+        cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                       "the input changed while it was read");
+    if (v == NULL || !resource_only)
+        return v;
+    o = json_incref(json_object_get(v, "resource"));
+    json_decref(v);
+    if (o == NULL)
+        cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                       "the input changed while it was read");
+    return o;
 }
 
 /* The resource for row x: a new reference, or NULL with err set. */
@@ -527,8 +563,10 @@ static json_t *fetch(reader *r, const res *x)
                                     "resource");
         return json_incref(o);
     }
+    if (r->bfp)
+        return load_entry(r, (size_t)x->off, true);
     if (r->fp) {
-        if (read_line_at(r, x->off, x->len) != CSE_OK)
+        if (read_line_at(r, r->fp, x->off, x->len) != CSE_OK)
             return NULL;
         return parse_json(r, r->linebuf, x->len, x->line);
     }
@@ -1507,6 +1545,316 @@ out:
     return rc;
 }
 
+/* ---- Streaming a Bundle file ------------------------------------------ */
+
+/* A Bundle file is not loaded whole: a scanner (string- and escape-aware
+ * bracket matching, the same depth cap as check_depth) finds the top-level
+ * "entry" array and records the byte span of each entry object, and keeps
+ * the rest of the Bundle (the "skeleton", with "entry": []) to be parsed on
+ * its own. Each entry is then parsed alone with json_loadb and freed. The
+ * skeleton, the entries and the separators the scanner checks between them
+ * together make the whole document, so the document is valid JSON exactly
+ * when every piece parses. Anything the scanner does not expect (and any
+ * piece that does not parse) falls back to loading the whole document,
+ * which reports the error exactly as before; nothing has reached the sink
+ * by then. Memory is O(number of resources): a 16-byte span and an index
+ * row (a few dozen bytes plus the id strings) per entry, never the JSON. */
+
+#define SKELETON_MAX (1u << 20)
+
+typedef struct bscan {
+    span *spans;
+    size_t n, cap;
+    char *skel;
+    size_t skel_n, skel_cap;
+} bscan;
+
+static void bscan_free(bscan *b)
+{
+    free(b->spans);
+    free(b->skel);
+    memset(b, 0, sizeof(*b));
+}
+
+static bool skel_add(bscan *b, const char *p, size_t n)
+{
+    if (b->skel_n + n + 1 > b->skel_cap) {
+        size_t nc = (b->skel_n + n + 1) * 2;
+        char *nb;
+        if (b->skel_n + n > SKELETON_MAX || (nb = realloc(b->skel, nc)) == NULL)
+            return false;
+        b->skel = nb;
+        b->skel_cap = nc;
+    }
+    memcpy(b->skel + b->skel_n, p, n);
+    b->skel_n += n;
+    b->skel[b->skel_n] = '\0';
+    return true;
+}
+
+static bool span_add(bscan *b, long long off, size_t len)
+{
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        span *ns;
+        if (nc > (16u << 20) || (ns = realloc(b->spans, nc * sizeof(*ns))) == NULL)
+            return false;
+        b->spans = ns;
+        b->cap = nc;
+    }
+    b->spans[b->n].off = off;
+    b->spans[b->n].len = len;
+    b->n++;
+    return true;
+}
+
+static bool json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Scanner states. */
+enum {
+    BS_START,      /* before the top-level '{' */
+    BS_TOP,        /* inside the top-level object, outside "entry" */
+    BS_ENTRY_OPEN, /* after "entry": expecting '[' */
+    BS_ITEM,       /* in the entry array, expecting '{' or ']' */
+    BS_IN_ITEM,    /* inside an entry object */
+    BS_AFTER_ITEM, /* after an entry, expecting ',' or ']' */
+    BS_END         /* after the top-level '}' */
+};
+
+/* True when fp holds a Bundle-shaped object the scanner could split. */
+static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
+{
+    char buf[65536];
+    size_t n, depth = 0, klen = 0;
+    long long pos = 0, item = 0;
+    int st = BS_START;
+    bool in_str = false, esc = false, kcap = false, kentry = false, seen = false;
+    bool comma = false, copying = true;
+    char key[8];
+
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+        size_t seg = 0;
+        if ((size_t)pos + n > max_bytes)
+            return false;
+        for (size_t i = 0; i < n; i++) {
+            char c = buf[i];
+            if (in_str) {
+                if (esc) {
+                    esc = false;
+                } else if (c == '\\') {
+                    esc = true;
+                    klen = sizeof(key);
+                } else if (c == '"') {
+                    in_str = false;
+                    if (kcap)
+                        kentry = klen == 5 && memcmp(key, "entry", 5) == 0;
+                    kcap = false;
+                } else if (kcap) {
+                    if (klen < sizeof(key))
+                        key[klen++] = c;
+                }
+                continue;
+            }
+            switch (st) {
+            case BS_START:
+                if (c == '{')
+                    depth = 1, st = BS_TOP;
+                else if (!json_ws(c))
+                    return false;
+                break;
+            case BS_TOP:
+                if (json_ws(c))
+                    break;
+                if (c == ':' && depth == 1 && kentry) {
+                    if (seen)
+                        return false;
+                    seen = true;
+                    st = BS_ENTRY_OPEN;
+                } else if (c == '"') {
+                    in_str = true;
+                    kcap = depth == 1;
+                    klen = 0;
+                } else if (c == '{' || c == '[') {
+                    if (++depth > max_depth)
+                        return false;
+                } else if (c == '}' || c == ']') {
+                    if (--depth == 0)
+                        st = BS_END;
+                }
+                kentry = false;
+                break;
+            case BS_ENTRY_OPEN:
+                if (c == '[') {
+                    if (++depth > max_depth || !skel_add(b, buf + seg, i + 1 - seg))
+                        return false;
+                    copying = false;
+                    comma = false;
+                    st = BS_ITEM;
+                } else if (!json_ws(c)) {
+                    return false;
+                }
+                break;
+            case BS_ITEM:
+            case BS_AFTER_ITEM:
+                if (json_ws(c))
+                    break;
+                if (st == BS_ITEM && c == '{') {
+                    if (++depth > max_depth)
+                        return false;
+                    item = pos + (long long)i;
+                    st = BS_IN_ITEM;
+                } else if (st == BS_AFTER_ITEM && c == ',') {
+                    comma = true;
+                    st = BS_ITEM;
+                } else if (c == ']' && !(st == BS_ITEM && comma)) {
+                    depth--;
+                    copying = true;
+                    seg = i;
+                    st = BS_TOP;
+                } else {
+                    return false;
+                }
+                break;
+            case BS_IN_ITEM:
+                if (c == '"') {
+                    in_str = true;
+                } else if (c == '{' || c == '[') {
+                    if (++depth > max_depth)
+                        return false;
+                } else if (c == '}' || c == ']') {
+                    if (--depth == 2) {
+                        if (!span_add(b, item, (size_t)(pos + (long long)i + 1 - item)))
+                            return false;
+                        st = BS_AFTER_ITEM;
+                    }
+                }
+                break;
+            default: /* BS_END */
+                if (!json_ws(c))
+                    return false;
+                break;
+            }
+        }
+        if (copying && !skel_add(b, buf + seg, n - seg))
+            return false;
+        pos += (long long)n;
+    }
+    return !ferror(fp) && st == BS_END && !in_str && seen;
+}
+
+/* read_document for a scanned Bundle file. Each entry is parsed to scan it
+ * and again to deliver it; an entry whose bytes may hold a fullUrl (the one
+ * thing needed from every entry before any is scanned) is parsed once more
+ * first.
+ * Any error before delivery starts sets *fallback instead of being
+ * reported: the caller then reads the whole document, which reports the
+ * first error in the document's own order exactly as before. */
+static cse_code read_stream(reader *r, json_t *doc, bool *fallback)
+{
+    cse_code rc;
+
+    *fallback = true;
+    for (size_t i = 0; i < r->n_spans; i++) {
+        json_t *v, *resource;
+        const char *full;
+        /* With no escape and no "fullUrl" key text, the entry has no fullUrl. */
+        if (read_line_at(r, r->bfp, r->spans[i].off, r->spans[i].len) != CSE_OK)
+            return CSE_ERR_IO;
+        if (memchr(r->linebuf, '\\', r->spans[i].len) == NULL &&
+            strstr(r->linebuf, "\"fullUrl\"") == NULL)
+            continue;
+        if ((v = load_entry(r, i, false)) == NULL)
+            return r->err && r->err->code == CSE_ERR_IO ? CSE_ERR_IO : CSE_OK;
+        resource = json_object_get(v, "resource");
+        full = jstr(v, "fullUrl");
+        if (!json_is_object(resource)) {
+            json_decref(v);
+            return CSE_OK;
+        }
+        if (full && jstr(resource, "resourceType") && jstr(resource, "id")) {
+            char *k = make_key(jstr(resource, "resourceType"), jstr(resource, "id"));
+            if (k == NULL || cse__smap_put(&r->fullurls, full, k, true) != CSE_OK) {
+                free(k);
+                json_decref(v);
+                return CSE_OK;
+            }
+            free(k);
+        }
+        json_decref(v);
+    }
+    if (cse_time_parse_fhir(jstr(doc, "timestamp") ? jstr(doc, "timestamp") : "",
+                            &r->made) != CSE_OK &&
+        cse_time_parse_fhir(jstr(json_object_get(doc, "meta"), "lastUpdated")
+                                ? jstr(json_object_get(doc, "meta"), "lastUpdated")
+                                : "",
+                            &r->made) != CSE_OK)
+        memset(&r->made, 0, sizeof(r->made));
+    {
+        res bx = {0};
+        bx.off = -1;
+        if (detect_version(r, &bx, doc, "Bundle") != CSE_OK)
+            return CSE_OK;
+    }
+    for (size_t i = 0; i < r->n_spans; i++) {
+        json_t *v = load_entry(r, i, false), *o = json_object_get(v, "resource");
+        res *x;
+        if (v == NULL && r->err && r->err->code == CSE_ERR_IO)
+            return CSE_ERR_IO;
+        if (!json_is_object(o) || add_res(r, &x) != CSE_OK) {
+            json_decref(v);
+            return CSE_OK;
+        }
+        x->off = (long long)i;
+        rc = scan(r, x, o);
+        json_decref(v);
+        if (rc != CSE_OK)
+            return CSE_OK;
+    }
+    *fallback = false;
+    return finish(r);
+}
+
+/* Tries the streamed path on a Bundle file; *done is false when the caller
+ * must read the whole document instead (fp is then rewound). */
+static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
+{
+    bscan b = {0};
+    json_t *doc = NULL;
+    cse_code rc = CSE_OK;
+    bool fallback = true;
+    cse_error saved;
+
+    if (r->err)
+        saved = *r->err;
+    *done = false;
+    if (bundle_scan(fp, r->max_depth, max, &b) && b.skel != NULL &&
+        (doc = json_loadb(b.skel, b.skel_n, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+        jstr(doc, "resourceType") && strcmp(jstr(doc, "resourceType"), "Bundle") == 0 &&
+        json_is_array(json_object_get(doc, "entry"))) {
+        r->bfp = fp;
+        r->spans = b.spans;
+        r->n_spans = b.n;
+        b.spans = NULL;
+        rc = read_stream(r, doc, &fallback);
+    }
+    json_decref(doc);
+    bscan_free(&b);
+    if (rc == CSE_OK && fallback) {
+        /* The first error set wins: forget any the streamed path set. */
+        if (r->err)
+            *r->err = saved;
+        if (fseek(fp, 0, SEEK_SET) != 0)
+            return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                                  "cannot rewind the input");
+        return CSE_OK;
+    }
+    *done = true;
+    return rc;
+}
+
 /* Length of the first line (without its newline). */
 static size_t first_line_len(const char *buf, size_t len)
 {
@@ -1718,7 +2066,15 @@ cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
             rc = finish(&r);
         goto out;
     }
-    /* A whole document: read it into memory, capped. */
+    {
+        bool done;
+        rc = try_stream(&r, fp, max, &done);
+        if (done)
+            goto out;
+        reader_free(&r);
+        reader_init(&r, opt, source, sink, err);
+    }
+    /* Not streamable (or not valid): read it into memory, capped. */
     for (;;) {
         char *nb;
         size_t got;
