@@ -18,6 +18,10 @@
 
 #include <jansson.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <csemarker/fhir.h>
 #include <csemarker/rules.h>
 
@@ -26,6 +30,7 @@
 static const char *jerr_text(const json_error_t *e, char *buf, size_t size);
 
 #define MAX_LINE (16u << 20)    /* one NDJSON resource */
+#define NDJSON_BUF (1u << 20)   /* read buffer for NDJSON */
 #define MAX_BUNDLE (256u << 20) /* one bundle file */
 #define MAX_PATIENTS (1u << 28)
 
@@ -72,6 +77,10 @@ struct cse_extract {
     cse_extract_progress_fn progress;
     void *progress_ud;
     cse__cell cell;
+    char *jt_buf; /* clin_fast: a copy of the line, strings NUL-terminated */
+    size_t jt_buf_cap;
+    struct jn *jt_n; /* clin_fast: the line's values */
+    size_t jt_n_cap;
 };
 
 static uint64_t hash_str(const char *s, size_t n)
@@ -201,6 +210,8 @@ void cse_extract_free(cse_extract *x)
         cse__wipe(x->arr, x->arr_n * sizeof(*x->arr));
     free(x->arr);
     cse__cell_clear(&x->cell);
+    free(x->jt_buf);
+    free(x->jt_n);
     free(x);
 }
 
@@ -237,9 +248,9 @@ static int parse_date(const char *s, cse_time *t)
 
 /* The key of a Patient reference: "Patient/ID", "urn:uuid:ID" or a full URL
  * ending in "/Patient/ID". 0 when none. */
-static uint64_t patient_ref(const json_t *ref)
+static uint64_t patient_ref_str(const char *s)
 {
-    const char *s = jstr(ref, "reference"), *p;
+    const char *p;
 
     if (s == NULL)
         return 0;
@@ -470,23 +481,32 @@ static cse_code push_marker(cse_extract *x, const struct mrec *m)
     return CSE_OK;
 }
 
-static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
-                            const char *source, long line, cse_error *err)
+/* What a Flag, Observation or Condition contributes, read either from a
+ * jansson tree (on_clinical) or straight from the line (clin_fast); both
+ * look up the same fields the same way, and clin_apply does the rest. */
+struct clin {
+    const char *status, *id, *subject; /* subject.reference */
+    int marker, related, ours, nopat;
+    const char *vs;      /* Condition: verificationStatus.coding[0].code */
+    const char *start_a; /* onsetDateTime, period.start or effectiveDateTime */
+    const char *start_b; /* recordedDate or effectivePeriod.start */
+    const char *end;     /* period.end or effectivePeriod.end */
+    const char *detail;  /* Flag: the flag-detail extension's valueReference.reference */
+    const char *review;  /* the review-date extension's valueDate */
+};
+
+static cse_code clin_apply(cse_extract *x, const struct clin *c, const char *type,
+                           const char *source, long line, cse_error *err)
 {
     int is_flag = strcmp(type, "Flag") == 0, is_cond = strcmp(type, "Condition") == 0;
-    const char *status = jstr(r, "status"), *id = jstr(r, "id");
-    int marker, related, ours;
-    uint64_t pkey = patient_ref(json_object_get(r, "subject"));
+    const char *status = c->status, *id = c->id;
+    int marker = c->marker, related = c->related, ours = c->ours;
+    uint64_t pkey = patient_ref_str(c->subject);
     struct mrec m = {0};
     cse_time start = {0}, end = {0}, review = {0};
     int have_start, have_end;
-    const json_t *e;
     cse_code rc = CSE_OK;
 
-    classify_code(r, &marker, &related);
-    ours = !is_cond &&
-           (has_profile(r, is_flag ? CSE_FHIR_FLAG_PROFILE : CSE_FHIR_OBS_PROFILE) ||
-            has_cse_category(r));
     if (!marker && !ours && !related)
         return CSE_OK;
     if (pkey == 0) {
@@ -494,31 +514,22 @@ static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
         return CSE_OK;
     }
     if (is_cond) {
-        const char *vs = jstr(
-            json_object_get(
-                json_array_get(
-                    json_object_get(json_object_get(r, "verificationStatus"), "coding"),
-                    0),
-                "code"),
-            "code");
+        const char *vs = c->vs;
         if (vs != NULL &&
             (strcmp(vs, "entered-in-error") == 0 || strcmp(vs, "refuted") == 0))
             return CSE_OK;
-        have_start = parse_date(jstr(r, "onsetDateTime"), &start) ||
-                     parse_date(jstr(r, "recordedDate"), &start);
+        have_start = parse_date(c->start_a, &start) || parse_date(c->start_b, &start);
     } else if (is_flag) {
         if (status != NULL && strcmp(status, "entered-in-error") == 0)
             return CSE_OK;
-        have_start = parse_date(jstr(json_object_get(r, "period"), "start"), &start);
-        have_end = parse_date(jstr(json_object_get(r, "period"), "end"), &end);
+        have_start = parse_date(c->start_a, &start);
+        have_end = parse_date(c->end, &end);
     } else {
-        const json_t *ep = json_object_get(r, "effectivePeriod");
         if (status != NULL &&
             (strcmp(status, "entered-in-error") == 0 || strcmp(status, "cancelled") == 0))
             return CSE_OK;
-        have_start = parse_date(jstr(r, "effectiveDateTime"), &start) ||
-                     parse_date(jstr(ep, "start"), &start);
-        have_end = parse_date(jstr(ep, "end"), &end);
+        have_start = parse_date(c->start_a, &start) || parse_date(c->start_b, &start);
+        have_end = parse_date(c->end, &end);
     }
     if (!marker && !ours) {
         /* A related safeguarding code recorded by the end of the period. */
@@ -536,28 +547,24 @@ static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
     m.self = id != NULL ? hash_str(id, strlen(id)) : 0;
     m.is_flag = (unsigned char)is_flag;
     m.standard = (unsigned char)marker;
-    m.nopat = (unsigned char)has_nopat(r);
+    m.nopat = (unsigned char)c->nopat;
     m.present = !have_start || cse_time_compare(&start, &x->end) <= 0;
     if (is_flag) {
         int active = status == NULL || strcmp(status, "active") == 0;
+        const char *ref = c->detail;
         /* An active Flag with an end after the period, or an inactive one
          * that ended after it, was active at the end of the period. */
         m.active =
             m.present && (active ? !have_end || cse_time_compare(&end, &x->end) > 0
                                  : have_end && cse_time_compare(&end, &x->end) > 0);
-        e = extension(r, CSE_FHIR_FLAG_DETAIL);
-        if (e != NULL) {
-            const char *ref = jstr(json_object_get(e, "valueReference"), "reference");
-            if (ref != NULL && strncmp(ref, "Observation/", 12) == 0)
-                m.detail = hash_str(ref + 12, strlen(ref + 12));
-            else if (ref != NULL && strncmp(ref, "urn:uuid:", 9) == 0)
-                m.detail = hash_str(ref + 9, strlen(ref + 9));
-        }
+        if (ref != NULL && strncmp(ref, "Observation/", 12) == 0)
+            m.detail = hash_str(ref + 12, strlen(ref + 12));
+        else if (ref != NULL && strncmp(ref, "urn:uuid:", 9) == 0)
+            m.detail = hash_str(ref + 9, strlen(ref + 9));
     } else {
         m.active = m.present && (!have_end || cse_time_compare(&end, &x->end) > 0);
     }
-    e = extension(r, CSE_FHIR_EXT_REVIEW_DATE);
-    if (e == NULL || !parse_date(jstr(e, "valueDate"), &review)) {
+    if (!parse_date(c->review, &review)) {
         if (!have_start ||
             cse_time_add_months(&start, CSE_REVIEW_MONTHS_DEFAULT, &review) != CSE_OK)
             review.precision = CSE_TIME_NONE;
@@ -569,6 +576,46 @@ static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
         return cse__error_set(err, CSE_ERR_NOMEM, (int)line, source, type,
                               "out of memory");
     return CSE_OK;
+}
+
+static cse_code on_clinical(cse_extract *x, const json_t *r, const char *type,
+                            const char *source, long line, cse_error *err)
+{
+    int is_flag = strcmp(type, "Flag") == 0, is_cond = strcmp(type, "Condition") == 0;
+    struct clin c = {0};
+    const json_t *e;
+
+    c.status = jstr(r, "status");
+    c.id = jstr(r, "id");
+    c.subject = jstr(json_object_get(r, "subject"), "reference");
+    classify_code(r, &c.marker, &c.related);
+    c.ours = !is_cond &&
+             (has_profile(r, is_flag ? CSE_FHIR_FLAG_PROFILE : CSE_FHIR_OBS_PROFILE) ||
+              has_cse_category(r));
+    c.nopat = has_nopat(r);
+    if (is_cond) {
+        c.vs = jstr(
+            json_array_get(
+                json_object_get(json_object_get(r, "verificationStatus"), "coding"), 0),
+            "code");
+        c.start_a = jstr(r, "onsetDateTime");
+        c.start_b = jstr(r, "recordedDate");
+    } else if (is_flag) {
+        c.start_a = jstr(json_object_get(r, "period"), "start");
+        c.end = jstr(json_object_get(r, "period"), "end");
+        e = extension(r, CSE_FHIR_FLAG_DETAIL);
+        if (e != NULL)
+            c.detail = jstr(json_object_get(e, "valueReference"), "reference");
+    } else {
+        const json_t *ep = json_object_get(r, "effectivePeriod");
+        c.start_a = jstr(r, "effectiveDateTime");
+        c.start_b = jstr(ep, "start");
+        c.end = jstr(ep, "end");
+    }
+    e = extension(r, CSE_FHIR_EXT_REVIEW_DATE);
+    if (e != NULL)
+        c.review = jstr(e, "valueDate");
+    return clin_apply(x, &c, type, source, line, err);
 }
 
 static cse_code add_json(cse_extract *x, const json_t *r, const char *source, long line,
@@ -625,6 +672,8 @@ struct jv {
     int types;       /* top-level "resourceType" keys seen */
     const char *str; /* the last string read, for keys */
     size_t str_n;
+    int str_esc; /* the last string read has a backslash escape */
+    int numbers; /* a number jansson might refuse (long, or an exponent) */
 };
 
 /* Every resource that can count holds one of these as a whole string: the
@@ -652,9 +701,9 @@ static void note_string(struct jv *v, const char *s, size_t n)
         v->relevant = 1;
 }
 
-static void jv_ws(struct jv *v)
+static inline void jv_ws(struct jv *v)
 {
-    while (v->p < v->end &&
+    while (v->p < v->end && (unsigned char)*v->p <= ' ' &&
            (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
         v->p++;
 }
@@ -666,10 +715,28 @@ static int jv_string(struct jv *v)
     if (v->p >= v->end || *v->p != '"')
         return 0;
     start = v->p + 1;
+    v->str_esc = 0;
     for (v->p++; v->p < v->end; v->p++) {
         unsigned char c;
         /* The common case first: plain printable ASCII without a quote or a
-         * backslash, checked eight bytes at a time. */
+         * backslash, checked sixteen bytes at a time where SSE2 is there
+         * (every x86-64), else eight at a time. Both only skip bytes the
+         * byte loop below would skip too. */
+#ifdef __SSE2__
+        while (v->end - v->p >= 16) {
+            __m128i w = _mm_loadu_si128((const __m128i *)(const void *)v->p);
+            __m128i bad = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(w, _mm_set1_epi8('\\'))),
+                _mm_cmplt_epi8(w, _mm_set1_epi8(0x20))); /* also 0x80..0xff */
+            unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+            if (mask != 0) {
+                v->p += __builtin_ctz(mask);
+                break;
+            }
+            v->p += 16;
+        }
+#else
         while (v->end - v->p >= 8) {
             uint64_t w, bs, qt;
             memcpy(&w, v->p, 8);
@@ -681,6 +748,7 @@ static int jv_string(struct jv *v)
                 break;
             v->p += 8;
         }
+#endif
         while (v->p < v->end && (unsigned char)(*v->p - 0x20) < 0x60 && *v->p != '\\' &&
                *v->p != '"')
             v->p++;
@@ -700,7 +768,7 @@ static int jv_string(struct jv *v)
             v->escapes = v->relevant = 1;
         if (c == '\\') {
             /* An escape may hide a code: parse such a line fully. */
-            v->escapes = v->relevant = 1;
+            v->escapes = v->relevant = v->str_esc = 1;
             if (++v->p >= v->end || strchr("\"\\/bfnrtu", *v->p) == NULL || *v->p == '\0')
                 return 0;
             if (*v->p == 'u')
@@ -738,10 +806,11 @@ static int jv_number(struct jv *v)
             v->p++;
         if (!jv_digits(v))
             return 0;
-        v->relevant = 1; /* exponents may overflow: the full parser decides */
+        v->relevant = v->numbers =
+            1; /* exponents may overflow: the full parser decides */
     }
     if (v->p - start > 15)
-        v->relevant = 1; /* so may long numbers */
+        v->relevant = v->numbers = 1; /* so may long numbers */
     return 1;
 }
 
@@ -834,7 +903,7 @@ static int fp_capture(struct jv *v, struct fp *fp, char *buf, size_t size)
 {
     if (!jv_string(v))
         return 0;
-    if (v->str_n >= size || memchr(v->str, '\\', v->str_n) != NULL) {
+    if (v->str_n >= size || v->str_esc) {
         fp->lossy = 1;
         buf[0] = '\0';
         return 1;
@@ -988,6 +1057,278 @@ static int fp_top_key(struct jv *v, const char *key, size_t kn, struct fp *fp)
     return jv_value(v);
 }
 
+/* ---- Flags, Observations and Conditions without jansson -------------
+ *
+ * A line the scanner accepted, with no escapes, no non-ASCII byte and no
+ * long number, is read again into a flat tree over a copy of the line
+ * whose strings are NUL-terminated in place (no escapes, so the bytes are
+ * the string). Any surprise (a duplicate key, which jansson refuses; too
+ * many values) leaves the line to jansson. */
+struct jn {
+    char kind;       /* 'o' object, 'a' array, 's' string, '-' anything else */
+    const char *key; /* in an object */
+    const char *s;   /* a string's value */
+    int child, next; /* first member or element; next sibling; -1 for none */
+};
+
+#define JT_MAX_NODES 65536
+
+struct jt {
+    cse_extract *x;
+    char *p, *end;
+    size_t n;
+};
+
+static void jt_ws(struct jt *t)
+{
+    while (t->p < t->end &&
+           (*t->p == ' ' || *t->p == '\t' || *t->p == '\n' || *t->p == '\r'))
+        t->p++;
+}
+
+/* A string at t->p: NUL-terminates it in place and returns it. */
+static const char *jt_string(struct jt *t)
+{
+    char *q;
+    const char *s;
+
+    if (t->p >= t->end || *t->p != '"')
+        return NULL;
+    q = memchr(t->p + 1, '"', (size_t)(t->end - t->p - 1));
+    if (q == NULL)
+        return NULL;
+    *q = '\0';
+    s = t->p + 1;
+    t->p = q + 1;
+    return s;
+}
+
+/* One value into node *out; 0 on anything unexpected. */
+static int jt_value(struct jt *t, int depth, int *out)
+{
+    struct jn *nodes;
+    int me;
+
+    jt_ws(t);
+    if (t->p >= t->end || depth > 64)
+        return 0;
+    if (t->n == t->x->jt_n_cap) {
+        size_t ncap = t->x->jt_n_cap ? t->x->jt_n_cap * 2 : 256;
+        if (ncap > JT_MAX_NODES ||
+            (nodes = realloc(t->x->jt_n, ncap * sizeof(*nodes))) == NULL)
+            return 0;
+        t->x->jt_n = nodes;
+        t->x->jt_n_cap = ncap;
+    }
+    me = (int)t->n++;
+    nodes = t->x->jt_n;
+    nodes[me].kind = '-';
+    nodes[me].key = nodes[me].s = NULL;
+    nodes[me].child = nodes[me].next = -1;
+    if (*t->p == '"') {
+        const char *s = jt_string(t);
+        if (s == NULL)
+            return 0;
+        nodes[me].kind = 's';
+        nodes[me].s = s;
+    } else if (*t->p == '{' || *t->p == '[') {
+        int obj = *t->p == '{', last = -1;
+        char close = obj ? '}' : ']';
+        t->x->jt_n[me].kind = obj ? 'o' : 'a';
+        t->p++;
+        jt_ws(t);
+        if (t->p < t->end && *t->p == close) {
+            t->p++;
+            *out = me;
+            return 1;
+        }
+        for (;;) {
+            const char *key = NULL;
+            int c;
+            if (obj) {
+                jt_ws(t);
+                if ((key = jt_string(t)) == NULL)
+                    return 0;
+                jt_ws(t);
+                if (t->p >= t->end || *t->p++ != ':')
+                    return 0;
+            }
+            if (!jt_value(t, depth + 1, &c))
+                return 0;
+            nodes = t->x->jt_n;
+            if (obj) {
+                for (int k = nodes[me].child; k >= 0; k = nodes[k].next)
+                    if (strcmp(nodes[k].key, key) == 0)
+                        return 0; /* jansson refuses duplicate keys */
+                nodes[c].key = key;
+            }
+            if (last < 0)
+                nodes[me].child = c;
+            else
+                nodes[last].next = c;
+            last = c;
+            jt_ws(t);
+            if (t->p >= t->end)
+                return 0;
+            if (*t->p == ',') {
+                t->p++;
+                continue;
+            }
+            if (*t->p++ != close)
+                return 0;
+            break;
+        }
+    } else {
+        /* A number or a literal, already validated by the scanner. */
+        while (t->p < t->end && strchr(",]} \t\r\n", *t->p) == NULL)
+            t->p++;
+    }
+    *out = me;
+    return 1;
+}
+
+/* The jansson calls on_clinical makes, over the tree. */
+static const struct jn *jt_get(const cse_extract *x, const struct jn *o, const char *k)
+{
+    if (o == NULL || o->kind != 'o')
+        return NULL;
+    for (int i = o->child; i >= 0; i = x->jt_n[i].next)
+        if (strcmp(x->jt_n[i].key, k) == 0)
+            return &x->jt_n[i];
+    return NULL;
+}
+
+static const char *jt_sval(const struct jn *v)
+{
+    return v != NULL && v->kind == 's' ? v->s : NULL;
+}
+
+static const char *jt_str(const cse_extract *x, const struct jn *o, const char *k)
+{
+    return jt_sval(jt_get(x, o, k));
+}
+
+static const struct jn *jt_first(const cse_extract *x, const struct jn *a)
+{
+    return a != NULL && a->kind == 'a' && a->child >= 0 ? &x->jt_n[a->child] : NULL;
+}
+
+static const struct jn *jt_next(const cse_extract *x, const struct jn *e)
+{
+    return e->next >= 0 ? &x->jt_n[e->next] : NULL;
+}
+
+static const struct jn *jt_extension(const cse_extract *x, const struct jn *r,
+                                     const char *url)
+{
+    for (const struct jn *e = jt_first(x, jt_get(x, r, "extension")); e != NULL;
+         e = jt_next(x, e)) {
+        const char *u = jt_str(x, e, "url");
+        if (u != NULL && strcmp(u, url) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static cse_code clin_fast(cse_extract *x, const char *json, size_t len, const char *type,
+                          const char *source, long line, int *used, cse_error *err)
+{
+    int is_flag = strcmp(type, "Flag") == 0, is_cond = strcmp(type, "Condition") == 0;
+    struct clin c = {0};
+    struct jt t;
+    const struct jn *r, *v, *e;
+    const char *url;
+    int root;
+
+    *used = 0;
+    if (len + 1 > x->jt_buf_cap) {
+        char *nb = realloc(x->jt_buf, len + 1);
+        if (nb == NULL)
+            return CSE_OK; /* jansson will say */
+        x->jt_buf = nb;
+        x->jt_buf_cap = len + 1;
+    }
+    memcpy(x->jt_buf, json, len);
+    x->jt_buf[len] = '\0';
+    t.x = x;
+    t.p = x->jt_buf;
+    t.end = x->jt_buf + len;
+    t.n = 0;
+    if (!jt_value(&t, 1, &root) || x->jt_n[root].kind != 'o')
+        return CSE_OK;
+    jt_ws(&t);
+    if (t.p != t.end)
+        return CSE_OK;
+    *used = 1;
+    x->st.resources++;
+    r = &x->jt_n[root];
+
+    c.status = jt_str(x, r, "status");
+    c.id = jt_str(x, r, "id");
+    c.subject = jt_str(x, jt_get(x, r, "subject"), "reference");
+    /* classify_code */
+    for (e = jt_first(x, jt_get(x, jt_get(x, r, "code"), "coding")); e != NULL;
+         e = jt_next(x, e)) {
+        const char *sys = jt_str(x, e, "system"), *code = jt_str(x, e, "code");
+        if (sys == NULL || code == NULL || strcmp(sys, CSE_SYSTEM_SNOMED) != 0)
+            continue;
+        if (cse_code_is_marker(code))
+            c.marker = 1;
+        else if (cse_code_is_related(code))
+            c.related = 1;
+    }
+    if (!is_cond) {
+        /* has_profile */
+        url = is_flag ? CSE_FHIR_FLAG_PROFILE : CSE_FHIR_OBS_PROFILE;
+        for (e = jt_first(x, jt_get(x, jt_get(x, r, "meta"), "profile"));
+             e != NULL && !c.ours; e = jt_next(x, e)) {
+            const char *s = jt_sval(e);
+            if (s != NULL && strncmp(s, url, strlen(url)) == 0)
+                c.ours = 1;
+        }
+        /* has_cse_category */
+        for (e = jt_first(x, jt_get(x, r, "category")); e != NULL && !c.ours;
+             e = jt_next(x, e)) {
+            for (v = jt_first(x, jt_get(x, e, "coding")); v != NULL && !c.ours;
+                 v = jt_next(x, v)) {
+                const char *sys = jt_str(x, v, "system"), *code = jt_str(x, v, "code");
+                if (sys && code && strcmp(sys, CSE_FHIR_CS_CATEGORY) == 0 &&
+                    strcmp(code, "cse") == 0)
+                    c.ours = 1;
+            }
+        }
+    }
+    /* has_nopat */
+    for (e = jt_first(x, jt_get(x, jt_get(x, r, "meta"), "security")); e != NULL;
+         e = jt_next(x, e)) {
+        const char *code = jt_str(x, e, "code");
+        if (code != NULL && strcmp(code, "NOPAT") == 0)
+            c.nopat = 1;
+    }
+    if (is_cond) {
+        c.vs = jt_str(
+            x, jt_first(x, jt_get(x, jt_get(x, r, "verificationStatus"), "coding")),
+            "code");
+        c.start_a = jt_str(x, r, "onsetDateTime");
+        c.start_b = jt_str(x, r, "recordedDate");
+    } else if (is_flag) {
+        c.start_a = jt_str(x, jt_get(x, r, "period"), "start");
+        c.end = jt_str(x, jt_get(x, r, "period"), "end");
+        e = jt_extension(x, r, CSE_FHIR_FLAG_DETAIL);
+        if (e != NULL)
+            c.detail = jt_str(x, jt_get(x, e, "valueReference"), "reference");
+    } else {
+        const struct jn *ep = jt_get(x, r, "effectivePeriod");
+        c.start_a = jt_str(x, r, "effectiveDateTime");
+        c.start_b = jt_str(x, ep, "start");
+        c.end = jt_str(x, ep, "end");
+    }
+    e = jt_extension(x, r, CSE_FHIR_EXT_REVIEW_DATE);
+    if (e != NULL)
+        c.review = jt_str(x, e, "valueDate");
+    return clin_apply(x, &c, type, source, line, err);
+}
+
 cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t len,
                                        const char *source, long line, cse_error *err)
 {
@@ -1011,7 +1352,7 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
      * repeated resourceType, a field that does not fit) takes the full
      * parser, which also names any error. */
     {
-        struct jv v = {json, json + len, 0, 0, 0, 0, NULL, 0};
+        struct jv v = {json, json + len, 0, 0, 0, 0, NULL, 0, 0, 0};
         struct patient_fields f;
         struct sysval sv;
         struct fp fp = {x, &f, &sv, "", 0};
@@ -1036,6 +1377,20 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
             x->bytes += len;
             rc = CSE_OK;
             goto done;
+        }
+        /* A Flag, Observation or Condition that may count: plain ASCII
+         * without escapes and without numbers jansson might refuse, so
+         * everything jansson would check is already checked but duplicate
+         * keys, which clin_fast checks. */
+        if (ok && !v.numbers && !fp.lossy &&
+            (strcmp(fp.type, "Flag") == 0 || strcmp(fp.type, "Observation") == 0 ||
+             strcmp(fp.type, "Condition") == 0)) {
+            int used = 0;
+            rc = clin_fast(x, json, len, fp.type, source, line, &used, err);
+            if (used) {
+                x->bytes += len;
+                goto done;
+            }
         }
     }
     r = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -1080,27 +1435,70 @@ static int ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
+/* Reads whole buffers and splits them into lines in place (no copy per
+ * line); a line longer than the buffer grows it, as getline would. */
 static cse_code add_ndjson(cse_extract *x, FILE *fp, const char *source, cse_error *err)
 {
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    size_t cap = NDJSON_BUF, have = 0, pos = 0; /* unread: buf[pos, have) */
+    size_t scanned = 0;                         /* buf[pos, scanned) has no newline */
+    char *buf = malloc(cap);
     long line = 0;
+    int eof = 0;
     cse_code rc = CSE_OK;
 
-    while ((n = getline(&buf, &cap, fp)) >= 0) {
+    if (buf == NULL)
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, source, "", "out of memory");
+    for (;;) {
+        char *nl = memchr(buf + scanned, '\n', have - scanned), *s;
+        size_t n;
+
+        if (nl == NULL && !eof) {
+            size_t got;
+            if (pos > 0) {
+                memmove(buf, buf + pos, have - pos);
+                have -= pos;
+                pos = 0;
+            }
+            scanned = have;
+            if (have == cap) {
+                char *nb = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+                if (nb == NULL) {
+                    rc = cse__error_set(err, CSE_ERR_NOMEM, (int)line, source, "",
+                                        "out of memory");
+                    goto out;
+                }
+                buf = nb;
+                cap *= 2;
+            }
+            got = fread(buf + have, 1, cap - have, fp);
+            if (got == 0) {
+                if (ferror(fp)) {
+                    rc = cse__error_set(err, CSE_ERR_IO, (int)line, source, "",
+                                        "read error: %s", strerror(errno));
+                    goto out;
+                }
+                eof = 1;
+            }
+            have += got;
+            continue;
+        }
+        if (nl == NULL) { /* the end: a last line without a newline, or none */
+            if (pos == have)
+                break;
+            nl = buf + have;
+        }
+        s = buf + pos;
+        n = (size_t)(nl - s);
+        pos = nl == buf + have ? have : (size_t)(nl - buf) + 1;
+        scanned = pos;
         line++;
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' '))
             n--;
         if (n == 0)
             continue;
-        if ((rc = cse_extract_add_resource_json(x, buf, (size_t)n, source, line, err)) !=
-            CSE_OK)
+        if ((rc = cse_extract_add_resource_json(x, s, n, source, line, err)) != CSE_OK)
             goto out;
     }
-    if (ferror(fp))
-        rc = cse__error_set(err, CSE_ERR_IO, (int)line, source, "", "read error: %s",
-                            strerror(errno));
 out:
     free(buf);
     return rc;
