@@ -645,36 +645,6 @@ END_TEST
 
 /* ---- Broken input: what the message says, and that stderr stays quiet ---- */
 
-/* Sends stderr to a temporary file until stderr_end(), which returns how
- * many bytes were written there. */
-struct quiet {
-    int saved;
-    FILE *tmp;
-};
-
-static void stderr_begin(struct quiet *q)
-{
-    fflush(stderr);
-    q->tmp = tmpfile();
-    ck_assert_ptr_nonnull(q->tmp);
-    q->saved = dup(STDERR_FILENO);
-    ck_assert_int_ge(q->saved, 0);
-    ck_assert_int_ge(dup2(fileno(q->tmp), STDERR_FILENO), 0);
-}
-
-static long stderr_end(struct quiet *q)
-{
-    long n;
-
-    fflush(stderr);
-    dup2(q->saved, STDERR_FILENO);
-    close(q->saved);
-    fseek(q->tmp, 0, SEEK_END);
-    n = ftell(q->tmp);
-    fclose(q->tmp);
-    return n;
-}
-
 static cse_code read_text(const char *xml, size_t len, struct probe *p, cse_sink *s,
                           cse_error *err)
 {
