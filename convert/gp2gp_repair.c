@@ -41,6 +41,7 @@
 
 #include "gp2gp_xml.h"
 #include "internal.h"
+#include "xml_out.h"
 
 #define HL7_NS "urn:hl7-org:v3"
 #define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
@@ -57,9 +58,8 @@
  * than this is not a record. */
 #define MAX_NOTES ((size_t)1 << 22)
 #define MAX_CODINGS 16
-/* Bytes read, and written, at a time. */
+/* Bytes read at a time. */
 #define READ_CHUNK 65536
-#define OUT_SIZE 65536
 
 typedef cse__xml_error_ptr xml_error_ptr;
 
@@ -666,15 +666,16 @@ out:
 
 /* ---- pass 2: write ------------------------------------------------------ */
 
-/* Pass 2 reads with SAX2 again and copies every node through a small buffered
- * serialiser. Its output is, byte for byte, what libxml2's xmlTextWriter
- * wrote for the same nodes (earlier versions used it, and tests compare
- * bytes): an XML declaration naming UTF-8; double-quoted attributes with
- * & < > " CR LF TAB escaped; text with & < > " CR escaped; white space
- * between elements copied as it is; an element read as <x/> written as <x/>
- * and one read as <x></x> written so; comments and processing instructions
- * outside the root on lines of their own; a final newline. Names and values
- * come from the parser in UTF-8, so nothing is re-encoded. */
+/* Pass 2 reads with SAX2 again and copies every node through the byte layer
+ * of the buffered serialiser in xml_out.c (the element state is kept here:
+ * elements are copied, not built). Its output is, byte for byte, what
+ * libxml2's xmlTextWriter wrote for the same nodes (earlier versions used it,
+ * and tests compare bytes): an XML declaration naming UTF-8; double-quoted
+ * attributes with & < > " CR LF TAB escaped; text with & < > " CR escaped;
+ * white space between elements copied as it is; an element read as <x/>
+ * written as <x/> and one read as <x></x> written so; comments and processing
+ * instructions outside the root on lines of their own; a final newline. Names
+ * and values come from the parser in UTF-8, so nothing is re-encoded. */
 
 /* An element that may gain NOPAT: an ehrComposition or a marker statement. */
 struct slot {
@@ -691,10 +692,7 @@ struct open_elem {
 
 struct writer {
     struct pass p;
-    FILE *out;
-    int out_failed;
-    size_t out_len;
-    char *out_buf;        /* OUT_SIZE bytes */
+    cse__xo o;            /* the output */
     struct open_elem *el; /* by depth */
     int depth;            /* elements open */
     int tag_open;         /* a start tag is written up to its attributes */
@@ -729,101 +727,45 @@ static const char *const obs_before[] = {
     "id",           "code", "statusCode", "effectiveTime", "availabilityTime",
     "priorityCode", NULL};
 
-/* Bytes that text (1) and attribute values (2) escape. */
-static const unsigned char escapes[256] = {
-    ['<'] = 3, ['>'] = 3, ['&'] = 3, ['"'] = 3, ['\r'] = 3, ['\n'] = 2, ['\t'] = 2,
-};
-
-static void out_flush(struct writer *wr)
+/* Writes an attribute value as SAX2 gives it (len bytes), escaped: there
+ * "&#38;" stands for '&' (libxml2 leaves that one reference for the tree
+ * builder to decode). */
+static void out_sax_value(struct writer *wr, const xmlChar *v, size_t len)
 {
-    if (wr->out_len && !wr->out_failed &&
-        fwrite(wr->out_buf, 1, wr->out_len, wr->out) != wr->out_len)
-        wr->out_failed = 1;
-    wr->out_len = 0;
-}
+    const char *s = (const char *)v, *amp;
 
-static void out_mem(struct writer *wr, const void *s, size_t len)
-{
-    if (len > OUT_SIZE - wr->out_len) {
-        out_flush(wr);
-        if (len >= OUT_SIZE) {
-            if (!wr->out_failed && fwrite(s, 1, len, wr->out) != len)
-                wr->out_failed = 1;
-            return;
-        }
+    while ((amp = memchr(s, '&', len)) != NULL) {
+        size_t n = (size_t)(amp - s), skip = 1;
+        cse__xo_escape(&wr->o, s, n, CSE__XO_ATTR);
+        cse__xo_put(&wr->o, "&amp;", 5);
+        if (len - n >= 5 && memcmp(amp, "&#38;", 5) == 0)
+            skip = 5;
+        s += n + skip;
+        len -= n + skip;
     }
-    memcpy(wr->out_buf + wr->out_len, s, len);
-    wr->out_len += len;
-}
-
-static void out_str(struct writer *wr, const char *s)
-{
-    out_mem(wr, s, strlen(s));
-}
-
-static void out_char(struct writer *wr, char c)
-{
-    if (wr->out_len == OUT_SIZE)
-        out_flush(wr);
-    wr->out_buf[wr->out_len++] = c;
-}
-
-/* Writes s[0..len) escaped for text (mask 1) or an attribute value (mask 2).
- * sax: s is an attribute value as SAX2 gives it, where "&#38;" stands for
- * '&' (libxml2 leaves that one reference for the tree builder to decode). */
-static void out_escaped(struct writer *wr, const xmlChar *s, size_t len, int mask,
-                        int sax)
-{
-    size_t start = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        const char *rep;
-        if (!(escapes[s[i]] & mask))
-            continue;
-        switch (s[i]) {
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\r': rep = "&#13;"; break;
-        case '\n': rep = "&#10;"; break;
-        case '\t': rep = "&#9;"; break;
-        default: rep = "&amp;"; break;
-        }
-        out_mem(wr, s + start, i - start);
-        out_str(wr, rep);
-        start = i + 1;
-        if (sax && s[i] == '&' && len - i >= 5 && memcmp(s + i, "&#38;", 5) == 0) {
-            i += 4;
-            start = i + 1;
-        }
-    }
-    out_mem(wr, s + start, len - start);
+    cse__xo_escape(&wr->o, s, len, CSE__XO_ATTR);
 }
 
 static void out_qname(struct writer *wr, const xmlChar *prefix, const char *local)
 {
     if (prefix) {
-        out_str(wr, (const char *)prefix);
-        out_char(wr, ':');
+        cse__xo_puts(&wr->o, (const char *)prefix);
+        cse__xo_putc(&wr->o, ':');
     }
-    out_str(wr, local);
+    cse__xo_puts(&wr->o, local);
 }
 
 /* ` name="value"`, value already decoded. */
 static void out_attr(struct writer *wr, const char *name, const xmlChar *value)
 {
-    out_char(wr, ' ');
-    out_str(wr, name);
-    out_str(wr, "=\"");
-    out_escaped(wr, value, strlen((const char *)value), 2, 0);
-    out_char(wr, '"');
+    cse__xo_put_attr(&wr->o, name, (const char *)value);
 }
 
 /* Before any content: ends a pending start tag. */
 static void close_tag(struct writer *wr)
 {
     if (wr->tag_open) {
-        out_char(wr, '>');
+        cse__xo_putc(&wr->o, '>');
         wr->tag_open = 0;
     }
 }
@@ -841,13 +783,13 @@ static void remember_ws(struct writer *wr, const char *v, size_t n)
 static void end_text(struct writer *wr)
 {
     if (wr->in_cdata) {
-        out_str(wr, "]]>");
+        cse__xo_puts(&wr->o, "]]>");
         wr->in_cdata = 0;
     }
     if (wr->text == 1 && wr->blank_len) {
         close_tag(wr);
         remember_ws(wr, wr->blank, wr->blank_len);
-        out_mem(wr, wr->blank, wr->blank_len);
+        cse__xo_put(&wr->o, wr->blank, wr->blank_len);
     }
     wr->text = 0;
     wr->blank_len = 0;
@@ -871,7 +813,7 @@ static int qname(char *buf, size_t size, const xmlChar *prefix, const char *loca
 static void write_ws(struct writer *wr)
 {
     if (wr->ws_len)
-        out_mem(wr, wr->ws, wr->ws_len);
+        cse__xo_put(&wr->o, wr->ws, wr->ws_len);
 }
 
 static cse_code write_nopat(struct writer *wr, const struct slot *sl, int depth, int ws)
@@ -882,12 +824,12 @@ static cse_code write_nopat(struct writer *wr, const struct slot *sl, int depth,
         return fail_at(&wr->p, depth, CSE_ERR_LIMIT, line_of(&wr->p),
                        "namespace prefix too long");
     close_tag(wr);
-    out_char(wr, '<');
-    out_str(wr, q);
+    cse__xo_putc(&wr->o, '<');
+    cse__xo_puts(&wr->o, q);
     out_attr(wr, "code", BAD_CAST "NOPAT");
     out_attr(wr, "codeSystem", BAD_CAST CSE_OID_NOPAT_SYSTEM);
     out_attr(wr, "displayName", BAD_CAST NOPAT_DISPLAY);
-    out_str(wr, "/>");
+    cse__xo_puts(&wr->o, "/>");
     if (ws)
         write_ws(wr);
     return CSE_OK;
@@ -1000,11 +942,11 @@ static cse_code write_old_translation(struct writer *wr, int depth, int ws)
         return fail_at(&wr->p, depth, CSE_ERR_LIMIT, line_of(&wr->p),
                        "namespace prefix too long");
     close_tag(wr);
-    out_char(wr, '<');
-    out_str(wr, q);
+    cse__xo_putc(&wr->o, '<');
+    cse__xo_puts(&wr->o, q);
     for (int i = 0; i < wr->n_old; i++)
         out_attr(wr, (const char *)wr->old_names[i], wr->old_values[i]);
-    out_str(wr, "/>");
+    cse__xo_puts(&wr->o, "/>");
     if (ws)
         write_ws(wr);
     return CSE_OK;
@@ -1047,7 +989,7 @@ static cse_code write_start(struct writer *wr, int depth, const struct elem *e, 
     char an[160] = "";
     int wrote_code = 0;
 
-    out_char(wr, '<');
+    cse__xo_putc(&wr->o, '<');
     if (mode == 1 && wr->p.rp->upgrade) {
         oe->renamed = 1;
         out_qname(wr, e->prefix, NAME_UK07);
@@ -1058,12 +1000,12 @@ static cse_code write_start(struct writer *wr, int depth, const struct elem *e, 
     wr->tag_open = 1;
     for (int i = 0; i < e->n_ns; i++) {
         const xmlChar *pfx = e->ns[2 * i], *uri = e->ns[2 * i + 1];
-        out_str(wr, pfx ? " xmlns:" : " xmlns");
+        cse__xo_puts(&wr->o, pfx ? " xmlns:" : " xmlns");
         if (pfx)
-            out_str(wr, (const char *)pfx);
-        out_str(wr, "=\"");
-        out_escaped(wr, uri, strlen((const char *)uri), 2, 0);
-        out_char(wr, '"');
+            cse__xo_puts(&wr->o, (const char *)pfx);
+        cse__xo_puts(&wr->o, "=\"");
+        cse__xo_escape_str(&wr->o, (const char *)uri, CSE__XO_ATTR);
+        cse__xo_putc(&wr->o, '"');
     }
     for (int i = 0; i < e->n_attrs; i++) {
         const xmlChar **a = e->attrs + 5 * i;
@@ -1093,17 +1035,17 @@ static cse_code write_start(struct writer *wr, int depth, const struct elem *e, 
             }
             continue;
         }
-        out_char(wr, ' ');
+        cse__xo_putc(&wr->o, ' ');
         if (a[1]) {
-            out_str(wr, (const char *)a[1]);
-            out_char(wr, ':');
+            cse__xo_puts(&wr->o, (const char *)a[1]);
+            cse__xo_putc(&wr->o, ':');
         }
-        out_str(wr, (const char *)a[0]);
-        out_str(wr, "=\"");
+        cse__xo_puts(&wr->o, (const char *)a[0]);
+        cse__xo_puts(&wr->o, "=\"");
         if (wr->p.rp->upgrade && mode == 2 && strcmp(an, "extension") == 0 &&
             end - av == (ptrdiff_t)strlen(NAME_UK06) &&
             memcmp(av, NAME_UK06, strlen(NAME_UK06)) == 0) {
-            out_str(wr, NAME_UK07);
+            cse__xo_puts(&wr->o, NAME_UK07);
         } else if (wr->p.rp->upgrade && mode == 1 &&
                    a[0] == wr->p.names.schema_location && a[2] == wr->p.names.xsi) {
             xmlChar *fixed = attr_dup(av, end);
@@ -1111,12 +1053,12 @@ static cse_code write_start(struct writer *wr, int depth, const struct elem *e, 
                 return fail_at(&wr->p, depth, CSE_ERR_NOMEM, 0, "out of memory");
             for (xmlChar *h = fixed; (h = (xmlChar *)xmlStrstr(h, BAD_CAST NAME_UK06));)
                 memcpy(h, NAME_UK07, strlen(NAME_UK07));
-            out_escaped(wr, fixed, strlen((const char *)fixed), 2, 0);
+            cse__xo_escape_str(&wr->o, (const char *)fixed, CSE__XO_ATTR);
             free(fixed);
         } else {
-            out_escaped(wr, av, (size_t)(end - av), 2, 1);
+            out_sax_value(wr, av, (size_t)(end - av));
         }
-        out_char(wr, '"');
+        cse__xo_putc(&wr->o, '"');
     }
     if (mode == 3 && !wrote_code)
         write_new_code_attrs(wr);
@@ -1204,11 +1146,11 @@ static cse_code end_element(struct writer *wr, int depth)
         (rc = slot_end(wr, &wr->comp, depth)) != CSE_OK)
         return rc;
     if (wr->tag_open && oe->empty) {
-        out_str(wr, "/>");
+        cse__xo_puts(&wr->o, "/>");
     } else {
-        out_str(wr, wr->tag_open ? "></" : "</");
+        cse__xo_puts(&wr->o, wr->tag_open ? "></" : "</");
         out_qname(wr, oe->prefix, oe->renamed ? NAME_UK07 : (const char *)oe->local);
-        out_char(wr, '>');
+        cse__xo_putc(&wr->o, '>');
     }
     wr->tag_open = 0;
     if (depth == 0)
@@ -1240,10 +1182,10 @@ static void w_start_document(void *ctx)
     struct writer *wr = ctx;
     int standalone = wr->p.ctxt->standalone;
 
-    out_str(wr, "<?xml version=\"1.0\" encoding=\"UTF-8\"");
+    cse__xo_puts(&wr->o, "<?xml version=\"1.0\" encoding=\"UTF-8\"");
     if (standalone == 1 || standalone == 0)
-        out_str(wr, standalone ? " standalone=\"yes\"" : " standalone=\"no\"");
-    out_str(wr, "?>\n");
+        cse__xo_puts(&wr->o, standalone ? " standalone=\"yes\"" : " standalone=\"no\"");
+    cse__xo_puts(&wr->o, "?>\n");
 }
 
 static void w_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
@@ -1258,7 +1200,7 @@ static void w_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 
     if (wr->rc != CSE_OK)
         return;
-    if (wr->out_failed) {
+    if (wr->o.failed) {
         write_stop(wr, write_failed(wr, depth - 1));
         return;
     }
@@ -1345,10 +1287,10 @@ static void w_text(void *ctx, const xmlChar *v, int len)
     }
     close_tag(wr);
     if (wr->text == 1)
-        out_escaped(wr, BAD_CAST wr->blank, wr->blank_len, 1, 0);
+        cse__xo_escape(&wr->o, wr->blank, wr->blank_len, CSE__XO_TEXT);
     wr->blank_len = 0;
     wr->text = 2;
-    out_escaped(wr, v, (size_t)len, 1, 0);
+    cse__xo_escape(&wr->o, (const char *)v, (size_t)len, CSE__XO_TEXT);
 }
 
 static void w_cdata(void *ctx, const xmlChar *v, int len)
@@ -1360,10 +1302,10 @@ static void w_cdata(void *ctx, const xmlChar *v, int len)
     if (!wr->in_cdata) {
         end_text(wr);
         close_tag(wr);
-        out_str(wr, "<![CDATA[");
+        cse__xo_puts(&wr->o, "<![CDATA[");
         wr->in_cdata = 1;
     }
-    out_mem(wr, v, (size_t)len);
+    cse__xo_put(&wr->o, v, (size_t)len);
 }
 
 /* Outside the root the parser reports no whitespace: each comment or
@@ -1373,13 +1315,13 @@ static void before_misc(struct writer *wr)
     end_text(wr);
     close_tag(wr);
     if (wr->depth == 0 && wr->root_done)
-        out_char(wr, '\n');
+        cse__xo_putc(&wr->o, '\n');
 }
 
 static void after_misc(struct writer *wr)
 {
     if (wr->depth == 0 && !wr->root_done)
-        out_char(wr, '\n');
+        cse__xo_putc(&wr->o, '\n');
 }
 
 static void w_comment(void *ctx, const xmlChar *v)
@@ -1389,9 +1331,9 @@ static void w_comment(void *ctx, const xmlChar *v)
     if (wr->rc != CSE_OK || wr->skip_depth >= 0)
         return;
     before_misc(wr);
-    out_str(wr, "<!--");
-    out_str(wr, v ? (const char *)v : "");
-    out_str(wr, "-->");
+    cse__xo_puts(&wr->o, "<!--");
+    cse__xo_puts(&wr->o, v ? (const char *)v : "");
+    cse__xo_puts(&wr->o, "-->");
     after_misc(wr);
 }
 
@@ -1402,13 +1344,13 @@ static void w_pi(void *ctx, const xmlChar *target, const xmlChar *data)
     if (wr->rc != CSE_OK || wr->skip_depth >= 0)
         return;
     before_misc(wr);
-    out_str(wr, "<?");
-    out_str(wr, (const char *)target);
+    cse__xo_puts(&wr->o, "<?");
+    cse__xo_puts(&wr->o, (const char *)target);
     if (data) {
-        out_char(wr, ' ');
-        out_str(wr, (const char *)data);
+        cse__xo_putc(&wr->o, ' ');
+        cse__xo_puts(&wr->o, (const char *)data);
     }
-    out_str(wr, "?>");
+    cse__xo_puts(&wr->o, "?>");
     after_misc(wr);
 }
 
@@ -1444,14 +1386,13 @@ static cse_code pass2(struct repair *rp, FILE *out)
     if ((wr = calloc(1, sizeof(*wr))) == NULL)
         return cse__error_set(rp->err, CSE_ERR_NOMEM, 0, rp->source, "", "out of memory");
     wr->p.rp = rp;
-    wr->out = out;
     wr->skip_depth = -1;
     if (rp->in.buf != NULL && rp->in.len > INT_MAX) {
         rc = cse__error_set(rp->err, CSE_ERR_LIMIT, 0, rp->source, "",
                             "input larger than %d bytes in memory", INT_MAX);
         goto out;
     }
-    if ((wr->out_buf = malloc(OUT_SIZE)) == NULL ||
+    if (cse__xo_init(&wr->o, out, false) != CSE_OK ||
         (wr->el = calloc(rp->max_depth + 1, sizeof(*wr->el))) == NULL ||
         (wr->p.stack = calloc(rp->max_depth + 1, sizeof(*wr->p.stack))) == NULL) {
         rc = cse__error_set(rp->err, CSE_ERR_NOMEM, 0, rp->source, "", "out of memory");
@@ -1481,9 +1422,9 @@ static cse_code pass2(struct repair *rp, FILE *out)
         goto out;
     }
     end_text(wr);
-    out_char(wr, '\n');
-    out_flush(wr);
-    if (wr->out_failed) {
+    cse__xo_putc(&wr->o, '\n');
+    cse__xo_flush(&wr->o);
+    if (wr->o.failed) {
         rc = write_failed(wr, -1);
         goto out;
     }
@@ -1492,7 +1433,7 @@ out:
     free_parser(&wr->p);
     free(wr->p.stack);
     free(wr->el);
-    free(wr->out_buf);
+    cse__xo_free(&wr->o);
     free(wr->blank);
     free(wr);
     if (rc == CSE_OK && (fflush(out) != 0 || ferror(out)))

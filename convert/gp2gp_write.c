@@ -1,8 +1,9 @@
 /* The GP2GP writer: a cse_sink that streams an RCMR_IN030000UK07 (or UK06)
- * message with xmlTextWriter. See gp2gp.h for what it writes and how it
- * groups entries into ehrCompositions. Element order follows
- * RCMR_IN030000UK07.xsd and RCMR_MT030101UK05.xsd exactly; every extract is
- * validated against them in the tests. */
+ * message through the buffered serialiser in xml_out.c, which writes byte for
+ * byte what xmlTextWriter, indenting by two spaces, wrote before it. See
+ * gp2gp.h for what it writes and how it groups entries into ehrCompositions.
+ * Element order follows RCMR_IN030000UK07.xsd and RCMR_MT030101UK05.xsd
+ * exactly; every extract is validated against them in the tests. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -11,10 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <libxml/xmlwriter.h>
-
 #include "internal.h"
 #include "strmap.h"
+#include "xml_out.h"
 #include <csemarker/gp2gp.h>
 
 #define HL7_NS "urn:hl7-org:v3"
@@ -37,7 +37,7 @@ typedef struct pending {
 } pending;
 
 typedef struct writer {
-    xmlTextWriterPtr w;
+    cse__xo out;
     int uk06;
     char *sender_ods, *receiver_ods, *sender_asid, *receiver_asid, *message_id;
     char now[32]; /* the extract's time, HL7 TS */
@@ -101,17 +101,17 @@ static void to_uuid(const char *id, char out[37])
 
 static int start(writer *wr, const char *name)
 {
-    return xmlTextWriterStartElement(wr->w, BAD_CAST name);
+    return cse__xo_start(&wr->out, name);
 }
 
 static int end(writer *wr)
 {
-    return xmlTextWriterEndElement(wr->w);
+    return cse__xo_end(&wr->out);
 }
 
 static int attr(writer *wr, const char *name, const char *value)
 {
-    return xmlTextWriterWriteAttribute(wr->w, BAD_CAST name, BAD_CAST value);
+    return cse__xo_attr(&wr->out, name, value);
 }
 
 /* <name a1="v1" a2="v2" .../> with NULL-terminated pairs. */
@@ -133,7 +133,7 @@ static int empty(writer *wr, const char *name, ...)
 
 static int text_element(writer *wr, const char *name, const char *text)
 {
-    return xmlTextWriterWriteElement(wr->w, BAD_CAST name, BAD_CAST text);
+    return cse__xo_text_element(&wr->out, name, text);
 }
 
 static int write_id(writer *wr, const char *uuid)
@@ -285,8 +285,8 @@ static cse_code write_annotations(writer *wr, char **notes, size_t n, cse_error 
         W(start(wr, "text"));
         for (size_t j = i; j < n && (j == i || i == 2); j++) {
             if (j > i)
-                W(xmlTextWriterWriteString(wr->w, BAD_CAST "\n"));
-            W(xmlTextWriterWriteString(wr->w, BAD_CAST notes[j]));
+                W(cse__xo_text(&wr->out, "\n"));
+            W(cse__xo_text(&wr->out, notes[j]));
         }
         W(end(wr));
         W(end(wr));
@@ -341,9 +341,8 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
         TRY(write_nopat(wr, err));
     if (e->value && *e->value) {
         W(start(wr, "value"));
-        W(xmlTextWriterWriteAttributeNS(wr->w, BAD_CAST "xsi", BAD_CAST "type", NULL,
-                                        BAD_CAST "ST"));
-        W(xmlTextWriterWriteString(wr->w, BAD_CAST e->value));
+        W(attr(wr, "xsi:type", "ST"));
+        W(cse__xo_text(&wr->out, e->value));
         W(end(wr));
     }
     TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
@@ -885,7 +884,7 @@ static cse_code w_begin(cse_sink *s, const cse_extract_info *info, cse_error *er
         cse_uuid_derive(UUID_NS " practice", sender, wr->default_agent) != CSE_OK)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
 
-    W(xmlTextWriterStartDocument(wr->w, NULL, "UTF-8", NULL));
+    W(cse__xo_start_document(&wr->out));
     W(start(wr, root));
     W(attr(wr, "xmlns", HL7_NS));
     W(attr(wr, "xmlns:xsi", XSI_NS));
@@ -1084,8 +1083,7 @@ static cse_code w_end(cse_sink *s, const cse_summary *summary, cse_error *err)
             "Entire record available to originator (administrative concept)", NULL));
     W(end(wr));
     W(end(wr));
-    W(xmlTextWriterEndDocument(wr->w));
-    W(xmlTextWriterFlush(wr->w));
+    W(cse__xo_end_document(&wr->out)); /* the rest, and a flush */
     return CSE_OK;
 }
 
@@ -1096,8 +1094,11 @@ static void w_destroy(cse_sink *s)
         return;
     wr = s->data;
     if (wr) {
-        if (wr->w)
-            xmlFreeTextWriter(wr->w);
+        /* The stream is flushed, as closing xmlTextWriter's output did;
+         * a document left unfinished by an error is not written out. */
+        if (wr->out.fp)
+            fflush(wr->out.fp);
+        cse__xo_free(&wr->out);
         clear_items(wr);
         free(wr->items);
         for (size_t i = 0; i < wr->headers.n; i++)
@@ -1122,7 +1123,6 @@ cse_sink *cse_gp2gp_writer_new(FILE *out, const cse_gp2gp_write_options *opt,
 {
     cse_sink *s = NULL;
     writer *wr = NULL;
-    xmlOutputBufferPtr ob;
     char up[37];
 
     if (out == NULL) {
@@ -1154,14 +1154,8 @@ cse_sink *cse_gp2gp_writer_new(FILE *out, const cse_gp2gp_write_options *opt,
             cse_strset(&wr->message_id, opt->message_id))
             goto nomem;
     }
-    if ((ob = xmlOutputBufferCreateFile(out, NULL)) == NULL)
+    if (cse__xo_init(&wr->out, out, true) != CSE_OK)
         goto nomem;
-    if ((wr->w = xmlNewTextWriter(ob)) == NULL) {
-        xmlOutputBufferClose(ob);
-        goto nomem;
-    }
-    xmlTextWriterSetIndent(wr->w, 1);
-    xmlTextWriterSetIndentString(wr->w, BAD_CAST "  ");
     return s;
 nomem:
     if (s && wr == NULL)
