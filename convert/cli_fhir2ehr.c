@@ -103,7 +103,7 @@ int cmd_fhir2ehr(int argc, char **argv)
     struct cli_output o = {0};
     struct relay relay = {0};
     cse_sink sink = {r_begin, r_agent, r_entry, r_end, NULL, &relay};
-    char tmpname[] = "/tmp/cse-fhir2ehr.XXXXXX";
+    char tmpname[4096];
     FILE *fp = NULL;
     int fd = -1, status = CLI_OK;
     bool to_stdout;
@@ -144,7 +144,14 @@ int cmd_fhir2ehr(int argc, char **argv)
     /* Standard output cannot be taken back: with --validate, write to a
      * temporary file first and copy it out once it validates. */
     if (to_stdout && schema_dir) {
-        if ((fd = mkstemp(tmpname)) < 0 || (fp = fdopen(fd, "w+")) == NULL) {
+        const char *dir = getenv("TMPDIR");
+        int n = snprintf(tmpname, sizeof(tmpname), "%s/cse-fhir2ehr.XXXXXX",
+                         dir && *dir ? dir : "/tmp");
+        if (n < 0 || (size_t)n >= sizeof(tmpname))
+            fd = -1, errno = ENAMETOOLONG;
+        else
+            fd = mkstemp(tmpname);
+        if (fd < 0 || (fp = fdopen(fd, "w+")) == NULL) {
             fprintf(stderr, "%s: cannot make a temporary file: %s\n", PROG,
                     strerror(errno));
             if (fd >= 0) {

@@ -73,9 +73,18 @@ grep -q 'UK06 cannot carry it' "$scratch/err" || fail "--uk06 message: $(cat "$s
 if [ -n "$xsd_dir" ]; then
     "$conv" fhir2ehr "$fix/r4-record.json" --receiver B99002 --validate "$xsd_dir" \
         -o "$scratch/v.xml" 2> "$scratch/err" || fail "--validate: exit $?: $(cat "$scratch/err")"
-    "$conv" fhir2ehr "$fix/r4-record.json" --receiver B99002 --validate "$xsd_dir" \
-        > "$scratch/v2.xml" 2> "$scratch/err" || fail "--validate to stdout: exit $?"
+    # To standard output it spools through $TMPDIR and leaves nothing there.
+    mkdir "$scratch/tmpdir"
+    TMPDIR=$scratch/tmpdir "$conv" fhir2ehr "$fix/r4-record.json" --receiver B99002 \
+        --validate "$xsd_dir" > "$scratch/v2.xml" 2> "$scratch/err" ||
+        fail "--validate to stdout: exit $?"
     cmp -s "$scratch/v.xml" "$scratch/v2.xml" || fail "--validate to stdout differs"
+    [ -z "$(ls -A "$scratch/tmpdir")" ] || fail "--validate left $(ls -A "$scratch/tmpdir")"
+    TMPDIR=$scratch/no-such-dir "$conv" fhir2ehr "$fix/r4-record.json" --receiver B99002 \
+        --validate "$xsd_dir" > "$scratch/v3.xml" 2> "$scratch/err"
+    rc=$?
+    [ $rc -ne 0 ] && grep -q 'cannot make a temporary file' "$scratch/err" ||
+        fail "--validate to stdout ignores TMPDIR (exit $rc): $(cat "$scratch/err")"
 fi
 # A schema that the output does not meet (our own tiny one): exit 3, no file.
 "$conv" fhir2ehr "$fix/r4-record.json" --receiver B99002 --validate "$fix/schema" \
