@@ -616,8 +616,14 @@ static int cmd_due(struct host *H, int argc, char **argv)
     }
     for (i = 0; i < n; i++) {
         snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
-        if ((recs[i] = read_file("due", path, NULL)) == NULL) {
+        size_t len = 0;
+        if ((recs[i] = read_file("due", path, &len)) == NULL) {
             rc = HOST_IO;
+            goto out;
+        }
+        /* A NUL would cut the record short without a word. */
+        if (has_nul("due", path, recs[i], len)) {
+            rc = HOST_REFUSED;
             goto out;
         }
     }

@@ -54,6 +54,8 @@ expect 3 "tab.json:1:151: not valid JSON: invalid JSON syntax: control character
 printf '{"resourceType":"Bundle",\n"id":"a\000b","entry":[{"resource":{"resourceType":"Patient","identifier":[%s]}}]}\n' \
     "$pid" > "$rec/nul.json"
 expect 3 "cse-host: open: $rec/nul.json: line 2, column 8: NUL byte" H open nul
+# due reads every record at once: the same refusal, naming the file.
+expect 3 "cse-host: due: $rec/nul.json: line 2, column 8: NUL byte" H due
 
 # UTF-16 with a byte order mark.
 printf '\377\376{\000}\000' > "$rec/utf16.json"
