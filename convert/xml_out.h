@@ -8,6 +8,11 @@
  * libxml2's xmlTextWriter wrote for the same calls, with or without
  * xmlTextWriterSetIndent(1) and the indent string "  ": the GP2GP writer used
  * xmlTextWriter, and extracts written before and after must compare equal.
+ * Two differences, in calls the writers never make: before
+ * cse__xo_start_document, xmlTextWriter wrote non-ASCII bytes in attribute
+ * values as character references (this copies them), and it wrote text
+ * outside any element (this refuses it). tests/check_xml_out.c compares the
+ * two.
  *
  * Escaping is xmlTextWriter's: text escapes & < > " and CR; attribute values
  * also LF and TAB. Everything else, UTF-8 included, is copied as it is.
