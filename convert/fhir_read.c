@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <jansson.h>
+#include <unistd.h>
 
 #include "internal.h"
+#include "jsonv.h"
 #include "strmap.h"
 #include <csemarker/fhirread.h>
 
@@ -56,6 +56,7 @@ typedef struct res {
 typedef struct span {
     long long off;
     size_t len;
+    bool full; /* it may have a fullUrl (a key "fullUrl", or one with an escape) */
 } span;
 
 typedef struct loss {
@@ -74,12 +75,16 @@ typedef struct reader {
 
     /* Where resources come from: a Bundle's entry array, an NDJSON buffer,
      * or an NDJSON file. */
-    json_t *bundle_entries;
+    const jv **bundle_entries; /* each entry object of a Bundle in memory */
+    size_t n_entries;
     const char *buf;
     size_t buflen;
     FILE *fp;
-    char *linebuf;
+    char *linebuf; /* the resource being parsed (parsed in place) */
     size_t linecap;
+    jv_arena arena;     /* the values of the resource in linebuf */
+    jv_arena doc_arena; /* a whole document, or a streamed Bundle's skeleton */
+    char *docbuf;       /* the whole document, parsed in place */
     /* A Bundle file read entry by entry: the byte span of each entry[i]. */
     FILE *bfp;
     struct span *spans;
@@ -147,6 +152,10 @@ static void reader_free(reader *r)
         free(r->losses[i].what);
     free(r->losses);
     free(r->linebuf);
+    free(r->docbuf);
+    free(r->bundle_entries);
+    cse__jv_arena_free(&r->arena);
+    cse__jv_arena_free(&r->doc_arena);
     free(r->spans);
 }
 
@@ -210,10 +219,10 @@ static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
 
 /* ---- JSON helpers ------------------------------------------------------ */
 
-static const char *jstr(const json_t *o, const char *key)
+static const char *jstr(const jv *o, const char *key)
 {
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    const jv *v = jv_get(o, key);
+    return jv_is_string(v) ? jv_str(v) : NULL;
 }
 
 static bool uuid_like(const char *s)
@@ -251,7 +260,7 @@ static char *make_key(const char *type, const char *id)
 
 /* Resolves a Reference.reference to a key: a Bundle fullUrl, "Type/id",
  * an absolute URL ending in Type/id, or "urn:uuid:X". New string or NULL. */
-static char *ref_key(const reader *r, const json_t *ref)
+static char *ref_key(const reader *r, const jv *ref)
 {
     const char *s = jstr(ref, "reference"), *slash, *prev;
     const char *full;
@@ -274,11 +283,11 @@ static char *ref_key(const reader *r, const json_t *ref)
     return make_key(type, slash + 1);
 }
 
-static unsigned labels_of(const json_t *o)
+static unsigned labels_of(const jv *o)
 {
-    json_t *sec = json_object_get(json_object_get(o, "meta"), "security"), *v;
+    const jv *sec = jv_get(jv_get(o, "meta"), "security"), *v;
     size_t i;
-    json_array_foreach(sec, i, v)
+    jv_foreach(sec, i, v)
     {
         const char *sys = jstr(v, "system"), *code = jstr(v, "code");
         if (code && strcmp(code, "NOPAT") == 0 && sys &&
@@ -291,14 +300,14 @@ static unsigned labels_of(const json_t *o)
 
 /* Reads a CodeableConcept into c (zeroed): SNOMED codings first, so the
  * primary code is a SNOMED one when there is any. */
-static cse_code read_concept(const json_t *cc, cse_concept *c)
+static cse_code read_concept(const jv *cc, cse_concept *c)
 {
-    json_t *codings = json_object_get(cc, "coding"), *k;
+    const jv *codings = jv_get(cc, "coding"), *k;
     size_t i;
     cse_code rc = CSE_OK;
 
     for (int pass = 0; pass < 2 && rc == CSE_OK; pass++) {
-        json_array_foreach(codings, i, k)
+        jv_foreach(codings, i, k)
         {
             const char *sys = jstr(k, "system"), *code = jstr(k, "code");
             bool snomed = sys && strcmp(sys, CSE_SYSTEM_SNOMED) == 0;
@@ -315,7 +324,7 @@ static cse_code read_concept(const json_t *cc, cse_concept *c)
 
 /* Parses a FHIR date at o[key] into t. A missing value leaves t unknown;
  * a malformed one is an error naming the field. */
-static cse_code read_time(reader *r, const res *x, const json_t *o, const char *key,
+static cse_code read_time(reader *r, const res *x, const jv *o, const char *key,
                           const char *field, cse_time *t)
 {
     const char *s = jstr(o, key);
@@ -328,9 +337,9 @@ static cse_code read_time(reader *r, const res *x, const json_t *o, const char *
 }
 
 /* The text of a name: HumanName.text, or prefix given family. */
-static char *name_text(const json_t *names)
+static char *name_text(const jv *names)
 {
-    json_t *n = json_is_array(names) ? json_array_get(names, 0) : NULL, *v;
+    const jv *n = jv_is_array(names) ? jv_at(names, 0) : NULL, *v;
     char buf[512] = "";
     size_t len = 0, i;
 
@@ -340,16 +349,16 @@ static char *name_text(const json_t *names)
         return strdup(jstr(n, "text"));
     const char *parts[] = {"prefix", "given", "family"};
     for (int p = 0; p < 3; p++) {
-        json_t *part = json_object_get(n, parts[p]);
-        if (json_is_string(part)) {
+        const jv *part = jv_get(n, parts[p]);
+        if (jv_is_string(part)) {
             len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? " " : "",
-                                    json_string_value(part));
+                                    jv_str(part));
         } else {
-            json_array_foreach(part, i, v)
+            jv_foreach(part, i, v)
             {
-                if (json_is_string(v) && len < sizeof(buf))
+                if (jv_is_string(v) && len < sizeof(buf))
                     len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
-                                            len ? " " : "", json_string_value(v));
+                                            len ? " " : "", jv_str(v));
             }
         }
         if (len >= sizeof(buf))
@@ -358,15 +367,15 @@ static char *name_text(const json_t *names)
     return len ? strdup(buf) : NULL;
 }
 
-static const char *identifier_value(const json_t *o, const char *system)
+static const char *identifier_value(const jv *o, const char *system)
 {
-    json_t *ids = json_object_get(o, "identifier"), *v;
+    const jv *ids = jv_get(o, "identifier"), *v;
     size_t i;
-    if (json_is_object(ids))
+    if (jv_is_object(ids))
         return jstr(ids, "system") && strcmp(jstr(ids, "system"), system) == 0
                    ? jstr(ids, "value")
                    : NULL;
-    json_array_foreach(ids, i, v)
+    jv_foreach(ids, i, v)
     {
         const char *sys = jstr(v, "system");
         if (sys && strcmp(sys, system) == 0 && jstr(v, "value"))
@@ -375,11 +384,11 @@ static const char *identifier_value(const json_t *o, const char *system)
     return NULL;
 }
 
-static json_t *extension(const json_t *o, const char *url)
+static const jv *extension(const jv *o, const char *url)
 {
-    json_t *ext = json_object_get(o, "extension"), *v;
+    const jv *ext = jv_get(o, "extension"), *v;
     size_t i;
-    json_array_foreach(ext, i, v)
+    jv_foreach(ext, i, v)
     {
         if (jstr(v, "url") && strcmp(jstr(v, "url"), url) == 0)
             return v;
@@ -412,17 +421,17 @@ static cse_code note_version(reader *r, const res *x, int v, const char *why)
                           r->version == 3 ? "STU3" : "R4");
 }
 
-static cse_code detect_version(reader *r, const res *x, const json_t *o, const char *type)
+static cse_code detect_version(reader *r, const res *x, const jv *o, const char *type)
 {
-    json_t *p = json_object_get(json_object_get(o, "meta"), "profile"), *v;
-    json_t *sec = json_object_get(json_object_get(o, "meta"), "security");
-    json_t *cs;
+    const jv *p = jv_get(jv_get(o, "meta"), "profile"), *v;
+    const jv *sec = jv_get(jv_get(o, "meta"), "security");
+    const jv *cs;
     size_t i;
     cse_code rc = CSE_OK;
 
-    json_array_foreach(p, i, v)
+    jv_foreach(p, i, v)
     {
-        const char *u = json_string_value(v);
+        const char *u = jv_str(v);
         if (u == NULL)
             continue;
         if (strstr(u, "/STU3/") || strstr(u, "CareConnect") || strstr(u, "GPConnect"))
@@ -433,7 +442,7 @@ static cse_code detect_version(reader *r, const res *x, const json_t *o, const c
         if (rc != CSE_OK)
             return rc;
     }
-    json_array_foreach(sec, i, v)
+    jv_foreach(sec, i, v)
     {
         const char *sys = jstr(v, "system");
         if (sys && strcmp(sys, CSE_FHIR_STU3_ACTCODE) == 0)
@@ -448,74 +457,39 @@ static cse_code detect_version(reader *r, const res *x, const json_t *o, const c
     if (strcmp(type, "ServiceRequest") == 0)
         return note_version(r, x, 4, "the resource type");
     if ((strcmp(type, "Condition") == 0 || strcmp(type, "AllergyIntolerance") == 0) &&
-        (cs = json_object_get(o, "clinicalStatus")) != NULL)
-        return note_version(r, x, json_is_string(cs) ? 3 : 4, "clinicalStatus");
+        (cs = jv_get(o, "clinicalStatus")) != NULL)
+        return note_version(r, x, jv_is_string(cs) ? 3 : 4, "clinicalStatus");
     return CSE_OK;
 }
 
 /* ---- Sources: Bundle entries, NDJSON lines ----------------------------- */
 
-/* Checks nesting depth without building anything; reports line and column. */
-static cse_code check_depth(reader *r, const char *buf, size_t len, int line0)
+/* Parses buf[0..len) in place into a (see jsonv.h). The parser's error
+ * texts never quote the input. line0 is the line buf starts on (0: line 1 of
+ * a whole document). */
+static jv *parse_into(reader *r, jv_arena *a, char *buf, size_t len, int line0)
 {
-    size_t depth = 0;
-    bool in_str = false;
-    int line = line0, col = 0;
+    jv_error je;
+    jv *j = cse__jv_parse(a, buf, len, r->max_depth, &je);
+    int line = line0 + je.line - (line0 ? 1 : 0);
 
-    for (size_t i = 0; i < len; i++) {
-        char c = buf[i];
-        col++;
-        if (c == '\n')
-            line++, col = 0;
-        if (in_str) {
-            if (c == '\\')
-                i++, col++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > r->max_depth) {
-                cse__error_set(r->err, CSE_ERR_LIMIT, line, r->source, NULL,
-                               "JSON nested deeper than %zu levels", r->max_depth);
-                if (r->err)
-                    r->err->column = col;
-                return CSE_ERR_LIMIT;
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return CSE_OK;
+    if (j != NULL)
+        return j;
+    if (je.status == JV_ENOMEM)
+        nomem(r);
+    else if (je.status == JV_EDEPTH)
+        cse__error_set(r->err, CSE_ERR_LIMIT, line, r->source, NULL,
+                       "JSON nested deeper than %zu levels", r->max_depth);
+    else
+        cse__error_set(r->err, CSE_ERR_PARSE, line, r->source, NULL, "not valid JSON: %s",
+                       je.text);
+    if (r->err && je.status != JV_ENOMEM)
+        r->err->column = je.column;
+    return NULL;
 }
 
-/* jansson's own text may quote the record near the error: it is translated
- * (json_error.c), never passed on. */
-static cse_code json_fail(reader *r, const json_error_t *je, const char *buf, size_t len,
-                          int line0)
-{
-    cse__error_set(r->err, CSE_ERR_PARSE, line0 + je->line - (line0 ? 1 : 0), r->source,
-                   NULL, "not valid JSON: %s", cse__json_error_text(je, buf, len));
-    if (r->err && r->err->code == CSE_ERR_PARSE)
-        r->err->column = je->column;
-    return CSE_ERR_PARSE;
-}
-
-static json_t *parse_json(reader *r, const char *buf, size_t len, int line0)
-{
-    json_error_t je;
-    json_t *j;
-
-    if (check_depth(r, buf, len, line0 ? line0 : 1) != CSE_OK)
-        return NULL;
-    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (j == NULL)
-        json_fail(r, &je, buf, len, line0);
-    return j;
-}
-
-/* Reads the NDJSON line (or Bundle entry) at off into r->linebuf. */
-static cse_code read_line_at(reader *r, FILE *fp, long long off, size_t len)
+/* Makes room for len bytes and a NUL in r->linebuf. */
+static cse_code linebuf_fit(reader *r, size_t len)
 {
     if (len + 1 > r->linecap) {
         char *nb = realloc(r->linebuf, len + 1);
@@ -524,45 +498,76 @@ static cse_code read_line_at(reader *r, FILE *fp, long long off, size_t len)
         r->linebuf = nb;
         r->linecap = len + 1;
     }
-    if (fseeko(fp, (off_t)off, SEEK_SET) != 0 || fread(r->linebuf, 1, len, fp) != len)
-        return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
-                              "cannot read the input again: %s", strerror(errno));
+    return CSE_OK;
+}
+
+/* Parses a copy of buf[0..len) in r->linebuf; valid until the next parse. */
+static const jv *parse_json(reader *r, const char *buf, size_t len, int line0)
+{
+    if (buf != r->linebuf) {
+        if (linebuf_fit(r, len) != CSE_OK)
+            return NULL;
+        memcpy(r->linebuf, buf, len);
+        r->linebuf[len] = '\0';
+    }
+    return parse_into(r, &r->arena, r->linebuf, len, line0);
+}
+
+/* Reads the NDJSON line (or Bundle entry) at off into r->linebuf. */
+static cse_code read_line_at(reader *r, FILE *fp, long long off, size_t len)
+{
+    if (linebuf_fit(r, len) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    /* pread: one system call, and the stream's own position is left alone. */
+    for (size_t got = 0; got < len;) {
+        ssize_t n =
+            pread(fileno(fp), r->linebuf + got, len - got, (off_t)off + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                                  "cannot read the input again: %s",
+                                  n < 0 ? strerror(errno) : "it is shorter than it was");
+        got += (size_t)n;
+    }
     r->linebuf[len] = '\0';
     return CSE_OK;
 }
 
-/* Streamed Bundle entry i, parsed alone: the entry object (resource_only
- * false) or its resource (true), a new reference. NULL when it cannot be
- * read or parsed; err is set only for read errors and when complain is
- * set (pass 2, where a parse error means the file changed). */
-static json_t *load_entry(reader *r, size_t i, bool resource_only)
+/* Streamed Bundle entry i, already read into r->linebuf, parsed alone: the
+ * entry object (resource_only false) or its resource (true), valid until the
+ * next parse. NULL when it cannot be parsed; err is set only when
+ * resource_only is set (pass 2, where a parse error means the file changed). */
+static const jv *parse_entry(reader *r, size_t i, bool resource_only)
 {
-    json_t *v, *o;
+    jv_error je;
+    const jv *v, *o;
 
-    if (read_line_at(r, r->bfp, r->spans[i].off, r->spans[i].len) != CSE_OK)
-        return NULL;
-    v = json_loadb(r->linebuf, r->spans[i].len, JSON_REJECT_DUPLICATES, NULL);
+    v = cse__jv_parse(&r->arena, r->linebuf, r->spans[i].len, r->max_depth, &je);
     if (v == NULL && resource_only)
         cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
                        "the input changed while it was read");
     if (v == NULL || !resource_only)
         return v;
-    o = json_incref(json_object_get(v, "resource"));
-    json_decref(v);
-    if (o == NULL)
+    if ((o = jv_get(v, "resource")) == NULL)
         cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
                        "the input changed while it was read");
     return o;
 }
 
-/* The resource for row x: a new reference, or NULL with err set. */
-static json_t *fetch(reader *r, const res *x)
+/* Reads and parses streamed Bundle entry i (see parse_entry). */
+static const jv *load_entry(reader *r, size_t i, bool resource_only)
 {
-    if (r->bundle_entries) {
-        json_t *o = json_object_get(json_array_get(r->bundle_entries, (size_t)x->off),
-                                    "resource");
-        return json_incref(o);
-    }
+    if (read_line_at(r, r->bfp, r->spans[i].off, r->spans[i].len) != CSE_OK)
+        return NULL;
+    return parse_entry(r, i, resource_only);
+}
+
+/* The resource for row x, valid until the next parse; NULL with err set. */
+static const jv *fetch(reader *r, const res *x)
+{
+    if (r->bundle_entries)
+        return jv_get(r->bundle_entries[x->off], "resource");
     if (r->bfp)
         return load_entry(r, (size_t)x->off, true);
     if (r->fp) {
@@ -617,26 +622,26 @@ static const char *const STRUCTURAL_TYPES[] = {"List",     "Composition", "Bundl
                                                "Location", "Medication",  NULL};
 
 /* The reference to the Encounter a resource names itself. */
-static json_t *own_encounter(const json_t *o)
+static const jv *own_encounter(const jv *o)
 {
-    json_t *e = json_object_get(o, "encounter");
+    const jv *e = jv_get(o, "encounter");
     if (e == NULL)
-        e = json_object_get(o, "context");
-    if (json_is_object(e) && json_object_get(e, "encounter"))
-        e = json_object_get(e, "encounter"); /* DocumentReference.context */
-    if (json_is_array(e))
-        e = json_array_get(e, 0);
-    return json_is_object(e) ? e : NULL;
+        e = jv_get(o, "context");
+    if (jv_is_object(e) && jv_get(e, "encounter"))
+        e = jv_get(e, "encounter"); /* DocumentReference.context */
+    if (jv_is_array(e))
+        e = jv_at(e, 0);
+    return jv_is_object(e) ? e : NULL;
 }
 
-static cse_code scan_patient(reader *r, const res *x, const json_t *o)
+static cse_code scan_patient(reader *r, const res *x, const jv *o)
 {
-    json_t *ids = json_object_get(o, "identifier"), *v, *org;
+    const jv *ids = jv_get(o, "identifier"), *v, *org;
     char canon[11];
     char field[64];
     size_t i;
 
-    json_array_foreach(ids, i, v)
+    jv_foreach(ids, i, v)
     {
         const char *sys = jstr(v, "system"), *val = jstr(v, "value");
         if (sys == NULL || strcmp(sys, CSE_FHIR_NHS_NUMBER) != 0)
@@ -656,9 +661,9 @@ static cse_code scan_patient(reader *r, const res *x, const json_t *o)
         break;
     }
     if (!r->have_patient) {
-        org = json_object_get(o, "managingOrganization");
+        org = jv_get(o, "managingOrganization");
         if (org == NULL)
-            org = json_array_get(json_object_get(o, "generalPractitioner"), 0);
+            org = jv_at(jv_get(o, "generalPractitioner"), 0);
         free(r->patient_org);
         r->patient_org = org ? ref_key(r, org) : NULL;
         if (r->patient.nhs_number == NULL && x->key &&
@@ -669,7 +674,7 @@ static cse_code scan_patient(reader *r, const res *x, const json_t *o)
     return CSE_OK;
 }
 
-static cse_code scan_agent(reader *r, const res *x, const json_t *o, const char *type)
+static cse_code scan_agent(reader *r, const res *x, const jv *o, const char *type)
 {
     bool person = strcmp(type, "Practitioner") == 0;
     cse_agent *a =
@@ -679,7 +684,7 @@ static cse_code scan_agent(reader *r, const res *x, const json_t *o, const char 
     if (a == NULL)
         return nomem(r);
     if (person) {
-        a->name = name_text(json_object_get(o, "name"));
+        a->name = name_text(jv_get(o, "name"));
     } else {
         if (jstr(o, "name"))
             a->name = strdup(jstr(o, "name"));
@@ -694,16 +699,16 @@ static cse_code scan_agent(reader *r, const res *x, const json_t *o, const char 
     return CSE_OK;
 }
 
-static cse_code scan_role(reader *r, const res *x, const json_t *o)
+static cse_code scan_role(reader *r, const res *x, const jv *o)
 {
-    char *prac = ref_key(r, json_object_get(o, "practitioner"));
-    char *org = ref_key(r, json_object_get(o, "organization"));
-    json_t *code = json_array_get(json_object_get(o, "code"), 0);
+    char *prac = ref_key(r, jv_get(o, "practitioner"));
+    char *org = ref_key(r, jv_get(o, "organization"));
+    const jv *code = jv_at(jv_get(o, "code"), 0);
     const char *text = jstr(code, "text");
     cse_code rc = CSE_OK;
 
     if (text == NULL)
-        text = jstr(json_array_get(json_object_get(code, "coding"), 0), "display");
+        text = jstr(jv_at(jv_get(code, "coding"), 0), "display");
     if (x->key && prac)
         rc = cse__smap_put(&r->roles, x->key, prac, true);
     if (rc == CSE_OK && x->key && org)
@@ -717,18 +722,18 @@ static cse_code scan_role(reader *r, const res *x, const json_t *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
-static cse_code scan_list(reader *r, const json_t *o)
+static cse_code scan_list(reader *r, const jv *o)
 {
-    char *enc = ref_key(r, json_object_get(o, "encounter"));
-    json_t *entries = json_object_get(o, "entry"), *v;
+    char *enc = ref_key(r, jv_get(o, "encounter"));
+    const jv *entries = jv_get(o, "entry"), *v;
     size_t i;
     cse_code rc = CSE_OK;
 
     if (enc == NULL)
         return CSE_OK;
-    json_array_foreach(entries, i, v)
+    jv_foreach(entries, i, v)
     {
-        char *item = ref_key(r, json_object_get(v, "item"));
+        char *item = ref_key(r, jv_get(v, "item"));
         if (item)
             rc = cse__smap_put(&r->list_enc, item, enc, true);
         free(item);
@@ -739,11 +744,11 @@ static cse_code scan_list(reader *r, const json_t *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
-static bool flag_is_marker(const json_t *o)
+static bool flag_is_marker(const jv *o)
 {
     cse_concept c = {0};
     bool marker;
-    if (read_concept(json_object_get(o, "code"), &c) != CSE_OK) {
+    if (read_concept(jv_get(o, "code"), &c) != CSE_OK) {
         cse_concept_clear(&c);
         return false;
     }
@@ -752,16 +757,16 @@ static bool flag_is_marker(const json_t *o)
     return marker;
 }
 
-static cse_code scan_flag(reader *r, const json_t *o)
+static cse_code scan_flag(reader *r, const jv *o)
 {
-    json_t *detail = extension(o, CSE_FHIR_FLAG_DETAIL);
+    const jv *detail = extension(o, CSE_FHIR_FLAG_DETAIL);
     const char *mid = identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM);
     cse_code rc = CSE_OK;
 
     if (!flag_is_marker(o))
         return CSE_OK;
     if (detail) {
-        char *k = ref_key(r, json_object_get(detail, "valueReference"));
+        char *k = ref_key(r, jv_get(detail, "valueReference"));
         if (k)
             rc = cse__smap_put(&r->merged_obs, k, NULL, true);
         free(k);
@@ -772,13 +777,13 @@ static cse_code scan_flag(reader *r, const json_t *o)
 }
 
 /* Pass 1 over one resource. */
-static cse_code scan(reader *r, res *x, const json_t *o)
+static cse_code scan(reader *r, res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType"), *id = jstr(o, "id");
-    json_t *enc;
+    const jv *enc;
     cse_code rc;
 
-    if (!json_is_object(o))
+    if (!jv_is_object(o))
         return fail_at(r, x, CSE_ERR_STRUCTURE, NULL,
                        "expected a FHIR resource (a JSON object)%s", "");
     if (type == NULL)
@@ -839,7 +844,7 @@ static cse_code scan(reader *r, res *x, const json_t *o)
 
 /* ---- Pass 2: building entries ------------------------------------------ */
 
-static const char *agent_key(reader *r, const json_t *ref, char **owned)
+static const char *agent_key(reader *r, const jv *ref, char **owned)
 {
     const char *prac;
     *owned = ref ? ref_key(r, ref) : NULL;
@@ -858,7 +863,7 @@ static const cse_agent *find_agent(const reader *r, const char *key)
     return NULL;
 }
 
-static cse_code set_author(reader *r, cse_entry *e, const json_t *ref)
+static cse_code set_author(reader *r, cse_entry *e, const jv *ref)
 {
     char *owned;
     const char *k = agent_key(r, ref, &owned);
@@ -868,18 +873,18 @@ static cse_code set_author(reader *r, cse_entry *e, const json_t *ref)
 }
 
 /* Reads effective[x]-style fields: name + "DateTime" / "Period" / plain. */
-static cse_code read_effective(reader *r, const res *x, const json_t *o, const char *base,
+static cse_code read_effective(reader *r, const res *x, const jv *o, const char *base,
                                cse_entry *e)
 {
     char key[64], field[96];
-    json_t *period;
+    const jv *period;
     cse_code rc;
 
     snprintf(key, sizeof(key), "%sDateTime", base);
     if ((rc = read_time(r, x, o, key, key, &e->effective_center)) != CSE_OK)
         return rc;
     snprintf(key, sizeof(key), "%sPeriod", base);
-    if ((period = json_object_get(o, key)) != NULL) {
+    if ((period = jv_get(o, key)) != NULL) {
         snprintf(field, sizeof(field), "%s.start", key);
         if ((rc = read_time(r, x, period, "start", field, &e->effective_low)) != CSE_OK)
             return rc;
@@ -890,43 +895,49 @@ static cse_code read_effective(reader *r, const res *x, const json_t *o, const c
     return CSE_OK;
 }
 
-static cse_code add_notes(cse_entry *e, const json_t *o)
+static cse_code add_notes(cse_entry *e, const jv *o)
 {
-    json_t *notes = json_object_get(o, "note"), *v;
+    const jv *notes = jv_get(o, "note"), *v;
     size_t i;
     cse_code rc = CSE_OK;
 
     if (jstr(o, "comment"))
         rc = cse_entry_add_annotation(e, jstr(o, "comment"));
-    json_array_foreach(notes, i, v)
+    jv_foreach(notes, i, v)
     {
         if (rc == CSE_OK && jstr(v, "text"))
             rc = cse_entry_add_annotation(e, jstr(v, "text"));
     }
-    if (rc == CSE_OK && json_is_object(notes) && jstr(notes, "text"))
+    if (rc == CSE_OK && jv_is_object(notes) && jstr(notes, "text"))
         rc = cse_entry_add_annotation(e, jstr(notes, "text"));
     return rc;
 }
 
-static cse_code observation_value(cse_entry *e, const json_t *o)
+static cse_code observation_value(cse_entry *e, const jv *o)
 {
-    json_t *q = json_object_get(o, "valueQuantity");
-    char buf[128];
+    const jv *q = jv_get(o, "valueQuantity");
 
-    if (json_is_object(q) && json_is_number(json_object_get(q, "value"))) {
+    if (jv_is_object(q) && jv_is_number(jv_get(q, "value"))) {
+        const jv *n = jv_get(q, "value");
         const char *unit = jstr(q, "unit") ? jstr(q, "unit") : jstr(q, "code");
-        snprintf(buf, sizeof(buf), "%.15g%s%s",
-                 json_number_value(json_object_get(q, "value")), unit ? " " : "",
-                 unit ? unit : "");
-        return cse_strset(&e->value, buf);
+        char *v;
+        cse_code rc;
+        /* The number as the source wrote it (its precision is meaningful in
+         * FHIR, and no locale can turn its '.' into a ','). */
+        if (asprintf(&v, "%.*s%s%s", (int)n->len, n->s, unit ? " " : "",
+                     unit ? unit : "") < 0)
+            return CSE_ERR_NOMEM;
+        rc = cse_strset(&e->value, v);
+        free(v);
+        return rc;
     }
     if (jstr(o, "valueString"))
         return cse_strset(&e->value, jstr(o, "valueString"));
-    if (json_object_get(o, "valueCodeableConcept")) {
-        json_t *cc = json_object_get(o, "valueCodeableConcept");
+    if (jv_get(o, "valueCodeableConcept")) {
+        const jv *cc = jv_get(o, "valueCodeableConcept");
         const char *t = jstr(cc, "text");
         if (t == NULL)
-            t = jstr(json_array_get(json_object_get(cc, "coding"), 0), "display");
+            t = jstr(jv_at(jv_get(cc, "coding"), 0), "display");
         return cse_strset(&e->value, t);
     }
     return CSE_OK;
@@ -934,11 +945,11 @@ static cse_code observation_value(cse_entry *e, const json_t *o)
 
 /* Builds the marker of a Flag or of a marker Observation. NULL with err
  * set, or NULL with *not_usable set when it has no usable start date. */
-static cse_marker *build_marker(reader *r, const res *x, const json_t *o, bool flag,
+static cse_marker *build_marker(reader *r, const res *x, const jv *o, bool flag,
                                 const cse_concept *c, bool *not_usable)
 {
     const char *code = cse_concept_marker_code(c), *mid, *status;
-    json_t *period = json_object_get(o, flag ? "period" : "effectivePeriod"), *ext;
+    const jv *period = jv_get(o, flag ? "period" : "effectivePeriod"), *ext;
     cse_time start = {0}, end = {0}, review = {0};
     cse_marker *m = NULL;
     cse_error tmp;
@@ -1012,7 +1023,7 @@ static cse_marker *build_marker(reader *r, const res *x, const json_t *o, bool f
             m->status = CSE_MARKER_INACTIVE;
     }
     if ((ext = extension(o, CSE_FHIR_EXT_END_REASON)) != NULL) {
-        const char *reason = jstr(json_object_get(ext, "valueCoding"), "code");
+        const char *reason = jstr(jv_get(ext, "valueCoding"), "code");
         if (reason == NULL)
             reason = jstr(ext, "valueCode");
         if (!cse_end_reason_valid(reason)) {
@@ -1023,9 +1034,7 @@ static cse_marker *build_marker(reader *r, const res *x, const json_t *o, bool f
         if (cse_strset(&m->end_reason, reason))
             goto nomem;
     }
-    author = agent_key(r,
-                       flag ? json_object_get(o, "author")
-                            : json_array_get(json_object_get(o, "performer"), 0),
+    author = agent_key(r, flag ? jv_get(o, "author") : jv_at(jv_get(o, "performer"), 0),
                        &owned);
     if (cse_strset(&m->author_id, author))
         goto nomem;
@@ -1062,7 +1071,7 @@ static cse_code deliver(reader *r, cse_entry *e, const cse_entry_info *info)
     return rc;
 }
 
-static cse_code emit_marker(reader *r, const res *x, const json_t *o, bool flag,
+static cse_code emit_marker(reader *r, const res *x, const jv *o, bool flag,
                             const cse_concept *c, bool *done)
 {
     bool not_usable;
@@ -1112,32 +1121,32 @@ static cse_entry_kind entry_kind(const char *type)
 }
 
 /* The code of an entry, by resource type. */
-static const json_t *code_of(const json_t *o, const char *type)
+static const jv *code_of(const jv *o, const char *type)
 {
-    json_t *c;
+    const jv *c;
     if (strcmp(type, "Immunization") == 0)
-        return json_object_get(o, "vaccineCode");
+        return jv_get(o, "vaccineCode");
     if (strcmp(type, "MedicationStatement") == 0 ||
         strcmp(type, "MedicationRequest") == 0)
-        return json_object_get(o, "medicationCodeableConcept");
+        return jv_get(o, "medicationCodeableConcept");
     if (strcmp(type, "ReferralRequest") == 0) {
-        if ((c = json_array_get(json_object_get(o, "serviceRequested"), 0)) != NULL)
+        if ((c = jv_at(jv_get(o, "serviceRequested"), 0)) != NULL)
             return c;
-        return json_array_get(json_object_get(o, "reasonCode"), 0);
+        return jv_at(jv_get(o, "reasonCode"), 0);
     }
     if (strcmp(type, "DocumentReference") == 0)
-        return json_object_get(o, "type");
+        return jv_get(o, "type");
     if (strcmp(type, "Encounter") == 0)
-        return json_array_get(json_object_get(o, "type"), 0);
-    return json_object_get(o, "code");
+        return jv_at(jv_get(o, "type"), 0);
+    return jv_get(o, "code");
 }
 
 /* Dates by resource type: effective (low/high/center) and availability. */
-static cse_code entry_times(reader *r, const res *x, const json_t *o, const char *type,
+static cse_code entry_times(reader *r, const res *x, const jv *o, const char *type,
                             cse_entry *e)
 {
     cse_code rc = CSE_OK;
-    json_t *p;
+    const jv *p;
 
     if (strcmp(type, "Observation") == 0) {
         rc = read_effective(r, x, o, "effective", e);
@@ -1165,7 +1174,7 @@ static cse_code entry_times(reader *r, const res *x, const json_t *o, const char
         if (rc == CSE_OK)
             rc = read_time(r, x, o, "dateAsserted", "dateAsserted", &e->availability);
     } else if (strcmp(type, "Encounter") == 0) {
-        if ((p = json_object_get(o, "period")) != NULL) {
+        if ((p = jv_get(o, "period")) != NULL) {
             rc = read_time(r, x, p, "start", "period.start", &e->effective_low);
             if (rc == CSE_OK)
                 rc = read_time(r, x, p, "end", "period.end", &e->effective_high);
@@ -1189,47 +1198,46 @@ static cse_code entry_times(reader *r, const res *x, const json_t *o, const char
     return rc;
 }
 
-static const json_t *author_ref_of(const json_t *o, const char *type)
+static const jv *author_ref_of(const jv *o, const char *type)
 {
-    json_t *v;
+    const jv *v;
     if (strcmp(type, "Observation") == 0)
-        return json_array_get(json_object_get(o, "performer"), 0);
+        return jv_at(jv_get(o, "performer"), 0);
     if (strcmp(type, "Condition") == 0)
-        return (v = json_object_get(o, "asserter")) ? v : json_object_get(o, "recorder");
+        return (v = jv_get(o, "asserter")) ? v : jv_get(o, "recorder");
     if (strcmp(type, "AllergyIntolerance") == 0)
-        return (v = json_object_get(o, "recorder")) ? v : json_object_get(o, "asserter");
+        return (v = jv_get(o, "recorder")) ? v : jv_get(o, "asserter");
     if (strcmp(type, "Immunization") == 0) {
-        v = json_array_get(json_object_get(o, "practitioner"), 0);
+        v = jv_at(jv_get(o, "practitioner"), 0);
         if (v == NULL)
-            v = json_array_get(json_object_get(o, "performer"), 0);
-        return json_object_get(v, "actor");
+            v = jv_at(jv_get(o, "performer"), 0);
+        return jv_get(v, "actor");
     }
     if (strcmp(type, "Encounter") == 0)
-        return json_object_get(json_array_get(json_object_get(o, "participant"), 0),
-                               "individual");
+        return jv_get(jv_at(jv_get(o, "participant"), 0), "individual");
     if (strcmp(type, "MedicationStatement") == 0)
-        return json_object_get(o, "informationSource");
+        return jv_get(o, "informationSource");
     if (strcmp(type, "DocumentReference") == 0)
-        return json_array_get(json_object_get(o, "author"), 0);
-    if ((v = json_object_get(o, "requester")) != NULL)
-        return json_object_get(v, "agent") ? json_object_get(v, "agent") : v;
-    return json_object_get(o, "recorder");
+        return jv_at(jv_get(o, "author"), 0);
+    if ((v = jv_get(o, "requester")) != NULL)
+        return jv_get(v, "agent") ? jv_get(v, "agent") : v;
+    return jv_get(o, "recorder");
 }
 
-static cse_code emit_entry(reader *r, const res *x, const json_t *o)
+static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
     cse_entry *e = NULL;
     cse_entry_info info = {0};
     cse_marker *m = NULL;
-    const json_t *cc;
+    const jv *cc;
     bool done;
     cse_code rc;
 
     if (x->kind == RK_FLAG || strcmp(type, "Observation") == 0) {
         cse_concept c = {0};
         bool flag = x->kind == RK_FLAG;
-        if (read_concept(json_object_get(o, "code"), &c) != CSE_OK) {
+        if (read_concept(jv_get(o, "code"), &c) != CSE_OK) {
             cse_concept_clear(&c);
             return nomem(r);
         }
@@ -1261,15 +1269,14 @@ static cse_code emit_entry(reader *r, const res *x, const json_t *o)
     if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
         strcmp(type, "MedicationStatement") != 0)
         cc = NULL;
-    if (cc == NULL && json_object_get(o, "medicationReference"))
-        rc = cse_concept_set_text(
-            &e->code, jstr(json_object_get(o, "medicationReference"), "display"));
+    if (cc == NULL && jv_get(o, "medicationReference"))
+        rc = cse_concept_set_text(&e->code,
+                                  jstr(jv_get(o, "medicationReference"), "display"));
     else
         rc = read_concept(cc, &e->code);
     if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL &&
         strcmp(type, "Encounter") == 0)
-        rc = cse_concept_set_text(
-            &e->code, jstr(json_array_get(json_object_get(o, "type"), 0), "text"));
+        rc = cse_concept_set_text(&e->code, jstr(jv_at(jv_get(o, "type"), 0), "text"));
     if (rc == CSE_OK)
         rc = cse_strset(&e->status, jstr(o, "status"));
     if (rc == CSE_OK && x->kind != RK_ENCOUNTER)
@@ -1305,29 +1312,23 @@ static cse_code emit_entry(reader *r, const res *x, const json_t *o)
 
 static cse_code emit(reader *r, const res *x)
 {
-    json_t *o;
-    cse_code rc = CSE_OK;
+    const jv *o;
 
     if (x->kind == RK_PATIENT || x->kind == RK_AGENT || x->kind == RK_ROLE)
         return CSE_OK;
     if (x->kind == RK_STRUCTURAL || x->kind == RK_OTHER) {
-        /* Counted without fetching again when the type is in the key. */
         if ((o = fetch(r, x)) == NULL)
             return r->err ? r->err->code : CSE_ERR_INTERNAL;
         const char *t = jstr(o, "resourceType");
         size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
         /* Only a resource type's name is ever reported, never other text. */
-        rc =
-            count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",
-                       x->kind == RK_STRUCTURAL ? WHY_STRUCTURAL : WHY_UNMAPPED, x->line);
-        json_decref(o);
-        return rc;
+        return count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",
+                          x->kind == RK_STRUCTURAL ? WHY_STRUCTURAL : WHY_UNMAPPED,
+                          x->line);
     }
     if ((o = fetch(r, x)) == NULL)
         return r->err ? r->err->code : CSE_ERR_INTERNAL;
-    rc = emit_entry(r, x, o);
-    json_decref(o);
-    return rc;
+    return emit_entry(r, x, o);
 }
 
 /* ---- Driving both passes ----------------------------------------------- */
@@ -1463,86 +1464,91 @@ static void reader_init(reader *r, const cse_fhir_read_options *opt, const char 
     r->err = err;
 }
 
-/* One JSON document: a Bundle, or a single resource. */
-static cse_code read_document(reader *r, json_t *doc)
+/* The Bundle's own fields: its time and what says which FHIR version it is. */
+static cse_code bundle_header(reader *r, const jv *doc)
+{
+    const char *made = jstr(doc, "timestamp");
+    res bx = {0};
+
+    if (made == NULL || cse_time_parse_fhir(made, &r->made) != CSE_OK) {
+        made = jstr(jv_get(doc, "meta"), "lastUpdated");
+        if (made == NULL || cse_time_parse_fhir(made, &r->made) != CSE_OK)
+            memset(&r->made, 0, sizeof(r->made));
+    }
+    bx.off = -1;
+    return detect_version(r, &bx, doc, "Bundle");
+}
+
+/* One JSON document in memory: a Bundle, or a single resource (read as a
+ * Bundle of one). doc belongs to r->doc_arena. */
+static cse_code read_document(reader *r, jv *doc)
 {
     const char *type = jstr(doc, "resourceType");
-    json_t *entries, *v;
+    const jv *entries, *v;
+    jv single_entry = {0}, single_array = {0};
     size_t i;
     cse_code rc;
 
-    if (!json_is_object(doc))
+    if (!jv_is_object(doc))
         return cse__error_set(r->err, CSE_ERR_STRUCTURE, 1, r->source, NULL,
                               "not FHIR: expected a JSON object with a resourceType");
     if (type == NULL)
         return cse__error_set(r->err, CSE_ERR_STRUCTURE, 1, r->source, "resourceType",
                               "not FHIR: the JSON object has no resourceType");
     if (strcmp(type, "Bundle") != 0) {
-        /* A single resource: treat it as a Bundle of one. */
-        json_t *wrap = json_pack("{s:s, s:[{s:O}]}", "resourceType", "Bundle", "entry",
-                                 "resource", doc);
-        if (wrap == NULL)
-            return nomem(r);
-        rc = read_document(r, wrap);
-        json_decref(wrap);
-        return rc;
+        /* A single resource: the entry array [{"resource": doc}]. */
+        doc->key = "resource";
+        doc->klen = strlen(doc->key);
+        single_entry.type = JV_OBJECT;
+        single_entry.n = 1;
+        single_entry.child = doc;
+        single_array.type = JV_ARRAY;
+        single_array.n = 1;
+        single_array.child = &single_entry;
+        entries = &single_array;
+    } else {
+        entries = jv_get(doc, "entry");
+        if (entries != NULL && !jv_is_array(entries))
+            return cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, "entry",
+                                  "Bundle.entry must be an array");
+        if ((rc = bundle_header(r, doc)) != CSE_OK)
+            return rc;
     }
-    entries = json_object_get(doc, "entry");
-    if (entries != NULL && !json_is_array(entries))
-        return cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, "entry",
-                              "Bundle.entry must be an array");
-    if (cse_time_parse_fhir(jstr(doc, "timestamp") ? jstr(doc, "timestamp") : "",
-                            &r->made) != CSE_OK &&
-        cse_time_parse_fhir(jstr(json_object_get(doc, "meta"), "lastUpdated")
-                                ? jstr(json_object_get(doc, "meta"), "lastUpdated")
-                                : "",
-                            &r->made) != CSE_OK)
-        memset(&r->made, 0, sizeof(r->made));
-    r->bundle_entries = entries ? entries : json_array();
-    if (entries == NULL && r->bundle_entries == NULL)
+    if (jv_size(entries) > 0 &&
+        (r->bundle_entries = malloc(jv_size(entries) * sizeof(*r->bundle_entries))) ==
+            NULL)
         return nomem(r);
-    {
-        res bx = {0};
-        bx.off = -1;
-        if ((rc = detect_version(r, &bx, doc, "Bundle")) != CSE_OK)
-            goto out;
-    }
-    json_array_foreach(entries, i, v)
+    r->n_entries = jv_size(entries);
+    jv_foreach(entries, i, v)
     {
         const char *full = jstr(v, "fullUrl");
-        json_t *resource = json_object_get(v, "resource");
-        if (!json_is_object(v) || !json_is_object(resource)) {
+        const jv *resource = jv_get(v, "resource");
+        r->bundle_entries[i] = v;
+        if (!jv_is_object(v) || !jv_is_object(resource)) {
             char path[64];
             snprintf(path, sizeof(path), "entry[%zu].resource", i);
-            rc = cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, path,
-                                "each Bundle entry must hold a resource object");
-            goto out;
+            return cse__error_set(r->err, CSE_ERR_STRUCTURE, 0, r->source, path,
+                                  "each Bundle entry must hold a resource object");
         }
         if (full && jstr(resource, "resourceType") && jstr(resource, "id")) {
             char *k = make_key(jstr(resource, "resourceType"), jstr(resource, "id"));
             if (k == NULL || cse__smap_put(&r->fullurls, full, k, true) != CSE_OK) {
                 free(k);
-                rc = nomem(r);
-                goto out;
+                return nomem(r);
             }
             free(k);
         }
     }
-    json_array_foreach(entries, i, v)
+    jv_foreach(entries, i, v)
     {
         res *x;
         if ((rc = add_res(r, &x)) != CSE_OK)
-            goto out;
+            return rc;
         x->off = (long long)i;
-        if ((rc = scan(r, x, json_object_get(v, "resource"))) != CSE_OK)
-            goto out;
+        if ((rc = scan(r, x, jv_get(v, "resource"))) != CSE_OK)
+            return rc;
     }
-    rc = finish(r);
-out:
-    if (entries == NULL)
-        json_decref(r->bundle_entries);
-    r->bundle_entries = NULL;
-    return rc;
+    return finish(r);
 }
 
 /* ---- Streaming a Bundle file ------------------------------------------ */
@@ -1551,7 +1557,7 @@ out:
  * bracket matching, the same depth cap as check_depth) finds the top-level
  * "entry" array and records the byte span of each entry object, and keeps
  * the rest of the Bundle (the "skeleton", with "entry": []) to be parsed on
- * its own. Each entry is then parsed alone with json_loadb and freed. The
+ * its own. Each entry is then parsed alone (jsonv.h) and forgotten. The
  * skeleton, the entries and the separators the scanner checks between them
  * together make the whole document, so the document is valid JSON exactly
  * when every piece parses. Anything the scanner does not expect (and any
@@ -1592,7 +1598,7 @@ static bool skel_add(bscan *b, const char *p, size_t n)
     return true;
 }
 
-static bool span_add(bscan *b, long long off, size_t len)
+static bool span_add(bscan *b, long long off, size_t len, bool full)
 {
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 256;
@@ -1604,6 +1610,7 @@ static bool span_add(bscan *b, long long off, size_t len)
     }
     b->spans[b->n].off = off;
     b->spans[b->n].len = len;
+    b->spans[b->n].full = full;
     b->n++;
     return true;
 }
@@ -1631,8 +1638,8 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
     size_t n, depth = 0, klen = 0;
     long long pos = 0, item = 0;
     int st = BS_START;
-    bool in_str = false, esc = false, kcap = false, kentry = false, seen = false;
-    bool comma = false, copying = true;
+    bool in_str = false, esc = false, kcap = false, kesc = false, kentry = false;
+    bool seen = false, comma = false, copying = true, full = false;
     char key[8];
 
     while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
@@ -1642,14 +1649,24 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
         for (size_t i = 0; i < n; i++) {
             char c = buf[i];
             if (in_str) {
+                if (!esc && !kcap) {
+                    /* Most of the bytes: inside strings no one looks into. */
+                    i += jv_plain_run(buf + i, n - i);
+                    if (i == n)
+                        break;
+                    c = buf[i];
+                }
                 if (esc) {
                     esc = false;
                 } else if (c == '\\') {
                     esc = true;
+                    kesc = true;
                     klen = sizeof(key);
                 } else if (c == '"') {
                     in_str = false;
-                    if (kcap)
+                    if (kcap && st == BS_IN_ITEM)
+                        full |= kesc || (klen == 7 && memcmp(key, "fullUrl", 7) == 0);
+                    else if (kcap)
                         kentry = klen == 5 && memcmp(key, "entry", 5) == 0;
                     kcap = false;
                 } else if (kcap) {
@@ -1676,6 +1693,7 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                 } else if (c == '"') {
                     in_str = true;
                     kcap = depth == 1;
+                    kesc = false;
                     klen = 0;
                 } else if (c == '{' || c == '[') {
                     if (++depth > max_depth)
@@ -1705,6 +1723,7 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                     if (++depth > max_depth)
                         return false;
                     item = pos + (long long)i;
+                    full = false;
                     st = BS_IN_ITEM;
                 } else if (st == BS_AFTER_ITEM && c == ',') {
                     comma = true;
@@ -1720,13 +1739,18 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                 break;
             case BS_IN_ITEM:
                 if (c == '"') {
+                    /* The entry's own keys (and values) are looked at. */
                     in_str = true;
+                    kcap = depth == 3;
+                    kesc = false;
+                    klen = 0;
                 } else if (c == '{' || c == '[') {
                     if (++depth > max_depth)
                         return false;
                 } else if (c == '}' || c == ']') {
                     if (--depth == 2) {
-                        if (!span_add(b, item, (size_t)(pos + (long long)i + 1 - item)))
+                        if (!span_add(b, item, (size_t)(pos + (long long)i + 1 - item),
+                                      full))
                             return false;
                         st = BS_AFTER_ITEM;
                     }
@@ -1746,71 +1770,48 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
 }
 
 /* read_document for a scanned Bundle file. Each entry is parsed to scan it
- * and again to deliver it; an entry whose bytes may hold a fullUrl (the one
- * thing needed from every entry before any is scanned) is parsed once more
- * first.
+ * and again to deliver it; an entry the scanner saw may hold a fullUrl (the
+ * one thing needed from every entry before any is scanned) is parsed once
+ * more first.
  * Any error before delivery starts sets *fallback instead of being
  * reported: the caller then reads the whole document, which reports the
  * first error in the document's own order exactly as before. */
-static cse_code read_stream(reader *r, json_t *doc, bool *fallback)
+static cse_code read_stream(reader *r, const jv *doc, bool *fallback)
 {
-    cse_code rc;
-
     *fallback = true;
     for (size_t i = 0; i < r->n_spans; i++) {
-        json_t *v, *resource;
+        const jv *v, *resource;
         const char *full;
-        /* With no escape and no "fullUrl" key text, the entry has no fullUrl. */
+        if (!r->spans[i].full)
+            continue;
         if (read_line_at(r, r->bfp, r->spans[i].off, r->spans[i].len) != CSE_OK)
             return CSE_ERR_IO;
-        if (memchr(r->linebuf, '\\', r->spans[i].len) == NULL &&
-            strstr(r->linebuf, "\"fullUrl\"") == NULL)
-            continue;
-        if ((v = load_entry(r, i, false)) == NULL)
-            return r->err && r->err->code == CSE_ERR_IO ? CSE_ERR_IO : CSE_OK;
-        resource = json_object_get(v, "resource");
-        full = jstr(v, "fullUrl");
-        if (!json_is_object(resource)) {
-            json_decref(v);
+        if ((v = parse_entry(r, i, false)) == NULL)
             return CSE_OK;
-        }
+        resource = jv_get(v, "resource");
+        full = jstr(v, "fullUrl");
+        if (!jv_is_object(resource))
+            return CSE_OK;
         if (full && jstr(resource, "resourceType") && jstr(resource, "id")) {
             char *k = make_key(jstr(resource, "resourceType"), jstr(resource, "id"));
             if (k == NULL || cse__smap_put(&r->fullurls, full, k, true) != CSE_OK) {
                 free(k);
-                json_decref(v);
                 return CSE_OK;
             }
             free(k);
         }
-        json_decref(v);
     }
-    if (cse_time_parse_fhir(jstr(doc, "timestamp") ? jstr(doc, "timestamp") : "",
-                            &r->made) != CSE_OK &&
-        cse_time_parse_fhir(jstr(json_object_get(doc, "meta"), "lastUpdated")
-                                ? jstr(json_object_get(doc, "meta"), "lastUpdated")
-                                : "",
-                            &r->made) != CSE_OK)
-        memset(&r->made, 0, sizeof(r->made));
-    {
-        res bx = {0};
-        bx.off = -1;
-        if (detect_version(r, &bx, doc, "Bundle") != CSE_OK)
-            return CSE_OK;
-    }
+    if (bundle_header(r, doc) != CSE_OK)
+        return CSE_OK;
     for (size_t i = 0; i < r->n_spans; i++) {
-        json_t *v = load_entry(r, i, false), *o = json_object_get(v, "resource");
+        const jv *v = load_entry(r, i, false), *o = jv_get(v, "resource");
         res *x;
         if (v == NULL && r->err && r->err->code == CSE_ERR_IO)
             return CSE_ERR_IO;
-        if (!json_is_object(o) || add_res(r, &x) != CSE_OK) {
-            json_decref(v);
+        if (!jv_is_object(o) || add_res(r, &x) != CSE_OK)
             return CSE_OK;
-        }
         x->off = (long long)i;
-        rc = scan(r, x, o);
-        json_decref(v);
-        if (rc != CSE_OK)
+        if (scan(r, x, o) != CSE_OK)
             return CSE_OK;
     }
     *fallback = false;
@@ -1822,7 +1823,7 @@ static cse_code read_stream(reader *r, json_t *doc, bool *fallback)
 static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
 {
     bscan b = {0};
-    json_t *doc = NULL;
+    const jv *doc = NULL;
     cse_code rc = CSE_OK;
     bool fallback = true;
     cse_error saved;
@@ -1831,16 +1832,16 @@ static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
         saved = *r->err;
     *done = false;
     if (bundle_scan(fp, r->max_depth, max, &b) && b.skel != NULL &&
-        (doc = json_loadb(b.skel, b.skel_n, JSON_REJECT_DUPLICATES, NULL)) != NULL &&
+        (doc = cse__jv_parse(&r->doc_arena, b.skel, b.skel_n, r->max_depth, NULL)) !=
+            NULL &&
         jstr(doc, "resourceType") && strcmp(jstr(doc, "resourceType"), "Bundle") == 0 &&
-        json_is_array(json_object_get(doc, "entry"))) {
+        jv_is_array(jv_get(doc, "entry"))) {
         r->bfp = fp;
         r->spans = b.spans;
         r->n_spans = b.n;
         b.spans = NULL;
         rc = read_stream(r, doc, &fallback);
     }
-    json_decref(doc);
     bscan_free(&b);
     if (rc == CSE_OK && fallback) {
         /* The first error set wins: forget any the streamed path set. */
@@ -1871,25 +1872,29 @@ static bool blank(const char *p, size_t n)
 }
 
 /* True when the first line is a whole JSON object and more content follows. */
-static bool looks_ndjson(const char *buf, size_t len)
+/* True when buf[0..n) is one whole JSON object (sets no error). */
+static bool is_json_object(reader *r, const char *buf, size_t n)
+{
+    if (linebuf_fit(r, n) != CSE_OK)
+        return false;
+    memcpy(r->linebuf, buf, n);
+    return jv_is_object(cse__jv_parse(&r->arena, r->linebuf, n, r->max_depth, NULL));
+}
+
+static bool looks_ndjson(reader *r, const char *buf, size_t len)
 {
     size_t n = first_line_len(buf, len);
-    json_t *j;
-    bool yes;
 
     if (n == len || blank(buf + n, len - n))
         return false;
-    j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
-    yes = json_is_object(j);
-    json_decref(j);
-    return yes;
+    return is_json_object(r, buf, n);
 }
 
 /* Pass 1 over NDJSON lines already in memory or read from r->fp. */
 static cse_code scan_ndjson_line(reader *r, const char *line, size_t len, long long off,
                                  int lineno)
 {
-    json_t *o;
+    const jv *o;
     res *x;
     cse_code rc;
 
@@ -1908,7 +1913,6 @@ static cse_code scan_ndjson_line(reader *r, const char *line, size_t len, long l
         else
             rc = scan(r, x, o);
     }
-    json_decref(o);
     return rc;
 }
 
@@ -1930,7 +1934,7 @@ cse_code cse_fhir_read_memory(const char *buf, size_t len, const char *source_na
     } else if (blank(buf, len)) {
         rc = cse__error_set(err, CSE_ERR_PARSE, 1, r.source, NULL,
                             "not valid JSON: the input is empty");
-    } else if (looks_ndjson(buf, len)) {
+    } else if (looks_ndjson(&r, buf, len)) {
         size_t max_line =
             opt && opt->max_line ? opt->max_line : CSE_FHIR_MAX_LINE_DEFAULT;
         size_t pos = 0;
@@ -1950,12 +1954,14 @@ cse_code cse_fhir_read_memory(const char *buf, size_t len, const char *source_na
         if (rc == CSE_OK)
             rc = finish(&r);
     } else {
-        json_t *doc = parse_json(&r, buf, len, 0);
-        if (doc == NULL)
-            rc = err ? err->code : CSE_ERR_PARSE;
-        else
-            rc = read_document(&r, doc);
-        json_decref(doc);
+        jv *doc = NULL;
+        if ((r.docbuf = malloc(len ? len : 1)) == NULL) {
+            rc = nomem(&r);
+        } else {
+            memcpy(r.docbuf, buf, len);
+            doc = parse_into(&r, &r.doc_arena, r.docbuf, len, 0);
+            rc = doc ? read_document(&r, doc) : err ? err->code : CSE_ERR_PARSE;
+        }
     }
     reader_free(&r);
     return rc;
@@ -2034,12 +2040,11 @@ cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
     /* NDJSON when the first line is a whole JSON object and more follows. */
     if ((n = getline(&line, &cap, fp)) > 0) {
         size_t l = (size_t)n - (line[n - 1] == '\n');
-        json_t *j = (size_t)n <= max_line ? json_loadb(line, l, 0, NULL) : NULL;
+        bool object = (size_t)n <= max_line && is_json_object(&r, line, l);
         int c;
         while ((c = getc(fp)) != EOF && isspace(c))
             ;
-        ndjson = json_is_object(j) && c != EOF;
-        json_decref(j);
+        ndjson = object && c != EOF;
     }
     if (fseek(fp, 0, SEEK_SET) != 0) {
         rc = cse__error_set(err, CSE_ERR_IO, 0, source, NULL, "cannot rewind the input");
