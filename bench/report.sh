@@ -32,15 +32,14 @@ printf '%s\t%s\n' "$(wc -l < "$d.children")" "$(LC_ALL=C comm -12 "$d.children" 
 SH
 for n in $ics_sizes; do
     rm -rf "$work/ics"
-    "$build/cse-report" synth --seed "$seed" --practices 1 --patients "$n" -o "$work/ics" >/dev/null
+    "$report" synth --seed "$seed" --practices 1 --patients "$n" -o "$work/ics" >/dev/null
     ods=$(cat "$work/ics/practices.txt")
     pdir=$work/ics/$ods
     insize=$(cat "$pdir"/*.ndjson | wc -c | awk '{printf "%.1f", $1 / 1048576}')
-    measure "$build/cse-report" extract --quiet --practice "$ods" --period 2025-Q4 \
+    measure_pair sh "$work/coverage.sh" "$pdir" -- \
+        "$report" extract --quiet --practice "$ods" --period 2025-Q4 \
         -o "$work/partial.json" "$pdir/Patient.ndjson" "$pdir/Flag.ndjson" \
         "$pdir/Observation.ndjson" "$pdir/Condition.ndjson"
-    ours_s=$MED_S ours_kb=$MED_KB
-    measure sh "$work/coverage.sh" "$pdir"
-    row "report extract" "ics-$n" "$insize" "$ours_s" "$ours_kb" "jq coverage" "$MED_S" "$MED_KB" 10 0
+    row "report extract" "ics-$n" "$insize" "$MED_S" "$MED_KB" "jq coverage" "$REF_S" "$REF_KB" 10 0
 done
 rm -rf "$work/ics" "$work/partial.json" "$work/coverage.sh"
