@@ -6,12 +6,13 @@
  * NOPAT label's system, resource types only one version has); a record that
  * mixes signals of both versions is refused with CSE_ERR_VERSION.
  *
- * Memory: a Bundle is one JSON document, so it is loaded whole (memory is
- * proportional to the input file, capped by max_bytes) and walked twice:
- * once for the patient, the agents and the links between resources, once
- * for the entries. NDJSON is streamed line by line (memory is proportional
- * to the longest line plus a small index per resource), also in two passes;
- * standard input is first copied to an unlinked temporary file.
+ * Memory: a Bundle file is read entry by entry, in two passes: once for the
+ * patient, the agents and the links between resources, once for the
+ * entries; memory is proportional to the largest entry plus a small index
+ * per resource (a few dozen bytes), not to the file. A Bundle the scanner
+ * cannot split (and a Bundle in memory) is loaded whole, capped by
+ * max_bytes. NDJSON is streamed line by line the same way. Standard input
+ * is first copied to an unlinked temporary file.
  *
  * What the reader delivers:
  *   begin   the patient (NHS number identifier, validated by its check digit)
