@@ -41,117 +41,112 @@ static bool non_consultation(const cse_entry *e)
     return false;
 }
 
-static json_t *identifier(const cse__fhirw *w, const char *id)
+static cse__jw *identifier(const cse__fhirw *w, const char *id)
 {
     if (w->identifier_system == NULL || id == NULL)
         return NULL;
-    return json_pack("[{s:s,s:s}]", "system", w->identifier_system, "value", id);
+    return cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system, "value",
+                        id);
 }
 
-static json_t *start(cse__fhirw *w, const char *type, const char *id, const char *profile,
-                     bool nopat)
+static cse__jw *start(cse__fhirw *w, const char *type, const char *id,
+                      const char *profile, bool nopat)
 {
     char uuid[37];
-    json_t *res;
+    cse__jw *res;
 
     if (id == NULL) {
         if (cse_uuid_random(uuid) != CSE_OK)
             return NULL;
         id = uuid;
     }
-    res = json_pack("{s:s,s:s,s:o}", "resourceType", type, "id", id, "meta",
-                    cse__fw_meta(w, profile, nopat));
-    if (res && !cse__fw_set(res, "identifier", identifier(w, id))) {
-        json_decref(res);
+    res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", type, "id", id, "meta",
+                       cse__fw_meta(w, profile, nopat));
+    if (res && !cse__fw_set(w, res, "identifier", identifier(w, id)))
         return NULL;
-    }
     return res;
 }
 
 static cse_code stu3_patient(cse__fhirw *w, const cse_extract_info *info, cse_error *err)
 {
-    json_t *res =
-        json_pack("{s:s,s:s,s:o}", "resourceType", "Patient", "id", w->patient_id, "meta",
-                  cse__fw_meta(w, GPC "Patient-1", false));
+    cse__jw *res =
+        cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Patient", "id",
+                     w->patient_id, "meta", cse__fw_meta(w, GPC "Patient-1", false));
 
     if (res && w->nhs_number)
-        cse__fw_set(res, "identifier",
-                    json_pack("[{s:s,s:s}]", "system", CSE_FHIR_NHS_NUMBER, "value",
-                              w->nhs_number));
+        cse__fw_set(w, res, "identifier",
+                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", CSE_FHIR_NHS_NUMBER,
+                                 "value", w->nhs_number));
     return cse__fw_emit(w, res, err);
 }
 
 static cse_code stu3_agent(cse__fhirw *w, const cse_agent *a, cse_error *err)
 {
-    json_t *res;
+    cse__jw *res;
 
     if (a->kind == CSE_AGENT_ORGANISATION) {
         res = start(w, "Organization", a->id, GPC "Organization-1", false);
         if (res && a->ods)
-            cse__fw_set(
-                res, "identifier",
-                json_pack("[{s:s,s:s}]", "system", CSE_FHIR_ODS, "value", a->ods));
+            cse__fw_set(w, res, "identifier",
+                        cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", CSE_FHIR_ODS,
+                                     "value", a->ods));
         if (res && a->name)
-            cse__fw_set(res, "name", json_string(a->name));
+            cse__fw_set(w, res, "name", cse__jw_string(w->jw, a->name));
         return cse__fw_emit(w, res, err);
     }
-    res = json_pack("{s:s,s:s,s:o}", "resourceType", "Practitioner", "id", a->id, "meta",
-                    cse__fw_meta(w, GPC "Practitioner-1", false));
+    res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Practitioner", "id",
+                       a->id, "meta", cse__fw_meta(w, GPC "Practitioner-1", false));
     if (res && a->name)
-        cse__fw_set(res, "name",
-                    json_pack("[{s:s,s:s}]", "use", "official", "text", a->name));
+        cse__fw_set(
+            w, res, "name",
+            cse__jw_pack(w->jw, "[{s:s,s:s}]", "use", "official", "text", a->name));
     return cse__fw_emit(w, res, err);
 }
 
-static json_t *code_or_unknown(cse__fhirw *w, const cse_concept *c)
+static cse__jw *code_or_unknown(cse__fhirw *w, const cse_concept *c)
 {
-    json_t *cc = cse__fw_concept(w, c);
+    cse__jw *cc = cse__fw_concept(w, c);
     if (cc)
         return cc;
-    return json_pack("{s:[{s:s,s:s,s:s}]}", "coding", "system", CS_V3_NULL, "code", "UNK",
-                     "display", "unknown");
+    return cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system", CS_V3_NULL,
+                        "code", "UNK", "display", "unknown");
 }
 
-static json_t *period(const cse_time *from, const cse_time *to)
+static cse__jw *period(const cse__fhirw *w, const cse_time *from, const cse_time *to)
 {
-    json_t *p = json_object();
+    cse__jw *p = cse__jw_object(w->jw);
     if (p == NULL)
         return NULL;
-    cse__fw_set(p, "start", cse__fw_time(from));
-    cse__fw_set(p, "end", cse__fw_time(to));
-    if (json_object_size(p) == 0) {
-        json_decref(p);
+    cse__fw_set(w, p, "start", cse__fw_time(w, from));
+    cse__fw_set(w, p, "end", cse__fw_time(w, to));
+    if (cse__jw_object_size(p) == 0)
         return NULL;
-    }
     return p;
 }
 
-static void set_effective(json_t *res, const char *prefix, const cse_entry *e)
+static void set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e)
 {
-    char key[64];
-    if (e->effective_high.precision != CSE_TIME_NONE) {
-        snprintf(key, sizeof(key), "%sPeriod", prefix);
-        cse__fw_set(res, key, period(cse__fw_effective(e), &e->effective_high));
-    } else {
-        snprintf(key, sizeof(key), "%sDateTime", prefix);
-        cse__fw_set(res, key, cse__fw_time(cse__fw_effective(e)));
-    }
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        cse__fw_set(w, res, "effectivePeriod",
+                    period(w, cse__fw_effective(e), &e->effective_high));
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_effective(e)));
 }
 
-static json_t *instant(const cse_time *t)
+static cse__jw *instant(const cse__fhirw *w, const cse_time *t)
 {
-    return t->precision >= CSE_TIME_MINUTE ? cse__fw_time(t) : NULL;
+    return t->precision >= CSE_TIME_MINUTE ? cse__fw_time(w, t) : NULL;
 }
 
 /* A narrative's text and the annotations joined into one comment, as the
  * adaptor does. */
-static json_t *comment(const cse_entry *e)
+static cse__jw *comment(const cse__fhirw *w, const cse_entry *e)
 {
     const char *text =
         e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0 ? e->code.text : NULL;
     size_t len = 1 + (text ? strlen(text) + 1 : 0);
     char *buf;
-    json_t *s;
+    cse__jw *s;
 
     if (e->n_annotations == 0 && text == NULL)
         return NULL;
@@ -165,67 +160,68 @@ static json_t *comment(const cse_entry *e)
             strcat(buf, " ");
         strcat(buf, e->annotations[i]);
     }
-    s = json_string(buf);
+    s = cse__jw_string(w->jw, buf);
     free(buf);
     return s;
 }
 
-static json_t *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *enc)
+static cse__jw *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
-    json_t *res =
+    cse__jw *res =
         start(w, "Observation", e->id, GPC "Observation-1", cse__fw_entry_nopat(e));
     const char *pc = cse__fw_parent_class(w, e);
 
     if (res == NULL)
         return NULL;
-    cse__fw_set(res, "status", json_string("final"));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "final"));
     if (e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0)
-        cse__fw_set(res, "code",
-                    json_pack("{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                              CSE_SYSTEM_SNOMED, "code", "37331000000100", "display",
-                              "Comment note"));
+        cse__fw_set(w, res, "code",
+                    cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
+                                 CSE_SYSTEM_SNOMED, "code", "37331000000100", "display",
+                                 "Comment note"));
     else
-        cse__fw_set(res, "code",
-                    cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_OTHER));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
-    set_effective(res, "effective", e);
-    cse__fw_set(res, "issued", instant(&e->availability));
+        cse__fw_set(w, res, "code",
+                    cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_OTHER));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    set_effective(w, res, e);
+    cse__fw_set(w, res, "issued", instant(w, &e->availability));
     if (e->author_ref)
-        cse__fw_set(res, "performer",
-                    json_pack("[o]", cse__fw_agent_ref(w, e->author_ref)));
+        cse__fw_set(w, res, "performer",
+                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, e->author_ref)));
     if (e->value)
-        cse__fw_set(res, "valueString", json_string(e->value));
-    cse__fw_set(res, "comment", comment(e));
+        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+    cse__fw_set(w, res, "comment", comment(w, e));
     if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
-        cse__fw_set(res, "related",
-                    json_pack("[{s:s,s:o}]", "type", "derived-from", "target",
-                              cse__fw_ref("Observation", e->parent_id)));
+        cse__fw_set(w, res, "related",
+                    cse__jw_pack(w->jw, "[{s:s,s:o}]", "type", "derived-from", "target",
+                                 cse__fw_ref(w, "Observation", e->parent_id)));
     return res;
 }
 
-static json_t *stu3_encounter(cse__fhirw *w, const cse_entry *e)
+static cse__jw *stu3_encounter(cse__fhirw *w, const cse_entry *e)
 {
-    json_t *res = start(w, "Encounter", e->id, GPC "Encounter-1", cse__fw_entry_nopat(e));
-    json_t *who = cse__fw_agent_ref(w, e->author_ref);
+    cse__jw *res =
+        start(w, "Encounter", e->id, GPC "Encounter-1", cse__fw_entry_nopat(e));
+    cse__jw *who = cse__fw_agent_ref(w, e->author_ref);
 
-    if (res == NULL) {
-        json_decref(who);
+    if (res == NULL)
         return NULL;
-    }
-    cse__fw_set(res, "status", json_string("finished"));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "finished"));
     cse__fw_set(
-        res, "type",
-        json_pack("[o]", cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_OTHER)));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
+        w, res, "type",
+        cse__jw_pack(w->jw, "[o]",
+                     cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_OTHER)));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     if (who)
-        cse__fw_set(res, "participant",
-                    json_pack("[{s:[{s:[{s:s,s:s,s:s}]}],s:o}]", "type", "coding",
-                              "system",
-                              "https://fhir.nhs.uk/STU3/CodeSystem/"
-                              "GPConnect-ParticipantType-1",
-                              "code", "REC", "display", "recorder", "individual", who));
-    cse__fw_set(res, "period", period(cse__fw_effective(e), &e->effective_high));
+        cse__fw_set(w, res, "participant",
+                    cse__jw_pack(w->jw, "[{s:[{s:[{s:s,s:s,s:s}]}],s:o}]", "type",
+                                 "coding", "system",
+                                 "https://fhir.nhs.uk/STU3/CodeSystem/"
+                                 "GPConnect-ParticipantType-1",
+                                 "code", "REC", "display", "recorder", "individual",
+                                 who));
+    cse__fw_set(w, res, "period", period(w, cse__fw_effective(e), &e->effective_high));
     return res;
 }
 
@@ -255,225 +251,219 @@ static bool problem_ended(const cse_entry *e)
     return e->effective_high.precision != CSE_TIME_NONE;
 }
 
-static json_t *stu3_condition(cse__fhirw *w, const cse_entry *e, const char *enc,
-                              const cse__fw_recent *named, bool nopat)
+static cse__jw *stu3_condition(cse__fhirw *w, const cse_entry *e, const char *enc,
+                               const cse__fw_recent *named, bool nopat)
 {
-    json_t *res = start(w, "Condition", e->id, GPC "ProblemHeader-Condition-1", nopat);
+    cse__jw *res = start(w, "Condition", e->id, GPC "ProblemHeader-Condition-1", nopat);
     bool ended = problem_ended(e);
     const char *type = named ? named_type(named) : NULL;
 
     if (res == NULL)
         return NULL;
     if (type)
-        cse__fw_set(res, "extension",
-                    json_pack("[{s:s,s:o}]", "url",
-                              "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
-                              "Extension-CareConnect-ActualProblem-1",
-                              "valueReference", cse__fw_ref(type, named->id)));
-    if (json_object_get(res, "extension")) {
+        cse__fw_set(w, res, "extension",
+                    cse__jw_pack(w->jw, "[{s:s,s:o}]", "url",
+                                 "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                                 "Extension-CareConnect-ActualProblem-1",
+                                 "valueReference", cse__fw_ref(w, type, named->id)));
+    if (cse__jw_object_get(res, "extension")) {
         /* Keep extension before identifier, as in the adaptor's output. */
-        json_t *ids = json_object_get(res, "identifier");
-        json_incref(ids);
-        json_object_del(res, "identifier");
-        cse__fw_set(res, "identifier", ids);
+        cse__jw *ids = cse__jw_object_get(res, "identifier");
+        cse__jw_object_del(res, "identifier");
+        cse__fw_set(w, res, "identifier", ids);
     }
-    cse__fw_set(res, "clinicalStatus", json_string(ended ? "inactive" : "active"));
-    cse__fw_set(res, "category",
-                json_pack("[{s:[{s:s,s:s,s:s}]}]", "coding", "system",
-                          "https://fhir.hl7.org.uk/STU3/CodeSystem/"
-                          "CareConnect-ConditionCategory-1",
-                          "code", "problem-list-item", "display", "Problem List Item"));
+    cse__fw_set(w, res, "clinicalStatus",
+                cse__jw_string(w->jw, ended ? "inactive" : "active"));
+    cse__fw_set(w, res, "category",
+                cse__jw_pack(w->jw, "[{s:[{s:s,s:s,s:s}]}]", "coding", "system",
+                             "https://fhir.hl7.org.uk/STU3/CodeSystem/"
+                             "CareConnect-ConditionCategory-1",
+                             "code", "problem-list-item", "display",
+                             "Problem List Item"));
     /* Coded as the statement it names, as the requesting adaptor does. */
-    cse__fw_set(res, "code",
-                cse__fw_degrade(cse__fw_concept(w, named ? &named->code : &e->code),
+    cse__fw_set(w, res, "code",
+                cse__fw_degrade(w, cse__fw_concept(w, named ? &named->code : &e->code),
                                 DEGRADED_OTHER));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
-    cse__fw_set(res, "onsetDateTime", cse__fw_time(cse__fw_effective(e)));
-    cse__fw_set(res, "abatementDateTime", cse__fw_time(&e->effective_high));
-    cse__fw_set(res, "assertedDate", cse__fw_time(&e->availability));
-    cse__fw_set(res, "asserter", cse__fw_agent_ref(w, e->author_ref));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "onsetDateTime", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_set(w, res, "abatementDateTime", cse__fw_time(w, &e->effective_high));
+    cse__fw_set(w, res, "assertedDate", cse__fw_time(w, &e->availability));
+    cse__fw_set(w, res, "asserter", cse__fw_agent_ref(w, e->author_ref));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     return res;
 }
 
-static json_t *stu3_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
+static cse__jw *stu3_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
-    json_t *res = start(w, "AllergyIntolerance", e->id, GPC "AllergyIntolerance-1",
-                        cse__fw_entry_nopat(e));
+    cse__jw *res = start(w, "AllergyIntolerance", e->id, GPC "AllergyIntolerance-1",
+                         cse__fw_entry_nopat(e));
     if (res == NULL)
         return NULL;
     if (enc)
-        cse__fw_set(res, "extension",
-                    json_pack("[{s:s,s:o}]", "url",
-                              "http://hl7.org/fhir/StructureDefinition/"
-                              "encounter-associatedEncounter",
-                              "valueReference", cse__fw_ref("Encounter", enc)));
-    cse__fw_set(res, "clinicalStatus",
-                json_string(e->effective_high.precision != CSE_TIME_NONE ? "resolved"
-                                                                         : "active"));
-    cse__fw_set(res, "verificationStatus", json_string("unconfirmed"));
+        cse__fw_set(w, res, "extension",
+                    cse__jw_pack(w->jw, "[{s:s,s:o}]", "url",
+                                 "http://hl7.org/fhir/StructureDefinition/"
+                                 "encounter-associatedEncounter",
+                                 "valueReference", cse__fw_ref(w, "Encounter", enc)));
+    cse__fw_set(w, res, "clinicalStatus",
+                cse__jw_string(w->jw, e->effective_high.precision != CSE_TIME_NONE
+                                          ? "resolved"
+                                          : "active"));
+    cse__fw_set(w, res, "verificationStatus", cse__jw_string(w->jw, "unconfirmed"));
     cse__fw_set(
-        res, "code",
+        w, res, "code",
         cse__fw_parent_nondrug_allergy(w, e)
-            ? cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_NON_DRUG_ALLERGY)
-            : cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_DRUG_ALLERGY));
-    cse__fw_set(res, "patient", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "onsetDateTime", cse__fw_time(cse__fw_effective(e)));
-    cse__fw_set(res, "assertedDate", cse__fw_time(&e->availability));
-    cse__fw_set(res, "recorder", cse__fw_agent_ref(w, e->author_ref));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+            ? cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_NON_DRUG_ALLERGY)
+            : cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_DRUG_ALLERGY));
+    cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "onsetDateTime", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_set(w, res, "assertedDate", cse__fw_time(w, &e->availability));
+    cse__fw_set(w, res, "recorder", cse__fw_agent_ref(w, e->author_ref));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     return res;
 }
 
-static json_t *stu3_immunization(cse__fhirw *w, const cse_entry *e, const char *enc)
+static cse__jw *stu3_immunization(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
-    json_t *res =
+    cse__jw *res =
         start(w, "Immunization", e->id, GPC "Immunization-1", cse__fw_entry_nopat(e));
-    json_t *proc = cse__fw_concept(w, &e->code);
-    json_t *ext = json_array();
+    cse__jw *proc = cse__fw_concept(w, &e->code);
+    cse__jw *ext = cse__jw_array(w->jw);
 
-    if (res == NULL || ext == NULL) {
-        json_decref(res);
-        json_decref(proc);
-        json_decref(ext);
+    if (res == NULL || ext == NULL)
         return NULL;
-    }
     if (proc)
-        json_array_append_new(ext,
-                              json_pack("{s:s,s:o}", "url",
-                                        "https://fhir.hl7.org.uk/STU3/"
-                                        "StructureDefinition/"
-                                        "Extension-CareConnect-VaccinationProcedure-1",
-                                        "valueCodeableConcept", proc));
+        cse__jw_array_append(w->jw, ext,
+                             cse__jw_pack(w->jw, "{s:s,s:o}", "url",
+                                          "https://fhir.hl7.org.uk/STU3/"
+                                          "StructureDefinition/"
+                                          "Extension-CareConnect-VaccinationProcedure-1",
+                                          "valueCodeableConcept", proc));
     if (e->availability.precision != CSE_TIME_NONE)
-        json_array_append_new(ext,
-                              json_pack("{s:s,s:o}", "url",
-                                        "https://fhir.hl7.org.uk/STU3/"
-                                        "StructureDefinition/"
-                                        "Extension-CareConnect-DateRecorded-1",
-                                        "valueDateTime", cse__fw_time(&e->availability)));
-    if (json_array_size(ext))
-        cse__fw_set(res, "extension", ext);
-    else
-        json_decref(ext);
-    cse__fw_set(res, "status", json_string("completed"));
-    cse__fw_set(res, "notGiven", json_false());
-    cse__fw_set(
-        res, "vaccineCode",
-        json_pack("{s:[{s:s,s:s}]}", "coding", "system", CS_V3_NULL, "code", "UNK"));
-    cse__fw_set(res, "patient", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "encounter", cse__fw_ref("Encounter", enc));
-    cse__fw_set(res, "date", cse__fw_time(cse__fw_effective(e)));
-    cse__fw_set(res, "primarySource", json_true());
+        cse__jw_array_append(w->jw, ext,
+                             cse__jw_pack(w->jw, "{s:s,s:o}", "url",
+                                          "https://fhir.hl7.org.uk/STU3/"
+                                          "StructureDefinition/"
+                                          "Extension-CareConnect-DateRecorded-1",
+                                          "valueDateTime",
+                                          cse__fw_time(w, &e->availability)));
+    if (cse__jw_array_size(ext))
+        cse__fw_set(w, res, "extension", ext);
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "completed"));
+    cse__fw_set(w, res, "notGiven", cse__jw_false());
+    cse__fw_set(w, res, "vaccineCode",
+                cse__jw_pack(w->jw, "{s:[{s:s,s:s}]}", "coding", "system", CS_V3_NULL,
+                             "code", "UNK"));
+    cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "date", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_set(w, res, "primarySource", cse__jw_true());
     if (e->author_ref)
-        cse__fw_set(res, "practitioner",
-                    json_pack("[{s:o}]", "actor", cse__fw_agent_ref(w, e->author_ref)));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+        cse__fw_set(
+            w, res, "practitioner",
+            cse__jw_pack(w->jw, "[{s:o}]", "actor", cse__fw_agent_ref(w, e->author_ref)));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     return res;
 }
 
-static json_t *stu3_medication(cse__fhirw *w, const cse_entry *e)
+static cse__jw *stu3_medication(cse__fhirw *w, const cse_entry *e)
 {
-    json_t *res = start(w, "MedicationStatement", e->id, GPC "MedicationStatement-1",
-                        cse__fw_entry_nopat(e));
+    cse__jw *res = start(w, "MedicationStatement", e->id, GPC "MedicationStatement-1",
+                         cse__fw_entry_nopat(e));
     bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
 
     if (res == NULL)
         return NULL;
-    cse__fw_set(res, "status", json_string(active ? "active" : "completed"));
-    cse__fw_set(res, "medicationCodeableConcept",
-                cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_MEDICATION));
-    set_effective(res, "effective", e);
-    cse__fw_set(res, "dateAsserted", cse__fw_time(&e->availability));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "taken", json_string("unk"));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
+    cse__fw_set(w, res, "medicationCodeableConcept",
+                cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_MEDICATION));
+    set_effective(w, res, e);
+    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     if (e->value)
-        cse__fw_set(res, "dosage", json_pack("[{s:s}]", "text", e->value));
+        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
     return res;
 }
 
-static json_t *stu3_plan(cse__fhirw *w, const cse_entry *e, const char *enc)
+static cse__jw *stu3_plan(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
-    json_t *res = start(w, "ProcedureRequest", e->id, GPC "ProcedureRequest-1",
-                        cse__fw_entry_nopat(e));
-    json_t *who = cse__fw_agent_ref(w, e->author_ref);
+    cse__jw *res = start(w, "ProcedureRequest", e->id, GPC "ProcedureRequest-1",
+                         cse__fw_entry_nopat(e));
+    cse__jw *who = cse__fw_agent_ref(w, e->author_ref);
 
-    if (res == NULL) {
-        json_decref(who);
+    if (res == NULL)
         return NULL;
-    }
-    cse__fw_set(res, "status", json_string("active"));
-    cse__fw_set(res, "intent", json_string("plan"));
-    cse__fw_set(res, "code",
-                cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_PLAN));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
-    cse__fw_set(res, "occurrenceDateTime", cse__fw_time(cse__fw_effective(e)));
-    cse__fw_set(res, "authoredOn", cse__fw_time(&e->availability));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "active"));
+    cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "plan"));
+    cse__fw_set(w, res, "code",
+                cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_PLAN));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "occurrenceDateTime", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_set(w, res, "authoredOn", cse__fw_time(w, &e->availability));
     if (who)
-        cse__fw_set(res, "requester", json_pack("{s:o}", "agent", who));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+        cse__fw_set(w, res, "requester", cse__jw_pack(w->jw, "{s:o}", "agent", who));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     return res;
 }
 
-static json_t *stu3_referral(cse__fhirw *w, const cse_entry *e, const char *enc)
+static cse__jw *stu3_referral(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
-    json_t *res = start(w, "ReferralRequest", e->id, GPC "ReferralRequest-1",
-                        cse__fw_entry_nopat(e));
-    json_t *who = cse__fw_agent_ref(w, e->author_ref);
-    json_t *reason = cse__fw_degrade(cse__fw_concept(w, &e->code), DEGRADED_REFERRAL);
+    cse__jw *res = start(w, "ReferralRequest", e->id, GPC "ReferralRequest-1",
+                         cse__fw_entry_nopat(e));
+    cse__jw *who = cse__fw_agent_ref(w, e->author_ref);
+    cse__jw *reason = cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_REFERRAL);
 
-    if (res == NULL) {
-        json_decref(who);
-        json_decref(reason);
+    if (res == NULL)
         return NULL;
-    }
-    cse__fw_set(res, "status", json_string("unknown"));
-    cse__fw_set(res, "intent", json_string("order"));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
-    cse__fw_set(res, "authoredOn", cse__fw_time(&e->availability));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "unknown"));
+    cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "order"));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "authoredOn", cse__fw_time(w, &e->availability));
     if (who)
-        cse__fw_set(res, "requester", json_pack("{s:o}", "agent", who));
+        cse__fw_set(w, res, "requester", cse__jw_pack(w->jw, "{s:o}", "agent", who));
     if (reason)
-        cse__fw_set(res, "reasonCode", json_pack("[o]", reason));
-    cse__fw_set(res, "note", cse__fw_notes(e));
+        cse__fw_set(w, res, "reasonCode", cse__jw_pack(w->jw, "[o]", reason));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     return res;
 }
 
 /* A NarrativeStatement that refers to an ExternalDocument becomes one
  * DocumentReference with the statement's id, as the adaptor writes it. narr
  * may be NULL for a document without its statement. */
-static json_t *stu3_document(cse__fhirw *w, const cse_entry *narr, const cse_entry *att,
-                             const char *enc)
+static cse__jw *stu3_document(cse__fhirw *w, const cse_entry *narr, const cse_entry *att,
+                              const char *enc)
 {
     const cse_entry *base = narr ? narr : att;
-    json_t *res = start(w, "DocumentReference", base->id, GPC "DocumentReference-1",
-                        cse__fw_entry_nopat(att) || (narr && cse__fw_entry_nopat(narr)));
+    cse__jw *res = start(w, "DocumentReference", base->id, GPC "DocumentReference-1",
+                         cse__fw_entry_nopat(att) || (narr && cse__fw_entry_nopat(narr)));
     if (res == NULL)
         return NULL;
-    cse__fw_set(res, "status", json_string("current"));
-    cse__fw_set(res, "type", code_or_unknown(w, &att->code));
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "created", cse__fw_time(&base->availability));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "current"));
+    cse__fw_set(w, res, "type", code_or_unknown(w, &att->code));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "created", cse__fw_time(w, &base->availability));
     /* indexed is a required instant: the statement's time when it has one,
      * else when the extract was made. */
-    cse__fw_set(res, "indexed",
+    cse__fw_set(w, res, "indexed",
                 base->availability.precision >= CSE_TIME_MINUTE
-                    ? cse__fw_time(&base->availability)
-                    : instant(&w->extract_time));
+                    ? cse__fw_time(w, &base->availability)
+                    : instant(w, &w->extract_time));
     if (base->author_ref)
-        cse__fw_set(res, "author",
-                    json_pack("[o]", cse__fw_agent_ref(w, base->author_ref)));
+        cse__fw_set(w, res, "author",
+                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, base->author_ref)));
     if (narr && narr->code.n == 0 && narr->code.text)
-        cse__fw_set(res, "description", json_string(narr->code.text));
-    cse__fw_set(res, "content",
-                json_pack("[{s:{s:s}}]", "attachment", "url", att->value));
+        cse__fw_set(w, res, "description", cse__jw_string(w->jw, narr->code.text));
+    cse__fw_set(w, res, "content",
+                cse__jw_pack(w->jw, "[{s:{s:s}}]", "attachment", "url", att->value));
     if (enc)
-        cse__fw_set(res, "context",
-                    json_pack("{s:o}", "encounter", cse__fw_ref("Encounter", enc)));
+        cse__fw_set(
+            w, res, "context",
+            cse__jw_pack(w->jw, "{s:o}", "encounter", cse__fw_ref(w, "Encounter", enc)));
     return res;
 }
 
@@ -482,7 +472,7 @@ static json_t *stu3_document(cse__fhirw *w, const cse_entry *narr, const cse_ent
 static cse_code stu3_flush(cse__fhirw *w, const cse_entry *next, cse_error *err)
 {
     cse_entry *p = w->pending;
-    json_t *res;
+    cse__jw *res;
 
     if (p == NULL || (next && next->kind == CSE_ENTRY_ATTACHMENT && p->id &&
                       next->parent_id && strcmp(p->id, next->parent_id) == 0))
@@ -521,55 +511,54 @@ static cse_code stu3_marker(cse__fhirw *w, const cse_entry *e, const cse_marker 
     const char *mid = m->id ? m->id : e->id;
     const char *display = m->display ? m->display : cse_code_term(m->code);
     char note[512];
-    json_t *res, *ext, *code, *legacy, *ids;
-    size_t i;
-    json_t *k;
+    cse__jw *res, *ext, *code, *legacy, *codings, *ids;
 
     if (mid == NULL)
         return cse__error_set(err, CSE_ERR_STRUCTURE, e->source_line, NULL, "id",
                               "a marker entry has no id");
     res = start(w, "Observation", e->id ? e->id : mid, GPC "Observation-1", true);
-    if (res == NULL || (ext = json_array()) == NULL ||
-        !cse__fw_marker_extensions(ext, m) || !cse__fw_set(res, "extension", ext)) {
-        json_decref(res);
+    if (res == NULL || (ext = cse__jw_array(w->jw)) == NULL ||
+        !cse__fw_marker_extensions(w, ext, m) || !cse__fw_set(w, res, "extension", ext)) {
         return cse__fw_emit(w, NULL, err);
     }
     /* Keep the resource's key order readable: extension before identifier. */
-    ids = json_object_get(res, "identifier");
+    ids = cse__jw_object_get(res, "identifier");
     if (ids == NULL) {
-        ids = json_array();
-        cse__fw_set(res, "identifier", ids);
+        ids = cse__jw_array(w->jw);
+        cse__fw_set(w, res, "identifier", ids);
     } else {
-        json_incref(ids);
-        json_object_del(res, "identifier");
-        cse__fw_set(res, "identifier", ids);
+        cse__jw_object_del(res, "identifier");
+        cse__fw_set(w, res, "identifier", ids);
     }
-    json_array_append_new(
-        ids, json_pack("{s:s,s:s}", "system", CSE_FHIR_MARKER_ID_SYSTEM, "value", mid));
-    cse__fw_set(res, "status",
-                json_string(m->status == CSE_MARKER_ENTERED_IN_ERROR ? "entered-in-error"
-                                                                     : "final"));
-    code = json_pack("{s:[{s:s,s:s,s:s*}]}", "coding", "system", CSE_SYSTEM_SNOMED,
-                     "code", m->code, "display", display);
+    cse__jw_array_append(w->jw, ids,
+                         cse__jw_pack(w->jw, "{s:s,s:s}", "system",
+                                      CSE_FHIR_MARKER_ID_SYSTEM, "value", mid));
+    cse__fw_set(w, res, "status",
+                cse__jw_string(w->jw, m->status == CSE_MARKER_ENTERED_IN_ERROR
+                                          ? "entered-in-error"
+                                          : "final"));
+    code = cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s*}]}", "coding", "system",
+                        CSE_SYSTEM_SNOMED, "code", m->code, "display", display);
     legacy = cse__fw_concept(w, &m->legacy);
-    if (code && json_object_get(legacy, "coding"))
-        json_array_foreach(json_object_get(legacy, "coding"), i, k)
-            json_array_append(json_object_get(code, "coding"), k);
-    json_decref(legacy);
+    codings = cse__jw_object_get(legacy, "coding");
+    for (size_t i = 0; code && i < cse__jw_array_size(codings); i++)
+        cse__jw_array_append(w->jw, cse__jw_object_get(code, "coding"),
+                             cse__jw_array_get(codings, i));
     if (code && display)
-        cse__fw_set(code, "text", json_string(display));
-    cse__fw_set(res, "code", code);
-    cse__fw_set(res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(res, "context", cse__fw_ref("Encounter", enc));
-    cse__fw_set(res, "effectivePeriod",
-                period(&m->start, m->end.precision != CSE_TIME_NONE ? &m->end : NULL));
-    cse__fw_set(res, "issued", instant(&e->availability));
+        cse__fw_set(w, code, "text", cse__jw_string(w->jw, display));
+    cse__fw_set(w, res, "code", code);
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "effectivePeriod",
+                period(w, &m->start, m->end.precision != CSE_TIME_NONE ? &m->end : NULL));
+    cse__fw_set(w, res, "issued", instant(w, &e->availability));
     if (m->author_id || e->author_ref)
-        cse__fw_set(res, "performer",
-                    json_pack("[o]", cse__fw_agent_ref(w, m->author_id ? m->author_id
-                                                                       : e->author_ref)));
+        cse__fw_set(w, res, "performer",
+                    cse__jw_pack(w->jw, "[o]",
+                                 cse__fw_agent_ref(w, m->author_id ? m->author_id
+                                                                   : e->author_ref)));
     if (cse_marker_annotation_format(m, note, sizeof(note)) == CSE_OK)
-        cse__fw_set(res, "comment", json_string(note));
+        cse__fw_set(w, res, "comment", cse__jw_string(w->jw, note));
     return cse__fw_emit(w, res, err);
 }
 
@@ -590,7 +579,7 @@ static cse_code stu3_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_in
                            cse_error *err)
 {
     const char *enc = cse__fw_context(w, e);
-    json_t *res = NULL;
+    cse__jw *res = NULL;
     cse_code rc;
 
     if (info->cls == CSE_CLASS_MARKER && info->marker)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "fhir_write_common.h"
 
 /* Caps on what a writer keeps: these grow with the directory or a single
@@ -15,6 +17,8 @@
 #define FW_MAX_NOPAT_IDS 20000u
 /* One resource's JSON: a statement is capped in size by the reader. */
 #define FW_MAX_RESOURCE_BYTES (64u * 1024u * 1024u)
+/* The values one sink call builds (a marker makes two resources). */
+#define FW_MAX_ARENA_BYTES (4u * FW_MAX_RESOURCE_BYTES)
 
 static const char *const nopat_display =
     "no disclosure to patient, family or caregivers without attending provider's "
@@ -86,6 +90,7 @@ static cse_code fw_begin(cse_sink *s, const cse_extract_info *info, cse_error *e
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
                               "the writer was started twice");
     w->begun = true;
+    cse__jw_arena_reset(w->jw);
     if (info)
         w->extract_time = info->availability;
     if (p && p->nhs_number && cse_nhs_number_canonical(p->nhs_number, canon) == CSE_OK &&
@@ -165,6 +170,7 @@ static cse_code fw_agent(cse_sink *s, const cse_agent *a, cse_error *err)
     cse__fhirw *w = (cse__fhirw *)s;
     cse_agent *d;
 
+    cse__jw_arena_reset(w->jw);
     if (a == NULL || a->id == NULL)
         return cse__fw_loss(w, "agent without id", "cannot be referenced", 0, err);
     if ((d = cse_agent_dup(a)) == NULL)
@@ -184,6 +190,7 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
     cse_entry_info none = {0};
     cse_code rc;
 
+    cse__jw_arena_reset(w->jw);
     if (e == NULL)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL, "missing entry");
     if (info == NULL)
@@ -249,6 +256,7 @@ static cse_code fw_end(cse_sink *s, const cse_summary *summary, cse_error *err)
     if (!w->begun)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
                               "the writer was ended before it began");
+    cse__jw_arena_reset(w->jw);
     if (w->ops->flush && (rc = w->ops->flush(w, NULL, err)) != CSE_OK)
         return rc;
     if ((rc = flush_problems(w, err)) != CSE_OK)
@@ -316,11 +324,9 @@ static void fw_destroy(cse_sink *s)
     free(w->nopat_ids.items);
     cse_entry_free(w->pending);
     free(w->pending_enc);
-    for (size_t i = 0; i < CSE__FW_META_CACHE; i++)
-        json_decref(w->meta_cache[i].meta);
-    json_decref(w->patient_ref[0]);
-    json_decref(w->patient_ref[1]);
-    free(w->buf);
+    cse__jw_arena_free(w->jw);
+    cse__jw_arena_free(w->jw_keep);
+    cse__jw_buf_free(&w->jbuf);
     free(w);
 }
 
@@ -352,7 +358,12 @@ cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
     w->candidates.size = sizeof(cse_fhir_report_item);
     w->losses.size = sizeof(cse_loss_item);
     w->reader_losses.size = sizeof(cse_loss_item);
-    if (opt && opt->bundle_id && (w->bundle_id = strdup(opt->bundle_id)) == NULL) {
+    w->jbuf.max = w->pretty ? FW_MAX_ARENA_BYTES : FW_MAX_RESOURCE_BYTES;
+    if ((opt && opt->bundle_id && (w->bundle_id = strdup(opt->bundle_id)) == NULL) ||
+        (w->jw = cse__jw_arena_new(FW_MAX_ARENA_BYTES)) == NULL ||
+        (w->jw_keep = cse__jw_arena_new(FW_MAX_RESOURCE_BYTES)) == NULL) {
+        cse__jw_arena_free(w->jw);
+        free(w->bundle_id);
         free(w);
         nomem(err);
         return NULL;
@@ -371,188 +382,45 @@ const cse_fhir_write_report *cse_fhir_writer_report(const cse_sink *s)
 
 /* Writes text with every newline followed by indent, so a pretty resource
  * nests inside the Bundle's entry array. */
-static int put_indented(const char *text, const char *indent, FILE *out)
+static int put_indented(const char *text, size_t len, const char *indent, FILE *out)
 {
-    for (const char *p = text; *p; p++) {
-        if (fputc(*p, out) == EOF)
+    const char *p = text, *end = text + len, *nl;
+
+    while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        if (fwrite(p, 1, (size_t)(nl + 1 - p), out) != (size_t)(nl + 1 - p) ||
+            fputs(indent, out) == EOF)
             return -1;
-        if (*p == '\n' && fputs(indent, out) == EOF)
-            return -1;
+        p = nl + 1;
     }
-    return 0;
+    return fwrite(p, 1, (size_t)(end - p), out) == (size_t)(end - p) ? 0 : -1;
 }
 
-/* json_dump_callback target: the writer's reusable buffer (capped). */
-static int to_buf(const char *text, size_t size, void *data)
-{
-    cse__fhirw *w = data;
-
-    if (w->buf_len + size > w->buf_cap) {
-        size_t cap = w->buf_cap ? w->buf_cap : 4096;
-        char *p;
-        while (cap < w->buf_len + size)
-            cap *= 2;
-        if (cap > FW_MAX_RESOURCE_BYTES || (p = realloc(w->buf, cap)) == NULL)
-            return -1;
-        w->buf = p;
-        w->buf_cap = cap;
-    }
-    memcpy(w->buf + w->buf_len, text, size);
-    w->buf_len += size;
-    return 0;
-}
-
-/* ---- A compact JSON serialiser ------------------------------------------
- * json_dump_callback(JSON_COMPACT) spends most of its time on its loop
- * check (a formatted pointer in a hash table per object) and on one callback
- * per piece. This writes the same bytes straight into the writer's buffer:
- * objects in insertion order, "," and ":" without spaces, strings escaped as
- * jansson escapes them (\" \\ \b \f \n \r \t, other control characters as
- * \u00XX, nothing else). A real (never made here) makes it give up, and the
- * caller falls back to jansson. */
-
-static int buf_put(cse__fhirw *w, const char *text, size_t size)
-{
-    if (w->buf_len + size > w->buf_cap)
-        return to_buf(text, size, w);
-    memcpy(w->buf + w->buf_len, text, size);
-    w->buf_len += size;
-    return 0;
-}
-
-/* Bytes a JSON string escapes: control characters, '"' and '\\'. */
-static const unsigned char json_escape[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
-};
-
-static int put_string(cse__fhirw *w, const char *str, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = (const unsigned char *)str;
-    size_t start = 0, i = 0;
-
-    if (buf_put(w, "\"", 1))
-        return -1;
-    for (;;) {
-        char seq[6];
-        const char *rep;
-        size_t n = 2;
-        while (i < len && !json_escape[s[i]])
-            i++;
-        if (i == len)
-            break;
-        switch (s[i]) {
-        case '\\': rep = "\\\\"; break;
-        case '"': rep = "\\\""; break;
-        case '\b': rep = "\\b"; break;
-        case '\f': rep = "\\f"; break;
-        case '\n': rep = "\\n"; break;
-        case '\r': rep = "\\r"; break;
-        case '\t': rep = "\\t"; break;
-        default:
-            memcpy(seq, "\\u00", 4);
-            seq[4] = hex[s[i] >> 4];
-            seq[5] = hex[s[i] & 15];
-            rep = seq;
-            n = 6;
-            break;
-        }
-        if (buf_put(w, str + start, i - start) || buf_put(w, rep, n))
-            return -1;
-        start = ++i;
-    }
-    if (buf_put(w, str + start, len - start) || buf_put(w, "\"", 1))
-        return -1;
-    return 0;
-}
-
-/* 0, -1 when the buffer cannot grow, 1 for a value this does not write. */
-static int put_json(cse__fhirw *w, const json_t *j, int depth)
-{
-    char num[32];
-    int rc;
-
-    if (depth > 64)
-        return 1;
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        bool first = true;
-        if (buf_put(w, "{", 1))
-            return -1;
-        for (void *it = json_object_iter((json_t *)j); it;
-             it = json_object_iter_next((json_t *)j, it)) {
-            if ((!first && buf_put(w, ",", 1)) ||
-                put_string(w, json_object_iter_key(it), json_object_iter_key_len(it)) ||
-                buf_put(w, ":", 1))
-                return -1;
-            if ((rc = put_json(w, json_object_iter_value(it), depth + 1)) != 0)
-                return rc;
-            first = false;
-        }
-        return buf_put(w, "}", 1);
-    }
-    case JSON_ARRAY:
-        if (buf_put(w, "[", 1))
-            return -1;
-        for (size_t i = 0; i < json_array_size(j); i++) {
-            if (i && buf_put(w, ",", 1))
-                return -1;
-            if ((rc = put_json(w, json_array_get(j, i), depth + 1)) != 0)
-                return rc;
-        }
-        return buf_put(w, "]", 1);
-    case JSON_STRING: return put_string(w, json_string_value(j), json_string_length(j));
-    case JSON_INTEGER:
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-        return buf_put(w, num, strlen(num));
-    case JSON_TRUE: return buf_put(w, "true", 4);
-    case JSON_FALSE: return buf_put(w, "false", 5);
-    case JSON_NULL: return buf_put(w, "null", 4);
-    default: return 1;
-    }
-}
-
-/* Compact: {"resource":...} on one line, dumped into a buffer that is reused
- * from one resource to the next. Pretty: the entry indented inside the
+/* Compact: {"resource":...} on one line, serialised (as jansson's
+ * JSON_COMPACT would) into a buffer that is reused from one resource to the
+ * next. Pretty: the entry as JSON_INDENT(2) writes it, indented inside the
  * Bundle's array. */
-cse_code cse__fw_emit(cse__fhirw *w, json_t *res, cse_error *err)
+cse_code cse__fw_emit(cse__fhirw *w, cse__jw *res, cse_error *err)
 {
-    json_t *entry;
-    char *text = NULL;
+    cse__jw *entry;
     int bad;
 
     if (res == NULL)
         return nomem(err);
+    w->jbuf.len = 0;
     if (!w->pretty) {
-        w->buf_len = 0;
-        bad = put_json(w, res, 0);
-        if (bad > 0) {
-            w->buf_len = 0;
-            bad = json_dump_callback(res, to_buf, w, JSON_COMPACT);
-        }
-        json_decref(res);
-        if (bad)
+        if (cse__jw_dump(res, &w->jbuf, 0))
             return nomem(err);
         bad = fputs(w->report.resources ? ",{\"resource\":" : "{\"resource\":", w->out) ==
                   EOF ||
-              fwrite(w->buf, 1, w->buf_len, w->out) != w->buf_len ||
+              fwrite(w->jbuf.data, 1, w->jbuf.len, w->out) != w->jbuf.len ||
               fputs("}\n", w->out) == EOF;
     } else {
-        if ((entry = json_object()) == NULL ||
-            json_object_set_new(entry, "resource", res)) {
-            if (entry == NULL)
-                json_decref(res);
-            json_decref(entry);
-            return nomem(err);
-        }
-        text = json_dumps(entry, JSON_INDENT(2));
-        json_decref(entry);
-        if (text == NULL)
+        if ((entry = cse__jw_object(w->jw)) == NULL ||
+            cse__jw_object_set(w->jw, entry, "resource", res) ||
+            cse__jw_dump(entry, &w->jbuf, 2))
             return nomem(err);
         bad = fputs(w->report.resources ? ",\n    " : "\n    ", w->out) == EOF ||
-              put_indented(text, "    ", w->out) != 0;
-        free(text);
+              put_indented(w->jbuf.data, w->jbuf.len, "    ", w->out) != 0;
     }
     if (bad)
         return cse__error_set(err, CSE_ERR_IO, 0, NULL, NULL, "cannot write the output");
@@ -840,6 +708,7 @@ static cse_code flush_problems(cse__fhirw *w, cse_error *err)
                 w, "LinkSet named statement",
                 "not seen near the problem: coded with the LinkSet's own code",
                 e->source_line, err);
+        cse__jw_arena_reset(w->jw);
         if (rc == CSE_OK)
             rc = w->ops->problem(w, e, w->problem_encs.items[i], named,
                                  cse__fw_entry_nopat_linked(w, e), err);
@@ -879,148 +748,161 @@ static cse_code hold_problem(cse__fhirw *w, const cse_entry *e, const char *enc,
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-bool cse__fw_set(json_t *obj, const char *key, json_t *value)
+bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value)
 {
     if (value == NULL)
         return true;
-    return json_object_set_new(obj, key, value) == 0;
+    return cse__jw_object_set(w->jw, obj, key, value) == 0;
 }
 
-json_t *cse__fw_strs(const char *const *kv, size_t n)
+static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
 {
-    json_t *o = json_object();
+    cse__jw *o = cse__jw_object(a);
 
     for (size_t i = 0; o && i < n; i++) {
-        json_t *v;
         if (kv[2 * i + 1] == NULL)
             continue;
-        if ((v = json_string(kv[2 * i + 1])) == NULL ||
-            json_object_set_new_nocheck(o, kv[2 * i], v)) {
-            json_decref(o);
+        if (cse__jw_object_set(a, o, kv[2 * i], cse__jw_string(a, kv[2 * i + 1])))
             return NULL;
-        }
     }
     return o;
 }
 
-json_t *cse__fw_ref(const char *type, const char *id)
+cse__jw *cse__fw_strs(const cse__fhirw *w, const char *const *kv, size_t n)
+{
+    return strs_in(w->jw, kv, n);
+}
+
+static cse__jw *ref_in(cse__jw_arena *a, const char *type, const char *id)
 {
     char buf[256];
     const char *kv[2] = {"reference", buf};
+    size_t n = strlen(type), m;
 
     if (id == NULL)
         return NULL;
-    snprintf(buf, sizeof(buf), "%s/%s", type, id);
-    return cse__fw_strs(kv, 1);
+    /* "type/id" cut to 255 bytes, as snprintf would. */
+    if (n > sizeof(buf) - 1)
+        n = sizeof(buf) - 1;
+    memcpy(buf, type, n);
+    if (n < sizeof(buf) - 1)
+        buf[n++] = '/';
+    m = strlen(id);
+    if (m > sizeof(buf) - 1 - n)
+        m = sizeof(buf) - 1 - n;
+    memcpy(buf + n, id, m);
+    buf[n + m] = '\0';
+    return strs_in(a, kv, 1);
 }
 
-json_t *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id)
+cse__jw *cse__fw_ref(const cse__fhirw *w, const char *type, const char *id)
+{
+    return ref_in(w->jw, type, id);
+}
+
+cse__jw *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id)
 {
     const cse_agent *a = cse__fw_find_agent(w, agent_id);
 
     if (agent_id == NULL)
         return NULL;
-    return cse__fw_ref(a && a->kind == CSE_AGENT_ORGANISATION ? "Organization"
-                                                              : "Practitioner",
-                       agent_id);
+    return cse__fw_ref(
+        w, a && a->kind == CSE_AGENT_ORGANISATION ? "Organization" : "Practitioner",
+        agent_id);
 }
 
-json_t *cse__fw_patient_ref(cse__fhirw *w, bool with_nhs)
+cse__jw *cse__fw_patient_ref(cse__fhirw *w, bool with_nhs)
 {
-    json_t **cache = &w->patient_ref[with_nhs ? 1 : 0];
-    json_t *r;
+    cse__jw **cache = &w->patient_ref[with_nhs ? 1 : 0];
+    cse__jw *r;
 
     if (*cache)
-        return json_incref(*cache);
-    if ((r = cse__fw_ref("Patient", w->patient_id)) == NULL)
+        return *cache;
+    if ((r = ref_in(w->jw_keep, "Patient", w->patient_id)) == NULL)
         return NULL;
     if (with_nhs && w->nhs_number &&
-        json_object_set_new(r, "identifier",
-                            json_pack("{s:s,s:s}", "system", CSE_FHIR_NHS_NUMBER, "value",
-                                      w->nhs_number))) {
-        json_decref(r);
+        cse__jw_object_set(w->jw_keep, r, "identifier",
+                           cse__jw_pack(w->jw_keep, "{s:s,s:s}", "system",
+                                        CSE_FHIR_NHS_NUMBER, "value", w->nhs_number)))
         return NULL;
-    }
     /* Shared by every resource, like meta. */
     *cache = r;
-    return json_incref(r);
+    return r;
 }
 
-static json_t *make_meta(const cse__fhirw *w, const char *profile, bool nopat)
+static cse__jw *make_meta(const cse__fhirw *w, cse__jw_arena *a, const char *profile,
+                          bool nopat)
 {
-    json_t *m = json_pack("{s:[s]}", "profile", profile);
+    cse__jw *m = cse__jw_pack(a, "{s:[s]}", "profile", profile);
 
     if (m && nopat &&
-        json_object_set_new(
-            m, "security",
-            json_pack("[{s:s,s:s,s:s}]", "system",
-                      w->stu3 ? CSE_FHIR_STU3_ACTCODE : CSE_FHIR_R4_ACTCODE, "code",
-                      "NOPAT", "display", nopat_display))) {
-        json_decref(m);
+        cse__jw_object_set(
+            a, m, "security",
+            cse__jw_pack(a, "[{s:s,s:s,s:s}]", "system",
+                         w->stu3 ? CSE_FHIR_STU3_ACTCODE : CSE_FHIR_R4_ACTCODE, "code",
+                         "NOPAT", "display", nopat_display)))
         return NULL;
-    }
     return m;
 }
 
 /* meta objects are the same for every resource of a profile, so they are
- * made once and shared (jansson counts references; nothing modifies them). */
-json_t *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
+ * made once and shared (nothing modifies them). */
+cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
 {
     size_t i;
 
     for (i = 0; i < CSE__FW_META_CACHE && w->meta_cache[i].meta; i++)
         if (w->meta_cache[i].nopat == nopat &&
             strcmp(w->meta_cache[i].profile, profile) == 0)
-            return json_incref(w->meta_cache[i].meta);
+            return w->meta_cache[i].meta;
     if (i == CSE__FW_META_CACHE)
-        return make_meta(w, profile, nopat);
-    if ((w->meta_cache[i].meta = make_meta(w, profile, nopat)) == NULL)
+        return make_meta(w, w->jw, profile, nopat);
+    if ((w->meta_cache[i].meta = make_meta(w, w->jw_keep, profile, nopat)) == NULL)
         return NULL;
     w->meta_cache[i].profile = profile;
     w->meta_cache[i].nopat = nopat;
-    return json_incref(w->meta_cache[i].meta);
+    return w->meta_cache[i].meta;
 }
 
 /* The SNOMED description-id extension: GP Connect's in STU3, UK Core's in R4. */
-static json_t *descid_coding(const cse__fhirw *w, const cse_coding *k)
+static cse__jw *descid_coding(const cse__fhirw *w, const cse_coding *k)
 {
-    json_t *ext;
+    cse__jw *ext;
 
     if (w->stu3)
-        ext = json_pack("[{s:s,s:[{s:s,s:s}]}]", "url",
-                        "https://fhir.nhs.uk/STU3/StructureDefinition/"
-                        "Extension-coding-sctdescid",
-                        "extension", "url", "descriptionId", "valueId", k->code);
+        ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
+                           "https://fhir.nhs.uk/STU3/StructureDefinition/"
+                           "Extension-coding-sctdescid",
+                           "extension", "url", "descriptionId", "valueId", k->code);
     else
-        ext = json_pack("[{s:s,s:[{s:s,s:s}]}]", "url",
-                        "https://fhir.hl7.org.uk/StructureDefinition/"
-                        "Extension-UKCore-CodingSCTDescId",
-                        "extension", "url", "descriptionId", "valueId", k->code);
+        ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
+                           "https://fhir.hl7.org.uk/StructureDefinition/"
+                           "Extension-UKCore-CodingSCTDescId",
+                           "extension", "url", "descriptionId", "valueId", k->code);
     if (ext && k->display &&
-        json_array_append_new(json_object_get(json_array_get(ext, 0), "extension"),
-                              json_pack("{s:s,s:s}", "url", "descriptionDisplay",
-                                        "valueString", k->display))) {
-        json_decref(ext);
+        cse__jw_array_append(w->jw,
+                             cse__jw_object_get(cse__jw_array_get(ext, 0), "extension"),
+                             cse__jw_pack(w->jw, "{s:s,s:s}", "url", "descriptionDisplay",
+                                          "valueString", k->display)))
         return NULL;
-    }
-    return ext ? json_pack("{s:o}", "extension", ext) : NULL;
+    return ext ? cse__jw_pack(w->jw, "{s:o}", "extension", ext) : NULL;
 }
 
-json_t *cse__fw_concept(const cse__fhirw *w, const cse_concept *c)
+cse__jw *cse__fw_concept(const cse__fhirw *w, const cse_concept *c)
 {
-    json_t *cc, *codings;
+    cse__jw *cc, *codings;
 
     if (c == NULL || (c->n == 0 && c->text == NULL))
         return NULL;
-    if ((cc = json_object()) == NULL)
+    if ((cc = cse__jw_object(w->jw)) == NULL)
         return NULL;
     if (c->n) {
-        if ((codings = json_array()) == NULL ||
-            json_object_set_new(cc, "coding", codings))
-            goto fail;
+        if ((codings = cse__jw_array(w->jw)) == NULL ||
+            cse__jw_object_set(w->jw, cc, "coding", codings))
+            return NULL;
         for (size_t i = 0; i < c->n; i++) {
             const cse_coding *k = &c->codings[i];
-            json_t *j;
+            cse__jw *j;
             if (k->code == NULL)
                 continue;
             if (k->system && strcmp(k->system, CSE_SYSTEM_SNOMED) == 0 &&
@@ -1029,22 +911,19 @@ json_t *cse__fw_concept(const cse__fhirw *w, const cse_concept *c)
             else {
                 const char *kv[6] = {"system", k->system, "code",
                                      k->code,  "display", k->display};
-                j = cse__fw_strs(kv, 3);
+                j = cse__fw_strs(w, kv, 3);
             }
-            if (json_array_append_new(codings, j))
-                goto fail;
+            if (cse__jw_array_append(w->jw, codings, j))
+                return NULL;
         }
     }
-    if (json_array_size(json_object_get(cc, "coding")) == 0)
-        json_object_del(cc, "coding");
-    if (c->text && json_object_set_new(cc, "text", json_string(c->text)))
-        goto fail;
-    if (json_object_size(cc) == 0)
-        goto fail;
+    if (cse__jw_array_size(cse__jw_object_get(cc, "coding")) == 0)
+        cse__jw_object_del(cc, "coding");
+    if (c->text && cse__jw_object_set(w->jw, cc, "text", cse__jw_string(w->jw, c->text)))
+        return NULL;
+    if (cse__jw_object_size(cc) == 0)
+        return NULL;
     return cc;
-fail:
-    json_decref(cc);
-    return NULL;
 }
 
 /* Day of the week, 0 = Sunday (Sakamoto). */
@@ -1077,10 +956,55 @@ static bool uk_summer_time(const cse_time *t)
     return t->day < oct || (t->day == oct && t->hour < 1);
 }
 
+/* Writes v (0..10^width - 1) as width digits. */
+static char *put_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* What the snprintf formats below make, without snprintf (a resource has
+ * several times): false when a field is out of the range this handles. */
+static bool time_str_fast(const cse_time *t, char buf[40])
+{
+    int sec = t->precision == CSE_TIME_SECOND ? t->second : 0;
+    char *p = buf;
+
+    if (t->year < 0 || t->year > 9999 || t->month < 0 || t->month > 99 || t->day < 0 ||
+        t->day > 99 ||
+        (t->precision > CSE_TIME_DAY && (t->hour < 0 || t->hour > 99 || t->minute < 0 ||
+                                         t->minute > 99 || sec < 0 || sec > 99)))
+        return false;
+    p = put_digits(p, t->year, 4);
+    if (t->precision >= CSE_TIME_MONTH) {
+        *p++ = '-';
+        p = put_digits(p, t->month, 2);
+    }
+    if (t->precision >= CSE_TIME_DAY) {
+        *p++ = '-';
+        p = put_digits(p, t->day, 2);
+    }
+    if (t->precision > CSE_TIME_DAY) {
+        *p++ = 'T';
+        p = put_digits(p, t->hour, 2);
+        *p++ = ':';
+        p = put_digits(p, t->minute, 2);
+        *p++ = ':';
+        p = put_digits(p, sec, 2);
+        memcpy(p, uk_summer_time(t) ? "+01:00" : "+00:00", 6);
+        p += 6;
+    }
+    *p = '\0';
+    return true;
+}
+
 const char *cse__fw_time_str(const cse_time *t, char buf[40])
 {
     buf[0] = '\0';
     if (t == NULL || t->precision == CSE_TIME_NONE)
+        return buf;
+    if (time_str_fast(t, buf))
         return buf;
     if (t->precision <= CSE_TIME_DAY)
         return cse_time_format_fhir(t, buf, 40);
@@ -1090,13 +1014,13 @@ const char *cse__fw_time_str(const cse_time *t, char buf[40])
     return buf;
 }
 
-json_t *cse__fw_time(const cse_time *t)
+cse__jw *cse__fw_time(const cse__fhirw *w, const cse_time *t)
 {
     char buf[40];
 
     if (t == NULL || t->precision == CSE_TIME_NONE)
         return NULL;
-    return json_string(cse__fw_time_str(t, buf));
+    return cse__jw_string(w->jw, cse__fw_time_str(t, buf));
 }
 
 const cse_time *cse__fw_effective(const cse_entry *e)
@@ -1108,19 +1032,18 @@ const cse_time *cse__fw_effective(const cse_entry *e)
     return NULL;
 }
 
-json_t *cse__fw_notes(const cse_entry *e)
+cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e)
 {
-    json_t *arr;
+    cse__jw *arr;
 
     if (e->n_annotations == 0)
         return NULL;
-    if ((arr = json_array()) == NULL)
+    if ((arr = cse__jw_array(w->jw)) == NULL)
         return NULL;
     for (size_t i = 0; i < e->n_annotations; i++)
-        if (json_array_append_new(arr, json_pack("{s:s}", "text", e->annotations[i]))) {
-            json_decref(arr);
+        if (cse__jw_array_append(w->jw, arr,
+                                 cse__jw_pack(w->jw, "{s:s}", "text", e->annotations[i])))
             return NULL;
-        }
     return arr;
 }
 
@@ -1137,20 +1060,22 @@ static const char *end_reason_display(const char *code)
     return NULL;
 }
 
-bool cse__fw_marker_extensions(json_t *arr, const cse_marker *m)
+bool cse__fw_marker_extensions(const cse__fhirw *w, cse__jw *arr, const cse_marker *m)
 {
     char date[32];
 
     if (m->review.precision != CSE_TIME_NONE &&
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s}", "url", CSE_FHIR_EXT_REVIEW_DATE, "valueDate",
-                           cse_time_format_fhir_date(&m->review, date, sizeof(date)))))
+        cse__jw_array_append(
+            w->jw, arr,
+            cse__jw_pack(w->jw, "{s:s,s:s}", "url", CSE_FHIR_EXT_REVIEW_DATE, "valueDate",
+                         cse_time_format_fhir_date(&m->review, date, sizeof(date)))))
         return false;
     if (m->status == CSE_MARKER_INACTIVE && m->end_reason &&
-        json_array_append_new(
-            arr, json_pack("{s:s,s:{s:s,s:s,s:s*}}", "url", CSE_FHIR_EXT_END_REASON,
-                           "valueCoding", "system", CSE_FHIR_CS_END_REASON, "code",
-                           m->end_reason, "display", end_reason_display(m->end_reason))))
+        cse__jw_array_append(
+            w->jw, arr,
+            cse__jw_pack(w->jw, "{s:s,s:{s:s,s:s,s:s*}}", "url", CSE_FHIR_EXT_END_REASON,
+                         "valueCoding", "system", CSE_FHIR_CS_END_REASON, "code",
+                         m->end_reason, "display", end_reason_display(m->end_reason))))
         return false;
     return true;
 }
@@ -1170,41 +1095,39 @@ bool cse__fw_entry_nopat_linked(const cse__fhirw *w, const cse_entry *e)
     return false;
 }
 
-static bool has_snomed(json_t *cc)
+static bool has_snomed(const cse__jw *cc)
 {
-    size_t i;
-    json_t *k;
+    const cse__jw *codings = cse__jw_object_get(cc, "coding");
 
-    json_array_foreach(json_object_get(cc, "coding"), i, k)
-    {
-        const char *sys = json_string_value(json_object_get(k, "system"));
+    for (size_t i = 0; i < cse__jw_array_size(codings); i++) {
+        const cse__jw *k = cse__jw_array_get(codings, i);
+        const char *sys = cse__jw_string_value(cse__jw_object_get(k, "system"));
         /* A description id counts: the adaptor would have its concept. */
         if ((sys && strcmp(sys, CSE_SYSTEM_SNOMED) == 0) ||
-            (sys == NULL && json_object_get(k, "extension")))
+            (sys == NULL && cse__jw_object_get(k, "extension")))
             return true;
     }
     return false;
 }
 
-json_t *cse__fw_degrade(json_t *cc, const char *code, const char *display)
+cse__jw *cse__fw_degrade(const cse__fhirw *w, cse__jw *cc, const char *code,
+                         const char *display)
 {
-    json_t *codings;
+    cse__jw *codings;
 
-    if (cc == NULL && (cc = json_object()) == NULL)
+    if (cc == NULL && (cc = cse__jw_object(w->jw)) == NULL)
         return NULL;
     if (has_snomed(cc))
         return cc;
-    if ((codings = json_object_get(cc, "coding")) == NULL) {
-        if ((codings = json_array()) == NULL ||
-            json_object_set_new(cc, "coding", codings))
-            goto fail;
+    if ((codings = cse__jw_object_get(cc, "coding")) == NULL) {
+        if ((codings = cse__jw_array(w->jw)) == NULL ||
+            cse__jw_object_set(w->jw, cc, "coding", codings))
+            return NULL;
     }
-    if (json_array_insert_new(codings, 0,
-                              json_pack("{s:s,s:s,s:s}", "system", CSE_SYSTEM_SNOMED,
-                                        "code", code, "display", display)))
-        goto fail;
+    if (cse__jw_array_insert(w->jw, codings, 0,
+                             cse__jw_pack(w->jw, "{s:s,s:s,s:s}", "system",
+                                          CSE_SYSTEM_SNOMED, "code", code, "display",
+                                          display)))
+        return NULL;
     return cc;
-fail:
-    json_decref(cc);
-    return NULL;
 }

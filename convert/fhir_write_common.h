@@ -7,11 +7,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include <csemarker/fhirwrite.h>
 
 #include "internal.h"
+#include "jsonw.h"
 
 /* A compound statement of the current composition: its id and class. */
 typedef struct cse__fw_compound {
@@ -88,22 +87,28 @@ struct cse__fhirw {
     struct {
         const char *profile; /* static string */
         bool nopat;
-        json_t *meta;
+        cse__jw *meta; /* in jw_keep */
     } meta_cache[CSE__FW_META_CACHE];
-    json_t *patient_ref[2]; /* without and with the NHS number identifier */
-    char *buf;              /* the compact JSON of the resource being written */
-    size_t buf_len, buf_cap;
-    cse_entry *pending; /* an entry held until the next one is seen */
-    char *pending_enc;  /* its encounter, may be NULL */
+    cse__jw *patient_ref[2]; /* without and with the NHS number identifier, in jw_keep */
+    cse__jw_arena *jw;       /* the resources being built: reset between sink calls */
+    cse__jw_arena *jw_keep;  /* values shared by every resource */
+    cse__jw_buf jbuf;        /* the JSON of the resource being written */
+    cse_entry *pending;      /* an entry held until the next one is seen */
+    char *pending_enc;       /* its encounter, may be NULL */
 };
 
 /* Makes the sink around the version-specific ops. */
 cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
                       const cse__fw_ops *ops, cse_error *err);
 
-/* Writes one resource as the next Bundle entry and releases it (the
- * reference is stolen, also on failure). NULL res means out of memory. */
-cse_code cse__fw_emit(cse__fhirw *w, json_t *res, cse_error *err);
+/* Writes one resource as the next Bundle entry. NULL res means out of
+ * memory.
+ *
+ * JSON values are made in w->jw, which the common code resets at the start
+ * of every sink call and before every held problem is written: a version's
+ * op may build several resources and emit them in turn, but must keep none
+ * beyond its return. */
+cse_code cse__fw_emit(cse__fhirw *w, cse__jw *res, cse_error *err);
 
 /* Counts a kind of thing not mapped. what and why must be static strings. */
 cse_code cse__fw_loss(cse__fhirw *w, const char *what, const char *why, int line,
@@ -127,46 +132,48 @@ bool cse__fw_parent_nondrug_allergy(const cse__fhirw *w, const cse_entry *e);
  * reader lists last among the links. NULL when it has no links. */
 const char *cse__fw_named_id(const cse_entry *e);
 
-/* ---- JSON helpers (each returns a new reference, or NULL) ------------- */
+/* ---- JSON helpers (each returns a value in w->jw, or NULL) ------------- */
 
 /* An object of string members: kv holds n key/value pairs; a NULL value
  * leaves its key out. What json_pack("{s:s*,...}") makes, without parsing a
  * format each time. NULL when out of memory or a value is not UTF-8. */
-json_t *cse__fw_strs(const char *const *kv, size_t n);
+cse__jw *cse__fw_strs(const cse__fhirw *w, const char *const *kv, size_t n);
 /* {"reference": "Type/id"} */
-json_t *cse__fw_ref(const char *type, const char *id);
+cse__jw *cse__fw_ref(const cse__fhirw *w, const char *type, const char *id);
 /* A reference to the author agent: Practitioner for a person, Organization
  * for an organisation (and for an unknown id, Practitioner). NULL when id is
  * NULL. */
-json_t *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id);
-/* {"reference": "Patient/<id>"} plus the NHS number identifier when with_nhs. */
-json_t *cse__fw_patient_ref(cse__fhirw *w, bool with_nhs);
+cse__jw *cse__fw_agent_ref(const cse__fhirw *w, const char *agent_id);
+/* {"reference": "Patient/<id>"} plus the NHS number identifier when with_nhs.
+ * Shared: made once in w->jw_keep, never to be modified. */
+cse__jw *cse__fw_patient_ref(cse__fhirw *w, bool with_nhs);
 /* meta with one profile and, when nopat, the NOPAT label in the version's
- * ActCode system. */
-json_t *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat);
+ * ActCode system. Shared like the patient reference. */
+cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat);
 /* A CodeableConcept from a concept: codings (a SNOMED description id becomes a
  * coding carrying only the description-id extension) and text. NULL when
  * the concept is empty. */
-json_t *cse__fw_concept(const cse__fhirw *w, const cse_concept *c);
+cse__jw *cse__fw_concept(const cse__fhirw *w, const cse_concept *c);
 /* Adds a transfer-degraded SNOMED coding (first) to a CodeableConcept with
  * no SNOMED coding, as the requesting adaptor does; makes the concept when cc
  * is NULL. Returns cc (or the new concept), NULL on allocation failure. */
-json_t *cse__fw_degrade(json_t *cc, const char *code, const char *display);
+cse__jw *cse__fw_degrade(const cse__fhirw *w, cse__jw *cc, const char *code,
+                         const char *display);
 /* A FHIR date or dateTime (with the UK offset when a time is known); NULL for
  * an unknown time. */
-json_t *cse__fw_time(const cse_time *t);
+cse__jw *cse__fw_time(const cse__fhirw *w, const cse_time *t);
 /* Formats like cse__fw_time into buf[40]; "" for an unknown time. */
 const char *cse__fw_time_str(const cse_time *t, char buf[40]);
 /* The entry's effective time: center, else low; NULL when unknown. */
 const cse_time *cse__fw_effective(const cse_entry *e);
-/* Sets key to value when value is not NULL (the value is stolen). Returns
- * false only when setting failed. */
-bool cse__fw_set(json_t *obj, const char *key, json_t *value);
+/* Sets key to value when value is not NULL. Returns false only when
+ * setting failed. */
+bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value);
 /* An array of {"text": annotation} notes, NULL when none. */
-json_t *cse__fw_notes(const cse_entry *e);
+cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e);
 /* The marker's review-date and (when ended) end-reason extensions appended
  * to arr. */
-bool cse__fw_marker_extensions(json_t *arr, const cse_marker *m);
+bool cse__fw_marker_extensions(const cse__fhirw *w, cse__jw *arr, const cse_marker *m);
 /* True when the entry or its containers carry NOPAT. */
 bool cse__fw_entry_nopat(const cse_entry *e);
 /* True when the entry carries NOPAT or, for a problem, links to an entry
