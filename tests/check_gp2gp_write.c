@@ -147,258 +147,253 @@ static char *str(xdoc *d, const char *expr)
 #define FOLDER EX "/h:component/h:ehrFolder"
 #define MARKER_STMT "//h:ObservationStatement[h:id/@root='" MARKER_UUID "']"
 
-START_TEST(test_gp2gp_write_skeleton)
+/* What a test writes: the sample record with a marker (ended or not), as
+ * UK07 or UK06, to receiver B99002 unless NO_RECEIVER. */
+enum { MARKER = 1, ENDED = 2, UK06 = 4, NO_RECEIVER = 8 };
+
+static cse_gp2gp_write_options options(unsigned flags)
 {
-    cse_record *r = sample(true, false);
     cse_gp2gp_write_options opt = {0};
-    cse_error err;
-    cse_code rc;
+
+    if (!(flags & NO_RECEIVER))
+        opt.receiver_ods = "B99002";
+    opt.uk06 = (flags & UK06) != 0;
+    return opt;
+}
+
+/* A written extract parsed back, with the record it came from. */
+typedef struct written {
+    cse_record *r;
     char *xml;
     xdoc d;
+} written;
 
-    opt.receiver_ods = "B99002";
-    xml = write_record(r, &opt, &err, &rc);
+/* Writes the sample record as flags say, which must succeed, and parses it. */
+static written write_ok(unsigned flags)
+{
+    cse_gp2gp_write_options opt = options(flags);
+    cse_error err;
+    cse_code rc;
+    written w;
+
+    w.r = sample(flags & MARKER, flags & ENDED);
+    w.xml = write_record(w.r, &opt, &err, &rc);
     ck_assert_int_eq(rc, CSE_OK);
-    d = parse(xml);
-    ASSERT_STR(&d, "/h:RCMR_IN030000UK07/h:interactionId/@extension",
-               "RCMR_IN030000UK07");
-    ASSERT_STR(&d, EX "/h:statusCode/@code", "COMPLETE");
-    ASSERT_STR(&d, EX "/h:availabilityTime/@value", "20250401");
-    ASSERT_STR(&d, EX "/h:recordTarget/h:patient/h:id/@root",
-               "2.16.840.1.113883.2.1.4.1");
-    ASSERT_STR(&d, EX "/h:recordTarget/h:patient/h:id/@extension", "9990010005");
-    ASSERT_STR(&d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@root",
+    ck_assert_ptr_nonnull(w.xml);
+    w.d = parse(w.xml);
+    return w;
+}
+
+static void written_free(written *w)
+{
+    done(&w->d);
+    free(w->xml);
+    cse_record_free(w->r);
+}
+
+/* Writes the sample record as flags say, which must fail; returns the code,
+ * with the error in err. */
+static cse_code write_fails(unsigned flags, cse_error *err)
+{
+    cse_gp2gp_write_options opt = options(flags);
+    cse_record *r = sample(flags & MARKER, flags & ENDED);
+    cse_code rc;
+
+    ck_assert_ptr_null(write_record(r, &opt, err, &rc));
+    cse_record_free(r);
+    return rc;
+}
+
+/* Replaces the file at path with text. */
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_gp2gp_write_skeleton)
+{
+    written w = write_ok(MARKER);
+    xdoc *d = &w.d;
+
+    ASSERT_STR(d, "/h:RCMR_IN030000UK07/h:interactionId/@extension", "RCMR_IN030000UK07");
+    ASSERT_STR(d, EX "/h:statusCode/@code", "COMPLETE");
+    ASSERT_STR(d, EX "/h:availabilityTime/@value", "20250401");
+    ASSERT_STR(d, EX "/h:recordTarget/h:patient/h:id/@root", "2.16.840.1.113883.2.1.4.1");
+    ASSERT_STR(d, EX "/h:recordTarget/h:patient/h:id/@extension", "9990010005");
+    ASSERT_STR(d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@root",
                "1.2.826.0.1285.0.1.10");
-    ASSERT_STR(&d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@extension",
+    ASSERT_STR(d, EX "/h:author/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@extension",
                "A99001");
-    ASSERT_STR(&d,
+    ASSERT_STR(d,
                EX "/h:destination/h:AgentOrgSDS/h:agentOrganizationSDS/h:id/@extension",
                "B99002");
-    ASSERT_NUM(&d, "count(" FOLDER "/h:responsibleParty/h:agentDirectory/h:part/h:Agent)",
+    ASSERT_NUM(d, "count(" FOLDER "/h:responsibleParty/h:agentDirectory/h:part/h:Agent)",
                2);
     /* The marker arrives after the problem closed its encounter: it goes into
      * a continuation composition with the encounter's code and a new id. */
-    ASSERT_NUM(&d, "count(" FOLDER "/h:component/h:ehrComposition)", 3);
-    ASSERT_NUM(&d, "count(//h:ehrComposition[h:code/@code='185317003'])", 2);
-    ASSERT_STR(&d,
+    ASSERT_NUM(d, "count(" FOLDER "/h:component/h:ehrComposition)", 3);
+    ASSERT_NUM(d, "count(//h:ehrComposition[h:code/@code='185317003'])", 2);
+    ASSERT_STR(d,
                "string(//h:ehrComposition[h:code/@code='185317003'][1]/h:id/@root = "
                "//h:ehrComposition[h:code/@code='185317003'][2]/h:id/@root)",
                "false");
-    ASSERT_NUM(&d, "count(" EX "/h:inFulfillmentOf/h:priorEhrRequest/h:id)", 1);
-    ASSERT_STR(&d, EX "/h:limitation/h:limitingEhrExtractSpecification/h:code/@code",
+    ASSERT_NUM(d, "count(" EX "/h:inFulfillmentOf/h:priorEhrRequest/h:id)", 1);
+    ASSERT_STR(d, EX "/h:limitation/h:limitingEhrExtractSpecification/h:code/@code",
                "37241000000102");
     /* Every id root that is not an OID is an upper-case UUID. */
-    ASSERT_NUM(&d,
+    ASSERT_NUM(d,
                "count(//h:id[not(contains(@root, '.'))][string-length(@root) != 36 or "
                "translate(@root, '0123456789ABCDEF-', '') != ''])",
                0);
     /* Every agentRef resolves; an unknown author falls back to the practice. */
-    ASSERT_NUM(&d,
+    ASSERT_NUM(d,
                "count(//h:agentRef[not(h:id/@root = //h:agentDirectory/h:part/h:Agent/"
                "h:id/@root)])",
                0);
-    ASSERT_NUM(&d, "count(//h:agentRef)", 7);
-    done(&d);
-    free(xml);
-    cse_record_free(r);
+    ASSERT_NUM(d, "count(//h:agentRef)", 7);
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_marker_statement_nopat)
 {
-    cse_record *r = sample(true, false);
-    cse_gp2gp_write_options opt = {0};
-    cse_error err;
-    cse_code rc;
-    char *xml, ann[512];
-    xdoc d;
+    written w = write_ok(MARKER);
+    xdoc *d = &w.d;
+    char ann[512];
 
-    opt.receiver_ods = "B99002";
-    xml = write_record(r, &opt, &err, &rc);
-    ck_assert_int_eq(rc, CSE_OK);
-    d = parse(xml);
-    ASSERT_NUM(&d, "count(" MARKER_STMT ")", 1);
-    ASSERT_STR(&d, MARKER_STMT "/h:code/@code", "716565009");
-    ASSERT_STR(&d, MARKER_STMT "/h:code/@codeSystem", "2.16.840.1.113883.2.1.3.2.4.15");
-    ASSERT_STR(&d, MARKER_STMT "/h:code/h:translation/@code", "ZV4K000");
-    ASSERT_STR(&d, MARKER_STMT "/h:code/h:translation/@codeSystem",
+    ASSERT_NUM(d, "count(" MARKER_STMT ")", 1);
+    ASSERT_STR(d, MARKER_STMT "/h:code/@code", "716565009");
+    ASSERT_STR(d, MARKER_STMT "/h:code/@codeSystem", "2.16.840.1.113883.2.1.3.2.4.15");
+    ASSERT_STR(d, MARKER_STMT "/h:code/h:translation/@code", "ZV4K000");
+    ASSERT_STR(d, MARKER_STMT "/h:code/h:translation/@codeSystem",
                "2.16.840.1.113883.2.1.6.2");
-    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:center/@value", "20250314");
+    ASSERT_STR(d, MARKER_STMT "/h:effectiveTime/h:center/@value", "20250314");
     /* NOPAT right after availabilityTime, exactly as DESIGN.md section 4. */
     ASSERT_STR(
-        &d, "local-name(" MARKER_STMT "/h:confidentialityCode/preceding-sibling::*[1])",
+        d, "local-name(" MARKER_STMT "/h:confidentialityCode/preceding-sibling::*[1])",
         "availabilityTime");
-    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@code", "NOPAT");
-    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@codeSystem",
+    ASSERT_STR(d, MARKER_STMT "/h:confidentialityCode/@code", "NOPAT");
+    ASSERT_STR(d, MARKER_STMT "/h:confidentialityCode/@codeSystem",
                "2.16.840.1.113883.4.642.3.47");
-    ASSERT_STR(&d, MARKER_STMT "/h:confidentialityCode/@displayName",
+    ASSERT_STR(d, MARKER_STMT "/h:confidentialityCode/@displayName",
                "no disclosure to patient, family or caregivers without attending "
                "provider's authorization");
     /* ... and on the composition that holds it, but not on the other one. */
-    ASSERT_STR(&d, MARKER_STMT "/ancestor::h:ehrComposition/h:confidentialityCode/@code",
+    ASSERT_STR(d, MARKER_STMT "/ancestor::h:ehrComposition/h:confidentialityCode/@code",
                "NOPAT");
-    ASSERT_STR(&d,
+    ASSERT_STR(d,
                "local-name(" MARKER_STMT "/ancestor::h:ehrComposition/"
                "h:confidentialityCode/preceding-sibling::*[1])",
                "availabilityTime");
-    ASSERT_NUM(&d, "count(//h:ehrComposition/h:confidentialityCode)", 1);
-    ASSERT_NUM(&d, "count(//h:confidentialityCode)", 2);
-    cse_marker_annotation_format(cse_record_marker(r, 0), ann, sizeof(ann));
-    ASSERT_STR(&d, MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/h:text",
+    ASSERT_NUM(d, "count(//h:ehrComposition/h:confidentialityCode)", 1);
+    ASSERT_NUM(d, "count(//h:confidentialityCode)", 2);
+    cse_marker_annotation_format(cse_record_marker(w.r, 0), ann, sizeof(ann));
+    ASSERT_STR(d, MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/h:text",
                ann);
-    ASSERT_STR(&d,
+    ASSERT_STR(d,
                "string(" MARKER_STMT "/h:Participant/h:agentRef/h:id/@root = "
                "//h:Agent[h:agentPerson/h:name/h:family='Sam Doctor']/h:id/@root)",
                "true");
-    done(&d);
-    free(xml);
-    cse_record_free(r);
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_ended_marker_interval)
 {
-    cse_record *r = sample(true, true);
-    cse_gp2gp_write_options opt = {0};
-    cse_error err;
-    cse_code rc;
-    char *xml;
-    xdoc d;
+    written w = write_ok(MARKER | ENDED);
+    xdoc *d = &w.d;
 
-    opt.receiver_ods = "B99002";
-    xml = write_record(r, &opt, &err, &rc);
-    ck_assert_int_eq(rc, CSE_OK);
-    d = parse(xml);
-    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:low/@value", "20250314");
-    ASSERT_STR(&d, MARKER_STMT "/h:effectiveTime/h:high/@value", "20250601");
-    ASSERT_NUM(&d, "count(" MARKER_STMT "/h:effectiveTime/h:center)", 0);
-    ASSERT_STR(&d,
+    ASSERT_STR(d, MARKER_STMT "/h:effectiveTime/h:low/@value", "20250314");
+    ASSERT_STR(d, MARKER_STMT "/h:effectiveTime/h:high/@value", "20250601");
+    ASSERT_NUM(d, "count(" MARKER_STMT "/h:effectiveTime/h:center)", 0);
+    ASSERT_STR(d,
                "contains(" MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/"
                "h:text, 'end-reason: no-longer-at-risk')",
                "true");
-    done(&d);
-    free(xml);
-    cse_record_free(r);
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_codes_and_compositions)
 {
-    cse_record *r = sample(false, false);
-    cse_gp2gp_write_options opt = {0};
-    cse_error err;
-    cse_code rc;
-    char *xml;
-    xdoc d;
+    written w = write_ok(0);
+    xdoc *d = &w.d;
 
-    opt.receiver_ods = "B99002";
-    xml = write_record(r, &opt, &err, &rc);
-    ck_assert_int_eq(rc, CSE_OK);
-    d = parse(xml);
     /* No SNOMED code: nullFlavor UNK with the original text. */
-    ASSERT_STR(&d,
+    ASSERT_STR(d,
                "//h:ObservationStatement[h:code/h:originalText='Weight']/h:code/"
                "@nullFlavor",
                "UNK");
     /* The problem: a LinkSet naming an ObservationStatement, outside any
      * encounter, so in a non-consultation composition. */
-    ASSERT_STR(&d, "//h:LinkSet/h:code/@code", "394774009");
-    ASSERT_STR(&d,
+    ASSERT_STR(d, "//h:LinkSet/h:code/@code", "394774009");
+    ASSERT_STR(d,
                "//h:ObservationStatement[h:id/@root = //h:LinkSet/h:conditionNamed/"
                "h:namedStatementRef/h:id/@root]/h:code/@code",
                "195967001");
-    ASSERT_STR(&d, "//h:LinkSet/ancestor::h:ehrComposition/h:code/@code",
+    ASSERT_STR(d, "//h:LinkSet/ancestor::h:ehrComposition/h:code/@code",
                "196401000000100");
-    ASSERT_STR(&d,
+    ASSERT_STR(d,
                "//h:ehrComposition[h:code/@code='185317003']/h:effectiveTime/h:low/"
                "@value",
                "20250314");
-    ASSERT_NUM(&d, "count(//h:confidentialityCode)", 0);
-    done(&d);
-    free(xml);
-    cse_record_free(r);
+    ASSERT_NUM(d, "count(//h:confidentialityCode)", 0);
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_uk06_refuses_labels)
 {
-    cse_record *r = sample(true, false);
-    cse_gp2gp_write_options opt = {0};
     cse_error err;
-    cse_code rc;
 
-    opt.receiver_ods = "B99002";
-    opt.uk06 = 1;
-    ck_assert_ptr_null(write_record(r, &opt, &err, &rc));
-    ck_assert_int_eq(rc, CSE_ERR_UNSUPPORTED);
+    ck_assert_int_eq(write_fails(MARKER | UK06, &err), CSE_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.message, "UK06 cannot carry it"));
-    cse_record_free(r);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_uk06_without_labels)
 {
-    cse_record *r = sample(false, false);
-    cse_gp2gp_write_options opt = {0};
-    cse_error err;
-    cse_code rc;
-    char *xml;
-    xdoc d;
+    written w = write_ok(UK06);
 
-    opt.receiver_ods = "B99002";
-    opt.uk06 = 1;
-    xml = write_record(r, &opt, &err, &rc);
-    ck_assert_int_eq(rc, CSE_OK);
-    d = parse(xml);
-    ASSERT_STR(&d, "local-name(/*)", "RCMR_IN030000UK06");
-    ASSERT_STR(&d, "/*/h:interactionId/@extension", "RCMR_IN030000UK06");
-    done(&d);
-    free(xml);
-    cse_record_free(r);
+    ASSERT_STR(&w.d, "local-name(/*)", "RCMR_IN030000UK06");
+    ASSERT_STR(&w.d, "/*/h:interactionId/@extension", "RCMR_IN030000UK06");
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_stable_ids)
 {
-    cse_record *r = sample(true, false);
-    cse_gp2gp_write_options opt = {0};
+    written w = write_ok(MARKER);
+    cse_gp2gp_write_options opt = options(MARKER);
     cse_error err;
     cse_code rc;
-    char *a, *b;
-    xdoc d;
+    char *again = write_record(w.r, &opt, &err, &rc);
 
-    opt.receiver_ods = "B99002";
-    a = write_record(r, &opt, &err, &rc);
-    b = write_record(r, &opt, &err, &rc);
-    ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_str_eq(a, b);
-    d = parse(a);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_str_eq(w.xml, again);
     /* A UUID id is kept; "Encounter/e1" is derived. */
-    ASSERT_NUM(&d, "count(" MARKER_STMT ")", 1);
-    ASSERT_NUM(&d, "count(//h:ehrComposition/h:id[@root='Encounter/e1'])", 0);
-    done(&d);
-    free(a);
-    free(b);
-    cse_record_free(r);
+    ASSERT_NUM(&w.d, "count(" MARKER_STMT ")", 1);
+    ASSERT_NUM(&w.d, "count(//h:ehrComposition/h:id[@root='Encounter/e1'])", 0);
+    free(again);
+    written_free(&w);
 }
 END_TEST
 
 START_TEST(test_gp2gp_write_needs_receiver)
 {
-    cse_record *r = sample(false, false);
+    cse_gp2gp_write_options opt = options(NO_RECEIVER);
     cse_error err;
-    cse_code rc;
-    cse_gp2gp_write_options opt = {0};
 
-    ck_assert_ptr_null(write_record(r, &opt, &err, &rc));
-    ck_assert_int_eq(rc, CSE_ERR_INVALID_ARG);
+    ck_assert_int_eq(write_fails(NO_RECEIVER, &err), CSE_ERR_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(err.message, "--receiver"));
     opt.message_id = "not-a-uuid";
     cse_error_clear(&err);
     ck_assert_ptr_null(cse_gp2gp_writer_new(stdout, &opt, &err));
     ck_assert_int_eq(err.code, CSE_ERR_INVALID_ARG);
-    cse_record_free(r);
 }
 END_TEST
 
@@ -406,35 +401,26 @@ START_TEST(test_gp2gp_write_validate_reports_line_and_path)
 {
     char dir[512], path[600];
     cse_error err;
-    FILE *f;
 
     /* A tiny schema of our own standing in for the NHS one. */
     snprintf(dir, sizeof(dir), "%s/test-fixtures/fhir/schema", test_srcdir());
     snprintf(path, sizeof(path), "%s/cse-validate-test.xml",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("<?xml version=\"1.0\"?>\n<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\">\n"
-          "  <id root=\"ABC\"/>\n  <value>9990010005 Alex</value>\n"
-          "</RCMR_IN030000UK07>\n",
-          f);
-    fclose(f);
+    put_file(path,
+             "<?xml version=\"1.0\"?>\n<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\">\n"
+             "  <id root=\"ABC\"/>\n  <value>9990010005 Alex</value>\n"
+             "</RCMR_IN030000UK07>\n");
     cse_error_clear(&err);
     ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_ERR_SCHEMA);
     ck_assert_int_eq(err.line, 4);
     ck_assert_str_eq(err.path, "/*/*[2]");
     ck_assert_ptr_null(strstr(err.message, "9990010005"));
     ck_assert_ptr_null(strstr(err.message, "Alex"));
-    f = fopen(path, "w");
-    fputs("<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\"><id root=\"ABC\"/>"
-          "<value>1</value></RCMR_IN030000UK07>\n",
-          f);
-    fclose(f);
+    put_file(path, "<RCMR_IN030000UK07 xmlns=\"urn:hl7-org:v3\"><id root=\"ABC\"/>"
+                   "<value>1</value></RCMR_IN030000UK07>\n");
     cse_error_clear(&err);
     ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_OK);
-    f = fopen(path, "w");
-    fputs("<Other/>\n", f);
-    fclose(f);
+    put_file(path, "<Other/>\n");
     ck_assert_int_eq(cse_gp2gp_validate_file(path, dir, &err), CSE_ERR_STRUCTURE);
     remove(path);
 }
