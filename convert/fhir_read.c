@@ -1591,7 +1591,7 @@ static cse_code read_document(reader *r, jv *doc)
 /* ---- Streaming a Bundle file ------------------------------------------ */
 
 /* A Bundle file is not loaded whole: a scanner (string- and escape-aware
- * bracket matching, the same depth cap as check_depth) finds the top-level
+ * bracket matching, the same depth cap as the parser) finds the top-level
  * "entry" array and records the byte span of each entry object, and keeps
  * the rest of the Bundle (the "skeleton", with "entry": []) to be parsed on
  * its own. Each entry is then parsed alone (jsonv.h) and forgotten. The
@@ -1601,7 +1601,8 @@ static cse_code read_document(reader *r, jv *doc)
  * piece that does not parse) falls back to loading the whole document,
  * which reports the error exactly as before; nothing has reached the sink
  * by then. Memory is O(number of resources): a 16-byte span and an index
- * row (a few dozen bytes plus the id strings) per entry, never the JSON. */
+ * row (with the id strings, one or two hundred bytes) per entry, never the
+ * JSON. */
 
 #define SKELETON_MAX (1u << 20)
 

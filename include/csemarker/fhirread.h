@@ -9,7 +9,7 @@
  * Memory: a Bundle file is read entry by entry, in two passes: once for the
  * patient, the agents and the links between resources, once for the
  * entries; memory is proportional to the largest entry plus a small index
- * per resource (a few dozen bytes), not to the file. A Bundle the scanner
+ * per resource (one or two hundred bytes), not to the file. A Bundle the scanner
  * cannot split (and a Bundle in memory) is loaded whole, capped by
  * max_bytes. NDJSON is streamed line by line the same way. Standard input
  * is first copied to an unlinked temporary file.
