@@ -1600,7 +1600,7 @@ static cse_code read_document(reader *r, jv *doc)
  * when every piece parses. Anything the scanner does not expect (and any
  * piece that does not parse) falls back to loading the whole document,
  * which reports the error exactly as before; nothing has reached the sink
- * by then. Memory is O(number of resources): a 16-byte span and an index
+ * by then. Memory is O(number of resources): a span and an index
  * row (with the id strings, one or two hundred bytes) per entry, never the
  * JSON. */
 
