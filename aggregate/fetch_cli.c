@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cli.h"
 #include "fetch.h"
 #include <csemarker/report.h>
 
@@ -79,51 +80,20 @@ static int fail(const cse_error *err)
     return exit_status(err->code);
 }
 
-/* Writes the partial to a temporary file beside out and renames it into
- * place, so a failed run leaves nothing behind. */
+/* Writes the partial through cli_output (convert/cli_output.c), so a
+ * failed run leaves nothing behind. */
 static int write_partial(cse_extract *x, const char *out, cse_error *err)
 {
-    char *tmp = NULL;
-    FILE *fp = NULL;
-    int fd = -1, rc = 4;
+    struct cli_output o;
+    FILE *fp = cli_output_open(out, &o);
 
-    if (out == NULL || strcmp(out, "-") == 0) {
-        if (cse_extract_write_partial(x, stdout, err) != CSE_OK)
-            return fail(err);
-        if (fflush(stdout) != 0) {
-            fprintf(stderr, "%s: writing standard output: %s\n", PROG, strerror(errno));
-            return 4;
-        }
-        return 0;
-    }
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", out) < 0) {
-        fprintf(stderr, "%s: out of memory\n", PROG);
-        return 70;
-    }
-    if ((fd = mkstemp(tmp)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
-        fprintf(stderr, "%s: %s: cannot create output: %s\n", PROG, out, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        goto out;
-    }
+    if (fp == NULL)
+        return CLI_IO;
     if (cse_extract_write_partial(x, fp, err) != CSE_OK) {
-        fclose(fp);
-        unlink(tmp);
-        rc = fail(err);
-        goto out;
+        cli_output_abort(&o);
+        return fail(err);
     }
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0 ||
-        rename(tmp, out) != 0) {
-        fprintf(stderr, "%s: %s: write failed: %s\n", PROG, out, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(tmp);
-    return rc;
+    return cli_output_commit(&o);
 }
 
 int cmd_fetch(int argc, char **argv)

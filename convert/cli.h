@@ -2,6 +2,9 @@
 #ifndef CSE_CLI_H
 #define CSE_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include <csemarker/csemarker.h>
 
 /* Exit statuses, documented in cse-convert(1). */
@@ -16,11 +19,13 @@ enum {
 
 /* Output that appears only when complete: a temporary file in the target's
  * folder, renamed over the target on commit and removed on abort. With no
- * path (or "-") it is stdout. */
+ * path (or "-") it is stdout; a target that is a device or a pipe is written
+ * directly (direct), as stdout is. */
 struct cli_output {
     FILE *fp;
-    char *path; /* target, NULL for stdout */
-    char *tmp;  /* temporary file, NULL for stdout */
+    char *path;  /* target, NULL for stdout */
+    char *tmp;   /* temporary file, NULL for stdout and direct */
+    bool direct; /* path is a device or a pipe, opened as it is */
 };
 
 /* The program name that prefixes messages ("cse-convert" unless a main()

@@ -83,17 +83,17 @@ static int validate(const char *path, const char *schema_dir, const char *shown)
     return cli_fail(PROG, &err);
 }
 
-/* Copies a finished temporary file to standard output. */
-static int copy_out(FILE *tmp)
+/* Copies a finished temporary file to out. */
+static int copy_out(FILE *tmp, FILE *out)
 {
     char buf[65536];
     size_t n;
     if (fseek(tmp, 0, SEEK_SET) != 0)
         return CLI_IO;
     while ((n = fread(buf, 1, sizeof(buf), tmp)) > 0)
-        if (fwrite(buf, 1, n, stdout) != n)
+        if (fwrite(buf, 1, n, out) != n)
             return CLI_IO;
-    return fflush(stdout) == 0 && !ferror(tmp) ? CLI_OK : CLI_IO;
+    return ferror(tmp) ? CLI_IO : CLI_OK;
 }
 
 int cmd_fhir2ehr(int argc, char **argv)
@@ -106,7 +106,7 @@ int cmd_fhir2ehr(int argc, char **argv)
     char tmpname[4096];
     FILE *fp = NULL;
     int fd = -1, status = CLI_OK;
-    bool to_stdout;
+    bool spool;
     cse_error err;
     cse_code rc;
 
@@ -140,10 +140,15 @@ int cmd_fhir2ehr(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    to_stdout = out_path == NULL || strcmp(out_path, "-") == 0;
-    /* Standard output cannot be taken back: with --validate, write to a
-     * temporary file first and copy it out once it validates. */
-    if (to_stdout && schema_dir) {
+    if (cli_output_open(out_path, &o) == NULL)
+        return CLI_IO;
+    /* Standard output (or a device, or a pipe) cannot be taken back: with
+     * --validate, write to a temporary file first and copy it out once it
+     * validates. */
+    spool = o.tmp == NULL && schema_dir != NULL;
+    if (!spool) {
+        fp = o.fp;
+    } else {
         const char *dir = getenv("TMPDIR");
         int n = snprintf(tmpname, sizeof(tmpname), "%s/cse-fhir2ehr.XXXXXX",
                          dir && *dir ? dir : "/tmp");
@@ -158,10 +163,9 @@ int cmd_fhir2ehr(int argc, char **argv)
                 close(fd);
                 unlink(tmpname);
             }
+            cli_output_abort(&o);
             return CLI_IO;
         }
-    } else if ((fp = cli_output_open(out_path, &o)) == NULL) {
-        return CLI_IO;
     }
     cse_error_clear(&err);
     if ((relay.writer = cse_gp2gp_writer_new(fp, &wopt, &err)) == NULL) {
@@ -181,23 +185,24 @@ int cmd_fhir2ehr(int argc, char **argv)
         goto fail;
     }
     if (schema_dir) {
-        const char *shown = to_stdout ? "-" : out_path;
-        if ((status = validate(to_stdout ? tmpname : o.tmp, schema_dir, shown)) != CLI_OK)
+        const char *shown = o.path ? o.path : "-";
+        if ((status = validate(spool ? tmpname : o.tmp, schema_dir, shown)) != CLI_OK)
             goto fail;
     }
-    if (to_stdout && schema_dir) {
-        status = copy_out(fp);
+    if (spool && (status = copy_out(fp, o.fp)) != CLI_OK) {
+        fprintf(stderr, "%s: write failed: %s\n", PROG, strerror(errno));
+        goto fail;
+    }
+    if (spool) {
         fclose(fp);
         unlink(tmpname);
-        return status;
     }
     return cli_output_commit(&o);
 fail:
-    if (to_stdout && schema_dir) {
+    if (spool) {
         fclose(fp);
         unlink(tmpname);
-    } else {
-        cli_output_abort(&o);
     }
+    cli_output_abort(&o);
     return status;
 }

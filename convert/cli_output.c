@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -13,6 +14,7 @@ const char *cli_progname = "cse-convert";
 
 FILE *cli_output_open(const char *path, struct cli_output *o)
 {
+    struct stat st;
     int fd;
 
     memset(o, 0, sizeof(*o));
@@ -20,8 +22,33 @@ FILE *cli_output_open(const char *path, struct cli_output *o)
         o->fp = stdout;
         return o->fp;
     }
-    o->path = strdup(path);
-    if (o->path == NULL || asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+    /* Through a symbolic link (/dev/stdout is one) the file it names is the
+     * one replaced, not the link. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        o->path = realpath(path, NULL);
+    if (o->path == NULL)
+        o->path = strdup(path);
+    if (o->path == NULL) {
+        fprintf(stderr, "%s: out of memory\n", cli_progname);
+        goto fail;
+    }
+    /* A device or a pipe (a terminal, a FIFO) is written as it is: renaming
+     * a file over it would replace it, and what it has taken cannot be taken
+     * back anyway. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "%s: %s: is a directory\n", cli_progname, path);
+            goto fail;
+        }
+        if ((o->fp = fopen(path, "w")) == NULL) {
+            fprintf(stderr, "%s: %s: cannot open output: %s\n", cli_progname, path,
+                    strerror(errno));
+            goto fail;
+        }
+        o->direct = true;
+        return o->fp;
+    }
+    if (asprintf(&o->tmp, "%s.tmp.XXXXXX", o->path) < 0) {
         o->tmp = NULL;
         fprintf(stderr, "%s: out of memory\n", cli_progname);
         goto fail;
@@ -53,12 +80,13 @@ int cli_output_commit(struct cli_output *o)
     if (o->fp == NULL)
         return CLI_IO;
     if (o->tmp == NULL) {
-        if (fflush(o->fp) != 0) {
-            fprintf(stderr, "%s: writing standard output: %s\n", cli_progname,
-                    strerror(errno));
+        if (fflush(o->fp) != 0 || (o->direct && fclose(o->fp) != 0)) {
+            fprintf(stderr, "%s: writing %s: %s\n", cli_progname,
+                    o->path ? o->path : "standard output", strerror(errno));
             rc = CLI_IO;
         }
-        o->fp = NULL;
+        free(o->path);
+        memset(o, 0, sizeof(*o));
         return rc;
     }
     if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0) {
@@ -91,6 +119,8 @@ void cli_output_abort(struct cli_output *o)
         if (o->fp != NULL)
             fclose(o->fp);
         unlink(o->tmp);
+    } else if (o->direct) {
+        fclose(o->fp);
     } else if (o->fp != NULL) {
         fflush(o->fp);
     }

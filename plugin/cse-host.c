@@ -153,14 +153,48 @@ static char *read_file(const char *what, const char *path, size_t *len)
     return buf;
 }
 
+/* Writes all of data to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const char *data, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
 /* Writes data to path through a temporary file in the same folder, so that
- * the file appears only when complete. */
+ * the file appears only when complete. A device or a pipe (a terminal, a
+ * FIFO) is written as it is: renaming a file over it would replace it. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
+    char tmp[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+    const char *slash;
+    struct stat st;
     int fd, dfd;
 
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        if ((fd = open(path, O_WRONLY)) < 0 || write_all(fd, data, len) != 0) {
+            fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return HOST_IO;
+        }
+        if (close(fd) != 0) {
+            fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+            return HOST_IO;
+        }
+        return HOST_OK;
+    }
+    /* Through a symbolic link (/dev/stdout is one) the file it names is the
+     * one replaced, not the link. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real) != NULL)
+        path = real;
+    slash = strrchr(path, '/');
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
         return HOST_IO;
     if (slash)
@@ -172,14 +206,8 @@ static int write_atomic(const char *path, const char *data, size_t len)
         fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
         return HOST_IO;
     }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            goto fail;
-        off += (size_t)w;
-    }
+    if (write_all(fd, data, len) != 0)
+        goto fail;
     if (fsync(fd) != 0 || close(fd) != 0) {
         fd = -1;
         goto fail;
