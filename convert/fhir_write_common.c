@@ -956,61 +956,19 @@ static bool uk_summer_time(const cse_time *t)
     return t->day < oct || (t->day == oct && t->hour < 1);
 }
 
-/* Writes v (0..10^width - 1) as width digits. */
-static char *put_digits(char *p, int v, int width)
-{
-    for (int i = width - 1; i >= 0; i--, v /= 10)
-        p[i] = (char)('0' + v % 10);
-    return p + width;
-}
-
-/* What the snprintf formats below make, without snprintf (a resource has
- * several times): false when a field is out of the range this handles. */
-static bool time_str_fast(const cse_time *t, char buf[40])
-{
-    int sec = t->precision == CSE_TIME_SECOND ? t->second : 0;
-    char *p = buf;
-
-    if (t->year < 0 || t->year > 9999 || t->month < 0 || t->month > 99 || t->day < 0 ||
-        t->day > 99 ||
-        (t->precision > CSE_TIME_DAY && (t->hour < 0 || t->hour > 99 || t->minute < 0 ||
-                                         t->minute > 99 || sec < 0 || sec > 99)))
-        return false;
-    p = put_digits(p, t->year, 4);
-    if (t->precision >= CSE_TIME_MONTH) {
-        *p++ = '-';
-        p = put_digits(p, t->month, 2);
-    }
-    if (t->precision >= CSE_TIME_DAY) {
-        *p++ = '-';
-        p = put_digits(p, t->day, 2);
-    }
-    if (t->precision > CSE_TIME_DAY) {
-        *p++ = 'T';
-        p = put_digits(p, t->hour, 2);
-        *p++ = ':';
-        p = put_digits(p, t->minute, 2);
-        *p++ = ':';
-        p = put_digits(p, sec, 2);
-        memcpy(p, uk_summer_time(t) ? "+01:00" : "+00:00", 6);
-        p += 6;
-    }
-    *p = '\0';
-    return true;
-}
-
 const char *cse__fw_time_str(const cse_time *t, char buf[40])
 {
+    size_t n;
+
     buf[0] = '\0';
     if (t == NULL || t->precision == CSE_TIME_NONE)
         return buf;
-    if (time_str_fast(t, buf))
-        return buf;
-    if (t->precision <= CSE_TIME_DAY)
-        return cse_time_format_fhir(t, buf, 40);
-    snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d%s", t->year, t->month, t->day,
-             t->hour, t->minute, t->precision == CSE_TIME_SECOND ? t->second : 0,
-             uk_summer_time(t) ? "+01:00" : "+00:00");
+    cse_time_format_fhir(t, buf, 40);
+    if (t->precision > CSE_TIME_DAY) {
+        /* The UK offset, cut at 40 bytes as one snprintf of it all would. */
+        n = strlen(buf);
+        snprintf(buf + n, 40 - n, "%s", uk_summer_time(t) ? "+01:00" : "+00:00");
+    }
     return buf;
 }
 

@@ -163,27 +163,80 @@ cse_code cse_time_parse_fhir(const char *s, cse_time *out)
     return CSE_OK;
 }
 
+/* Writes v (0 <= v < 10^width) as width digits. */
+static char *put_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* t in HL7 TS (20250314093000) or, with fhir set, FHIR (2025-03-14T09:30:00)
+ * form, down to its precision (minutes get ":00" seconds), cut to size as
+ * snprintf cuts. The writers format several times per entry, so fields in
+ * their usual range are written by hand; anything else goes to snprintf,
+ * which writes the same for those. */
+static const char *format_time(const cse_time *t, char *buf, size_t size, bool fhir)
+{
+    int sec = t->precision == CSE_TIME_SECOND ? t->second : 0;
+    char tmp[32], *p = tmp;
+    size_t n;
+
+    if (t->precision == CSE_TIME_NONE)
+        return buf;
+    if (t->year < 0 || t->year > 9999 || t->month < 0 || t->month > 99 || t->day < 0 ||
+        t->day > 99 ||
+        (t->precision > CSE_TIME_DAY && (t->hour < 0 || t->hour > 99 || t->minute < 0 ||
+                                         t->minute > 99 || sec < 0 || sec > 99))) {
+        if (t->precision == CSE_TIME_YEAR)
+            snprintf(buf, size, "%04d", t->year);
+        else if (t->precision == CSE_TIME_MONTH)
+            snprintf(buf, size, fhir ? "%04d-%02d" : "%04d%02d", t->year, t->month);
+        else if (t->precision == CSE_TIME_DAY)
+            snprintf(buf, size, fhir ? "%04d-%02d-%02d" : "%04d%02d%02d", t->year,
+                     t->month, t->day);
+        else
+            snprintf(buf, size,
+                     fhir ? "%04d-%02d-%02dT%02d:%02d:%02d" : "%04d%02d%02d%02d%02d%02d",
+                     t->year, t->month, t->day, t->hour, t->minute, sec);
+        return buf;
+    }
+    p = put_digits(p, t->year, 4);
+    if (t->precision >= CSE_TIME_MONTH) {
+        if (fhir)
+            *p++ = '-';
+        p = put_digits(p, t->month, 2);
+    }
+    if (t->precision >= CSE_TIME_DAY) {
+        if (fhir)
+            *p++ = '-';
+        p = put_digits(p, t->day, 2);
+    }
+    if (t->precision > CSE_TIME_DAY) {
+        if (fhir)
+            *p++ = 'T';
+        p = put_digits(p, t->hour, 2);
+        if (fhir)
+            *p++ = ':';
+        p = put_digits(p, t->minute, 2);
+        if (fhir)
+            *p++ = ':';
+        p = put_digits(p, sec, 2);
+    }
+    n = (size_t)(p - tmp);
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 const char *cse_time_format_hl7(const cse_time *t, char *buf, size_t size)
 {
     if (buf == NULL || size == 0)
         return "";
     buf[0] = '\0';
-    if (t == NULL)
-        return buf;
-    switch (t->precision) {
-    case CSE_TIME_NONE: break;
-    case CSE_TIME_YEAR: snprintf(buf, size, "%04d", t->year); break;
-    case CSE_TIME_MONTH: snprintf(buf, size, "%04d%02d", t->year, t->month); break;
-    case CSE_TIME_DAY:
-        snprintf(buf, size, "%04d%02d%02d", t->year, t->month, t->day);
-        break;
-    case CSE_TIME_MINUTE:
-    case CSE_TIME_SECOND:
-        snprintf(buf, size, "%04d%02d%02d%02d%02d%02d", t->year, t->month, t->day,
-                 t->hour, t->minute, t->precision == CSE_TIME_SECOND ? t->second : 0);
-        break;
-    }
-    return buf;
+    return t == NULL ? buf : format_time(t, buf, size, false);
 }
 
 const char *cse_time_format_fhir(const cse_time *t, char *buf, size_t size)
@@ -191,22 +244,7 @@ const char *cse_time_format_fhir(const cse_time *t, char *buf, size_t size)
     if (buf == NULL || size == 0)
         return "";
     buf[0] = '\0';
-    if (t == NULL)
-        return buf;
-    switch (t->precision) {
-    case CSE_TIME_NONE: break;
-    case CSE_TIME_YEAR: snprintf(buf, size, "%04d", t->year); break;
-    case CSE_TIME_MONTH: snprintf(buf, size, "%04d-%02d", t->year, t->month); break;
-    case CSE_TIME_DAY:
-        snprintf(buf, size, "%04d-%02d-%02d", t->year, t->month, t->day);
-        break;
-    case CSE_TIME_MINUTE:
-    case CSE_TIME_SECOND:
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d", t->year, t->month, t->day,
-                 t->hour, t->minute, t->precision == CSE_TIME_SECOND ? t->second : 0);
-        break;
-    }
-    return buf;
+    return t == NULL ? buf : format_time(t, buf, size, true);
 }
 
 const char *cse_time_format_fhir_date(const cse_time *t, char *buf, size_t size)
