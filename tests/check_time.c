@@ -25,6 +25,45 @@ START_TEST(test_time_parse_hl7_precisions)
 }
 END_TEST
 
+/* Every precision in both forms, small buffers cut as snprintf cuts, and
+ * fields outside the usual widths (written by snprintf, not by hand). */
+START_TEST(test_time_format_forms)
+{
+    static const struct {
+        cse_time t;
+        const char *hl7, *fhir;
+    } cases[] = {
+        {{987, 0, 0, 0, 0, 0, CSE_TIME_YEAR}, "0987", "0987"},
+        {{2024, 3, 0, 0, 0, 0, CSE_TIME_MONTH}, "202403", "2024-03"},
+        {{2024, 3, 5, 0, 0, 0, CSE_TIME_DAY}, "20240305", "2024-03-05"},
+        {{2024, 3, 5, 7, 9, 59, CSE_TIME_MINUTE},
+         "20240305070900",
+         "2024-03-05T07:09:00"},
+        {{2024, 12, 31, 23, 59, 58, CSE_TIME_SECOND},
+         "20241231235958",
+         "2024-12-31T23:59:58"},
+        {{12345, 1, 2, 0, 0, 0, CSE_TIME_DAY}, "123450102", "12345-01-02"},
+        {{2024, 1, 2, 123, 4, 5, CSE_TIME_SECOND},
+         "202401021230405",
+         "2024-01-02T123:04:05"},
+        {{-5, 1, 0, 0, 0, 0, CSE_TIME_MONTH}, "-00501", "-005-01"},
+        {{2024, 1, 2, 3, 4, 5, CSE_TIME_NONE}, "", ""},
+    };
+    char buf[40], small[9];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_str_eq(cse_time_format_hl7(&cases[i].t, buf, sizeof(buf)),
+                         cases[i].hl7);
+        ck_assert_str_eq(cse_time_format_fhir(&cases[i].t, buf, sizeof(buf)),
+                         cases[i].fhir);
+        /* Cut to the buffer, as snprintf would. */
+        cse_time_format_fhir(&cases[i].t, small, sizeof(small));
+        ck_assert_int_eq(strncmp(small, cases[i].fhir, sizeof(small) - 1), 0);
+        ck_assert_uint_le(strlen(small), sizeof(small) - 1);
+    }
+}
+END_TEST
+
 START_TEST(test_time_rejects_bad_dates)
 {
     cse_time t;
@@ -86,6 +125,7 @@ Suite *make_time_suite(void)
     Suite *s = suite_create("time");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_time_parse_hl7_precisions);
+    tcase_add_test(tc, test_time_format_forms);
     tcase_add_test(tc, test_time_rejects_bad_dates);
     tcase_add_test(tc, test_time_parse_fhir_forms);
     tcase_add_test(tc, test_time_add_months_clamps_day);
