@@ -1713,6 +1713,16 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                 }
                 continue;
             }
+            if (c == '"' && (st == BS_TOP || st == BS_IN_ITEM)) {
+                /* Keys (and values) are looked at on the Bundle's own level
+                 * and on each entry's. */
+                in_str = true;
+                kcap = depth == (st == BS_TOP ? 1 : 3);
+                kesc = false;
+                klen = 0;
+                kentry = false;
+                continue;
+            }
             switch (st) {
             case BS_START:
                 if (c == '{')
@@ -1728,11 +1738,6 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                         return false;
                     seen = true;
                     st = BS_ENTRY_OPEN;
-                } else if (c == '"') {
-                    in_str = true;
-                    kcap = depth == 1;
-                    kesc = false;
-                    klen = 0;
                 } else if (c == '{' || c == '[') {
                     if (++depth > max_depth)
                         return false;
@@ -1776,13 +1781,7 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                 }
                 break;
             case BS_IN_ITEM:
-                if (c == '"') {
-                    /* The entry's own keys (and values) are looked at. */
-                    in_str = true;
-                    kcap = depth == 3;
-                    kesc = false;
-                    klen = 0;
-                } else if (c == '{' || c == '[') {
+                if (c == '{' || c == '[') {
                     if (++depth > max_depth)
                         return false;
                 } else if (c == '}' || c == ']') {
