@@ -1,7 +1,7 @@
 #!/bin/sh
 # Bad JSON and XML input to cse-host (open, online-view, export, import) and
 # cse-convert fhir2ehr: each message names the file, the line and column and
-# a specific reason (jansson's code translated by convert/json_error.c in the
+# a specific reason (jansson's code translated by convert/core/json_error.c in the
 # host, convert/jsonv.c's own in cse-convert), never the record's content; a
 # folder where a file belongs is "is a directory".
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
