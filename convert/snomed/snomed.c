@@ -128,6 +128,14 @@ static uint64_t checksum(const unsigned char *p, size_t n)
     return fnv(h, p + i, n - i);
 }
 
+/* qsort, which must not be given a NULL base even for no elements. */
+static void sort(void *base, size_t n, size_t size,
+                 int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 /* ---- opening an image ------------------------------------------------- */
 
 typedef enum img_state { IMG_OK, IMG_FOREIGN, IMG_VERSION, IMG_CORRUPT } img_state;
@@ -404,7 +412,7 @@ static cse_code find_files(struct srclist *l, const char *dir, cse_error *err)
         closedir(d);
     if (rc != CSE_OK)
         return rc;
-    qsort(l->f, (size_t)l->n, sizeof(l->f[0]), cmp_rel);
+    sort(l->f, (size_t)l->n, sizeof(l->f[0]), cmp_rel);
     for (int kind = 0; kind < RF2_LANGUAGE; kind++)
         if (l->count[kind] == 0)
             return cse__error_set(
@@ -480,14 +488,13 @@ struct edge {
 struct build {
     struct vec concepts, descs, edges, prefs, terms;
     uint32_t seq;
+    const char *source; /* the file being parsed, for errors */
 };
 
 static cse_code nomem(cse_error *err, const char *source, long line)
 {
     return cse__error_set(err, CSE_ERR_NOMEM, (int)line, source, NULL, "out of memory");
 }
-
-static const char *current_source;
 
 static int cmp_pref(const void *a, const void *b)
 {
@@ -501,7 +508,7 @@ static cse_code on_concept(void *ctx, const rf2_row *r, long line, cse_error *er
 {
     struct build *b = ctx;
     struct crow c = {r->id, r->effective, b->seq++, r->active};
-    return vec_push(&b->concepts, &c) ? CSE_OK : nomem(err, current_source, line);
+    return vec_push(&b->concepts, &c) ? CSE_OK : nomem(err, b->source, line);
 }
 
 static cse_code on_language(void *ctx, const rf2_row *r, long line, cse_error *err)
@@ -517,7 +524,7 @@ static cse_code on_language(void *ctx, const rf2_row *r, long line, cse_error *e
         p.rank = 2;
     else
         return CSE_OK;
-    return vec_push(&b->prefs, &p) ? CSE_OK : nomem(err, current_source, line);
+    return vec_push(&b->prefs, &p) ? CSE_OK : nomem(err, b->source, line);
 }
 
 static cse_code on_description(void *ctx, const rf2_row *r, long line, cse_error *err)
@@ -538,17 +545,17 @@ static cse_code on_description(void *ctx, const rf2_row *r, long line, cse_error
         }
         if (lo < b->prefs.n && pv[lo].desc == r->id) {
             if (b->terms.n + r->term_len + 1 > UINT32_MAX)
-                return cse__error_set(err, CSE_ERR_LIMIT, (int)line, current_source, NULL,
+                return cse__error_set(err, CSE_ERR_LIMIT, (int)line, b->source, NULL,
                                       "preferred terms larger than 4 GiB");
             d.term_off = (uint32_t)b->terms.n;
             d.term_len = (uint32_t)r->term_len;
             d.rank = pv[lo].rank;
             for (size_t i = 0; i < r->term_len; i++)
                 if (!vec_push(&b->terms, &r->term[i]))
-                    return nomem(err, current_source, line);
+                    return nomem(err, b->source, line);
         }
     }
-    return vec_push(&b->descs, &d) ? CSE_OK : nomem(err, current_source, line);
+    return vec_push(&b->descs, &d) ? CSE_OK : nomem(err, b->source, line);
 }
 
 static cse_code on_relationship(void *ctx, const rf2_row *r, long line, cse_error *err)
@@ -559,7 +566,7 @@ static cse_code on_relationship(void *ctx, const rf2_row *r, long line, cse_erro
     /* Every is-a row, active or not, as the adaptor's view takes them. */
     if (r->c != SCT_IS_A)
         return CSE_OK;
-    return vec_push(&b->edges, &e) ? CSE_OK : nomem(err, current_source, line);
+    return vec_push(&b->edges, &e) ? CSE_OK : nomem(err, b->source, line);
 }
 
 static cse_code parse_file(const struct srcfile *f, struct build *b, cse_error *err)
@@ -592,9 +599,9 @@ static cse_code parse_file(const struct srcfile *f, struct build *b, cse_error *
         (void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
     }
     close(fd);
-    current_source = f->path;
+    b->source = f->path;
     rc = cse__rf2_parse(f->kind, map, (size_t)st.st_size, f->path, fns[f->kind], b, err);
-    current_source = NULL;
+    b->source = NULL;
     if (map != NULL)
         munmap(map, (size_t)st.st_size);
     return rc;
@@ -691,7 +698,7 @@ static cse_code immunisation_closure(struct vec *edges, struct vec *out, cse_err
     cse_code rc = CSE_OK;
     bool added;
 
-    qsort(e, edges->n, sizeof(*e), cmp_edge_dst);
+    sort(e, edges->n, sizeof(*e), cmp_edge_dst);
     for (size_t i = 0; i < edges->n; i++) {
         if (!is_root(e[i].dst) && !is_root(e[i].src))
             continue;
@@ -713,7 +720,7 @@ static cse_code immunisation_closure(struct vec *edges, struct vec *out, cse_err
                 (added && !vec_push(&queue, &e[lo].src)))
                 goto oom;
     }
-    qsort(queue.p, queue.n, sizeof(uint64_t), cmp_u64);
+    sort(queue.p, queue.n, sizeof(uint64_t), cmp_u64);
     *out = queue;
     queue.p = NULL;
     goto out;
@@ -755,7 +762,7 @@ static cse_code build_image(const struct srclist *l, uint64_t fp, unsigned char 
             rc = parse_file(&l->f[i], &b, err);
     if (rc != CSE_OK)
         goto out;
-    qsort(b.prefs.p, b.prefs.n, sizeof(struct pref), cmp_pref);
+    sort(b.prefs.p, b.prefs.n, sizeof(struct pref), cmp_pref);
     for (int i = 0; i < l->n && rc == CSE_OK; i++)
         if (l->f[i].kind != RF2_LANGUAGE)
             rc = parse_file(&l->f[i], &b, err);
@@ -767,12 +774,12 @@ static cse_code build_image(const struct srclist *l, uint64_t fp, unsigned char 
 
     /* Concepts and descriptions: one row per id, the latest. */
     cr = (struct crow *)b.concepts.p;
-    qsort(cr, b.concepts.n, sizeof(*cr), cmp_crow);
+    sort(cr, b.concepts.n, sizeof(*cr), cmp_crow);
     for (size_t i = 0; i < b.concepts.n; i++)
         if (nc == 0 || cr[nc - 1].id != cr[i].id)
             cr[nc++] = cr[i];
     dr = (struct drow *)b.descs.p;
-    qsort(dr, b.descs.n, sizeof(*dr), cmp_drow);
+    sort(dr, b.descs.n, sizeof(*dr), cmp_drow);
     for (size_t i = 0; i < b.descs.n; i++)
         if (nd == 0 || dr[nd - 1].id != dr[i].id)
             dr[nd++] = dr[i];
