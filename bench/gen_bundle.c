@@ -4,6 +4,9 @@
  * usage: gen-bundle MEGABYTES SEED > bundle.json
  *        gen-bundle --resources N SEED > bundle.json
  *
+ * With --resources, N resources or a few more: the resources of one
+ * composition stay together.
+ *
  * The content follows gen_extract.c, in the proportions of the national
  * requesting adaptor's PWTP test extracts, as FHIR carries it: per cycle of
  * 40 compositions, 9 consultations (an Encounter with its consultation,
@@ -63,7 +66,7 @@ static void out(const char *s)
         out(_b);                                                                         \
     } while (0)
 
-static char patient[37], gp[37], org[37], date[11];
+static char patient[37], gp[37], org[37], date[16];
 
 /* Starts an entry: the separator, resourceType, id, profile. */
 static void begin(const char *type, const char *id, const char *profile)
@@ -461,7 +464,6 @@ static void pathology(void)
         "[{\"reference\":\"Observation/%s\"}],\"conclusion\":\"SYNTHETIC SAMPLE "
         "RECEIVED\"}",
         date, org, spec, battery);
-    resources++;
     out("}");
 }
 

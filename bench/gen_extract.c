@@ -127,7 +127,7 @@ static const char *nopat = "<confidentialityCode code=\"NOPAT\" "
 
 static char gp[37], org[37], last_authorise[37];
 static int last_drug;
-static char date[9];
+static char date[16];
 
 /* The composition's date, YYYYMMDD, from its number. */
 static void set_date(int n)

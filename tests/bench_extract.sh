@@ -54,4 +54,24 @@ marker="$(e ehrComposition)[.//*[local-name()='code'][@code='716565009']]"
     fail "a marker shares its composition or lacks NOPAT on it"
 [ "$(count "$(e ehrComposition)[*[local-name()='confidentialityCode']][not(.//*[local-name()='code'][@code='716565009'])]")" -eq 0 ] ||
     fail "a composition without a marker is labelled NOPAT"
+# The FHIR side (gen-bundle): the whole record, and fhir2ehr takes it.
+bundle="$top_builddir/bench/gen-bundle"
+conv="$top_builddir/cse-convert"
+if [ -x "$bundle" ] && [ -x "$conv" ]; then
+    "$bundle" --resources 3000 20261128 > "$scratch/b.json" || fail "gen-bundle failed"
+    n=$(grep -c '"resourceType":' "$scratch/b.json")
+    [ "$n" -ge 3000 ] && [ "$n" -lt 3100 ] || fail "gen-bundle --resources 3000 wrote $n"
+    for want in '"intent":"plan"' '"intent":"order"' '"resourceType":"Medication"' \
+                '"resourceType":"MedicationStatement"' '"resourceType":"DiagnosticReport"' \
+                '"resourceType":"Specimen"' '"hasMember":' '"referenceRange":' \
+                '"basedOn":[{"reference":"MedicationRequest/' '"code":"NOPAT"'; do
+        grep -qF "$want" "$scratch/b.json" || fail "gen-bundle wrote no $want"
+    done
+    "$conv" fhir2ehr --receiver Y01002 "$scratch/b.json" -o "$scratch/b.xml" \
+        2> "$scratch/err" || fail "fhir2ehr refused the bundle: $(head -3 "$scratch/err")"
+    if [ -n "${CSE_SHARED_DIR:-}" ] && [ -d "$xsd" ]; then
+        "$xmllint" --noout --schema "$xsd/RCMR_IN030000UK07.xsd" "$scratch/b.xml" \
+            > "$scratch/log" 2>&1 || fail "fhir2ehr of the bundle does not validate"
+    fi
+fi
 echo "bench_extract: $comps compositions, $meds medication, $obs observations"
