@@ -222,6 +222,39 @@ START_TEST(test_snomed_immunisation_hierarchy)
 }
 END_TEST
 
+/* The adaptor tests the first translation, then the code. */
+START_TEST(test_snomed_statement_code)
+{
+    cse_snomed *s = open_fixture(0);
+    cse_concept c = {0};
+
+    ck_assert(!cse_snomed_concept_is_immunisation(s, NULL));
+    ck_assert(!cse_snomed_concept_is_immunisation(s, &c));
+    /* A Read v2 code with the SNOMED concept as its translation. */
+    ck_assert_int_eq(cse_concept_add(&c, "http://read.info/readv2", "65E..00", NULL),
+                     CSE_OK);
+    ck_assert(!cse_snomed_concept_is_immunisation(s, &c));
+    ck_assert_int_eq(cse_concept_add(&c, "http://snomed.info/sct", C_BOOSTER, NULL),
+                     CSE_OK);
+    ck_assert(cse_snomed_concept_is_immunisation(s, &c));
+    ck_assert(!cse_snomed_concept_is_immunisation(NULL, &c));
+    cse_concept_clear(&c);
+    /* The code itself, and a later translation that is not looked at. */
+    ck_assert_int_eq(cse_concept_add(&c, "http://snomed.info/sct", D_BOOSTER_SYN, NULL),
+                     CSE_OK);
+    ck_assert(cse_snomed_concept_is_immunisation(s, &c));
+    cse_concept_clear(&c);
+    ck_assert_int_eq(cse_concept_add(&c, "http://snomed.info/sct", "716565009", NULL),
+                     CSE_OK);
+    ck_assert_int_eq(cse_concept_add(&c, "http://snomed.info/sct", "71388002", NULL),
+                     CSE_OK);
+    ck_assert_int_eq(cse_concept_add(&c, "http://snomed.info/sct", C_VAX, NULL), CSE_OK);
+    ck_assert(!cse_snomed_concept_is_immunisation(s, &c));
+    cse_concept_clear(&c);
+    cse_snomed_free(s);
+}
+END_TEST
+
 START_TEST(test_snomed_fallback_without_release)
 {
     /* The adaptor's own load check: these sixteen are immunisation codes. */
@@ -648,6 +681,7 @@ Suite *make_snomed_suite(void)
     tcase_add_test(tc, test_snomed_description_to_concept);
     tcase_add_test(tc, test_snomed_inactive_rows);
     tcase_add_test(tc, test_snomed_immunisation_hierarchy);
+    tcase_add_test(tc, test_snomed_statement_code);
     tcase_add_test(tc, test_snomed_fallback_without_release);
     tcase_add_test(tc, test_snomed_cache_build_and_reuse);
     tcase_add_test(tc, test_snomed_cache_beside_release);

@@ -1198,3 +1198,12 @@ bool cse_snomed_is_immunisation(const cse_snomed *s, const char *id)
     }
     return in_sorted(s->immun, s->n_immun, v);
 }
+
+bool cse_snomed_concept_is_immunisation(const cse_snomed *s, const cse_concept *c)
+{
+    if (c == NULL || c->codings == NULL)
+        return false;
+    if (c->n > 1 && cse_snomed_is_immunisation(s, c->codings[1].code))
+        return true;
+    return c->n > 0 && cse_snomed_is_immunisation(s, c->codings[0].code);
+}

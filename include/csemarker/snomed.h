@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include <csemarker/common.h>
+#include <csemarker/model.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -145,6 +146,12 @@ CSE_EXPORT cse_code cse_snomed_lookup(const cse_snomed *s, const char *id,
  * The adaptor tests the first translation's code, then the code itself:
  * callers that have an ObservationStatement do the same. */
 CSE_EXPORT bool cse_snomed_is_immunisation(const cse_snomed *s, const char *id);
+
+/* The adaptor's whole test on a statement's code: the first translation
+ * (codings[1]), then the code itself (codings[0]), each by
+ * cse_snomed_is_immunisation(). False for NULL or an uncoded concept. */
+CSE_EXPORT bool cse_snomed_concept_is_immunisation(const cse_snomed *s,
+                                                   const cse_concept *c);
 
 #ifdef __cplusplus
 }
