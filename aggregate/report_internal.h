@@ -69,6 +69,16 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                           const cse_report_row *rows, size_t n, FILE *out,
                           cse_error *err);
 
+/* The synthetic NHS numbers: 20 million bodies (prefixes 999 down to 980),
+ * about 18 million valid, never repeated; synth writes at most 9 million
+ * patients (plus the children who moved, 1 in 80). */
+#define CSE__SYNTH_NHS_BODIES 20000000u
+#define CSE__SYNTH_MAX_PATIENTS 9000000u
+
+/* Writes the next synthetic NHS number (canonical, valid check digit) of the
+ * sequence whose state is *next, and advances it. */
+void cse__synth_nhs_number(uint64_t *next, char out[11]);
+
 /* A GP2GP extract's envelope: what an arrival needs, nothing else. */
 typedef struct cse__gp2gp_head {
     char nhs[11];          /* canonical NHS number, "" when absent or invalid */

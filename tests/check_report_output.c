@@ -1,0 +1,62 @@
+/* The published report: totals over every practice, the accepted disclosure
+ * options, the funnel-plot limits of the HTML page, and the synthetic NHS
+ * numbers that feed every report test. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <csemarker/report.h>
+
+#include "../aggregate/report_internal.h"
+#include "testutil.h"
+
+/* 9 million patients (and the 1 in 80 children who moved) get distinct, valid
+ * NHS numbers; the old sequence repeated after about 909,000. */
+START_TEST(test_report_synth_nhs_numbers_never_repeat)
+{
+    const uint64_t n = CSE__SYNTH_MAX_PATIENTS + CSE__SYNTH_MAX_PATIENTS / 80 + 1;
+    unsigned char *seen = calloc(CSE__SYNTH_NHS_BODIES / 8 + 1, 1);
+    uint64_t state = 0, bad = UINT64_MAX;
+    const char *why = "";
+    char nhs[11];
+
+    ck_assert_ptr_nonnull(seen);
+    /* Plain comparisons in the loop: each ck_assert costs a write to Check's pipe. */
+    for (uint64_t i = 0; i < n && bad == UINT64_MAX; i++) {
+        unsigned long slot;
+        int sum = 0, c;
+        cse__synth_nhs_number(&state, nhs);
+        for (int k = 0; k < 9; k++)
+            sum += (nhs[k] - '0') * (10 - k);
+        c = 11 - sum % 11;
+        if (strlen(nhs) != 10 || memcmp(nhs, "9", 1) != 0 || strncmp(nhs, "980", 3) < 0 ||
+            (c == 11 ? 0 : c) != nhs[9] - '0') {
+            bad = i, why = "is not a valid number of the 980-999 test range";
+            break;
+        }
+        slot = (999ul - (unsigned long)((nhs[0] - '0') * 100 + (nhs[1] - '0') * 10 +
+                                        (nhs[2] - '0'))) *
+                   1000000ul +
+               strtoul(nhs + 3, NULL, 10) / 10;
+        if (seen[slot / 8] & (1u << (slot % 8)))
+            bad = i, why = "repeats an earlier one";
+        seen[slot / 8] |= (unsigned char)(1u << (slot % 8));
+    }
+    ck_assert_msg(bad == UINT64_MAX, "number %llu of the sequence %s",
+                  (unsigned long long)bad, why);
+    free(seen);
+}
+END_TEST
+
+Suite *make_report_output_suite(void)
+{
+    Suite *s = suite_create("report_output");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_report_synth_nhs_numbers_never_repeat);
+    suite_add_tcase(s, tc);
+    return s;
+}
