@@ -304,14 +304,14 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
               "page.</p>\n",
               out);
     else
-        fprintf(
-            out,
-            "<p class=\"banner\" id=\"protected\">Disclosure control applied: counts "
-            "from 1 to %u are shown as [REDACTED], other counts are rounded to the "
-            "nearest %u, a numerator is also redacted when its difference from the "
-            "denominator would be 1 to %u, ratios use the published counts and totals "
-            "are sums of the rows published in full.</p>\n",
-            thr, base, thr);
+        fprintf(out,
+                "<p class=\"banner\" id=\"protected\">Disclosure control applied: counts "
+                "from 1 to %u are shown as [REDACTED], other counts are rounded to the "
+                "nearest %u, a numerator is also redacted when its difference from the "
+                "denominator would be 1 to %u, ratios use the published counts, and each "
+                "total is computed from every practice's true counts (those redacted "
+                "too) and then protected in the same way.</p>\n",
+                thr, base, thr);
     fputs("<p><label for=\"hl\">Highlight a practice: </label><select id=\"hl\">"
           "<option value=\"\">(none)</option>",
           out);
@@ -364,6 +364,9 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                     count_html(out, r->denominator);
                     if (r->ratio >= 0)
                         fprintf(out, " (%.1f%%)", 100.0 * r->ratio);
+                    if (i == n_ods)
+                        fprintf(out, "<br><small>all %zu practice%s</small>",
+                                r->practices, r->practices == 1 ? "" : "s");
                 }
                 fputs("</td>", out);
             }

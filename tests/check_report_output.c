@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include <csemarker/fhir.h>
 #include <csemarker/report.h>
 
 #include "../aggregate/report_internal.h"
@@ -50,6 +51,79 @@ START_TEST(test_report_synth_nhs_numbers_never_repeat)
 }
 END_TEST
 
+static cse_extract *extract_for(const char *ods)
+{
+    cse_extract_options o = {0};
+    o.practice_ods = ods;
+    o.period_start = test_day(2025, 1, 1);
+    o.period_end = test_day(2025, 3, 31);
+    o.quiet = 1;
+    return cse_extract_new(&o, NULL);
+}
+
+static void add_patient(cse_extract *x, const char *id, const char *gp)
+{
+    char line[600];
+    int n;
+    if (gp != NULL)
+        n = snprintf(
+            line, sizeof(line),
+            "{\"resourceType\":\"Patient\",\"id\":\"%s\",\"birthDate\":\"2012-"
+            "01-01\",\"generalPractitioner\":[{\"identifier\":{\"system\":\"%s\","
+            "\"value\":\"%s\"}}]}",
+            id, CSE_FHIR_ODS, gp);
+    else
+        n = snprintf(line, sizeof(line),
+                     "{\"resourceType\":\"Patient\",\"id\":\"%s\",\"birthDate\":\"2012-"
+                     "01-01\"}",
+                     id);
+    ck_assert_int_eq(cse_extract_add_resource_json(x, line, (size_t)n, "t", 1, NULL),
+                     CSE_OK);
+}
+
+/* A wrong --practice counted no child and listed every flagged child as
+ * "left": refused, naming the practice the data holds. */
+START_TEST(test_report_extract_refuses_practice_the_data_does_not_name)
+{
+    cse_extract *x = extract_for("Y00001");
+    cse_extract_stats st;
+    cse_error err;
+    FILE *out = tmpfile();
+
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(out);
+    add_patient(x, "a", "Y00002");
+    add_patient(x, "b", "Y00002");
+    add_patient(x, "c", "Y00003");
+    cse_error_clear(&err);
+    ck_assert_int_eq(cse_extract_write_partial(x, out, &err), CSE_ERR_STRUCTURE);
+    ck_assert_msg(strstr(err.message, "Y00001") != NULL, "%s", err.message);
+    ck_assert_msg(strstr(err.message, "most often Y00002") != NULL, "%s", err.message);
+    ck_assert_str_eq(err.path, "Patient.generalPractitioner");
+    fflush(out);
+    ck_assert_int_eq(ftell(out), 0); /* nothing written */
+    ck_assert_int_eq(cse_extract_get_stats(x, &st, NULL), CSE_ERR_STRUCTURE);
+    cse_extract_free(x);
+    fclose(out);
+
+    /* One Patient naming the practice is enough (the others left). */
+    x = extract_for("Y00001");
+    add_patient(x, "a", "Y00002");
+    add_patient(x, "b", "Y00001");
+    ck_assert_int_eq(cse_extract_get_stats(x, &st, NULL), CSE_OK);
+    ck_assert_uint_eq(st.registered_children, 1);
+    cse_extract_free(x);
+
+    /* The practice's own export, naming no practice at all, is counted. */
+    x = extract_for("Y00001");
+    add_patient(x, "a", NULL);
+    add_patient(x, "b", NULL);
+    ck_assert_int_eq(cse_extract_get_stats(x, &st, NULL), CSE_OK);
+    ck_assert_uint_eq(st.registered_children, 2);
+    cse_extract_free(x);
+}
+END_TEST
+
 Suite *make_report_output_suite(void)
 {
     Suite *s = suite_create("report_output");
@@ -57,6 +131,7 @@ Suite *make_report_output_suite(void)
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_report_synth_nhs_numbers_never_repeat);
+    tcase_add_test(tc, test_report_extract_refuses_practice_the_data_does_not_name);
     suite_add_tcase(s, tc);
     return s;
 }
