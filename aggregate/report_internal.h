@@ -79,6 +79,12 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
  * sequence whose state is *next, and advances it. */
 void cse__synth_nhs_number(uint64_t *next, char out[11]);
 
+/* The funnel-plot control limit of the HTML report: the q-quantile of the
+ * proportion of Binomial(n, p0), interpolated between the discrete quantiles
+ * as in Spiegelhalter (Stat Med 2005;24:1185-1202, appendix A.1.1). q is
+ * 0.025 and 0.975 for the 95% limits, 0.001 and 0.999 for the 99.8% ones. */
+double cse__funnel_limit(double p0, uint64_t n, double q);
+
 /* A GP2GP extract's envelope: what an arrival needs, nothing else. */
 typedef struct cse__gp2gp_head {
     char nhs[11];          /* canonical NHS number, "" when absent or invalid */

@@ -124,6 +124,49 @@ START_TEST(test_report_extract_refuses_practice_the_data_does_not_name)
 }
 END_TEST
 
+/* The funnel-plot limits are the exact binomial limits with Spiegelhalter's
+ * interpolation (values from a direct summation of the binomial), and tend to
+ * the normal approximation p0 +- z sqrt(p0 (1 - p0) / n) as n grows. */
+START_TEST(test_report_funnel_limits_are_exact_binomial)
+{
+    static const struct {
+        double p0;
+        uint64_t n;
+        double q, want;
+    } cases[] = {{0.5, 100, 0.025, 0.396824041726007},
+                 {0.5, 100, 0.975, 0.5931759582739929},
+                 {0.05, 400, 0.001, 0.01836605547453644},
+                 {0.05, 400, 0.999, 0.08548532971102679},
+                 {0.03, 20, 0.025, 0.0},
+                 {0.9, 50, 0.999, 0.9961193495650348}};
+    double prev_lo = 0, prev_hi = 1;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double got = cse__funnel_limit(cases[i].p0, cases[i].n, cases[i].q);
+        ck_assert_msg(fabs(got - cases[i].want) < 1e-9,
+                      "p0 %g n %llu q %g: %.12f, want %.12f", cases[i].p0,
+                      (unsigned long long)cases[i].n, cases[i].q, got, cases[i].want);
+    }
+    for (uint64_t n = 10; n <= 1000000; n *= 10) {
+        double lo = cse__funnel_limit(0.04, n, 0.001),
+               hi = cse__funnel_limit(0.04, n, 0.999);
+        double sd = sqrt(0.04 * 0.96 / (double)n);
+        ck_assert(lo >= prev_lo && hi <= prev_hi && lo <= 0.04 && hi >= 0.04);
+        if (n >= 10000)
+            ck_assert_msg(
+                fabs(lo - (0.04 - 3.090232 * sd)) < 0.05 * sd + 1.0 / (double)n &&
+                    fabs(hi - (0.04 + 3.090232 * sd)) < 0.05 * sd + 1.0 / (double)n,
+                "n %llu: %f..%f", (unsigned long long)n, lo, hi);
+        prev_lo = lo;
+        prev_hi = hi;
+    }
+    /* Degenerate rates: the limits collapse onto them. */
+    ck_assert(cse__funnel_limit(0.0, 100, 0.999) == 0.0);
+    ck_assert(cse__funnel_limit(1.0, 100, 0.001) == 1.0);
+    ck_assert(cse__funnel_limit(0.3, 0, 0.5) == 0.0);
+}
+END_TEST
+
 Suite *make_report_output_suite(void)
 {
     Suite *s = suite_create("report_output");
@@ -132,6 +175,7 @@ Suite *make_report_output_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_report_synth_nhs_numbers_never_repeat);
     tcase_add_test(tc, test_report_extract_refuses_practice_the_data_does_not_name);
+    tcase_add_test(tc, test_report_funnel_limits_are_exact_binomial);
     suite_add_tcase(s, tc);
     return s;
 }
