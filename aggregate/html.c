@@ -186,19 +186,58 @@ static void limits(double p0, uint64_t n, double out[4])
     out[3] = cse__funnel_limit(p0, n, 0.999);
 }
 
+double cse__binomial_tail(double p0, uint64_t n, uint64_t x, int upper)
+{
+    double mode, v, below = 0, odds;
+    uint64_t k;
+
+    if (x > n)
+        return upper ? 0.0 : 1.0;
+    if (upper && x == 0)
+        return 1.0;
+    if (!(p0 > 0.0))
+        return upper ? 0.0 : 1.0;
+    if (p0 >= 1.0)
+        return upper ? 1.0 : (x == n ? 1.0 : 0.0);
+    /* P(X <= y), y = x for the lower tail and x - 1 for the upper one. */
+    if (upper)
+        x--;
+    mode = floor((double)(n + 1) * p0);
+    if (mode > (double)n)
+        mode = (double)n;
+    v = exp(lgamma((double)n + 1) - lgamma(mode + 1) - lgamma((double)n - mode + 1) +
+            mode * log(p0) + ((double)n - mode) * log1p(-p0));
+    odds = p0 / (1.0 - p0);
+    for (k = (uint64_t)mode; k > 0 && v > 1e-300; k--)
+        v *= (double)k / ((double)(n - k) + 1.0) / odds;
+    for (; k <= x; k++) {
+        below += v;
+        if (k == n)
+            break;
+        v *= (double)(n - k) / (double)(k + 1) * odds;
+    }
+    below = below > 1.0 ? 1.0 : below;
+    return upper ? 1.0 - below : below;
+}
+
+/* A practice is outside a limit when a count at least as extreme as its
+ * own is that unlikely under the ICS rate (the tail probability of its
+ * published numerator); the drawn limits are the same quantiles, smoothed.
+ * Judging by the discrete tails means a practice at 100% of a small
+ * denominator is never called unusual when the ICS rate is 99%. */
 static enum standing stand(const cse_report_row *r, double p0, size_t m)
 {
-    double l[4], rate;
+    double lo, hi;
     int low;
 
-    if (r == NULL || r->ratio < 0 || r->denominator <= 0)
+    if (r == NULL || r->ratio < 0 || r->denominator <= 0 || r->numerator < 0)
         return UNPUBLISHED;
-    limits(p0, (uint64_t)r->denominator, l);
-    rate = r->ratio;
-    low = rate < p0;
-    if (rate < l[2] || rate > l[3])
+    lo = cse__binomial_tail(p0, (uint64_t)r->denominator, (uint64_t)r->numerator, 0);
+    hi = cse__binomial_tail(p0, (uint64_t)r->denominator, (uint64_t)r->numerator, 1);
+    low = r->ratio < p0;
+    if ((low && lo < 0.001) || (!low && hi < 0.001))
         return low == low_is_worse[m] ? OUT_998_WORSE : OUT_998_BETTER;
-    if (rate < l[0] || rate > l[1])
+    if ((low && lo < 0.025) || (!low && hi < 0.025))
         return low == low_is_worse[m] ? OUT_95_WORSE : OUT_95_BETTER;
     return WITHIN;
 }
@@ -490,7 +529,7 @@ static const char style[] =
     "table{border-collapse:collapse;font-size:.85em;margin:1em 0}"
     ".scroll{overflow-x:auto;max-width:100%}"
     "td,th{border:1px solid #d8dde0;padding:.2em .5em;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}"
+    "th:first-child,td:first-child,td.l{text-align:left}"
     "tr.hl td{background:#fff9c4}tr.total td{font-weight:bold}"
     "tr.s0 td,tr.s1 td{background:#fde8e6}tr.s2 td,tr.s3 td{background:#fff4e5}"
     ".red{color:#8a1538}.charts{display:flex;flex-wrap:wrap;gap:1em}"
@@ -549,7 +588,7 @@ static void consult_table(FILE *out, const struct page *pg, size_t m, size_t t, 
         fputs("</td><td>", out);
         if (r != NULL && r->ratio >= 0)
             fprintf(out, "%.1f%%", 100.0 * r->ratio);
-        fputs("</td><td>", out);
+        fputs("</td><td class=l>", out);
         if (rk[k].st == UNPUBLISHED)
             fputs("not compared (no published rate)", out);
         else if (rk[k].st == WITHIN || p0 < 0)
@@ -677,23 +716,33 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
     for (size_t i = 0; i < pg.n_ods; i++)
         fprintf(out, "<option>%s</option>", pg.odss[i]);
     fputs("</select></p>\n", out);
-    /* The summary: who is outside the 99.8% limits, per measure. */
-    fputs("<h2 id=\"consult\">Practices outside the 99.8% limits</h2>\n<ul>\n", out);
+    /* The summary: who is outside the 99.8% limits on the side to discuss
+     * first, per measure (the other side counted). */
+    fputs("<h2 id=\"consult\">Whom to consult first: outside the 99.8% limits</h2>\n"
+          "<ul>\n",
+          out);
     for (size_t m = 0; m < CSE_MEASURE_COUNT; m++) {
         const cse_report_row *tot = row_at(&pg, m, last, pg.n_ods);
-        size_t k = 0;
-        fprintf(out, "<li><a href=\"#%s\">%s</a>: ", cse_measure_name(m), titles[m]);
+        size_t k = 0, other = 0;
+        fprintf(out,
+                "<li><a href=\"#%s\">%s</a> (%s than the ICS): ", cse_measure_name(m),
+                titles[m], low_is_worse[m] ? "lower" : "higher");
         if (tot == NULL || tot->ratio < 0) {
             fputs("no published ICS rate to compare with.</li>\n", out);
             continue;
         }
         for (size_t i = 0; i < pg.n_ods; i++) {
             enum standing st = stand(row_at(&pg, m, last, i), tot->ratio, m);
-            if (st == OUT_998_WORSE || st == OUT_998_BETTER)
-                fprintf(out, "%s%s (%s)", k++ ? ", " : "", pg.odss[i],
-                        row_at(&pg, m, last, i)->ratio < tot->ratio ? "below" : "above");
+            if (st == OUT_998_WORSE)
+                fprintf(out, "%s%s", k++ ? ", " : "", pg.odss[i]);
+            else if (st == OUT_998_BETTER)
+                other++;
         }
-        fprintf(out, "%s</li>\n", k ? "." : "none.");
+        fprintf(out, "%s", k ? "." : "none.");
+        if (other > 0)
+            fprintf(out, " On the other side: %zu practice%s.", other,
+                    other == 1 ? "" : "s");
+        fputs("</li>\n", out);
     }
     fputs("</ul>\n", out);
 

@@ -85,6 +85,10 @@ void cse__synth_nhs_number(uint64_t *next, char out[11]);
  * 0.025 and 0.975 for the 95% limits, 0.001 and 0.999 for the 99.8% ones. */
 double cse__funnel_limit(double p0, uint64_t n, double q);
 
+/* P(X <= x) (upper 0) or P(X >= x) (upper 1) for X ~ Binomial(n, p0): the
+ * tail probabilities by which the report calls a practice outside a limit. */
+double cse__binomial_tail(double p0, uint64_t n, uint64_t x, int upper);
+
 /* A GP2GP extract's envelope: what an arrival needs, nothing else. */
 typedef struct cse__gp2gp_head {
     char nhs[11];          /* canonical NHS number, "" when absent or invalid */

@@ -167,6 +167,23 @@ START_TEST(test_report_funnel_limits_are_exact_binomial)
 }
 END_TEST
 
+/* The tail probabilities that decide "outside the limits": a practice at
+ * 100% of 50 when the ICS rate is 99% is ordinary (P = 0.605), which a
+ * comparison with the interpolated limit (just below 1) would call unusual. */
+START_TEST(test_report_binomial_tails)
+{
+    ck_assert(fabs(cse__binomial_tail(0.5, 100, 39, 0) - 0.017600100108852407) < 1e-12);
+    ck_assert(fabs(cse__binomial_tail(0.99, 50, 50, 1) - 0.6050060671375364) < 1e-12);
+    ck_assert(fabs(cse__binomial_tail(0.05, 400, 37, 1) - 0.00028806034771122757) <
+              1e-12);
+    ck_assert(fabs(cse__binomial_tail(0.05, 400, 6, 0) - 0.00019647903100894698) < 1e-12);
+    ck_assert(cse__funnel_limit(0.99, 50, 0.999) < 1.0); /* why the tails decide */
+    ck_assert(cse__binomial_tail(0.3, 10, 0, 1) == 1.0);
+    ck_assert(cse__binomial_tail(0.3, 10, 11, 0) == 1.0);
+    ck_assert(cse__binomial_tail(0.0, 10, 0, 0) == 1.0);
+}
+END_TEST
+
 Suite *make_report_output_suite(void)
 {
     Suite *s = suite_create("report_output");
@@ -176,6 +193,7 @@ Suite *make_report_output_suite(void)
     tcase_add_test(tc, test_report_synth_nhs_numbers_never_repeat);
     tcase_add_test(tc, test_report_extract_refuses_practice_the_data_does_not_name);
     tcase_add_test(tc, test_report_funnel_limits_are_exact_binomial);
+    tcase_add_test(tc, test_report_binomial_tails);
     suite_add_tcase(s, tc);
     return s;
 }
