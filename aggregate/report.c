@@ -95,12 +95,14 @@ static void raw_counts(const cse__cell *c, size_t m, uint64_t *num, uint64_t *de
 static int row_cmp(const void *a, const void *b)
 {
     const cse_report_row *x = a, *y = b;
-    int c = cse_time_compare(&x->start, &y->start);
+    /* Periods in chronological order of their end, then start, as a reader
+     * expects when quarters and shorter periods are mixed. */
+    int c = cse_time_compare(&x->end, &y->end);
     int tx = strcmp(x->practice, "ALL") == 0, ty = strcmp(y->practice, "ALL") == 0;
     size_t mx = 0, my = 0;
 
     if (c == 0)
-        c = cse_time_compare(&x->end, &y->end);
+        c = cse_time_compare(&x->start, &y->start);
     if (c != 0)
         return c;
     for (size_t i = 0; i < CSE_MEASURE_COUNT; i++) {

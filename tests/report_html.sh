@@ -56,6 +56,10 @@ order=$(grep -o '<th>2025-[0-9-]* to 2025-[0-9-]*</th>' "$scratch/multi.html" | 
     sed 's/<[^>]*>//g' | tr '\n' ';')
 [ "$order" = "2025-07-01 to 2025-09-30;2025-12-04 to 2025-12-04;2025-10-01 to 2025-12-31;" ] ||
     fail "periods out of order: $order"
+# The CSV lists the periods in the same order.
+"$rep" merge "$scratch"/Y*.json --format csv -o "$scratch/multi.csv" || fail "merge csv failed"
+csv_order=$(awk -F, 'NR > 1 && $3 != last { printf "%s;", $3; last = $3 }' "$scratch/multi.csv")
+[ "$csv_order" = "2025-09-30;2025-12-04;2025-12-31;" ] || fail "CSV periods out of order: $csv_order"
 grep -q '<svg class="chart funnel" [^>]*><title>Funnel plot, period ending 2025-12-31' \
     "$scratch/multi.html" || fail "the funnel plot is not of the period that ends last"
 # Single period: no trend chart, a sentence instead.

@@ -197,9 +197,9 @@ CSE_EXPORT cse_code cse_report_options_check(const cse_report_options *opt,
                                              cse_error *err);
 
 /* Computes the published rows (disclosure control applied unless switched
- * off), sorted by period, measure and practice. Returns CSE_ERR_INVALID_ARG
- * for options cse_report_options_check() refuses. Ownership: *rows is the
- * caller's, released with free(). */
+ * off), sorted by period (end, then start), measure and practice, the total
+ * last. Returns CSE_ERR_INVALID_ARG for options cse_report_options_check()
+ * refuses. Ownership: *rows is the caller's, released with free(). */
 CSE_EXPORT cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
                                     cse_report_row **rows, size_t *n, cse_error *err);
 
