@@ -150,8 +150,8 @@ static const char merge_usage[] =
     "  --format F         the report format; 'partial' writes a merged partial that\n"
     "                     can be merged again\n"
     "  -o, --output OUT   the report (default: standard output)\n"
-    "  --threshold N      redact counts from 1 to N (default 7)\n"
-    "  --round N          round other counts to the nearest N (default 5)\n"
+    "  --threshold N      redact counts from 1 to N: 7 (the default) to 1000\n"
+    "  --round N          round other counts to the nearest N: 5 (the default) to 10\n"
     "  --no-disclosure-control  raw counts; every output is marked UNPROTECTED\n";
 
 static int parse_uint(const char *s, unsigned *out)
@@ -188,15 +188,30 @@ int report_cmd_merge(int argc, char **argv)
         switch (c) {
         case 'f': format = optarg; break;
         case 'o': outpath = optarg; break;
+        /* Only protective values: a lower threshold or base would publish
+         * counts the disclosure rules protect, still labelled "protected"; a
+         * larger base would publish ratios far from the truth. */
         case 't':
-            if (parse_uint(optarg, &ro.threshold) != 0 || ro.threshold == 0) {
-                fprintf(stderr, PROG " merge: --threshold needs a positive integer\n");
+            if (parse_uint(optarg, &ro.threshold) != 0 ||
+                ro.threshold < CSE_SDC_THRESHOLD_DEFAULT ||
+                ro.threshold > CSE_SDC_THRESHOLD_MAX) {
+                fprintf(stderr,
+                        PROG " merge: --threshold '%s': accepted values are %u to %u "
+                             "(counts from 1 to N are redacted; below %u they would be "
+                             "published)\n",
+                        optarg, CSE_SDC_THRESHOLD_DEFAULT, CSE_SDC_THRESHOLD_MAX,
+                        CSE_SDC_THRESHOLD_DEFAULT);
                 return CLI_USAGE;
             }
             break;
         case 'r':
-            if (parse_uint(optarg, &ro.base) != 0 || ro.base == 0) {
-                fprintf(stderr, PROG " merge: --round needs a positive integer\n");
+            if (parse_uint(optarg, &ro.base) != 0 || ro.base < CSE_SDC_BASE_MIN ||
+                ro.base > CSE_SDC_BASE_MAX) {
+                fprintf(stderr,
+                        PROG " merge: --round '%s': accepted values are %u to %u (a "
+                             "smaller base publishes near-exact counts, a larger one "
+                             "ratios far from the truth)\n",
+                        optarg, CSE_SDC_BASE_MIN, CSE_SDC_BASE_MAX);
                 return CLI_USAGE;
             }
             break;
@@ -208,6 +223,11 @@ int report_cmd_merge(int argc, char **argv)
     if (format == NULL || optind >= argc) {
         fprintf(stderr, PROG " merge: --format and at least one PARTIAL are required\n%s",
                 merge_usage);
+        return CLI_USAGE;
+    }
+    if (ro.no_disclosure_control && (ro.threshold != 0 || ro.base != 0)) {
+        fprintf(stderr, PROG " merge: --threshold and --round mean nothing with "
+                             "--no-disclosure-control\n");
         return CLI_USAGE;
     }
     if (strcmp(format, "partial") == 0)

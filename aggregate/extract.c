@@ -2,8 +2,11 @@
  *
  * Resources of a Bulk Data export arrive by type in any order, so what is
  * known about a patient is kept in a compact open-addressing table keyed by a
- * 64-bit hash of the Patient id: 32 bytes per patient (hash, a 16-byte
- * pseudonym or unkeyed link tag, flag bits). Markers are rare and kept one
+ * 64-bit hash of the Patient id: 12 bytes per slot (the hash, flag bits and
+ * the index of the child's link tag). Only children can count in a transfer,
+ * so only children keep a link tag (the 16-byte pseudonym, or an unkeyed
+ * in-memory tag) in a side array: about 15 to 20 MB for a practice of a
+ * million patients, 36 MB while the table doubles. Markers are rare and kept one
  * record each until the end, when Flags are joined with the Observations they
  * point to (our Flag and its Observation form are ONE marker). NHS numbers
  * live only on the stack long enough to compute a pseudonym. */
@@ -45,12 +48,15 @@ enum {
     P_LEFT_MARKER = 1u << 7
 };
 
-struct patient {
-    uint64_t key; /* 0 = empty slot */
-    unsigned char tag[CSE__PSEUDO_LEN];
-    uint32_t flags;
-    uint32_t pad;
+/* One slot of the patient table: 12 bytes, so that a million patients fit in
+ * 24 MB (packed to 4-byte alignment; no member's address is ever taken). */
+struct __attribute__((packed, aligned(4))) patient {
+    uint64_t key;       /* 0 = empty slot */
+    uint32_t flags : 8; /* P_* */
+    uint32_t tag : 24;  /* 1 + index into cse_extract.tags; 0 = no tag */
 };
+
+#define MAX_TAGS ((1u << 24) - 1)
 
 struct mrec {
     uint64_t patient, self, detail;
@@ -68,6 +74,11 @@ struct cse_extract {
     int has_key, quiet, finished;
     struct patient *tab;
     size_t tab_cap, tab_n;
+    unsigned char (*tags)[CSE__PSEUDO_LEN]; /* children's link tags */
+    size_t tags_n, tags_cap;
+    uint64_t named_here, named_other; /* Patients naming this or another practice */
+    char other_ods[8][16];            /* the other practices named, most often first */
+    uint64_t other_n[8];
     struct mrec *m;
     size_t m_n, m_cap;
     struct arrival *arr;
@@ -205,6 +216,9 @@ void cse_extract_free(cse_extract *x)
     if (x->tab != NULL)
         cse__wipe(x->tab, x->tab_cap * sizeof(*x->tab));
     free(x->tab);
+    if (x->tags != NULL)
+        cse__wipe(x->tags, x->tags_cap * sizeof(*x->tags));
+    free(x->tags);
     free(x->m);
     if (x->arr != NULL)
         cse__wipe(x->arr, x->arr_n * sizeof(*x->arr));
@@ -372,9 +386,39 @@ static cse_code link_tag(const cse_extract *x, const char nhs[11],
 struct patient_fields {
     char id[128];
     int inactive, gp_match, gp_other, have_nhs;
+    char other[16]; /* the first other practice named (an ODS code) */
     char birth[32];
     char nhs[32]; /* raw, wiped after use */
 };
+
+/* Counts the Patients that name another practice, by practice (an ODS code
+ * is not a patient identifier), for the error that a wrong --practice gets. */
+static void note_other_practice(cse_extract *x, const char *ods)
+{
+    size_t i, n = sizeof(x->other_n) / sizeof(x->other_n[0]);
+
+    x->named_other++;
+    if (ods[0] == '\0')
+        return;
+    for (i = 0; i < n && x->other_n[i] > 0; i++)
+        if (strcmp(x->other_ods[i], ods) == 0)
+            break;
+    if (i == n)
+        return; /* the first few practices are enough to say what the data holds */
+    if (x->other_n[i] == 0)
+        memcpy(x->other_ods[i], ods, strlen(ods) + 1);
+    x->other_n[i]++;
+    /* Keep the most named first. */
+    for (; i > 0 && x->other_n[i] > x->other_n[i - 1]; i--) {
+        char t[16];
+        uint64_t tn = x->other_n[i];
+        memcpy(t, x->other_ods[i], 16);
+        memcpy(x->other_ods[i], x->other_ods[i - 1], 16);
+        x->other_n[i] = x->other_n[i - 1];
+        memcpy(x->other_ods[i - 1], t, 16);
+        x->other_n[i - 1] = tn;
+    }
+}
 
 static cse_code patient_apply(cse_extract *x, struct patient_fields *f,
                               const char *source, long line, cse_error *err)
@@ -395,6 +439,10 @@ static cse_code patient_apply(cse_extract *x, struct patient_fields *f,
         goto out;
     }
     p->flags |= P_SEEN;
+    if (f->gp_match)
+        x->named_here++;
+    else if (f->gp_other)
+        note_other_practice(x, f->other);
     /* Registered: an active Patient whose practice is this one (or unnamed, as
      * in the practice's own export). */
     if (!f->inactive && (f->gp_match || !f->gp_other))
@@ -407,8 +455,33 @@ static cse_code patient_apply(cse_extract *x, struct patient_fields *f,
         if (age < 18)
             p->flags |= P_CHILD;
     }
-    if (f->have_nhs && cse_nhs_number_canonical(f->nhs, nhs) == CSE_OK) {
-        rc = link_tag(x, nhs, p->tag);
+    /* Only a child can count in a transfer, so only a child keeps a tag. */
+    if ((p->flags & P_CHILD) && f->have_nhs &&
+        cse_nhs_number_canonical(f->nhs, nhs) == CSE_OK) {
+        if (p->tag == 0) {
+            if (x->tags_n == x->tags_cap) {
+                size_t ncap = x->tags_cap ? x->tags_cap + x->tags_cap / 2 : 4096;
+                unsigned char(*nt)[CSE__PSEUDO_LEN];
+                if (ncap > MAX_TAGS)
+                    ncap = MAX_TAGS;
+                if (x->tags_n == ncap) {
+                    cse__wipe(nhs, sizeof(nhs));
+                    rc = cse__error_set(err, CSE_ERR_LIMIT, (int)line, source, "Patient",
+                                        "more than %u children", MAX_TAGS);
+                    goto out;
+                }
+                if ((nt = realloc(x->tags, ncap * sizeof(*nt))) == NULL) {
+                    cse__wipe(nhs, sizeof(nhs));
+                    rc = cse__error_set(err, CSE_ERR_NOMEM, (int)line, source, "Patient",
+                                        "out of memory");
+                    goto out;
+                }
+                x->tags = nt;
+                x->tags_cap = ncap;
+            }
+            p->tag = (uint32_t)++x->tags_n & MAX_TAGS;
+        }
+        rc = link_tag(x, nhs, x->tags[p->tag - 1]);
         cse__wipe(nhs, sizeof(nhs));
         if (rc != CSE_OK) {
             cse__error_set(err, rc, (int)line, source, "Patient.identifier",
@@ -449,8 +522,8 @@ static cse_code on_patient(cse_extract *x, const json_t *r, const char *source, 
             continue;
         if (strcmp(val, x->ods) == 0)
             f.gp_match = 1;
-        else
-            f.gp_other = 1;
+        else if (!f.gp_other++)
+            copy_field(f.other, sizeof(f.other), val);
     }
     f.inactive = json_is_false(json_object_get(r, "active"));
     copy_field(f.birth, sizeof(f.birth), jstr(r, "birthDate"));
@@ -1022,8 +1095,8 @@ static void fp_after_gp(struct fp *fp)
         return;
     if (strcmp(fp->sv->value, fp->x->ods) == 0)
         fp->f->gp_match = 1;
-    else
-        fp->f->gp_other = 1;
+    else if (!fp->f->gp_other++)
+        copy_field(fp->f->other, sizeof(fp->f->other), fp->sv->value);
 }
 
 static void fp_after_identifier(struct fp *fp)
@@ -1365,7 +1438,9 @@ cse_code cse_extract_add_resource_json(cse_extract *x, const char *json, size_t 
             jv_ws(&v);
             ok = v.p == v.end && v.types == 1 && !v.escapes;
         }
-        if (ok && strcmp(fp.type, "Patient") == 0 && !fp.lossy) {
+        /* A number jansson might refuse (an exponent, a long number) sends
+         * even a Patient to jansson, so both paths accept the same lines. */
+        if (ok && !v.numbers && strcmp(fp.type, "Patient") == 0 && !fp.lossy) {
             x->st.resources++;
             x->bytes += len;
             rc = patient_apply(x, &f, source, line, err);
@@ -1689,6 +1764,17 @@ static cse_code finish(cse_extract *x, cse_error *err)
 
     if (x->finished)
         return CSE_OK;
+    /* A wrong --practice would count no child and list every flagged child as
+     * "left": refuse when no Patient names this practice and some name
+     * another, and say which (ODS codes are not patient identifiers). */
+    if (x->named_here == 0 && x->named_other > 0)
+        return cse__error_set(
+            err, CSE_ERR_STRUCTURE, 0, "", "Patient.generalPractitioner",
+            "no Patient names practice %s; %llu of %llu name another practice, most "
+            "often %s: is --practice right?",
+            x->ods, (unsigned long long)x->named_other,
+            (unsigned long long)x->st.patients,
+            x->other_n[0] > 0 ? x->other_ods[0] : "(an ODS code too long to show)");
     x->finished = 1;
     memset(c, 0, sizeof(*c));
     memcpy(c->practice, x->ods, sizeof(c->practice));
@@ -1755,19 +1841,22 @@ static cse_code finish(cse_extract *x, cse_error *err)
             else if (p->flags & P_RELATED)
                 c->c[CSE__CHILDREN_UNFLAGGED]++;
             if ((p->flags & P_TAG) && x->arr_n > 0 &&
-                bsearch(p->tag, x->arr, x->arr_n, sizeof(*x->arr), cse__pseudo_cmp)) {
+                bsearch(x->tags[p->tag - 1], x->arr, x->arr_n, sizeof(*x->arr),
+                        cse__pseudo_cmp)) {
                 x->st.arrived_linked++;
                 if (x->has_key) {
                     if (p->flags & P_ANY_MARKER)
-                        rc = push_pseudo(&c->arr_with, &c->n_arr_with, p->tag);
+                        rc = push_pseudo(&c->arr_with, &c->n_arr_with,
+                                         x->tags[p->tag - 1]);
                     else
-                        rc = push_pseudo(&c->arr_without, &c->n_arr_without, p->tag);
+                        rc = push_pseudo(&c->arr_without, &c->n_arr_without,
+                                         x->tags[p->tag - 1]);
                 }
             }
         } else if ((p->flags & P_LEFT_MARKER) && (p->flags & P_TAG)) {
             x->st.left_with_marker++;
             if (x->has_key)
-                rc = push_pseudo(&c->left, &c->n_left, p->tag);
+                rc = push_pseudo(&c->left, &c->n_left, x->tags[p->tag - 1]);
         }
         if (rc != CSE_OK)
             return cse__error_set(err, rc, 0, "", "", "out of memory");

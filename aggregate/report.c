@@ -7,10 +7,11 @@
  * denominator and it (the "complement": e.g. markers without NOPAT) is
  * 1..threshold, either exactly or as published, so no subtraction of related
  * cells recovers a small count. A denominator shared by several measures is
- * protected identically everywhere. Totals are sums of the published cells
- * of the rows whose numerator and denominator are both published, so they
- * reveal nothing a cell does not, their ratio compares like with like, and
- * every total and total difference is 0 or above the threshold. */
+ * protected identically everywhere. A total (practice "ALL") is computed
+ * from every practice's true counts and then protected like any cell, and
+ * says how many practices it covers: a sum of the published cells would drop
+ * exactly the practices with a redacted cell and bias the total. Only
+ * protective options are accepted (cse_report_options_check). */
 #include "config.h"
 
 #include <errno.h>
@@ -94,12 +95,14 @@ static void raw_counts(const cse__cell *c, size_t m, uint64_t *num, uint64_t *de
 static int row_cmp(const void *a, const void *b)
 {
     const cse_report_row *x = a, *y = b;
-    int c = cse_time_compare(&x->start, &y->start);
+    /* Periods in chronological order of their end, then start, as a reader
+     * expects when quarters and shorter periods are mixed. */
+    int c = cse_time_compare(&x->end, &y->end);
     int tx = strcmp(x->practice, "ALL") == 0, ty = strcmp(y->practice, "ALL") == 0;
     size_t mx = 0, my = 0;
 
     if (c == 0)
-        c = cse_time_compare(&x->end, &y->end);
+        c = cse_time_compare(&x->start, &y->start);
     if (c != 0)
         return c;
     for (size_t i = 0; i < CSE_MEASURE_COUNT; i++) {
@@ -120,6 +123,48 @@ static int in_set(unsigned char (*set)[CSE__PSEUDO_LEN], size_t n, const unsigne
     return n > 0 && bsearch(p, set, n, CSE__PSEUDO_LEN, cse__pseudo_cmp) != NULL;
 }
 
+cse_code cse_report_options_check(const cse_report_options *opt, cse_error *err)
+{
+    if (opt == NULL || opt->no_disclosure_control)
+        return CSE_OK;
+    if (opt->threshold != 0 && (opt->threshold < CSE_SDC_THRESHOLD_DEFAULT ||
+                                opt->threshold > CSE_SDC_THRESHOLD_MAX))
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
+                              "the redaction threshold must be from %u to %u: a lower "
+                              "one publishes counts the disclosure rules redact",
+                              CSE_SDC_THRESHOLD_DEFAULT, CSE_SDC_THRESHOLD_MAX);
+    if (opt->base != 0 && (opt->base < CSE_SDC_BASE_MIN || opt->base > CSE_SDC_BASE_MAX))
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
+                              "the rounding base must be from %u to %u: a smaller one "
+                              "publishes (nearly) exact counts, a larger one ratios far "
+                              "from the truth",
+                              CSE_SDC_BASE_MIN, CSE_SDC_BASE_MAX);
+    return CSE_OK;
+}
+
+/* Protects one row's true counts as every published cell is (see the top of
+ * this file); a total goes through here too, from the true sums. */
+static void protect_row(cse_report_row *r, uint64_t num, uint64_t den, unsigned thr,
+                        unsigned base)
+{
+    r->numerator = cse_sdc_protect(num, thr, base);
+    r->denominator = cse_sdc_protect(den, thr, base);
+    if (r->denominator < 0 && r->numerator != 0)
+        r->numerator = -1;
+    if (r->numerator >= 0 && r->denominator >= 0) {
+        uint64_t ct = den - num;
+        int64_t cp = r->denominator - r->numerator;
+        if ((ct >= 1 && ct <= thr) || (cp >= 1 && cp <= (int64_t)thr))
+            r->numerator = -1;
+    }
+}
+
+static int same_group(const cse_report_row *a, const cse_report_row *b)
+{
+    return a->measure == b->measure && cse_time_compare(&a->start, &b->start) == 0 &&
+           cse_time_compare(&a->end, &b->end) == 0;
+}
+
 cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
                          cse_report_row **rows_out, size_t *n_out, cse_error *err)
 {
@@ -135,6 +180,8 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "", "no partial");
     *rows_out = NULL;
     *n_out = 0;
+    if ((rc = cse_report_options_check(opt, err)) != CSE_OK)
+        return rc;
     /* Everyone who left any practice with an active marker. */
     for (size_t i = 0; i < p->n; i++)
         n_left += p->cells[i].n_left;
@@ -153,6 +200,8 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
     cap = p->n * CSE_MEASURE_COUNT * 2 + 1;
     if ((rows = calloc(cap, sizeof(*rows))) == NULL)
         goto nomem;
+    /* Every row first holds its true counts; disclosure control comes last,
+     * once the totals are summed from them. */
     for (size_t i = 0; i < p->n; i++) {
         const cse__cell *c = &p->cells[i];
         for (size_t m = 0; m < CSE_MEASURE_COUNT; m++) {
@@ -172,24 +221,15 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
             memcpy(r->practice, c->practice, sizeof(r->practice));
             r->start = c->start;
             r->end = c->end;
-            if (!sdc) {
-                r->numerator = (int64_t)num;
-                r->denominator = (int64_t)den;
-            } else {
-                r->numerator = cse_sdc_protect(num, thr, base);
-                r->denominator = cse_sdc_protect(den, thr, base);
-                if (r->denominator < 0 && r->numerator != 0)
-                    r->numerator = -1;
-                if (r->numerator >= 0 && r->denominator >= 0) {
-                    uint64_t ct = den - num;
-                    int64_t cp = r->denominator - r->numerator;
-                    if ((ct >= 1 && ct <= thr) || (cp >= 1 && cp <= (int64_t)thr))
-                        r->numerator = -1;
-                }
-            }
+            r->numerator = (int64_t)num;
+            r->denominator = (int64_t)den;
+            r->practices = 1;
         }
     }
-    /* Totals per measure and period: sums of the published cells. */
+    /* Totals per measure and period, from every practice's true counts: a sum
+     * of the published cells would leave out exactly the practices with a
+     * redacted cell and bias the total. Each total says how many practices
+     * it covers. */
     {
         size_t ncells = n;
         qsort(rows, ncells, sizeof(*rows), row_cmp);
@@ -199,24 +239,26 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
             *t = rows[i];
             strcpy(t->practice, "ALL");
             t->numerator = t->denominator = 0;
-            for (; j < ncells && rows[j].measure == rows[i].measure &&
-                   cse_time_compare(&rows[j].start, &rows[i].start) == 0 &&
-                   cse_time_compare(&rows[j].end, &rows[i].end) == 0;
-                 j++) {
-                /* A row counts in the totals only when both its counts are
-                 * published, so the total ratio compares like with like. */
-                if (rows[j].numerator < 0 || rows[j].denominator < 0)
-                    continue;
+            t->practices = 0;
+            for (; j < ncells && same_group(&rows[j], &rows[i]); j++) {
                 t->numerator += rows[j].numerator;
                 t->denominator += rows[j].denominator;
+                t->practices++;
             }
             i = j;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        rows[i].ratio = rows[i].numerator >= 0 && rows[i].denominator > 0
-                            ? (double)rows[i].numerator / (double)rows[i].denominator
-                            : -1.0;
+    for (size_t i = 0; i < n; i++) {
+        cse_report_row *r = &rows[i];
+        if (sdc)
+            protect_row(r, (uint64_t)r->numerator, (uint64_t)r->denominator, thr, base);
+        /* Ratios come from the published counts, never the true ones, which
+         * the ratio would otherwise give away; the rounding base is capped
+         * (CSE_SDC_BASE_MAX) so that they stay close to the truth. */
+        r->ratio = r->numerator >= 0 && r->denominator > 0
+                       ? (double)r->numerator / (double)r->denominator
+                       : -1.0;
+    }
     qsort(rows, n, sizeof(*rows), row_cmp);
     *rows_out = rows;
     *n_out = n;
@@ -243,7 +285,7 @@ static void put_count(FILE *out, int64_t v)
 static cse_code write_csv(const cse_report_row *rows, size_t n, int sdc, FILE *out)
 {
     fputs("measure,interval_start,interval_end,practice,numerator,denominator,ratio,"
-          "disclosure_control\n",
+          "disclosure_control,practices\n",
           out);
     for (size_t i = 0; i < n; i++) {
         const cse_report_row *r = &rows[i];
@@ -257,7 +299,7 @@ static cse_code write_csv(const cse_report_row *rows, size_t n, int sdc, FILE *o
         fputc(',', out);
         if (r->ratio >= 0)
             fprintf(out, "%.4f", r->ratio);
-        fprintf(out, ",%s\n", sdc ? "protected" : "UNPROTECTED");
+        fprintf(out, ",%s,%zu\n", sdc ? "protected" : "UNPROTECTED", r->practices);
     }
     return ferror(out) ? CSE_ERR_IO : CSE_OK;
 }
@@ -295,14 +337,15 @@ static cse_code write_json(const cse_report_row *rows, size_t n,
         const cse_report_row *r = &rows[i];
         char a[32], b[32];
         json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:o}", "measure", r->measure,
+            "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:b, s:o, s:I}", "measure", r->measure,
             "interval_start", cse_time_format_fhir_date(&r->start, a, sizeof(a)),
             "interval_end", cse_time_format_fhir_date(&r->end, b, sizeof(b)), "practice",
             r->practice, "numerator", jcount(r->numerator), "numerator_redacted",
             r->numerator < 0, "denominator", jcount(r->denominator),
             "denominator_redacted", r->denominator < 0, "ratio",
             r->ratio >= 0 ? json_real((double)(long long)(r->ratio * 1e6 + 0.5) / 1e6)
-                          : json_null());
+                          : json_null(),
+            "practices", (json_int_t)r->practices);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(root);
             return CSE_ERR_NOMEM;
@@ -390,6 +433,12 @@ static json_t *measure_report(const cse_report_row *rows, size_t n,
             if (r->measure != measure_names[m])
                 continue;
             if (strcmp(r->practice, "ALL") == 0) {
+                /* The group's counts are the total: say how many practices. */
+                json_object_set_new(
+                    g, "extension",
+                    json_pack("[{s:s, s:I}]", "url",
+                              CSE_FHIR_BASE "/StructureDefinition/cse-practices-covered",
+                              "valueInteger", (json_int_t)r->practices));
                 add_counts(g, r);
                 continue;
             }

@@ -69,6 +69,26 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                           const cse_report_row *rows, size_t n, FILE *out,
                           cse_error *err);
 
+/* The synthetic NHS numbers: 20 million bodies (prefixes 999 down to 980),
+ * about 18 million valid, never repeated; synth writes at most 9 million
+ * patients (plus the children who moved, 1 in 80). */
+#define CSE__SYNTH_NHS_BODIES 20000000u
+#define CSE__SYNTH_MAX_PATIENTS 9000000u
+
+/* Writes the next synthetic NHS number (canonical, valid check digit) of the
+ * sequence whose state is *next, and advances it. */
+void cse__synth_nhs_number(uint64_t *next, char out[11]);
+
+/* The funnel-plot control limit of the HTML report: the q-quantile of the
+ * proportion of Binomial(n, p0), interpolated between the discrete quantiles
+ * as in Spiegelhalter (Stat Med 2005;24:1185-1202, appendix A.1.1). q is
+ * 0.025 and 0.975 for the 95% limits, 0.001 and 0.999 for the 99.8% ones. */
+double cse__funnel_limit(double p0, uint64_t n, double q);
+
+/* P(X <= x) (upper 0) or P(X >= x) (upper 1) for X ~ Binomial(n, p0): the
+ * tail probabilities by which the report calls a practice outside a limit. */
+double cse__binomial_tail(double p0, uint64_t n, uint64_t x, int upper);
+
 /* A GP2GP extract's envelope: what an arrival needs, nothing else. */
 typedef struct cse__gp2gp_head {
     char nhs[11];          /* canonical NHS number, "" when absent or invalid */

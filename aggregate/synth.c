@@ -6,8 +6,8 @@
  * drawn up front, so that each practice's files can be written in one pass
  * with the records of those who left it and those who arrived. Names,
  * addresses and postcodes are invented so that the privacy tests have
- * something to look for; NHS numbers are from the 999 test range and pass the
- * check digit. */
+ * something to look for; NHS numbers are from the 9xx test range (999 first), pass
+ * the check digit and never repeat. */
 #include "config.h"
 
 #include <errno.h>
@@ -146,15 +146,20 @@ static void uuid_from(struct rng *r, char out[37], int upper)
     out[k] = '\0';
 }
 
-/* The next NHS number in the 999 range that passes the check digit. The six
- * free digits walk a permutation, so numbers look scattered but never repeat
- * until about 909,000 have been used. */
-static void nhs_number(struct synth *s, char out[11])
+/* The next NHS number of the synthetic sequence that passes the check digit.
+ * The nine-digit body is a prefix from 999 down to 980 (the 9xx range, never
+ * issued to a patient in England; 999 first, as the fixtures use) and six
+ * free digits that walk a permutation of 0..999999 within each prefix, so
+ * numbers look scattered but never repeat for 20 million bodies, about 18
+ * million valid numbers: far beyond the 9 million patients synth allows. */
+void cse__synth_nhs_number(uint64_t *next, char out[11])
 {
     for (;;) {
-        uint64_t body = (s->nhs_next++ * 7919u + 104729u) % 1000000u;
+        uint64_t k = (*next)++ % CSE__SYNTH_NHS_BODIES;
+        uint64_t body = ((k % 1000000u) * 7919u + 104729u) % 1000000u;
+        unsigned prefix = 999u - (unsigned)(k / 1000000u);
         int sum = 0, c;
-        snprintf(out, 11, "999%06u", (unsigned)body);
+        snprintf(out, 11, "%03u%06u", prefix, (unsigned)body);
         for (int i = 0; i < 9; i++)
             sum += (out[i] - '0') * (10 - i);
         c = 11 - sum % 11;
@@ -166,6 +171,11 @@ static void nhs_number(struct synth *s, char out[11])
         out[10] = '\0';
         return;
     }
+}
+
+static void nhs_number(struct synth *s, char out[11])
+{
+    cse__synth_nhs_number(&s->nhs_next, out);
 }
 
 static cse_time days_before(const cse_time *t, long days)
@@ -762,6 +772,12 @@ cse_code cse_synth_write(const char *dir, const cse_synth_options *opt, cse_erro
         opt->practices > 2000 || opt->patients > 1000000)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
                               "synth needs 1-2000 practices and 1-1000000 patients each");
+    /* Every patient (and every child who moved) has an NHS number of its own. */
+    if (opt->practices * opt->patients > CSE__SYNTH_MAX_PATIENTS)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
+                              "synth writes at most %u patients in all (practices "
+                              "times patients), so that no NHS number repeats",
+                              (unsigned)CSE__SYNTH_MAX_PATIENTS);
     memset(&s, 0, sizeof(s));
     s.opt = opt;
     s.dir = dir;

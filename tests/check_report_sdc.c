@@ -1,7 +1,8 @@
 /* Disclosure control of the ICS report: the rounding and redaction table of
  * DESIGN.md section 7, the threshold and base options, and a property test
  * over many random small populations that no published cell, total or
- * difference of related cells reveals a count from 1 to the threshold. */
+ * difference of related cells reveals a count from 1 to the threshold, and
+ * that every total is the protected sum of every practice's true counts. */
 #include <stdint.h>
 #include <string.h>
 
@@ -75,7 +76,8 @@ static int small(int64_t v, unsigned thr)
     return v >= 1 && v <= (int64_t)thr;
 }
 
-static void check_rows(const cse_report_row *rows, size_t n, unsigned thr, unsigned base)
+static void check_rows(const cse_report_row *rows, const cse_report_row *raw, size_t n,
+                       unsigned thr, unsigned base)
 {
     for (size_t i = 0; i < n; i++) {
         const cse_report_row *r = &rows[i];
@@ -111,33 +113,47 @@ static void check_rows(const cse_report_row *rows, size_t n, unsigned thr, unsig
                 ck_assert_int_eq(r->denominator, o->denominator);
         }
     }
-    /* Totals are sums of the published cells of fully published rows. */
+    /* Totals: the true counts of every practice, protected like any cell
+     * (checked against the unprotected rows, which come in the same order). */
     for (size_t i = 0; i < n; i++) {
-        const cse_report_row *t = &rows[i];
-        int64_t num = 0, den = 0;
+        const cse_report_row *t = &rows[i], *u = &raw[i];
+        int64_t num = 0, den = 0, pn, pd;
+        size_t practices = 0;
+        ck_assert_str_eq(t->practice, u->practice);
+        ck_assert_ptr_eq(t->measure, u->measure);
         if (strcmp(t->practice, "ALL") != 0)
             continue;
         for (size_t j = 0; j < n; j++)
-            if (rows[j].measure == t->measure && strcmp(rows[j].practice, "ALL") != 0 &&
-                cse_time_compare(&rows[j].start, &t->start) == 0) {
-                if (rows[j].numerator < 0 || rows[j].denominator < 0)
-                    continue;
-                num += rows[j].numerator;
-                den += rows[j].denominator;
+            if (raw[j].measure == t->measure && strcmp(raw[j].practice, "ALL") != 0 &&
+                cse_time_compare(&raw[j].start, &t->start) == 0) {
+                num += raw[j].numerator;
+                den += raw[j].denominator;
+                practices++;
             }
-        ck_assert_int_eq(t->numerator, num);
-        ck_assert_int_eq(t->denominator, den);
+        ck_assert_int_eq(u->numerator, num);
+        ck_assert_int_eq(u->denominator, den);
+        ck_assert_uint_eq(t->practices, practices);
+        ck_assert_uint_eq(u->practices, practices);
+        pn = cse_sdc_protect((uint64_t)num, thr, base);
+        pd = cse_sdc_protect((uint64_t)den, thr, base);
+        ck_assert_int_eq(t->denominator, pd);
+        if (pd < 0 && pn != 0)
+            pn = -1;
+        if (pn >= 0 && pd >= 0 && (small(den - num, thr) || small(pd - pn, thr)))
+            pn = -1;
+        ck_assert_int_eq(t->numerator, pn);
     }
 }
 
 START_TEST(test_report_sdc_no_small_count_is_revealed)
 {
-    static const unsigned thr_base[][2] = {{7, 5}, {10, 10}, {5, 5}, {7, 3}};
+    static const unsigned thr_base[][2] = {{7, 5}, {10, 10}, {8, 5}, {7, 10}};
     for (int round = 0; round < 400; round++) {
         cse_partial *p = cse_partial_new();
         cse_report_options ro = {0};
-        cse_report_row *rows = NULL;
-        size_t n = 0, practices = 1 + rnd(6);
+        cse_report_row *rows = NULL, *raw = NULL;
+        cse_report_options ro_raw = {0};
+        size_t n = 0, n_raw = 0, practices = 1 + rnd(6);
         ck_assert_ptr_nonnull(p);
         ro.threshold = thr_base[round % 4][0];
         ro.base = thr_base[round % 4][1];
@@ -149,8 +165,12 @@ START_TEST(test_report_sdc_no_small_count_is_revealed)
             }
         ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
         ck_assert_uint_eq(n, practices * 2 * CSE_MEASURE_COUNT + 2 * CSE_MEASURE_COUNT);
-        check_rows(rows, n, ro.threshold, ro.base);
+        ro_raw.no_disclosure_control = 1;
+        ck_assert_int_eq(cse_report_rows(p, &ro_raw, &raw, &n_raw, NULL), CSE_OK);
+        ck_assert_uint_eq(n_raw, n);
+        check_rows(rows, raw, n, ro.threshold, ro.base);
         free(rows);
+        free(raw);
         cse_partial_free(p);
     }
 }
@@ -226,6 +246,64 @@ START_TEST(test_report_sdc_off_gives_raw_counts)
 }
 END_TEST
 
+/* Only protective options: base 1 would publish exact counts labelled
+ * protected, a threshold below 7 counts the rules redact, base 100 ratios far
+ * from the truth (5.9% shown as 14.8%). */
+START_TEST(test_report_sdc_refuses_unprotective_options)
+{
+    static const unsigned bad[][2] = {{7, 1},   {7, 2}, {7, 4}, {7, 11},
+                                      {7, 100}, {1, 5}, {6, 5}, {1001, 5}};
+    static const unsigned good[][2] = {{7, 5}, {7, 10}, {10, 10}, {30, 5}, {0, 0}};
+    cse_partial *p = cse_partial_new();
+    cse_report_row *rows = NULL;
+    cse__cell c;
+    cse_error err;
+    size_t n = 0;
+
+    memset(&c, 0, sizeof(c));
+    strcpy(c.practice, "Y00001");
+    c.start = test_day(2025, 1, 1);
+    c.end = test_day(2025, 3, 31);
+    c.c[CSE__REG_CHILDREN] = 676;
+    c.c[CSE__CHILDREN_MARKER] = 40;
+    ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cse_report_options ro = {0};
+        ro.threshold = bad[i][0];
+        ro.base = bad[i][1];
+        cse_error_clear(&err);
+        ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, &err), CSE_ERR_INVALID_ARG);
+        ck_assert_ptr_null(rows);
+        ck_assert_msg(strstr(err.message, "must be from") != NULL, "%s", err.message);
+        ck_assert_int_eq(cse_report_write(p, &ro, stdout, NULL), CSE_ERR_INVALID_ARG);
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cse_report_options ro = {0};
+        ro.threshold = good[i][0];
+        ro.base = good[i][1];
+        ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+        /* 40 of 676 is 5.9%: every accepted base shows 5.9% or 6.0%. */
+        ck_assert_msg(rows[0].ratio > 0.058 && rows[0].ratio < 0.061,
+                      "%u/%u: %s %s %lld/%lld", good[i][0], good[i][1], rows[0].measure,
+                      rows[0].practice, (long long)rows[0].numerator,
+                      (long long)rows[0].denominator);
+        free(rows);
+        rows = NULL;
+    }
+    {
+        cse_report_options ro = {0};
+        ro.threshold = CSE_SDC_THRESHOLD_MAX;
+        ro.base = CSE_SDC_BASE_MAX;
+        ck_assert_int_eq(cse_report_options_check(&ro, NULL), CSE_OK);
+        ro.threshold = 3;
+        ro.base = 1;
+        ro.no_disclosure_control = 1; /* raw counts: nothing to check */
+        ck_assert_int_eq(cse_report_options_check(&ro, NULL), CSE_OK);
+    }
+    cse_partial_free(p);
+}
+END_TEST
+
 Suite *make_report_sdc_suite(void)
 {
     Suite *s = suite_create("report_sdc");
@@ -236,6 +314,7 @@ Suite *make_report_sdc_suite(void)
     tcase_add_test(tc, test_report_sdc_no_small_count_is_revealed);
     tcase_add_test(tc, test_report_sdc_complement_is_suppressed);
     tcase_add_test(tc, test_report_sdc_off_gives_raw_counts);
+    tcase_add_test(tc, test_report_sdc_refuses_unprotective_options);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Replays every JSON and NDJSON fixture (and the hostile corpus) through the
+# Replays every saved fuzz input, every JSON and NDJSON fixture (and the
+# hostile corpus) through the
 # extract fuzz target, whose oracle checks that extract's fast scanner never
 # accepts a line that jansson refuses; then a few thousand mutated lines.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
@@ -9,8 +10,11 @@ cd "$top_srcdir" || exit 99
 seeds=$(find test-fixtures -name '*.json' -o -name '*.ndjson' 2>/dev/null | LC_ALL=C sort)
 [ -n "$seeds" ] || fail "no JSON seeds under test-fixtures"
 mkdir "$scratch/empty" "$scratch/mut"
+# The saved inputs the fuzzer found (fuzz/regressions/extract) come first.
+reg=fuzz/regressions/extract
+[ -d "$reg" ] || fail "missing $reg"
 # shellcheck disable=SC2086
-"$prog" "$scratch/empty" $seeds > "$scratch/out" 2>&1 || { cat "$scratch/out"; fail "replay failed"; }
+"$prog" "$reg" $seeds > "$scratch/out" 2>&1 || { cat "$scratch/out"; fail "replay failed"; }
 # Mutations of the hand fixture: every line cut at every 5th byte, and with
 # that byte changed to each of a few troublesome characters (one file of many
 # lines per kind; the target checks line by line).

@@ -30,6 +30,6 @@ fx="$top_srcdir/test-fixtures/report/hand"
 diff -u "$fx/expected.csv" "$scratch/r.csv" || fail "unprotected counts differ from the hand count"
 # With disclosure control: 4 of 8 children -> [REDACTED] of 10.
 "$rep" merge "$scratch/p.json" --format csv -o "$scratch/s.csv" || fail "protected merge failed"
-grep -q '^cse_marker_coverage,2025-01-01,2025-03-31,Y09999,\[REDACTED\],10,,protected$' "$scratch/s.csv" ||
+grep -q '^cse_marker_coverage,2025-01-01,2025-03-31,Y09999,\[REDACTED\],10,,protected,1$' "$scratch/s.csv" ||
     fail "small counts not redacted: $(cat "$scratch/s.csv")"
 echo "report_hand: ok"

@@ -139,6 +139,13 @@ CSE_EXPORT size_t cse_partial_cell_count(const cse_partial *p);
 
 #define CSE_SDC_THRESHOLD_DEFAULT 7 /* counts 1..7 are redacted */
 #define CSE_SDC_BASE_DEFAULT 5      /* other counts rounded to the nearest 5 */
+/* The only disclosure options a report accepts: a threshold from the default
+ * (7) up, and a rounding base from 5 to 10. A lower threshold or base publishes
+ * counts the rules protect (base 1 is exact); a larger base moves ratios of
+ * small counts far from the truth (base 100: 5.9% shown as 14.8%). */
+#define CSE_SDC_THRESHOLD_MAX 1000
+#define CSE_SDC_BASE_MIN 5
+#define CSE_SDC_BASE_MAX 10
 
 /* Protects one count: 0 stays 0; 1..threshold is redacted (returns -1);
  * others round to the nearest multiple of base (halves up: with base 5,
@@ -161,28 +168,38 @@ CSE_EXPORT cse_code cse_report_format_parse(const char *s, cse_report_format *ou
 typedef struct cse_report_options {
     cse_report_format format;
     int no_disclosure_control; /* nonzero: raw counts, every output marked UNPROTECTED */
-    unsigned threshold;        /* 0 = CSE_SDC_THRESHOLD_DEFAULT */
-    unsigned base;             /* 0 = CSE_SDC_BASE_DEFAULT */
-    const char *generated;     /* FHIR dateTime for MeasureReport.date, NULL = omit */
+    unsigned threshold; /* 0 = CSE_SDC_THRESHOLD_DEFAULT; else 7..CSE_SDC_THRESHOLD_MAX */
+    unsigned base;      /* 0 = CSE_SDC_BASE_DEFAULT; else CSE_SDC_BASE_MIN..MAX */
+    const char *generated; /* FHIR dateTime for MeasureReport.date, NULL = omit */
 } cse_report_options;
 
 /* One published cell of the report: one measure, practice and period. A count
- * of -1 is redacted; ratio < 0 means none (denominator 0 or redacted). */
+ * of -1 is redacted; ratio < 0 means none (denominator 0 or redacted). The
+ * total of a measure and period has practice "ALL": it is computed from every
+ * practice's true counts, then protected like any cell. */
 typedef struct cse_report_row {
     const char *measure;
     char practice[16];
     cse_time start, end;
     int64_t numerator, denominator;
     double ratio;
+    size_t practices; /* practices the row covers: 1, or all of them for "ALL" */
 } cse_report_row;
 
 /* The six measure names, in report order (DESIGN.md section 7). */
 CSE_EXPORT const char *cse_measure_name(size_t i);
 #define CSE_MEASURE_COUNT 6
 
+/* Checks that the disclosure options protect (see CSE_SDC_BASE_MIN): returns
+ * CSE_OK or CSE_ERR_INVALID_ARG with a message naming the accepted values.
+ * Options with no_disclosure_control set are not checked. */
+CSE_EXPORT cse_code cse_report_options_check(const cse_report_options *opt,
+                                             cse_error *err);
+
 /* Computes the published rows (disclosure control applied unless switched
- * off), sorted by period, measure and practice. Ownership: *rows is the
- * caller's, released with free(). */
+ * off), sorted by period (end, then start), measure and practice, the total
+ * last. Returns CSE_ERR_INVALID_ARG for options cse_report_options_check()
+ * refuses. Ownership: *rows is the caller's, released with free(). */
 CSE_EXPORT cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
                                     cse_report_row **rows, size_t *n, cse_error *err);
 

@@ -21,3 +21,12 @@ Context: Flag, Observation
 * valueCoding from CSEMarkerEndReasonVS (required)
 * valueCoding.system 1..1
 * valueCoding.code 1..1
+
+Extension: CSEPracticesCovered
+Id: cse-practices-covered
+Title: "Practices covered by a total"
+Description: "How many practices the counts of a MeasureReport group (the ICS total) cover. The total is computed from every practice's true counts and then protected like any cell, so it includes the practices whose own cells are redacted."
+Context: MeasureReport.group
+* insert Metadata
+* value[x] 1..1
+* value[x] only integer

@@ -32,7 +32,7 @@ Usage: #definition
 * jurisdiction = urn:iso:std:iso:3166#GB "United Kingdom of Great Britain and Northern Ireland"
 * description = "Measures of how well GP practices in an Integrated Care System record child sexual exploitation (CSE) risk markers: coverage, NOPAT labelling, overdue reviews, standard coding, children possibly unflagged and markers surviving GP2GP transfer. One group per measure; every group is stratified by practice (ODS code). Counts are computed where the data is and only counts leave the practice."
 * purpose = "Inquiry into child sexual exploitation in Telford and Wrekin (2022), recommendation 46: the ICS consults GP practices about data improvements so that systems can flag CSE concerns on a child's record."
-* guidance = "Disclosure control is on by default: a count of 1 to 7 is redacted and every other count is rounded to the nearest 5; zero stays zero. Ratios are computed from the protected counts and totals are the sums of the published cells. In a MeasureReport a redacted count is absent and carries the data-absent-reason extension with code masked. Outputs never contain an NHS number, name, date of birth, address or free text from a record."
+* guidance = "Disclosure control is on by default: a count of 1 to 7 is redacted and every other count is rounded to the nearest 5; zero stays zero. Ratios are computed from the protected counts. A total (the group's counts) is computed from every practice's true counts, then protected like any cell, and names how many practices it covers (extension cse-practices-covered). In a MeasureReport a redacted count is absent and carries the data-absent-reason extension with code masked. Outputs never contain an NHS number, name, date of birth, address or free text from a record."
 * scoring = $measure-scoring#proportion "Proportion"
 * subjectCodeableConcept = http://hl7.org/fhir/resource-types#Patient
 * insert MeasureGroup(0, cse_marker_coverage, CSE marker coverage, Share of registered children who have an active CSE marker., Registered patients under 18 at the end of the interval with an active CSE marker, Registered patients under 18 at the end of the interval)
@@ -76,6 +76,7 @@ Description: "A summary MeasureReport of the CSE marker measures for one period:
 * group 1..* MS
 * group.code 1..1 MS
 * group.code from CSEMeasureVS (required)
+* group.extension contains CSEPracticesCovered named practicesCovered 1..1 MS
 * insert NumeratorDenominator(group)
 * group.measureScore MS
 * group.measureScore ^short = "numerator / denominator of the published (protected) counts; absent when the denominator is 0 or redacted"
