@@ -11,11 +11,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -106,50 +108,64 @@ static int report(const char *what, const char *file, const cse_plugin_error *er
 /* ---- Files -------------------------------------------------------------- */
 
 /* Reads a whole regular file of at most RECORD_MAX bytes; what names the
- * command in messages. */
+ * command in messages. The file is opened without blocking and checked
+ * before anything is read: a FIFO given as a file would otherwise hang the
+ * open until someone writes to it, and a device or a folder is not a record. */
 static char *read_file(const char *what, const char *path, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), fl;
     char *buf = NULL;
     struct stat st;
-    long n;
+    size_t n = 0;
 
-    if (fp == NULL) {
+    if (fd < 0) {
         fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
         return NULL;
     }
-    /* fopen() opens a folder for reading; only reading it fails, with EISDIR
-     * after ftell() has already said something odd. */
-    if (fstat(fileno(fp), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
-        fclose(fp);
+        close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
         fprintf(stderr, "cse-host: %s: %s: %s\n", what, path,
-                S_ISDIR(st.st_mode) ? "is a directory, not a file"
-                                    : "not a regular file");
-        fclose(fp);
+                S_ISDIR(st.st_mode)    ? "is a directory, not a file"
+                : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file: refused"
+                                       : "not a regular file: refused");
+        close(fd);
         return NULL;
     }
-    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > RECORD_MAX ||
-        fseek(fp, 0, SEEK_SET) != 0) {
-        fprintf(stderr, "cse-host: %s: %s: unreadable or larger than %ld bytes\n", what,
-                path, RECORD_MAX);
-        fclose(fp);
+    if (st.st_size > RECORD_MAX) {
+        fprintf(stderr, "cse-host: %s: %s: larger than %ld bytes: refused\n", what, path,
+                RECORD_MAX);
+        close(fd);
         return NULL;
     }
-    if ((buf = malloc((size_t)n + 1)) == NULL ||
-        fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+    /* A regular file: reads block as usual from here on. */
+    if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+        (buf = malloc((size_t)st.st_size + 1)) == NULL) {
         fprintf(stderr, "cse-host: %s: %s: cannot read\n", what, path);
-        free(buf);
-        fclose(fp);
+        close(fd);
         return NULL;
     }
-    fclose(fp);
+    while (n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n != (size_t)st.st_size) {
+        fprintf(stderr, "cse-host: %s: %s: cannot read (the file changed size)\n", what,
+                path);
+        free(buf);
+        return NULL;
+    }
     buf[n] = '\0';
     if (len)
-        *len = (size_t)n;
+        *len = n;
     return buf;
 }
 
@@ -167,18 +183,106 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* ---- Temporaries -------------------------------------------------------- */
+
+/* The one temporary a command may have open at a time, so that a signal
+ * that ends the program (SIGINT, SIGTERM, SIGHUP) removes it. SIGKILL cannot
+ * be caught: what it leaves is swept by the next command (sweep_stale). */
+static char tmp_live[PATH_MAX];
+static volatile sig_atomic_t tmp_armed;
+
+static void on_fatal_signal(int sig)
+{
+    if (tmp_armed)
+        unlink(tmp_live);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The temporary name pattern: the target's name, ".tmp.", then TMP_SUFFIX
+ * characters of TMP_ALPHABET. Only names of exactly this shape are ever
+ * removed as stale. */
+#define TMP_MARK ".tmp."
+#define TMP_SUFFIX 6
+static const char TMP_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* Creates PATH.tmp.XXXXXX with O_EXCL | O_NOFOLLOW (a name planted by
+ * someone else, a file or a link, is never opened), mode 0600. */
+static int open_temp(const char *path, char *tmp, size_t size)
+{
+    unsigned char rnd[TMP_SUFFIX];
+    int fd = -1, urnd;
+
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        size_t n;
+        if ((urnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
+            return -1;
+        n = (size_t)read(urnd, rnd, sizeof(rnd));
+        close(urnd);
+        if (n != sizeof(rnd)) {
+            errno = EIO;
+            return -1;
+        }
+        if ((size_t)snprintf(tmp, size, "%s%s", path, TMP_MARK) + TMP_SUFFIX >= size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        n = strlen(tmp);
+        for (int i = 0; i < TMP_SUFFIX; i++)
+            tmp[n + (size_t)i] = TMP_ALPHABET[rnd[i] % (sizeof(TMP_ALPHABET) - 1)];
+        tmp[n + TMP_SUFFIX] = '\0';
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return -1;
+    }
+    return fd;
+}
+
+/* True when name is TARGET.tmp.XXXXXX for a record TARGET (NAME.json); the
+ * record's name goes to rec (size >= NAME_MAX + 1). */
+static bool stale_name(const char *name, char *rec, size_t size)
+{
+    size_t l = strlen(name), ml = strlen(TMP_MARK);
+    if (l < 6 + ml + TMP_SUFFIX || name[0] == '.')
+        return false;
+    if (strncmp(name + l - TMP_SUFFIX - ml, TMP_MARK, ml) != 0)
+        return false;
+    for (size_t i = l - TMP_SUFFIX; i < l; i++)
+        if (strchr(TMP_ALPHABET, name[i]) == NULL || name[i] == '\0')
+            return false;
+    l -= TMP_SUFFIX + ml;
+    if (l < 6 || strncmp(name + l - 5, ".json", 5) != 0 || l - 5 >= size)
+        return false;
+    snprintf(rec, size, "%.*s", (int)(l - 5), name);
+    return true;
+}
+
 /* Writes data to path through a temporary file in the same folder, so that
  * the file appears only when complete. A device or a pipe (a terminal, a
- * FIFO) is written as it is: renaming a file over it would replace it. */
+ * FIFO) is written as it is: renaming a file over it would replace it. No
+ * error path leaves the temporary behind. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
     const char *slash;
     struct stat st;
-    int fd, dfd;
+    int fd, dfd, saved;
 
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        if ((fd = open(path, O_WRONLY)) < 0 || write_all(fd, data, len) != 0) {
+        if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+            write_all(fd, data, len) != 0) {
             fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
             if (fd >= 0)
                 close(fd);
@@ -195,17 +299,17 @@ static int write_atomic(const char *path, const char *data, size_t len)
     if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real) != NULL)
         path = real;
     slash = strrchr(path, '/');
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
-        return HOST_IO;
     if (slash)
         snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1,
                  path);
     else
         snprintf(dir, sizeof(dir), ".");
-    if ((fd = mkstemp(tmp)) < 0) {
+    if ((fd = open_temp(path, tmp, sizeof(tmp))) < 0) {
         fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
         return HOST_IO;
     }
+    snprintf(tmp_live, sizeof(tmp_live), "%s", tmp);
+    tmp_armed = 1;
     if (write_all(fd, data, len) != 0)
         goto fail;
     if (fsync(fd) != 0 || close(fd) != 0) {
@@ -215,17 +319,131 @@ static int write_atomic(const char *path, const char *data, size_t len)
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+    tmp_armed = 0;
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
     return HOST_OK;
 fail:
-    fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+    saved = errno;
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+    tmp_armed = 0;
+    fprintf(stderr, "cse-host: %s: %s\n", path, strerror(saved));
     return HOST_IO;
+}
+
+/* ---- Record locks ------------------------------------------------------- */
+
+/* Every read-modify-write of DIR/NAME.json holds an fcntl() write lock on
+ * DIR/.NAME.lock from before the read until after the rename, so two users
+ * acting on one record at once are serialised and neither change is lost.
+ * The record itself cannot carry the lock: the rename replaces its inode.
+ * Lock files stay (removing one would let two holders lock two inodes).
+ * Returns the locked descriptor (closing it releases the lock) or -1. */
+static int lock_path(const char *records, const char *name, char *out, size_t size)
+{
+    return (size_t)snprintf(out, size, "%s/.%s.lock", records, name) < size ? 0 : -1;
+}
+
+static int lock_fd(const char *lp, bool wait)
+{
+    struct flock fl;
+    struct stat st;
+    int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+        if (errno == EINTR && wait)
+            continue;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Removes DIR/NAME.json.tmp.XXXXXX files: the caller holds NAME's lock, so
+ * no writer of NAME is alive and every such file is an orphan of a killed
+ * command. Only regular files we own are removed. */
+static void remove_orphans(const char *records, const char *name, time_t min_age)
+{
+    DIR *d = opendir(records);
+    struct dirent *de;
+    char rec[NAME_MAX + 1], p[PATH_MAX];
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (!stale_name(de->d_name, rec, sizeof(rec)) || strcmp(rec, name) != 0)
+            continue;
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", records, de->d_name) >= sizeof(p))
+            continue;
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+            now - st.st_mtime < min_age)
+            continue;
+        unlink(p);
+    }
+    closedir(d);
+}
+
+static int lock_record(const struct host *H, const char *name)
+{
+    char lp[PATH_MAX];
+    int fd;
+
+    if (lock_path(H->records, name, lp, sizeof(lp)) != 0 ||
+        (fd = lock_fd(lp, true)) < 0) {
+        fprintf(stderr, "cse-host: cannot lock the record %s: %s\n", name,
+                strerror(errno));
+        return -1;
+    }
+    remove_orphans(H->records, name, 0);
+    return fd;
+}
+
+static void unlock_record(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Orphans of records nobody is working on: at the start of each command, a
+ * temporary of the exact pattern, older than STALE_SECONDS, whose record's
+ * lock is free, is removed. */
+#define STALE_SECONDS (10 * 60)
+
+static void sweep_stale(const struct host *H)
+{
+    DIR *d;
+    struct dirent *de;
+    char rec[NAME_MAX + 1], lp[PATH_MAX];
+
+    if (H->records == NULL || (d = opendir(H->records)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        int fd;
+        if (!stale_name(de->d_name, rec, sizeof(rec)) ||
+            lock_path(H->records, rec, lp, sizeof(lp)) != 0)
+            continue;
+        if ((fd = lock_fd(lp, false)) < 0)
+            continue; /* someone is writing that record now */
+        remove_orphans(H->records, rec, STALE_SECONDS);
+        close(fd);
+    }
+    closedir(d);
 }
 
 /* DIR/NAME.json; refuses names that leave the folder. */
@@ -286,6 +504,41 @@ static void print_json(const char *s)
     fputs(s, stdout);
     if (s[0] && s[strlen(s) - 1] != '\n')
         fputc('\n', stdout);
+}
+
+/* True when s is well-formed UTF-8 without control characters. */
+static bool utf8_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n;
+        unsigned c = *p;
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3;
+        else
+            return false;
+        c &= 0x3fu >> n;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (p[i] & 0x3fu);
+        }
+        if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+            (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+            return false;
+        p += n + 1;
+    }
+    return true;
 }
 
 /* ---- Loading the module ------------------------------------------------- */
@@ -429,18 +682,25 @@ static int cmd_flag(struct host *H, int argc, char **argv)
 {
     char path[PATH_MAX], *rec, *out = NULL, *id = NULL;
     cse_plugin_error err;
-    int rc;
+    int rc, lk;
 
     if (argc < 3)
         return usage(stderr), HOST_USAGE;
-    if ((rec = load_record(H, "flag", argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rc = record_path(H, argv[1], path, sizeof(path))) != HOST_OK)
         return rc;
+    if ((lk = lock_record(H, argv[1])) < 0)
+        return HOST_IO;
+    if ((rec = load_record(H, "flag", argv[1], path, sizeof(path), &rc)) == NULL) {
+        unlock_record(lk);
+        return rc;
+    }
     if (H->api->marker_add(H->h, &H->user, rec, argv[2], opt_value(argc, argv, "--start"),
                            opt_value(argc, argv, "--review"), &out, &id,
                            &err) != CSE_PLUGIN_OK)
         rc = report("flag", path, &err);
     else if ((rc = save_result(H, path, out)) == HOST_OK)
         printf("%s\n", id);
+    unlock_record(lk);
     H->api->free_string(id);
     free(rec);
     return rc;
@@ -451,7 +711,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
     char path[PATH_MAX], *rec, *out = NULL;
     cse_plugin_error err;
     const char *cmd = argv[0];
-    int rc, prc;
+    int rc, prc, lk;
 
     if (argc < 3)
         return usage(stderr), HOST_USAGE;
@@ -459,8 +719,14 @@ static int cmd_change(struct host *H, int argc, char **argv)
         fprintf(stderr, "cse-host: end needs --reason CODE\n");
         return HOST_USAGE;
     }
-    if ((rec = load_record(H, cmd, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rc = record_path(H, argv[1], path, sizeof(path))) != HOST_OK)
         return rc;
+    if ((lk = lock_record(H, argv[1])) < 0)
+        return HOST_IO;
+    if ((rec = load_record(H, cmd, argv[1], path, sizeof(path), &rc)) == NULL) {
+        unlock_record(lk);
+        return rc;
+    }
     if (strcmp(cmd, "review") == 0)
         prc = H->api->marker_review(H->h, &H->user, rec, argv[2],
                                     opt_value(argc, argv, "--next"), &out, &err);
@@ -470,6 +736,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
     else
         prc = H->api->marker_entered_in_error(H->h, &H->user, rec, argv[2], &out, &err);
     rc = prc != CSE_PLUGIN_OK ? report(cmd, path, &err) : save_result(H, path, out);
+    unlock_record(lk);
     free(rec);
     return rc;
 }
@@ -536,7 +803,7 @@ static int cmd_import(struct host *H, int argc, char **argv)
     const char *as = opt_value(argc, argv, "--as");
     cse_plugin_error err;
     size_t len;
-    int rc;
+    int rc, lk = -1;
     json_t *rv;
 
     if (argc < 2)
@@ -554,6 +821,10 @@ static int cmd_import(struct host *H, int argc, char **argv)
         goto out;
     if ((rc = record_path(H, name, path, sizeof(path))) != HOST_OK)
         goto out;
+    if ((lk = lock_record(H, name)) < 0) {
+        rc = HOST_IO;
+        goto out;
+    }
     if (exists(path) && !opt_flag(argc, argv, "--force")) {
         fprintf(stderr, "cse-host: %s.json exists: refusing to overwrite (--force)\n",
                 name);
@@ -569,6 +840,7 @@ static int cmd_import(struct host *H, int argc, char **argv)
         rc = HOST_REVIEW;
     json_decref(rv);
 out:
+    unlock_record(lk);
     H->api->free_string(rec);
     H->api->free_string(review);
     free(xml);
@@ -761,8 +1033,17 @@ int main(int argc, char **argv)
                         "required\n");
         return HOST_USAGE;
     }
+    if (!utf8_text(H.user.user_id) || !utf8_text(H.user.role)) {
+        fprintf(stderr,
+                "cse-host: --%s is not valid UTF-8 text (or holds a control "
+                "character)\n",
+                utf8_text(H.user.user_id) ? "role" : "user");
+        return HOST_USAGE;
+    }
+    catch_fatal_signals();
     if ((rc = load(&H)) != HOST_OK || (rc = open_handle(&H)) != HOST_OK)
         goto out;
+    sweep_stale(&H);
     if (strcmp(cmd, "open") == 0)
         rc = cmd_open(&H, argc, argv, false);
     else if (strcmp(cmd, "save") == 0)

@@ -3,10 +3,13 @@
  * cse_plugin_entry (-fvisibility=hidden, -export-symbols-regex). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -147,6 +150,30 @@ static const char *plugin_version(void)
     return "csemarker " PACKAGE_VERSION;
 }
 
+/* The key file must be a regular file. It is opened without blocking, so
+ * that a FIFO named as the key is refused instead of hanging the open until
+ * someone writes to it; cse__key_load() then reads the file itself. A path
+ * that cannot be opened is left to cse__key_load(), which says why. */
+static cse_code key_file_regular(const char *path, cse_error *e)
+{
+    struct stat st;
+    int fd;
+
+    if (path == NULL || (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return CSE_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool fifo = S_ISFIFO(st.st_mode), folder = S_ISDIR(st.st_mode);
+        close(fd);
+        return cse__error_set(e, CSE_ERR_IO, 0, NULL, "key_file",
+                              "the key file is %s, not a regular file: refused",
+                              fifo     ? "a FIFO"
+                              : folder ? "a folder"
+                                       : "a device or socket");
+    }
+    close(fd);
+    return CSE_OK;
+}
+
 static void plugin_close(cse_plugin_handle *h)
 {
     if (h == NULL)
@@ -193,7 +220,8 @@ static int plugin_open(const cse_plugin_config *cfg, cse_plugin_handle **out,
         }
         h->fixed_clock = true;
     }
-    if ((rc = cse__key_load(cfg->key_file, h->key, &h->keylen, &e)) != CSE_OK)
+    if ((rc = key_file_regular(cfg->key_file, &e)) != CSE_OK ||
+        (rc = cse__key_load(cfg->key_file, h->key, &h->keylen, &e)) != CSE_OK)
         goto out;
     if ((rc = cse__journal_open(&h->journal, cfg->journal_dir, h->key, h->keylen,
                                 recovered, &e)) != CSE_OK)
