@@ -797,50 +797,139 @@ out:
     return rc;
 }
 
+/* DIR/.csemarker-imports: one line "EXTRACT_ID NAME" per imported extract,
+ * so that the same extract is not imported twice under two names. Read and
+ * appended under the lock of DIR/.csemarker-imports.lock. */
+#define IMPORTS_INDEX ".csemarker-imports"
+
+/* True when the index has extract_id. */
+static bool imported_before(const struct host *H, const char *extract_id)
+{
+    char p[PATH_MAX], line[512];
+    size_t l = strlen(extract_id);
+    bool seen = false;
+    FILE *fp;
+    int fd;
+
+    snprintf(p, sizeof(p), "%s/%s", H->records, IMPORTS_INDEX);
+    if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return false;
+    if ((fp = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        return false;
+    }
+    while (!seen && fgets(line, sizeof(line), fp))
+        seen = strncmp(line, extract_id, l) == 0 && line[l] == ' ';
+    fclose(fp);
+    return seen;
+}
+
+static int note_import(const struct host *H, const char *extract_id, const char *name)
+{
+    char p[PATH_MAX], line[512];
+    int fd, n, rc = HOST_OK;
+
+    snprintf(p, sizeof(p), "%s/%s", H->records, IMPORTS_INDEX);
+    n = snprintf(line, sizeof(line), "%s %s\n", extract_id, name);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return HOST_OK;
+    if ((fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+            0 ||
+        write_all(fd, line, (size_t)n) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "cse-host: import: %s: %s\n", p, strerror(errno));
+        rc = HOST_IO;
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static int cmd_import(struct host *H, int argc, char **argv)
 {
-    char path[PATH_MAX], name[64], *xml, *rec = NULL, *review = NULL;
-    const char *as = opt_value(argc, argv, "--as");
+    char path[PATH_MAX], lp[PATH_MAX], name[64], *xml, *rec = NULL, *review = NULL;
+    const char *as = opt_value(argc, argv, "--as"), *to, *xid;
+    bool force = opt_flag(argc, argv, "--force"), other_ods, seen, there;
+    cse_plugin_import_options io = {sizeof(io), 1, 0};
     cse_plugin_error err;
     size_t len;
-    int rc, lk = -1;
-    json_t *rv;
+    int rc, lk = -1, ilk = -1;
+    json_t *rv = NULL;
 
     if (argc < 2)
         return usage(stderr), HOST_USAGE;
     if ((xml = read_file("import", argv[1], &len)) == NULL)
         return HOST_IO;
-    if (H->api->gp2gp_import(H->h, &H->user, xml, len, &rec, &review, &err) !=
+    /* First a dry run: the module reads and checks the extract and says whom
+     * it is addressed to; nothing is journaled yet. */
+    io.force = force;
+    if (H->api->gp2gp_import_opt(H->h, &H->user, xml, len, &io, &rec, &review, &err) !=
         CSE_PLUGIN_OK) {
         rc = report("import", argv[1], &err);
+        if (err.code == CSE_PLUGIN_ERR_STATE && strcmp(err.path, "destination") == 0)
+            fprintf(stderr, "cse-host: import: --force imports it all the same (the "
+                            "audit journal records that)\n");
         goto out;
     }
+    rv = json_loads(review, 0, NULL);
+    to = json_string_value(json_object_get(rv, "addressed_to"));
+    xid = json_string_value(json_object_get(rv, "extract_id"));
+    other_ods = to == NULL || strcmp(to, H->ods) != 0;
     if (as)
         snprintf(name, sizeof(name), "%s", as);
     else if ((rc = name_from_record(rec, name, sizeof(name))) != HOST_OK)
         goto out;
     if ((rc = record_path(H, name, path, sizeof(path))) != HOST_OK)
         goto out;
+    snprintf(lp, sizeof(lp), "%s/%s.lock", H->records, IMPORTS_INDEX);
+    if ((ilk = lock_fd(lp, true)) < 0) {
+        fprintf(stderr, "cse-host: import: cannot lock %s: %s\n", lp, strerror(errno));
+        rc = HOST_IO;
+        goto out;
+    }
     if ((lk = lock_record(H, name)) < 0) {
         rc = HOST_IO;
         goto out;
     }
-    if (exists(path) && !opt_flag(argc, argv, "--force")) {
-        fprintf(stderr, "cse-host: %s.json exists: refusing to overwrite (--force)\n",
-                name);
-        rc = HOST_IO;
+    seen = xid && imported_before(H, xid);
+    there = exists(path);
+    /* Neither message names the record: its name is the NHS number. */
+    if (!force && (seen || there)) {
+        if (seen)
+            fprintf(stderr,
+                    "cse-host: import: %s: this extract was imported into this "
+                    "folder before: refusing a second import (--force)\n",
+                    argv[1]);
+        if (there)
+            fprintf(stderr,
+                    "cse-host: import: %s: a record for this patient exists: "
+                    "refusing to overwrite it (--force)\n",
+                    argv[1]);
+        rc = HOST_REFUSED;
+        goto out;
+    }
+    /* Now for real: journaled, and as forced when anything had to be. */
+    H->api->free_string(rec);
+    H->api->free_string(review);
+    rec = review = NULL;
+    io.dry_run = 0;
+    io.force = other_ods || seen || there;
+    if (H->api->gp2gp_import_opt(H->h, &H->user, xml, len, &io, &rec, &review, &err) !=
+        CSE_PLUGIN_OK) {
+        rc = report("import", argv[1], &err);
         goto out;
     }
     if ((rc = write_atomic(path, rec, strlen(rec))) != HOST_OK)
         goto out;
+    if (xid && !seen && (rc = note_import(H, xid, name)) != HOST_OK)
+        goto out;
     printf("imported %s\n", name);
     print_json(review);
-    rv = json_loads(review, 0, NULL);
     if (json_array_size(json_object_get(rv, "candidates")) > 0)
         rc = HOST_REVIEW;
-    json_decref(rv);
 out:
     unlock_record(lk);
+    unlock_record(ilk);
+    json_decref(rv);
     H->api->free_string(rec);
     H->api->free_string(review);
     free(xml);
@@ -972,6 +1061,9 @@ static int cmd_audit(struct host *H, int argc, char **argv)
 
     if (argc < 2 || strcmp(argv[1], "verify") != 0)
         return usage(stderr), HOST_USAGE;
+    /* journal_verify takes no user: the host asks first. */
+    if (H->api->authorize(&H->user, "audit-verify", &err) != CSE_PLUGIN_OK)
+        return report("audit verify", NULL, &err);
     if (H->api->journal_verify(H->h, &out, &err) != CSE_PLUGIN_OK)
         rc = report("audit verify", NULL, &err);
     if (out)

@@ -71,23 +71,23 @@ static void clear_out(cse_plugin_error *err)
         memset(err, 0, sizeof(*err));
 }
 
-/* Checks the user. clinical: the hook is for clinicians only. */
+/* Checks the user against the role allow-list (roles.c) for perm. */
+static int check_perm(const cse_plugin_user *u, cse__perm perm, cse_plugin_error *err)
+{
+    cse_error e;
+    cse_code rc;
+
+    cse_error_clear(&e);
+    if ((rc = cse__check_role(u, perm, &e)) != CSE_OK)
+        return to_plugin(&e, rc, err);
+    return CSE_PLUGIN_OK;
+}
+
+/* Checks the user. clinical: the hook changes or shows markers (a clinical
+ * role); otherwise the patient-facing view (any role on the list). */
 static int check_user(const cse_plugin_user *u, bool clinical, cse_plugin_error *err)
 {
-    if (u == NULL || u->user_id == NULL || u->user_id[0] == '\0' || u->role == NULL ||
-        u->role[0] == '\0')
-        return fail(err, CSE_ERR_INVALID_ARG, "user",
-                    "a user with an id and a role is required");
-    if (strlen(u->user_id) > 256 || strlen(u->role) > 64)
-        return fail(err, CSE_ERR_INVALID_ARG, "user", "user id or role too long");
-    if (!u->authenticated)
-        return fail(err, CSE_ERR_AUTH, "user.authenticated",
-                    "the user is not authenticated: refused");
-    if (clinical && (strcmp(u->role, "patient") == 0 || strcmp(u->role, "proxy") == 0))
-        return fail(err, CSE_ERR_AUTH, "user.role",
-                    "this hook is for clinicians: refused for the patient and proxy "
-                    "roles");
-    return CSE_PLUGIN_OK;
+    return check_perm(u, clinical ? CSE__PERM_MARKER : CSE__PERM_VIEW, err);
 }
 
 static void now_utc(const cse_plugin_handle *h, char iso[32], cse_time *today)
@@ -242,19 +242,18 @@ static void plugin_free_string(char *s)
 
 /* ---- Shared steps ------------------------------------------------------- */
 
-static int begin(cse_plugin_handle *h, const cse_plugin_user *u, bool clinical,
+static int begin(cse_plugin_handle *h, const cse_plugin_user *u, cse__perm perm,
                  const char *record_json, char **out, cse_plugin_error *err)
 {
-    int rc;
     clear_out(err);
     if (out)
         *out = NULL;
     if (h == NULL || out == NULL || record_json == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, NULL,
                     "missing handle, record or output pointer");
-    if ((rc = check_user(u, clinical, err)) != CSE_PLUGIN_OK)
-        return rc;
-    return CSE_PLUGIN_OK;
+    if (perm == CSE__PERM_MARKER)
+        return check_user(u, true, err);
+    return check_perm(u, perm, err);
 }
 
 static char *dump(json_t *j, cse_error *e)
@@ -326,6 +325,37 @@ static json_t *date_json(const cse_time *t)
 
 /* ---- Hooks -------------------------------------------------------------- */
 
+/* record_opened for a role that may only know whether the record is
+ * restricted: {"restricted":true|false}, true when the patient-facing view
+ * would hide anything (a NOPAT item, a marker, a safeguarding concept). */
+static int restriction_only(cse_plugin_handle *h, const cse_plugin_user *u,
+                            const char *record_json, char **out, cse_plugin_error *err)
+{
+    cse__rec rec;
+    cse_error e;
+    cse_code rc;
+    json_t *before = NULL, *root = NULL;
+    int prc;
+
+    if ((prc = begin(h, u, CSE__PERM_RESTRICTION, record_json, out, err)) !=
+        CSE_PLUGIN_OK)
+        return prc;
+    cse_error_clear(&e);
+    if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
+        return to_plugin(&e, rc, err);
+    if ((before = json_deep_copy(rec.root)) == NULL)
+        rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    else if ((rc = cse__rec_patient_view(&rec, &e)) == CSE_OK &&
+             ((root = json_pack("{s:b}", "restricted", !json_equal(before, rec.root))) ==
+                  NULL ||
+              (*out = dump(root, &e)) == NULL))
+        rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    json_decref(before);
+    json_decref(root);
+    cse__rec_clear(&rec);
+    return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
+}
+
 static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
                          const char *record_json, char **alert_json,
                          cse_plugin_error *err)
@@ -339,7 +369,12 @@ static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
     size_t active = 0;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, alert_json, err)) != CSE_PLUGIN_OK)
+    /* Administrative staff learn only that the record is restricted. */
+    if (u && u->role && !cse__role_may(u->role, CSE__PERM_ALERT) &&
+        cse__role_may(u->role, CSE__PERM_RESTRICTION))
+        return restriction_only(h, u, record_json, alert_json, err);
+    if ((prc = begin(h, u, CSE__PERM_ALERT, record_json, alert_json, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
@@ -392,7 +427,7 @@ static int record_saved(cse_plugin_handle *h, const cse_plugin_user *u,
     json_t *s;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_SUGGEST, record_json, out, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
@@ -420,7 +455,8 @@ static int marker_add(cse_plugin_handle *h, const cse_plugin_user *u,
 
     if (marker_id)
         *marker_id = NULL;
-    if ((prc = begin(h, u, true, record_json, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_MARKER, record_json, record_out, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if (code == NULL)
@@ -479,7 +515,8 @@ static int marker_change(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_time today, next;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_MARKER, record_json, record_out, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if (marker_id == NULL)
@@ -580,7 +617,7 @@ static int gp2gp_export(cse_plugin_handle *h, const cse_plugin_user *u,
 
     if (xml_len)
         *xml_len = 0;
-    if ((prc = begin(h, u, true, record_json, xml_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_GP2GP, record_json, xml_out, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK)
@@ -606,33 +643,65 @@ out:
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
 }
 
-static int gp2gp_import(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
-                        size_t xml_len, char **record_out, char **review_json,
-                        cse_plugin_error *err)
+static int gp2gp_import_opt(cse_plugin_handle *h, const cse_plugin_user *u,
+                            const char *xml, size_t xml_len,
+                            const cse_plugin_import_options *opt, char **record_out,
+                            char **review_json, cse_plugin_error *err)
 {
     cse__rec rec = {0};
     cse_error e;
     cse_code rc;
     char *json = NULL;
+    const char *to;
     json_t *review = NULL;
+    bool dry = false, force = false;
     int prc;
 
     if (review_json)
         *review_json = NULL;
-    if ((prc = begin(h, u, true, xml, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_GP2GP, xml, record_out, err)) != CSE_PLUGIN_OK)
         return prc;
     if (review_json == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing review output pointer");
+    if (opt) {
+        if (opt->size < sizeof(*opt))
+            return fail(err, CSE_ERR_VERSION, "options.size",
+                        "the import options are older than this module");
+        dry = opt->dry_run != 0;
+        force = opt->force != 0;
+    }
     cse_error_clear(&e);
     if ((rc = cse__gp2gp_import(xml, xml_len, &json, &review, &e)) != CSE_OK)
         goto out;
+    /* The extract must be meant for this practice. ODS codes are not patient
+     * data: the message names both. */
+    to = json_string_value(json_object_get(review, "addressed_to"));
+    if (!force && (to == NULL || strcmp(to, h->ods) != 0)) {
+        rc = cse__error_set(&e, CSE_ERR_STATE, 0, NULL, "destination",
+                            to ? "the extract is addressed to practice %.32s, not to "
+                                 "this practice (%s): refused (force to import it)"
+                               : "the extract names no receiving practice%.0s, so it "
+                                 "is not addressed to this practice (%s): refused "
+                                 "(force to import it)",
+                            to ? to : "", h->ods);
+        goto out;
+    }
+    if (strlen(json) > CSE__RECORD_MAX) {
+        rc = cse__error_set(&e, CSE_ERR_LIMIT, 0, NULL, "record",
+                            "the imported record would be larger than %u bytes, the "
+                            "most a record may hold: refused",
+                            CSE__RECORD_MAX);
+        goto out;
+    }
     if ((rc = cse__rec_parse(json, false, &rec, &e)) != CSE_OK)
         goto out;
     if ((*review_json = dump(review, &e)) == NULL) {
         rc = CSE_ERR_NOMEM;
         goto out;
     }
-    if ((rc = audit_markers(h, u, "gp2gp-import", &rec, &e)) != CSE_OK) {
+    if (!dry && ((force && (rc = audit(h, u, "gp2gp-import-forced", NULL, rec.nhs, &e)) !=
+                               CSE_OK) ||
+                 (rc = audit_markers(h, u, "gp2gp-import", &rec, &e)) != CSE_OK)) {
         free(*review_json);
         *review_json = NULL;
         goto out;
@@ -646,6 +715,13 @@ out:
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
 }
 
+static int gp2gp_import(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
+                        size_t xml_len, char **record_out, char **review_json,
+                        cse_plugin_error *err)
+{
+    return gp2gp_import_opt(h, u, xml, xml_len, NULL, record_out, review_json, err);
+}
+
 static int patient_view(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **view_json, cse_plugin_error *err)
 {
@@ -654,7 +730,7 @@ static int patient_view(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_code rc;
     int prc;
 
-    if ((prc = begin(h, u, false, record_json, view_json, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_VIEW, record_json, view_json, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
@@ -685,7 +761,7 @@ static int reviews_due(cse_plugin_handle *h, const cse_plugin_user *u,
                    "missing handle, records or output, or within_days out of 0..3660");
         goto done;
     }
-    if ((prc = check_user(u, true, err)) != CSE_PLUGIN_OK)
+    if ((prc = check_perm(u, CSE__PERM_DUE, err)) != CSE_PLUGIN_OK)
         goto done;
     cse_error_clear(&e);
     if (items == NULL || errors == NULL)
@@ -745,6 +821,18 @@ done:
     return prc;
 }
 
+static int authorize(const cse_plugin_user *u, const char *action, cse_plugin_error *err)
+{
+    cse__perm perm;
+
+    clear_out(err);
+    if (cse__perm_parse(action, &perm) != CSE_OK)
+        return fail(err, CSE_ERR_INVALID_ARG, "action",
+                    "unknown action (open, restriction, save, marker, gp2gp, "
+                    "reviews-due, patient-view, audit-verify, audit-recover)");
+    return check_perm(u, perm, err);
+}
+
 static int journal_verify(cse_plugin_handle *h, char **report_json, cse_plugin_error *err)
 {
     json_t *rep = NULL;
@@ -784,6 +872,8 @@ static const cse_plugin_api api = {
     patient_view,
     reviews_due,
     journal_verify,
+    authorize,
+    gp2gp_import_opt,
 };
 
 __attribute__((visibility("default"))) const cse_plugin_api *
