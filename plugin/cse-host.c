@@ -107,11 +107,11 @@ static int report(const char *what, const char *file, const cse_plugin_error *er
 
 /* ---- Files -------------------------------------------------------------- */
 
-/* Reads a whole regular file of at most RECORD_MAX bytes; what names the
- * command in messages. The file is opened without blocking and checked
- * before anything is read: a FIFO given as a file would otherwise hang the
- * open until someone writes to it, and a device or a folder is not a record. */
-static char *read_file(const char *what, const char *path, size_t *len)
+/* Reads a whole regular file of at most RECORD_MAX bytes, or says why not
+ * in why. The file is opened without blocking and checked before anything
+ * is read: a FIFO given as a file would otherwise hang the open until
+ * someone writes to it, and a device or a folder is not a record. */
+static char *load_file(const char *path, size_t *len, char *why, size_t whysize)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), fl;
     char *buf = NULL;
@@ -119,32 +119,31 @@ static char *read_file(const char *what, const char *path, size_t *len)
     size_t n = 0;
 
     if (fd < 0) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
+        snprintf(why, whysize, "%s", strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) != 0) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
+        snprintf(why, whysize, "%s", strerror(errno));
         close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path,
-                S_ISDIR(st.st_mode)    ? "is a directory, not a file"
-                : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file: refused"
-                                       : "not a regular file: refused");
+        snprintf(why, whysize, "%s",
+                 S_ISDIR(st.st_mode)    ? "is a directory, not a file"
+                 : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file: refused"
+                                        : "not a regular file: refused");
         close(fd);
         return NULL;
     }
     if (st.st_size > RECORD_MAX) {
-        fprintf(stderr, "cse-host: %s: %s: larger than %ld bytes: refused\n", what, path,
-                RECORD_MAX);
+        snprintf(why, whysize, "larger than %ld bytes: refused", RECORD_MAX);
         close(fd);
         return NULL;
     }
     /* A regular file: reads block as usual from here on. */
     if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
         (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-        fprintf(stderr, "cse-host: %s: %s: cannot read\n", what, path);
+        snprintf(why, whysize, "cannot read");
         close(fd);
         return NULL;
     }
@@ -158,14 +157,23 @@ static char *read_file(const char *what, const char *path, size_t *len)
     }
     close(fd);
     if (n != (size_t)st.st_size) {
-        fprintf(stderr, "cse-host: %s: %s: cannot read (the file changed size)\n", what,
-                path);
+        snprintf(why, whysize, "cannot read (the file changed size)");
         free(buf);
         return NULL;
     }
     buf[n] = '\0';
     if (len)
         *len = n;
+    return buf;
+}
+
+/* load_file() that reports to stderr; what names the command. */
+static char *read_file(const char *what, const char *path, size_t *len)
+{
+    char why[256];
+    char *buf = load_file(path, len, why, sizeof(why));
+    if (buf == NULL)
+        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, why);
     return buf;
 }
 
@@ -461,8 +469,8 @@ static int record_path(const struct host *H, const char *name, char *out, size_t
 /* The ABI carries a record as a C string, so a NUL byte inside the file
  * would silently cut it short: refuse it here, where the length is known. A
  * UTF-16 file (NUL in every other byte) is left to the module, which names
- * the encoding. */
-static bool has_nul(const char *what, const char *path, const char *buf, size_t len)
+ * the encoding. True, with where it is in why, when there is one. */
+static bool nul_why(const char *buf, size_t len, char *why, size_t whysize)
 {
     const char *nul = memchr(buf, '\0', len), *p;
     int line = 1, col = 1;
@@ -476,8 +484,16 @@ static bool has_nul(const char *what, const char *path, const char *buf, size_t 
         else
             col++;
     }
-    fprintf(stderr, "cse-host: %s: %s: line %d, column %d: NUL byte (a record is text)\n",
-            what, path, line, col);
+    snprintf(why, whysize, "line %d, column %d: NUL byte (a record is text)", line, col);
+    return true;
+}
+
+static bool has_nul(const char *what, const char *path, const char *buf, size_t len)
+{
+    char why[128];
+    if (!nul_why(buf, len, why, sizeof(why)))
+        return false;
+    fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, why);
     return true;
 }
 
@@ -963,20 +979,31 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Appends {"record":NAME,"code":N,"message":WHY} to errors. */
+static bool due_error(json_t *errors, const char *name, int code, const char *why)
+{
+    return json_array_append_new(errors, json_pack("{s:s,s:i,s:s}", "record", name,
+                                                   "code", code, "message", why)) == 0;
+}
+
 static int cmd_due(struct host *H, int argc, char **argv)
 {
     const char *within = opt_value(argc, argv, "--within");
-    char **names = NULL, **recs = NULL, *out = NULL, path[PATH_MAX];
-    size_t n = 0, cap = 0;
+    char **names = NULL, **recs = NULL, **ok = NULL, *out = NULL, path[PATH_MAX];
+    char why[256];
+    size_t n = 0, cap = 0, nok = 0;
     DIR *d;
     struct dirent *de;
     cse_plugin_error err;
     int rc = HOST_OK, days = within ? atoi(within) : 30;
-    json_t *root = NULL, *item;
+    json_t *root = NULL, *item, *local = json_array();
     size_t i;
 
+    if (local == NULL)
+        return HOST_INTERNAL;
     if ((d = opendir(H->records)) == NULL) {
         fprintf(stderr, "cse-host: %s: %s\n", H->records, strerror(errno));
+        json_decref(local);
         return HOST_IO;
     }
     while ((de = readdir(d)) != NULL) {
@@ -999,48 +1026,71 @@ static int cmd_due(struct host *H, int argc, char **argv)
     }
     if (n > 0)
         qsort(names, n, sizeof(*names), by_name);
-    if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL) {
+    if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL ||
+        (ok = calloc(n ? n : 1, sizeof(*ok))) == NULL) {
         rc = HOST_INTERNAL;
         goto out;
     }
+    /* A file that cannot be read (a folder named x.json, a NUL byte, over the
+     * limit) is listed in errors; the rest of the practice is still listed. */
     for (i = 0; i < n; i++) {
-        snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
         size_t len = 0;
-        if ((recs[i] = read_file("due", path, &len)) == NULL) {
-            rc = HOST_IO;
-            goto out;
+        snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
+        if ((recs[i] = load_file(path, &len, why, sizeof(why))) == NULL ||
+            nul_why(recs[i], len, why, sizeof(why))) {
+            fprintf(stderr, "cse-host: due: %s: %s\n", path, why);
+            if (!due_error(local, names[i],
+                           recs[i] ? CSE_PLUGIN_ERR_PARSE : CSE_PLUGIN_ERR_IO, why)) {
+                rc = HOST_INTERNAL;
+                goto out;
+            }
+            free(recs[i]);
+            recs[i] = NULL;
+            continue;
         }
-        /* A NUL would cut the record short without a word. */
-        if (has_nul("due", path, recs[i], len)) {
-            rc = HOST_REFUSED;
-            goto out;
-        }
+        ok[nok++] = recs[i];
     }
-    if (H->api->reviews_due(H->h, &H->user, (const char *const *)recs, n, days, &out,
+    if (H->api->reviews_due(H->h, &H->user, (const char *const *)ok, nok, days, &out,
                             &err) != CSE_PLUGIN_OK) {
         rc = report("due", NULL, &err);
         goto out;
     }
-    /* Give each item the record's name instead of its index. */
-    root = json_loads(out, 0, NULL);
-    json_array_foreach(json_object_get(root, "items"), i, item)
-    {
-        json_int_t k = json_integer_value(json_object_get(item, "record"));
-        if (k >= 0 && (size_t)k < n)
-            json_object_set_new(item, "record", json_string(names[k]));
+    /* Give each item the record's name instead of its index among those
+     * read. */
+    if ((root = json_loads(out, 0, NULL)) == NULL) {
+        rc = HOST_INTERNAL;
+        goto out;
     }
-    json_array_foreach(json_object_get(root, "errors"), i, item)
     {
-        json_int_t k = json_integer_value(json_object_get(item, "record"));
-        if (k >= 0 && (size_t)k < n)
-            json_object_set_new(item, "record", json_string(names[k]));
+        size_t *map = calloc(nok ? nok : 1, sizeof(*map)), k = 0;
+        if (map == NULL) {
+            rc = HOST_INTERNAL;
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            if (recs[i])
+                map[k++] = i;
+        json_array_foreach(json_object_get(root, "items"), i, item)
+        {
+            json_int_t x = json_integer_value(json_object_get(item, "record"));
+            if (x >= 0 && (size_t)x < nok)
+                json_object_set_new(item, "record", json_string(names[map[x]]));
+        }
+        json_array_foreach(json_object_get(root, "errors"), i, item)
+        {
+            json_int_t x = json_integer_value(json_object_get(item, "record"));
+            if (x >= 0 && (size_t)x < nok)
+                json_object_set_new(item, "record", json_string(names[map[x]]));
+        }
+        free(map);
     }
-    if (root)
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_array_extend(json_object_get(root, "errors"), local);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("\n");
 out:
     closedir(d);
     json_decref(root);
+    json_decref(local);
     if (H->api && out)
         H->api->free_string(out);
     for (i = 0; i < n; i++) {
@@ -1050,6 +1100,7 @@ out:
     }
     free(names);
     free(recs);
+    free(ok);
     return rc;
 }
 

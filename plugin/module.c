@@ -28,6 +28,10 @@ _Static_assert(CSE_PLUGIN_ERR_NOMEM == (int)CSE_ERR_NOMEM &&
                "plugin.h codes must equal cse_code");
 
 #define DUE_SOON_DAYS 30
+#define END_REASONS                                                                      \
+    CSE_PLUGIN_END_NO_LONGER_AT_RISK ", " CSE_PLUGIN_END_REACHED_ADULTHOOD               \
+                                     ", " CSE_PLUGIN_END_SUPERSEDED                      \
+                                     " and " CSE_PLUGIN_END_OTHER
 
 struct cse_plugin_handle {
     unsigned char key[CSE__KEY_MAX];
@@ -140,6 +144,53 @@ static cse_code parse_day(const char *s, const char *field, cse_time *t, cse_err
     if (cse_time_parse_fhir(s, t) != CSE_OK || t->precision != CSE_TIME_DAY)
         return cse__error_set(err, CSE_ERR_DATE, 0, NULL, field,
                               "expected a date as YYYY-MM-DD");
+    return CSE_OK;
+}
+
+/* Dates a clinician gives are bounded: a marker cannot start after today or
+ * before the child was born, and a review date further ahead than
+ * REVIEW_MAX_MONTHS would take the marker off every work list for years. */
+#define REVIEW_MAX_MONTHS 24
+
+static cse_code start_plausible(const cse_time *start, const cse_time *today,
+                                const cse__rec *rec, cse_error *err)
+{
+    const char *bd = json_string_value(json_object_get(rec->patient, "birthDate"));
+    cse_time birth;
+    char buf[32];
+
+    if (cse_time_compare(start, today) > 0)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, "start",
+                              "the start date is in the future (today is %s): refused",
+                              cse_time_format_fhir_date(today, buf, sizeof(buf)));
+    /* The date of birth is never quoted. */
+    if (bd && cse_time_parse_fhir(bd, &birth) == CSE_OK &&
+        birth.precision >= CSE_TIME_DAY) {
+        birth.hour = birth.minute = birth.second = 0;
+        birth.precision = CSE_TIME_DAY;
+        if (cse_time_compare(start, &birth) < 0)
+            return cse__error_set(err, CSE_ERR_DATE, 0, NULL, "start",
+                                  "the start date is before the patient's date of birth: "
+                                  "refused");
+    }
+    return CSE_OK;
+}
+
+static cse_code review_plausible(const cse_time *review, const cse_time *today,
+                                 const char *field, cse_error *err)
+{
+    cse_time limit;
+    char buf[32];
+
+    if (cse_time_add_months(today, REVIEW_MAX_MONTHS, &limit) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, field,
+                              "cannot compute the latest review date");
+    if (cse_time_compare(review, &limit) > 0)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, field,
+                              "the review date is more than %d months ahead (after %s): "
+                              "refused; a marker must be reviewed at least that often",
+                              REVIEW_MAX_MONTHS,
+                              cse_time_format_fhir_date(&limit, buf, sizeof(buf)));
     return CSE_OK;
 }
 
@@ -296,6 +347,13 @@ static int commit(cse_plugin_handle *h, const cse_plugin_user *u, cse__rec *rec,
     cse_error_clear(&e);
     if ((s = cse__rec_dump(rec)) == NULL)
         return fail(err, CSE_ERR_NOMEM, NULL, "out of memory");
+    /* Never hand out a record that the reader would refuse next time. */
+    if (strlen(s) > CSE__RECORD_MAX) {
+        free(s);
+        return fail(err, CSE_ERR_LIMIT, "record",
+                    "the changed record would be larger than the most a record may "
+                    "hold (64 MiB): refused, nothing changed");
+    }
     if ((rc = audit(h, u, action, marker_id, rec->nhs, &e)) != CSE_OK) {
         free(s);
         return to_plugin(&e, rc, err);
@@ -449,8 +507,9 @@ static int marker_add(cse_plugin_handle *h, const cse_plugin_user *u,
     cse__rec rec = {0};
     cse_error e;
     cse_code rc = CSE_OK;
-    cse_time s, r;
+    cse_time s, r, today;
     cse_marker *m = NULL;
+    cse__pmarkers pm = {0};
     int prc;
 
     if (marker_id)
@@ -461,15 +520,24 @@ static int marker_add(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_error_clear(&e);
     if (code == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, "code", "a marker code is required");
+    now_utc(h, (char[32]){0}, &today);
     if (start) {
         if ((rc = parse_day(start, "start", &s, &e)) != CSE_OK)
             goto out;
     } else {
-        now_utc(h, (char[32]){0}, &s);
+        s = today;
     }
-    if (review && (rc = parse_day(review, "review", &r, &e)) != CSE_OK)
+    if (review && ((rc = parse_day(review, "review", &r, &e)) != CSE_OK ||
+                   (rc = review_plausible(&r, &today, "review", &e)) != CSE_OK))
         goto out;
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK)
+        goto out;
+    if ((rc = start_plausible(&s, &today, &rec, &e)) != CSE_OK)
+        goto out;
+    /* A record whose markers cannot be read is refused here as open, save
+     * and export refuse it: a new marker beside a damaged one would hide
+     * the damage. */
+    if ((rc = cse__rec_markers(&rec, &pm, &e)) != CSE_OK)
         goto out;
     if ((m = cse_marker_new(code, &s, review ? &r : NULL, h->review_months, NULL, &e)) ==
         NULL) {
@@ -495,6 +563,7 @@ out:
     prc = to_plugin(&e, rc, err);
 done:
     cse_marker_free(m);
+    cse__pmarkers_clear(&pm);
     cse__rec_clear(&rec);
     return prc;
 }
@@ -523,7 +592,8 @@ static int marker_change(cse_plugin_handle *h, const cse_plugin_user *u,
         return fail(err, CSE_ERR_INVALID_ARG, "marker_id", "a marker id is required");
     now_utc(h, (char[32]){0}, &today);
     if (act == ACT_REVIEW && arg &&
-        (rc = parse_day(arg, "next_review", &next, &e)) != CSE_OK)
+        ((rc = parse_day(arg, "next_review", &next, &e)) != CSE_OK ||
+         (rc = review_plausible(&next, &today, "next_review", &e)) != CSE_OK))
         goto out;
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK ||
         (rc = cse__rec_markers(&rec, &pm, &e)) != CSE_OK)
@@ -577,6 +647,13 @@ static int marker_end(cse_plugin_handle *h, const cse_plugin_user *u,
         if (record_out)
             *record_out = NULL;
         return fail(err, CSE_ERR_INVALID_ARG, "reason", "an end reason is required");
+    }
+    if (!cse_end_reason_valid(reason)) {
+        clear_out(err);
+        if (record_out)
+            *record_out = NULL;
+        return fail(err, CSE_ERR_STATE, "reason",
+                    "not a valid end reason; the valid ones are " END_REASONS);
     }
     return marker_change(h, u, record_json, marker_id, ACT_END, reason, record_out, err);
 }
@@ -736,7 +813,7 @@ static int patient_view(cse_plugin_handle *h, const cse_plugin_user *u,
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
         return to_plugin(&e, rc, err);
     if ((rc = cse__rec_patient_view(&rec, &e)) == CSE_OK &&
-        (*view_json = cse__rec_dump(&rec)) == NULL)
+        (*view_json = json_dumps(rec.root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
         rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
     cse__rec_clear(&rec);
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
@@ -796,7 +873,7 @@ static int reviews_due(cse_plugin_handle *h, const cse_plugin_user *u,
                               m->code, "term", m->display, "review_due",
                               date_json(&m->review), "review_state",
                               cse_marker_review_overdue(m, &today) ? "OVERDUE"
-                                                                   : "due")) != 0) {
+                                                                   : "due-soon")) != 0) {
                 cse__pmarkers_clear(&pm);
                 cse__rec_clear(&rec);
                 goto nomem;

@@ -295,7 +295,8 @@ void cse__rec_clear(cse__rec *r)
 
 char *cse__rec_dump(const cse__rec *r)
 {
-    return json_dumps(r->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* Compact: an indented dump of a large record can double its size. */
+    return json_dumps(r->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 /* ---- Markers ------------------------------------------------------------ */

@@ -468,6 +468,10 @@ START_TEST(test_plugin_marker_lifecycle_follows_rules)
 
     ck_assert_int_eq(api->marker_end(h, &gp, rec, id, "bored", &out, &err),
                      CSE_PLUGIN_ERR_STATE);
+    /* It says the reason is invalid and which are valid. */
+    ck_assert_str_eq(err.path, "reason");
+    ck_assert_ptr_nonnull(strstr(err.message, "not a valid end reason"));
+    ck_assert_ptr_nonnull(strstr(err.message, CSE_PLUGIN_END_REACHED_ADULTHOOD));
     ck_assert_int_eq(api->marker_end(h, &gp, rec, "NO-SUCH-ID",
                                      CSE_PLUGIN_END_NO_LONGER_AT_RISK, &out, &err),
                      CSE_PLUGIN_ERR_INVALID_ARG);
@@ -682,7 +686,7 @@ START_TEST(test_plugin_reviews_due_lists_overdue)
     ck_assert_int_eq(json_array_size(items), 2);
     ck_assert_str_eq(
         json_string_value(json_object_get(json_array_get(items, 1), "review_state")),
-        "due");
+        "due-soon");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_array_get(items, 1), "marker_id")), idb);
     json_decref(j);
