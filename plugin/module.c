@@ -423,7 +423,7 @@ static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_error e;
     cse_code rc;
     cse_time today;
-    json_t *alerts = NULL, *root = NULL;
+    json_t *alerts = NULL, *root = NULL, *elsewhere = NULL;
     size_t active = 0;
     int prc;
 
@@ -457,8 +457,14 @@ static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
         if (a == NULL || json_array_append_new(alerts, a) != 0)
             goto nomem;
     }
-    if ((root = json_pack("{s:o,s:I}", "alerts", alerts, "active", (json_int_t)active)) ==
-        NULL) {
+    /* Marker and safeguarding concepts elsewhere in the record: the view
+     * hides each, so the clinician is told of each. */
+    if ((elsewhere = cse__rec_hidden_concepts(&rec, &e)) == NULL) {
+        rc = e.code;
+        goto out;
+    }
+    if ((root = json_pack("{s:o,s:I,s:o}", "alerts", alerts, "active", (json_int_t)active,
+                          "elsewhere", elsewhere)) == NULL) {
         alerts = NULL;
         goto nomem;
     }

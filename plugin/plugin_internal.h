@@ -144,6 +144,11 @@ cse_code cse__rec_update_marker(cse__rec *r, cse__pmarker *pm, cse_error *err);
  * references to them. */
 cse_code cse__rec_patient_view(cse__rec *r, cse_error *err);
 
+/* The marker and safeguarding concepts outside the markers' own resources
+ * that the patient-facing view hides, as a JSON array (caller decrefs):
+ * {"resource","element","concept","code"?,"term"?,"hidden"}. */
+json_t *cse__rec_hidden_concepts(cse__rec *r, cse_error *err);
+
 /* {"suggestions":[...],"active_markers":N} for record_saved. */
 json_t *cse__rec_suggestions(cse__rec *r, cse_error *err);
 
