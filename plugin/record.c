@@ -396,6 +396,8 @@ static cse_marker *marker_from(const json_t *res, bool flag, const char *path,
         if (m->status == CSE_MARKER_ACTIVE)
             m->status = CSE_MARKER_INACTIVE;
     }
+    if ((ext = find_ext(res, CSE_FHIR_EXT_LAST_REVIEWED)) != NULL)
+        date_of(ext, "valueDate", &m->last_reviewed);
     if ((ext = find_ext(res, CSE_FHIR_EXT_END_REASON)) != NULL)
         cse_strset(&m->end_reason, jstr(json_object_get(ext, "valueCoding"), "code"));
     m->labels = has_nopat(res) ? CSE_LABEL_NOPAT : 0;
@@ -549,12 +551,19 @@ static bool set_marker_extensions(json_t *res, const cse_marker *m)
     for (i = json_array_size(ext); i-- > 0;) {
         k = json_array_get(ext, i);
         if (str_is(jstr(k, "url"), CSE_FHIR_EXT_REVIEW_DATE) ||
-            str_is(jstr(k, "url"), CSE_FHIR_EXT_END_REASON))
+            str_is(jstr(k, "url"), CSE_FHIR_EXT_END_REASON) ||
+            str_is(jstr(k, "url"), CSE_FHIR_EXT_LAST_REVIEWED))
             json_array_remove(ext, i);
     }
     if (json_array_insert_new(ext, 0,
                               json_pack("{s:s,s:o}", "url", CSE_FHIR_EXT_REVIEW_DATE,
                                         "valueDate", fhir_date(&m->review))) != 0)
+        return false;
+    /* When it was last reviewed: GP2GP carries it in the annotation. */
+    if (m->last_reviewed.precision != CSE_TIME_NONE &&
+        json_array_append_new(ext,
+                              json_pack("{s:s,s:o}", "url", CSE_FHIR_EXT_LAST_REVIEWED,
+                                        "valueDate", fhir_date(&m->last_reviewed))) != 0)
         return false;
     if (m->status == CSE_MARKER_INACTIVE && m->end_reason &&
         json_array_insert_new(
