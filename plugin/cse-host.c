@@ -277,6 +277,45 @@ static bool stale_name(const char *name, char *rec, size_t size)
     return true;
 }
 
+/* True when name is BASE.tmp.XXXXXX: a temporary of BASE this program made. */
+static bool temp_of(const char *name, const char *base)
+{
+    size_t bl = strlen(base), ml = strlen(TMP_MARK);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TMP_MARK, ml) != 0 ||
+        strlen(name + bl + ml) != TMP_SUFFIX)
+        return false;
+    for (const char *p = name + bl + ml; *p; p++)
+        if (strchr(TMP_ALPHABET, *p) == NULL)
+            return false;
+    return true;
+}
+
+/* Removes temporaries of an output file (export -o, online-view -o) that a
+ * killed run left: the exact pattern, regular files we own, older than
+ * STALE_SECONDS (an output has no lock that would prove its writer dead). */
+#define STALE_SECONDS (10 * 60)
+
+static void remove_stale_outputs(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[PATH_MAX];
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (!temp_of(de->d_name, base) ||
+            (size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= sizeof(p))
+            continue;
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            now - st.st_mtime >= STALE_SECONDS)
+            unlink(p);
+    }
+    closedir(d);
+}
+
 /* Writes data to path through a temporary file in the same folder, so that
  * the file appears only when complete. A device or a pipe (a terminal, a
  * FIFO) is written as it is: renaming a file over it would replace it. No
@@ -312,6 +351,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
                  path);
     else
         snprintf(dir, sizeof(dir), ".");
+    remove_stale_outputs(dir, slash ? slash + 1 : path);
     if ((fd = open_temp(path, tmp, sizeof(tmp))) < 0) {
         fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
         return HOST_IO;
@@ -431,7 +471,6 @@ static void unlock_record(int fd)
 /* Orphans of records nobody is working on: at the start of each command, a
  * temporary of the exact pattern, older than STALE_SECONDS, whose record's
  * lock is free, is removed. */
-#define STALE_SECONDS (10 * 60)
 
 static void sweep_stale(const struct host *H)
 {

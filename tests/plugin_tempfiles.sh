@@ -6,6 +6,7 @@
 #     and only names of the exact pattern, regular files, are ever removed;
 #   - a write killed by a signal (SIGXFSZ here) leaves nothing behind once
 #     the next command ran; a failed write leaves nothing at all;
+#   - an export's orphans are removed once stale;
 #   - a FIFO given as --key or as the import file is refused, not waited on.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 host="$top_builddir/plugin/cse-host"
@@ -56,6 +57,15 @@ cmp -s "$scratch/before.json" "$scratch/rec/sam.json" || fail "a killed write ch
 H review sam "$(jq -r '.entry[].resource | select(.resourceType=="Flag") | .identifier[0].value' \
     "$scratch/rec/sam.json" | head -1)" > /dev/null 2>&1 || fail "review after the kill"
 [ -z "$(orphans)" ] || fail "orphans after the next command: $(orphans)"
+
+# Outputs (export -o) have no lock: their orphans go once stale.
+mkdir "$scratch/out"
+for n in sam.xml.tmp.Old123 sam.xml.tmp.New123 sam.xml.tmp.bak; do echo x > "$scratch/out/$n"; done
+touch -d '20 minutes ago' "$scratch/out/sam.xml.tmp.Old123" "$scratch/out/sam.xml.tmp.bak"
+H export sam -o "$scratch/out/sam.xml" --to A11111 || fail "export"
+[ -e "$scratch/out/sam.xml.tmp.Old123" ] && fail "a stale orphan of the export survived"
+[ -e "$scratch/out/sam.xml.tmp.New123" ] || fail "a fresh temporary (maybe another run's) was removed"
+[ -e "$scratch/out/sam.xml.tmp.bak" ] || fail "a file not of the pattern was removed"
 
 # A write that fails (no room in the folder) leaves no temporary.
 chmod 500 "$scratch/rec"
