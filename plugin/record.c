@@ -911,9 +911,11 @@ static bool hide_in_resource(json_t *res)
         return false;
     if (whole_type(type))
         return true;
+    /* The Patient is the patient's own data through and through: never
+     * removed for a concept, only the element that holds it. */
     json_object_foreach(res, key, val)
     {
-        if (whole_key(key) && has_hit(val))
+        if (whole_key(key) && !str_is(type, "Patient") && has_hit(val))
             return true;
     }
     json_object_foreach_safe(res, tmp, key, val)
@@ -921,9 +923,24 @@ static bool hide_in_resource(json_t *res)
         if (strcmp(key, "text") == 0 || !has_hit(val))
             continue;
         edited = true;
-        if ((strcmp(key, "item") == 0 &&
-             (str_is(type, "QuestionnaireResponse") || str_is(type, "Questionnaire"))) ||
-            (strcmp(key, "section") == 0 && str_is(type, "Composition"))) {
+        if (strcmp(key, "meta") == 0 && json_is_object(val)) {
+            /* A tag: the tag goes, the rest of meta stays. */
+            const char *mk;
+            json_t *mv;
+            void *mtmp;
+            json_object_foreach_safe(val, mtmp, mk, mv)
+            {
+                if (json_is_array(mv)) {
+                    for (size_t i = json_array_size(mv); i-- > 0;)
+                        if (has_hit(json_array_get(mv, i)))
+                            json_array_remove(mv, i);
+                } else if (has_hit(mv)) {
+                    json_object_del(val, mk);
+                }
+            }
+        } else if ((strcmp(key, "item") == 0 && (str_is(type, "QuestionnaireResponse") ||
+                                                 str_is(type, "Questionnaire"))) ||
+                   (strcmp(key, "section") == 0 && str_is(type, "Composition"))) {
             prune_nested(val, key);
         } else if (json_is_array(val)) {
             for (size_t i = json_array_size(val); i-- > 0;)

@@ -2,6 +2,7 @@
 # The patient-facing view against every form a marker or a related
 # safeguarding concept takes outside a marker (test-fixtures/plugin/forms.json):
 # Encounter.reasonCode, Observation.valueCodeableConcept, Condition.evidence,
+# a tag on the Patient (which stays, without the tag),
 # RiskAssessment, a QuestionnaireResponse answer, meta.tag, a nested Bundle,
 # both SNOMED system spellings, and a Flag coded under the OID system.
 # The view shows none of them, keeps the patient's own data around them,
@@ -21,7 +22,7 @@ As() { role=$1; shift
 
 for role in patient proxy; do
     As $role online-view f > "$scratch/v" || fail "$role view"
-    for bad in 716565009 713834002 700226009 160877008 2.16.840.1.113883.6.96 \
+    for bad in 716565009 713834002 700226009 160877008 342191000000101 2.16.840.1.113883.6.96 \
                exploitation 'Child at risk' grooming Safeguarding '"Alerts"' \
                flag-oid obs-val ra-1 proc-1 obs-n prov-1 '"alerts"'; do
         grep -q -- "$bad" "$scratch/v" && fail "the $role view shows $bad"
@@ -29,6 +30,8 @@ for role in patient proxy; do
     # The patient's own data stays.
     ids=$(jq -r '[.entry[].resource.id] | join(" ")' "$scratch/v")
     [ "$ids" = "child-1 enc-1 cond-1 qr-1 comp-1 prov-2 doc-1" ] || fail "kept: $ids"
+    jq -e '.entry[0].resource | .meta.profile | length == 1' "$scratch/v" > /dev/null ||
+        fail "the Patient lost its meta with its tag"
     jq -e '.entry[].resource | select(.id == "enc-1") | .reasonCode | length == 1' "$scratch/v" \
         > /dev/null || fail "the Encounter lost its own reason"
     jq -e '.entry[].resource | select(.id == "enc-1") | has("text") | not' "$scratch/v" \
