@@ -596,6 +596,31 @@ static bool utf8_text(const char *s)
     return true;
 }
 
+/* The records folder holds identifiable records, their temporaries and
+ * their locks: one that anyone may write to is refused (anyone could plant
+ * or remove files there). */
+static int check_records_dir(const struct host *H)
+{
+    struct stat st;
+
+    if (stat(H->records, &st) != 0) {
+        fprintf(stderr, "cse-host: %s: %s\n", H->records, strerror(errno));
+        return HOST_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "cse-host: %s: not a folder\n", H->records);
+        return HOST_IO;
+    }
+    if (st.st_mode & S_IWOTH) {
+        fprintf(stderr,
+                "cse-host: %s: the records folder is writable by others: refused "
+                "(chmod o-w)\n",
+                H->records);
+        return HOST_REFUSED;
+    }
+    return HOST_OK;
+}
+
 /* ---- Loading the module ------------------------------------------------- */
 
 static bool exists(const char *p)
@@ -1223,6 +1248,8 @@ int main(int argc, char **argv)
         return HOST_USAGE;
     }
     catch_fatal_signals();
+    if (H.records && strcmp(cmd, "audit") != 0 && (rc = check_records_dir(&H)) != HOST_OK)
+        return rc;
     if ((rc = load(&H)) != HOST_OK || (rc = open_handle(&H)) != HOST_OK)
         goto out;
     sweep_stale(&H);

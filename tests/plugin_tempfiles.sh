@@ -75,6 +75,13 @@ if ! touch "$scratch/rec/probe" 2>/dev/null; then
 fi
 chmod 700 "$scratch/rec"; rm -f "$scratch/rec/probe"
 
+# A records folder anyone may write to is refused.
+chmod 777 "$scratch/rec"
+H open sam > /dev/null 2> "$scratch/e"; rc=$?
+chmod 700 "$scratch/rec"
+[ $rc -eq 3 ] || fail "a world-writable records folder should exit 3, got $rc"
+grep -q 'writable by others' "$scratch/e" || fail "message: $(cat "$scratch/e")"
+
 # FIFOs are refused, at once.
 mkfifo "$scratch/key.fifo" "$scratch/in.fifo" || skip "mkfifo failed"
 timeout 20 "$host" --records "$scratch/rec" --journal "$scratch/j" --key "$scratch/key.fifo" \

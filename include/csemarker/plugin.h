@@ -187,7 +187,11 @@ typedef struct cse_plugin_api {
      *    "active":N}
      * with review_state "OVERDUE", "due-soon" (within 30 days) or "ok" for an
      * active marker and "closed" otherwise. Entered-in-error markers are
-     * left out. */
+     * left out. Since ABI 1.1 it also has "elsewhere":[{"resource",
+     * "element","concept":"marker"|"related"|"text","code"?,"term"?,
+     * "hidden":"resource"|"element"}...]: every marker or safeguarding
+     * concept outside a marker's own resources, which patient_view hides.
+     * For the administrative role it is only {"restricted":true|false}. */
     int (*record_opened)(cse_plugin_handle *h, const cse_plugin_user *u,
                          const char *record_json, char **alert_json,
                          cse_plugin_error *err);
@@ -196,7 +200,8 @@ typedef struct cse_plugin_api {
      * "term"?,"kind","reason"?}...],"active_markers":N}. kind "related-code":
      * a related safeguarding code and no active marker; "candidate": an
      * entry that may be a marker but is not one (reason says why);
-     * "marker-code-without-marker": a marker concept outside a marker. */
+     * "marker-code-without-marker": a marker concept outside a marker.
+     * A concept outside a resource's code also names its "element". */
     int (*record_saved)(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **suggestions_json,
                         cse_plugin_error *err);
@@ -242,8 +247,12 @@ typedef struct cse_plugin_api {
     /* The patient-facing view (patient and proxy channels alike): the record
      * without any resource labelled NOPAT (matched on the code alone), without
      * any marker Flag or Observation or other resource carrying a marker code,
-     * even when its label is missing, and without references to what was
-     * removed. Any role on the list may call it. */
+     * even when its label is missing, without any marker or related
+     * safeguarding concept in any Coding anywhere (both SNOMED system
+     * spellings; the resource or the element goes, by the rule in
+     * plugin/README.md), without references to what was removed and without
+     * the Lists, sections and Provenances that were left empty. Every role
+     * but auditor may call it. */
     int (*patient_view)(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **view_json, cse_plugin_error *err);
 
