@@ -207,7 +207,7 @@ static const char *plugin_version(void)
  * that cannot be opened is left to cse__key_load(), which says why. */
 static cse_code key_file_regular(const char *path, cse_error *e)
 {
-    struct stat st;
+    struct stat st = {0};
     int fd;
 
     if (path == NULL || (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
