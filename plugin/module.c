@@ -392,7 +392,7 @@ static int restriction_only(cse_plugin_handle *h, const cse_plugin_user *u,
     cse__rec rec;
     cse_error e;
     cse_code rc;
-    json_t *before = NULL, *root = NULL;
+    json_t *root = NULL;
     int prc;
 
     if ((prc = begin(h, u, CSE__PERM_RESTRICTION, record_json, out, err)) !=
@@ -401,14 +401,9 @@ static int restriction_only(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
         return to_plugin(&e, rc, err);
-    if ((before = json_deep_copy(rec.root)) == NULL)
+    if ((root = json_pack("{s:b}", "restricted", cse__rec_restricted(&rec))) == NULL ||
+        (*out = dump(root, &e)) == NULL)
         rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
-    else if ((rc = cse__rec_patient_view(&rec, &e)) == CSE_OK &&
-             ((root = json_pack("{s:b}", "restricted", !json_equal(before, rec.root))) ==
-                  NULL ||
-              (*out = dump(root, &e)) == NULL))
-        rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
-    json_decref(before);
     json_decref(root);
     cse__rec_clear(&rec);
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);

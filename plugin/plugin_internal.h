@@ -144,6 +144,9 @@ cse_code cse__rec_update_marker(cse__rec *r, cse__pmarker *pm, cse_error *err);
  * references to them. */
 cse_code cse__rec_patient_view(cse__rec *r, cse_error *err);
 
+/* True when cse__rec_patient_view() would remove anything. */
+bool cse__rec_restricted(const cse__rec *r);
+
 /* The marker and safeguarding concepts outside the markers' own resources
  * that the patient-facing view hides, as a JSON array (caller decrefs):
  * {"resource","element","concept","code"?,"term"?,"hidden"}. */

@@ -1031,6 +1031,32 @@ static bool emptied_container(json_t *res, const json_t *before)
     return false;
 }
 
+/* Copies of the containers among the entries (List, Provenance,
+ * Composition), null for the rest: what emptied_container() compares with.
+ * Only these are copied, so a large record is not held twice. */
+static json_t *container_snapshot(const json_t *entries)
+{
+    json_t *snap = json_array(), *e;
+    size_t i;
+
+    if (snap == NULL)
+        return NULL;
+    json_array_foreach(entries, i, e)
+    {
+        const json_t *res = json_object_get(e, "resource");
+        const char *type = res_type(res);
+        json_t *copy = str_is(type, "List") || str_is(type, "Provenance") ||
+                               str_is(type, "Composition")
+                           ? json_deep_copy(res)
+                           : json_null();
+        if (copy == NULL || json_array_append_new(snap, copy) != 0) {
+            json_decref(snap);
+            return NULL;
+        }
+    }
+    return snap;
+}
+
 static void note_removed(json_t *removed, const json_t *e, const json_t *res)
 {
     char ref[256];
@@ -1086,13 +1112,13 @@ static bool view_bundle(json_t *bundle, json_t *removed)
     do {
         json_t *snap;
         before_n = json_object_size(removed);
-        if (before_n == 0 || (snap = json_deep_copy(entries)) == NULL)
+        if (before_n == 0 || (snap = container_snapshot(entries)) == NULL)
             break;
         strip_refs(entries, removed);
         for (size_t i = json_array_size(entries); i-- > 0;) {
             json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
-            const json_t *b = json_object_get(json_array_get(snap, i), "resource");
-            if (emptied_container(res, b)) {
+            const json_t *b = json_array_get(snap, i);
+            if (json_is_object(b) && emptied_container(res, b)) {
                 note_removed(removed, e, res);
                 json_array_remove(entries, i);
             }
@@ -1115,6 +1141,37 @@ cse_code cse__rec_patient_view(cse__rec *r, cse_error *err)
     view_bundle(r->root, removed);
     json_decref(removed);
     return CSE_OK;
+}
+
+/* True when the view of the Bundle would hide anything: what
+ * record_opened tells a role that may know only that. */
+static bool bundle_restricted(const json_t *bundle)
+{
+    const char *key;
+    json_t *val, *e;
+    size_t i;
+
+    json_object_foreach((json_t *)bundle, key, val)
+    {
+        if (strcmp(key, "entry") != 0 && has_hit(val))
+            return true;
+    }
+    json_array_foreach(json_object_get(bundle, "entry"), i, e)
+    {
+        const json_t *res = json_object_get(e, "resource");
+        if (str_is(res_type(res), "Bundle") && !has_nopat(res)) {
+            if (bundle_restricted(res))
+                return true;
+        } else if (has_nopat(res) || cse__res_is_marker(res) || has_hit(res)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool cse__rec_restricted(const cse__rec *r)
+{
+    return bundle_restricted(r->root);
 }
 
 /* ---- Safeguarding concepts outside the markers -------------------------- */
