@@ -317,17 +317,19 @@ static void remove_stale_outputs(const char *dir, const char *base)
 }
 
 /* Writes data to path through a temporary file in the same folder, so that
- * the file appears only when complete. A device or a pipe (a terminal, a
- * FIFO) is written as it is: renaming a file over it would replace it. No
- * error path leaves the temporary behind. */
-static int write_atomic(const char *path, const char *data, size_t len)
+ * the file appears only when complete. No error path leaves the temporary
+ * behind. follow (outputs the user names with -o): a device or a pipe (a
+ * terminal, a FIFO) is written as it is, since renaming a file over it would
+ * replace it, and through a link the file it names is replaced. Records are
+ * written with follow false: whatever sits at the path is replaced. */
+static int write_atomic(const char *path, const char *data, size_t len, bool follow)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
     const char *slash;
     struct stat st;
     int fd, dfd, saved;
 
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    if (follow && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
             write_all(fd, data, len) != 0) {
             fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
@@ -343,7 +345,8 @@ static int write_atomic(const char *path, const char *data, size_t len)
     }
     /* Through a symbolic link (/dev/stdout is one) the file it names is the
      * one replaced, not the link. */
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real) != NULL)
+    if (follow && lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+        realpath(path, real) != NULL)
         path = real;
     slash = strrchr(path, '/');
     if (slash)
@@ -541,9 +544,18 @@ static char *load_record(const struct host *H, const char *what, const char *nam
 {
     char *r;
     size_t len = 0;
+    struct stat st;
 
     if ((*rc = record_path(H, name, path, size)) != HOST_OK)
         return NULL;
+    /* A record is a file of the folder: a link planted in its place would
+     * have the change written wherever it points. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        fprintf(stderr, "cse-host: %s: %s: is a symbolic link, not a record: refused\n",
+                what, path);
+        *rc = HOST_REFUSED;
+        return NULL;
+    }
     if ((r = read_file(what, path, &len)) == NULL) {
         *rc = HOST_IO;
     } else if (has_nul(what, path, r, len)) {
@@ -753,7 +765,7 @@ static int cmd_open(struct host *H, int argc, char **argv, bool saved)
 
 static int save_result(struct host *H, const char *path, char *out)
 {
-    int rc = write_atomic(path, out, strlen(out));
+    int rc = write_atomic(path, out, strlen(out), false);
     H->api->free_string(out);
     return rc;
 }
@@ -839,7 +851,7 @@ static int cmd_export(struct host *H, int argc, char **argv)
         CSE_PLUGIN_OK)
         rc = report("export", path, &err);
     else
-        rc = write_atomic(out, xml, len);
+        rc = write_atomic(out, xml, len, true);
     H->api->free_string(xml);
     free(rec);
     return rc;
@@ -998,7 +1010,7 @@ static int cmd_import(struct host *H, int argc, char **argv)
         rc = report("import", argv[1], &err);
         goto out;
     }
-    if ((rc = write_atomic(path, rec, strlen(rec))) != HOST_OK)
+    if ((rc = write_atomic(path, rec, strlen(rec), false)) != HOST_OK)
         goto out;
     if (xid && !seen && (rc = note_import(H, xid, name)) != HOST_OK)
         goto out;
@@ -1030,7 +1042,7 @@ static int cmd_view(struct host *H, int argc, char **argv)
     if (H->api->patient_view(H->h, &H->user, rec, &out, &err) != CSE_PLUGIN_OK)
         rc = report("online-view", path, &err);
     else if (to)
-        rc = write_atomic(to, out, strlen(out));
+        rc = write_atomic(to, out, strlen(out), true);
     else
         print_json(out);
     H->api->free_string(out);

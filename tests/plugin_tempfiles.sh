@@ -75,6 +75,17 @@ if ! touch "$scratch/rec/probe" 2>/dev/null; then
 fi
 chmod 700 "$scratch/rec"; rm -f "$scratch/rec/probe"
 
+# A link planted in a record's place is refused, and its target untouched.
+echo target > "$scratch/victim"
+ln -s "$scratch/victim" "$scratch/rec/lnk.json"
+for cmd in "open lnk" "flag lnk 716565009"; do
+    # shellcheck disable=SC2086
+    H $cmd > /dev/null 2> "$scratch/e" && fail "'$cmd' followed a planted link"
+    grep -q 'is a symbolic link, not a record' "$scratch/e" || fail "message: $(cat "$scratch/e")"
+done
+[ "$(cat "$scratch/victim")" = target ] || fail "the link's target was written"
+rm "$scratch/rec/lnk.json"
+
 # A records folder anyone may write to is refused.
 chmod 777 "$scratch/rec"
 H open sam > /dev/null 2> "$scratch/e"; rc=$?
