@@ -11,11 +11,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -105,51 +107,73 @@ static int report(const char *what, const char *file, const cse_plugin_error *er
 
 /* ---- Files -------------------------------------------------------------- */
 
-/* Reads a whole regular file of at most RECORD_MAX bytes; what names the
- * command in messages. */
-static char *read_file(const char *what, const char *path, size_t *len)
+/* Reads a whole regular file of at most RECORD_MAX bytes, or says why not
+ * in why. The file is opened without blocking and checked before anything
+ * is read: a FIFO given as a file would otherwise hang the open until
+ * someone writes to it, and a device or a folder is not a record. */
+static char *load_file(const char *path, size_t *len, char *why, size_t whysize)
 {
-    FILE *fp = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), fl;
     char *buf = NULL;
     struct stat st;
-    long n;
+    size_t n = 0;
 
-    if (fp == NULL) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
+    if (fd < 0) {
+        snprintf(why, whysize, "%s", strerror(errno));
         return NULL;
     }
-    /* fopen() opens a folder for reading; only reading it fails, with EISDIR
-     * after ftell() has already said something odd. */
-    if (fstat(fileno(fp), &st) != 0) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, strerror(errno));
-        fclose(fp);
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, whysize, "%s", strerror(errno));
+        close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path,
-                S_ISDIR(st.st_mode) ? "is a directory, not a file"
-                                    : "not a regular file");
-        fclose(fp);
+        snprintf(why, whysize, "%s",
+                 S_ISDIR(st.st_mode)    ? "is a directory, not a file"
+                 : S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file: refused"
+                                        : "not a regular file: refused");
+        close(fd);
         return NULL;
     }
-    if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 || n > RECORD_MAX ||
-        fseek(fp, 0, SEEK_SET) != 0) {
-        fprintf(stderr, "cse-host: %s: %s: unreadable or larger than %ld bytes\n", what,
-                path, RECORD_MAX);
-        fclose(fp);
+    if (st.st_size > RECORD_MAX) {
+        snprintf(why, whysize, "larger than %ld bytes: refused", RECORD_MAX);
+        close(fd);
         return NULL;
     }
-    if ((buf = malloc((size_t)n + 1)) == NULL ||
-        fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-        fprintf(stderr, "cse-host: %s: %s: cannot read\n", what, path);
+    /* A regular file: reads block as usual from here on. */
+    if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+        (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+        snprintf(why, whysize, "cannot read");
+        close(fd);
+        return NULL;
+    }
+    while (n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n != (size_t)st.st_size) {
+        snprintf(why, whysize, "cannot read (the file changed size)");
         free(buf);
-        fclose(fp);
         return NULL;
     }
-    fclose(fp);
     buf[n] = '\0';
     if (len)
-        *len = (size_t)n;
+        *len = n;
+    return buf;
+}
+
+/* load_file() that reports to stderr; what names the command. */
+static char *read_file(const char *what, const char *path, size_t *len)
+{
+    char why[256];
+    char *buf = load_file(path, len, why, sizeof(why));
+    if (buf == NULL)
+        fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, why);
     return buf;
 }
 
@@ -167,18 +191,147 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* ---- Temporaries -------------------------------------------------------- */
+
+/* The one temporary a command may have open at a time, so that a signal
+ * that ends the program (SIGINT, SIGTERM, SIGHUP) removes it. SIGKILL cannot
+ * be caught: what it leaves is swept by the next command (sweep_stale). */
+static char tmp_live[PATH_MAX];
+static volatile sig_atomic_t tmp_armed;
+
+static void on_fatal_signal(int sig)
+{
+    if (tmp_armed)
+        unlink(tmp_live);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The temporary name pattern: the target's name, ".tmp.", then TMP_SUFFIX
+ * characters of TMP_ALPHABET. Only names of exactly this shape are ever
+ * removed as stale. */
+#define TMP_MARK ".tmp."
+#define TMP_SUFFIX 6
+static const char TMP_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* Creates PATH.tmp.XXXXXX with O_EXCL | O_NOFOLLOW (a name planted by
+ * someone else, a file or a link, is never opened), mode 0600. */
+static int open_temp(const char *path, char *tmp, size_t size)
+{
+    unsigned char rnd[TMP_SUFFIX];
+    int fd = -1, urnd;
+
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        size_t n;
+        if ((urnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
+            return -1;
+        n = (size_t)read(urnd, rnd, sizeof(rnd));
+        close(urnd);
+        if (n != sizeof(rnd)) {
+            errno = EIO;
+            return -1;
+        }
+        if ((size_t)snprintf(tmp, size, "%s%s", path, TMP_MARK) + TMP_SUFFIX >= size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        n = strlen(tmp);
+        for (int i = 0; i < TMP_SUFFIX; i++)
+            tmp[n + (size_t)i] = TMP_ALPHABET[rnd[i] % (sizeof(TMP_ALPHABET) - 1)];
+        tmp[n + TMP_SUFFIX] = '\0';
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return -1;
+    }
+    return fd;
+}
+
+/* True when name is TARGET.tmp.XXXXXX for a record TARGET (NAME.json); the
+ * record's name goes to rec (size >= NAME_MAX + 1). */
+static bool stale_name(const char *name, char *rec, size_t size)
+{
+    size_t l = strlen(name), ml = strlen(TMP_MARK);
+    if (l < 6 + ml + TMP_SUFFIX || name[0] == '.')
+        return false;
+    if (strncmp(name + l - TMP_SUFFIX - ml, TMP_MARK, ml) != 0)
+        return false;
+    for (size_t i = l - TMP_SUFFIX; i < l; i++)
+        if (strchr(TMP_ALPHABET, name[i]) == NULL || name[i] == '\0')
+            return false;
+    l -= TMP_SUFFIX + ml;
+    if (l < 6 || strncmp(name + l - 5, ".json", 5) != 0 || l - 5 >= size)
+        return false;
+    snprintf(rec, size, "%.*s", (int)(l - 5), name);
+    return true;
+}
+
+/* True when name is BASE.tmp.XXXXXX: a temporary of BASE this program made. */
+static bool temp_of(const char *name, const char *base)
+{
+    size_t bl = strlen(base), ml = strlen(TMP_MARK);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TMP_MARK, ml) != 0 ||
+        strlen(name + bl + ml) != TMP_SUFFIX)
+        return false;
+    for (const char *p = name + bl + ml; *p; p++)
+        if (strchr(TMP_ALPHABET, *p) == NULL)
+            return false;
+    return true;
+}
+
+/* Removes temporaries of an output file (export -o, online-view -o) that a
+ * killed run left: the exact pattern, regular files we own, older than
+ * STALE_SECONDS (an output has no lock that would prove its writer dead). */
+#define STALE_SECONDS (10 * 60)
+
+static void remove_stale_outputs(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[PATH_MAX];
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (!temp_of(de->d_name, base) ||
+            (size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= sizeof(p))
+            continue;
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            now - st.st_mtime >= STALE_SECONDS)
+            unlink(p);
+    }
+    closedir(d);
+}
+
 /* Writes data to path through a temporary file in the same folder, so that
- * the file appears only when complete. A device or a pipe (a terminal, a
- * FIFO) is written as it is: renaming a file over it would replace it. */
-static int write_atomic(const char *path, const char *data, size_t len)
+ * the file appears only when complete. No error path leaves the temporary
+ * behind. follow (outputs the user names with -o): a device or a pipe (a
+ * terminal, a FIFO) is written as it is, since renaming a file over it would
+ * replace it, and through a link the file it names is replaced. Records are
+ * written with follow false: whatever sits at the path is replaced. */
+static int write_atomic(const char *path, const char *data, size_t len, bool follow)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
     const char *slash;
     struct stat st;
-    int fd, dfd;
+    int fd, dfd, saved;
 
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        if ((fd = open(path, O_WRONLY)) < 0 || write_all(fd, data, len) != 0) {
+    if (follow && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        if ((fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+            write_all(fd, data, len) != 0) {
             fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
             if (fd >= 0)
                 close(fd);
@@ -192,20 +345,22 @@ static int write_atomic(const char *path, const char *data, size_t len)
     }
     /* Through a symbolic link (/dev/stdout is one) the file it names is the
      * one replaced, not the link. */
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, real) != NULL)
+    if (follow && lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+        realpath(path, real) != NULL)
         path = real;
     slash = strrchr(path, '/');
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
-        return HOST_IO;
     if (slash)
         snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1,
                  path);
     else
         snprintf(dir, sizeof(dir), ".");
-    if ((fd = mkstemp(tmp)) < 0) {
+    remove_stale_outputs(dir, slash ? slash + 1 : path);
+    if ((fd = open_temp(path, tmp, sizeof(tmp))) < 0) {
         fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
         return HOST_IO;
     }
+    snprintf(tmp_live, sizeof(tmp_live), "%s", tmp);
+    tmp_armed = 1;
     if (write_all(fd, data, len) != 0)
         goto fail;
     if (fsync(fd) != 0 || close(fd) != 0) {
@@ -215,17 +370,130 @@ static int write_atomic(const char *path, const char *data, size_t len)
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+    tmp_armed = 0;
+    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
     return HOST_OK;
 fail:
-    fprintf(stderr, "cse-host: %s: %s\n", path, strerror(errno));
+    saved = errno;
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+    tmp_armed = 0;
+    fprintf(stderr, "cse-host: %s: %s\n", path, strerror(saved));
     return HOST_IO;
+}
+
+/* ---- Record locks ------------------------------------------------------- */
+
+/* Every read-modify-write of DIR/NAME.json holds an fcntl() write lock on
+ * DIR/.NAME.lock from before the read until after the rename, so two users
+ * acting on one record at once are serialised and neither change is lost.
+ * The record itself cannot carry the lock: the rename replaces its inode.
+ * Lock files stay (removing one would let two holders lock two inodes).
+ * Returns the locked descriptor (closing it releases the lock) or -1. */
+static int lock_path(const char *records, const char *name, char *out, size_t size)
+{
+    return (size_t)snprintf(out, size, "%s/.%s.lock", records, name) < size ? 0 : -1;
+}
+
+static int lock_fd(const char *lp, bool wait)
+{
+    struct flock fl;
+    struct stat st;
+    int fd = open(lp, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+        if (errno == EINTR && wait)
+            continue;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Removes DIR/NAME.json.tmp.XXXXXX files: the caller holds NAME's lock, so
+ * no writer of NAME is alive and every such file is an orphan of a killed
+ * command. Only regular files we own are removed. */
+static void remove_orphans(const char *records, const char *name, time_t min_age)
+{
+    DIR *d = opendir(records);
+    struct dirent *de;
+    char rec[NAME_MAX + 1], p[PATH_MAX];
+    struct stat st;
+    time_t now = time(NULL);
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (!stale_name(de->d_name, rec, sizeof(rec)) || strcmp(rec, name) != 0)
+            continue;
+        if ((size_t)snprintf(p, sizeof(p), "%s/%s", records, de->d_name) >= sizeof(p))
+            continue;
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+            now - st.st_mtime < min_age)
+            continue;
+        unlink(p);
+    }
+    closedir(d);
+}
+
+static int lock_record(const struct host *H, const char *name)
+{
+    char lp[PATH_MAX];
+    int fd;
+
+    if (lock_path(H->records, name, lp, sizeof(lp)) != 0 ||
+        (fd = lock_fd(lp, true)) < 0) {
+        fprintf(stderr, "cse-host: cannot lock the record %s: %s\n", name,
+                strerror(errno));
+        return -1;
+    }
+    remove_orphans(H->records, name, 0);
+    return fd;
+}
+
+static void unlock_record(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Orphans of records nobody is working on: at the start of each command, a
+ * temporary of the exact pattern, older than STALE_SECONDS, whose record's
+ * lock is free, is removed. */
+
+static void sweep_stale(const struct host *H)
+{
+    DIR *d;
+    struct dirent *de;
+    char rec[NAME_MAX + 1], lp[PATH_MAX];
+
+    if (H->records == NULL || (d = opendir(H->records)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        int fd;
+        if (!stale_name(de->d_name, rec, sizeof(rec)) ||
+            lock_path(H->records, rec, lp, sizeof(lp)) != 0)
+            continue;
+        if ((fd = lock_fd(lp, false)) < 0)
+            continue; /* someone is writing that record now */
+        remove_orphans(H->records, rec, STALE_SECONDS);
+        close(fd);
+    }
+    closedir(d);
 }
 
 /* DIR/NAME.json; refuses names that leave the folder. */
@@ -243,8 +511,8 @@ static int record_path(const struct host *H, const char *name, char *out, size_t
 /* The ABI carries a record as a C string, so a NUL byte inside the file
  * would silently cut it short: refuse it here, where the length is known. A
  * UTF-16 file (NUL in every other byte) is left to the module, which names
- * the encoding. */
-static bool has_nul(const char *what, const char *path, const char *buf, size_t len)
+ * the encoding. True, with where it is in why, when there is one. */
+static bool nul_why(const char *buf, size_t len, char *why, size_t whysize)
 {
     const char *nul = memchr(buf, '\0', len), *p;
     int line = 1, col = 1;
@@ -258,8 +526,16 @@ static bool has_nul(const char *what, const char *path, const char *buf, size_t 
         else
             col++;
     }
-    fprintf(stderr, "cse-host: %s: %s: line %d, column %d: NUL byte (a record is text)\n",
-            what, path, line, col);
+    snprintf(why, whysize, "line %d, column %d: NUL byte (a record is text)", line, col);
+    return true;
+}
+
+static bool has_nul(const char *what, const char *path, const char *buf, size_t len)
+{
+    char why[128];
+    if (!nul_why(buf, len, why, sizeof(why)))
+        return false;
+    fprintf(stderr, "cse-host: %s: %s: %s\n", what, path, why);
     return true;
 }
 
@@ -268,9 +544,18 @@ static char *load_record(const struct host *H, const char *what, const char *nam
 {
     char *r;
     size_t len = 0;
+    struct stat st;
 
     if ((*rc = record_path(H, name, path, size)) != HOST_OK)
         return NULL;
+    /* A record is a file of the folder: a link planted in its place would
+     * have the change written wherever it points. */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        fprintf(stderr, "cse-host: %s: %s: is a symbolic link, not a record: refused\n",
+                what, path);
+        *rc = HOST_REFUSED;
+        return NULL;
+    }
     if ((r = read_file(what, path, &len)) == NULL) {
         *rc = HOST_IO;
     } else if (has_nul(what, path, r, len)) {
@@ -286,6 +571,66 @@ static void print_json(const char *s)
     fputs(s, stdout);
     if (s[0] && s[strlen(s) - 1] != '\n')
         fputc('\n', stdout);
+}
+
+/* True when s is well-formed UTF-8 without control characters. */
+static bool utf8_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n;
+        unsigned c = *p;
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3;
+        else
+            return false;
+        c &= 0x3fu >> n;
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (p[i] & 0x3fu);
+        }
+        if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+            (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+/* The records folder holds identifiable records, their temporaries and
+ * their locks: one that anyone may write to is refused (anyone could plant
+ * or remove files there). */
+static int check_records_dir(const struct host *H)
+{
+    struct stat st;
+
+    if (stat(H->records, &st) != 0) {
+        fprintf(stderr, "cse-host: %s: %s\n", H->records, strerror(errno));
+        return HOST_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "cse-host: %s: not a folder\n", H->records);
+        return HOST_IO;
+    }
+    if (st.st_mode & S_IWOTH) {
+        fprintf(stderr,
+                "cse-host: %s: the records folder is writable by others: refused "
+                "(chmod o-w)\n",
+                H->records);
+        return HOST_REFUSED;
+    }
+    return HOST_OK;
 }
 
 /* ---- Loading the module ------------------------------------------------- */
@@ -420,7 +765,7 @@ static int cmd_open(struct host *H, int argc, char **argv, bool saved)
 
 static int save_result(struct host *H, const char *path, char *out)
 {
-    int rc = write_atomic(path, out, strlen(out));
+    int rc = write_atomic(path, out, strlen(out), false);
     H->api->free_string(out);
     return rc;
 }
@@ -429,18 +774,25 @@ static int cmd_flag(struct host *H, int argc, char **argv)
 {
     char path[PATH_MAX], *rec, *out = NULL, *id = NULL;
     cse_plugin_error err;
-    int rc;
+    int rc, lk;
 
     if (argc < 3)
         return usage(stderr), HOST_USAGE;
-    if ((rec = load_record(H, "flag", argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rc = record_path(H, argv[1], path, sizeof(path))) != HOST_OK)
         return rc;
+    if ((lk = lock_record(H, argv[1])) < 0)
+        return HOST_IO;
+    if ((rec = load_record(H, "flag", argv[1], path, sizeof(path), &rc)) == NULL) {
+        unlock_record(lk);
+        return rc;
+    }
     if (H->api->marker_add(H->h, &H->user, rec, argv[2], opt_value(argc, argv, "--start"),
                            opt_value(argc, argv, "--review"), &out, &id,
                            &err) != CSE_PLUGIN_OK)
         rc = report("flag", path, &err);
     else if ((rc = save_result(H, path, out)) == HOST_OK)
         printf("%s\n", id);
+    unlock_record(lk);
     H->api->free_string(id);
     free(rec);
     return rc;
@@ -451,7 +803,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
     char path[PATH_MAX], *rec, *out = NULL;
     cse_plugin_error err;
     const char *cmd = argv[0];
-    int rc, prc;
+    int rc, prc, lk;
 
     if (argc < 3)
         return usage(stderr), HOST_USAGE;
@@ -459,8 +811,14 @@ static int cmd_change(struct host *H, int argc, char **argv)
         fprintf(stderr, "cse-host: end needs --reason CODE\n");
         return HOST_USAGE;
     }
-    if ((rec = load_record(H, cmd, argv[1], path, sizeof(path), &rc)) == NULL)
+    if ((rc = record_path(H, argv[1], path, sizeof(path))) != HOST_OK)
         return rc;
+    if ((lk = lock_record(H, argv[1])) < 0)
+        return HOST_IO;
+    if ((rec = load_record(H, cmd, argv[1], path, sizeof(path), &rc)) == NULL) {
+        unlock_record(lk);
+        return rc;
+    }
     if (strcmp(cmd, "review") == 0)
         prc = H->api->marker_review(H->h, &H->user, rec, argv[2],
                                     opt_value(argc, argv, "--next"), &out, &err);
@@ -470,6 +828,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
     else
         prc = H->api->marker_entered_in_error(H->h, &H->user, rec, argv[2], &out, &err);
     rc = prc != CSE_PLUGIN_OK ? report(cmd, path, &err) : save_result(H, path, out);
+    unlock_record(lk);
     free(rec);
     return rc;
 }
@@ -492,7 +851,7 @@ static int cmd_export(struct host *H, int argc, char **argv)
         CSE_PLUGIN_OK)
         rc = report("export", path, &err);
     else
-        rc = write_atomic(out, xml, len);
+        rc = write_atomic(out, xml, len, true);
     H->api->free_string(xml);
     free(rec);
     return rc;
@@ -530,45 +889,139 @@ out:
     return rc;
 }
 
+/* DIR/.csemarker-imports: one line "EXTRACT_ID NAME" per imported extract,
+ * so that the same extract is not imported twice under two names. Read and
+ * appended under the lock of DIR/.csemarker-imports.lock. */
+#define IMPORTS_INDEX ".csemarker-imports"
+
+/* True when the index has extract_id. */
+static bool imported_before(const struct host *H, const char *extract_id)
+{
+    char p[PATH_MAX], line[512];
+    size_t l = strlen(extract_id);
+    bool seen = false;
+    FILE *fp;
+    int fd;
+
+    snprintf(p, sizeof(p), "%s/%s", H->records, IMPORTS_INDEX);
+    if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return false;
+    if ((fp = fdopen(fd, "r")) == NULL) {
+        close(fd);
+        return false;
+    }
+    while (!seen && fgets(line, sizeof(line), fp))
+        seen = strncmp(line, extract_id, l) == 0 && line[l] == ' ';
+    fclose(fp);
+    return seen;
+}
+
+static int note_import(const struct host *H, const char *extract_id, const char *name)
+{
+    char p[PATH_MAX], line[512];
+    int fd, n, rc = HOST_OK;
+
+    snprintf(p, sizeof(p), "%s/%s", H->records, IMPORTS_INDEX);
+    n = snprintf(line, sizeof(line), "%s %s\n", extract_id, name);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return HOST_OK;
+    if ((fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+            0 ||
+        write_all(fd, line, (size_t)n) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "cse-host: import: %s: %s\n", p, strerror(errno));
+        rc = HOST_IO;
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 static int cmd_import(struct host *H, int argc, char **argv)
 {
-    char path[PATH_MAX], name[64], *xml, *rec = NULL, *review = NULL;
-    const char *as = opt_value(argc, argv, "--as");
+    char path[PATH_MAX], lp[PATH_MAX], name[64], *xml, *rec = NULL, *review = NULL;
+    const char *as = opt_value(argc, argv, "--as"), *to, *xid;
+    bool force = opt_flag(argc, argv, "--force"), other_ods, seen, there;
+    cse_plugin_import_options io = {sizeof(io), 1, 0};
     cse_plugin_error err;
     size_t len;
-    int rc;
-    json_t *rv;
+    int rc, lk = -1, ilk = -1;
+    json_t *rv = NULL;
 
     if (argc < 2)
         return usage(stderr), HOST_USAGE;
     if ((xml = read_file("import", argv[1], &len)) == NULL)
         return HOST_IO;
-    if (H->api->gp2gp_import(H->h, &H->user, xml, len, &rec, &review, &err) !=
+    /* First a dry run: the module reads and checks the extract and says whom
+     * it is addressed to; nothing is journaled yet. */
+    io.force = force;
+    if (H->api->gp2gp_import_opt(H->h, &H->user, xml, len, &io, &rec, &review, &err) !=
         CSE_PLUGIN_OK) {
         rc = report("import", argv[1], &err);
+        if (err.code == CSE_PLUGIN_ERR_STATE && strcmp(err.path, "destination") == 0)
+            fprintf(stderr, "cse-host: import: --force imports it all the same (the "
+                            "audit journal records that)\n");
         goto out;
     }
+    rv = json_loads(review, 0, NULL);
+    to = json_string_value(json_object_get(rv, "addressed_to"));
+    xid = json_string_value(json_object_get(rv, "extract_id"));
+    other_ods = to == NULL || strcmp(to, H->ods) != 0;
     if (as)
         snprintf(name, sizeof(name), "%s", as);
     else if ((rc = name_from_record(rec, name, sizeof(name))) != HOST_OK)
         goto out;
     if ((rc = record_path(H, name, path, sizeof(path))) != HOST_OK)
         goto out;
-    if (exists(path) && !opt_flag(argc, argv, "--force")) {
-        fprintf(stderr, "cse-host: %s.json exists: refusing to overwrite (--force)\n",
-                name);
+    snprintf(lp, sizeof(lp), "%s/%s.lock", H->records, IMPORTS_INDEX);
+    if ((ilk = lock_fd(lp, true)) < 0) {
+        fprintf(stderr, "cse-host: import: cannot lock %s: %s\n", lp, strerror(errno));
         rc = HOST_IO;
         goto out;
     }
-    if ((rc = write_atomic(path, rec, strlen(rec))) != HOST_OK)
+    if ((lk = lock_record(H, name)) < 0) {
+        rc = HOST_IO;
+        goto out;
+    }
+    seen = xid && imported_before(H, xid);
+    there = exists(path);
+    /* Neither message names the record: its name is the NHS number. */
+    if (!force && (seen || there)) {
+        if (seen)
+            fprintf(stderr,
+                    "cse-host: import: %s: this extract was imported into this "
+                    "folder before: refusing a second import (--force)\n",
+                    argv[1]);
+        if (there)
+            fprintf(stderr,
+                    "cse-host: import: %s: a record for this patient exists: "
+                    "refusing to overwrite it (--force)\n",
+                    argv[1]);
+        rc = HOST_REFUSED;
+        goto out;
+    }
+    /* Now for real: journaled, and as forced when anything had to be. */
+    H->api->free_string(rec);
+    H->api->free_string(review);
+    rec = review = NULL;
+    io.dry_run = 0;
+    io.force = other_ods || seen || there;
+    if (H->api->gp2gp_import_opt(H->h, &H->user, xml, len, &io, &rec, &review, &err) !=
+        CSE_PLUGIN_OK) {
+        rc = report("import", argv[1], &err);
+        goto out;
+    }
+    if ((rc = write_atomic(path, rec, strlen(rec), false)) != HOST_OK)
+        goto out;
+    if (xid && !seen && (rc = note_import(H, xid, name)) != HOST_OK)
         goto out;
     printf("imported %s\n", name);
     print_json(review);
-    rv = json_loads(review, 0, NULL);
     if (json_array_size(json_object_get(rv, "candidates")) > 0)
         rc = HOST_REVIEW;
-    json_decref(rv);
 out:
+    unlock_record(lk);
+    unlock_record(ilk);
+    json_decref(rv);
     H->api->free_string(rec);
     H->api->free_string(review);
     free(xml);
@@ -589,7 +1042,7 @@ static int cmd_view(struct host *H, int argc, char **argv)
     if (H->api->patient_view(H->h, &H->user, rec, &out, &err) != CSE_PLUGIN_OK)
         rc = report("online-view", path, &err);
     else if (to)
-        rc = write_atomic(to, out, strlen(out));
+        rc = write_atomic(to, out, strlen(out), true);
     else
         print_json(out);
     H->api->free_string(out);
@@ -602,20 +1055,31 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Appends {"record":NAME,"code":N,"message":WHY} to errors. */
+static bool due_error(json_t *errors, const char *name, int code, const char *why)
+{
+    return json_array_append_new(errors, json_pack("{s:s,s:i,s:s}", "record", name,
+                                                   "code", code, "message", why)) == 0;
+}
+
 static int cmd_due(struct host *H, int argc, char **argv)
 {
     const char *within = opt_value(argc, argv, "--within");
-    char **names = NULL, **recs = NULL, *out = NULL, path[PATH_MAX];
-    size_t n = 0, cap = 0;
+    char **names = NULL, **recs = NULL, **ok = NULL, *out = NULL, path[PATH_MAX];
+    char why[256];
+    size_t n = 0, cap = 0, nok = 0;
     DIR *d;
     struct dirent *de;
     cse_plugin_error err;
     int rc = HOST_OK, days = within ? atoi(within) : 30;
-    json_t *root = NULL, *item;
+    json_t *root = NULL, *item, *local = json_array();
     size_t i;
 
+    if (local == NULL)
+        return HOST_INTERNAL;
     if ((d = opendir(H->records)) == NULL) {
         fprintf(stderr, "cse-host: %s: %s\n", H->records, strerror(errno));
+        json_decref(local);
         return HOST_IO;
     }
     while ((de = readdir(d)) != NULL) {
@@ -638,48 +1102,71 @@ static int cmd_due(struct host *H, int argc, char **argv)
     }
     if (n > 0)
         qsort(names, n, sizeof(*names), by_name);
-    if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL) {
+    if ((recs = calloc(n ? n : 1, sizeof(*recs))) == NULL ||
+        (ok = calloc(n ? n : 1, sizeof(*ok))) == NULL) {
         rc = HOST_INTERNAL;
         goto out;
     }
+    /* A file that cannot be read (a folder named x.json, a NUL byte, over the
+     * limit) is listed in errors; the rest of the practice is still listed. */
     for (i = 0; i < n; i++) {
-        snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
         size_t len = 0;
-        if ((recs[i] = read_file("due", path, &len)) == NULL) {
-            rc = HOST_IO;
-            goto out;
+        snprintf(path, sizeof(path), "%s/%s.json", H->records, names[i]);
+        if ((recs[i] = load_file(path, &len, why, sizeof(why))) == NULL ||
+            nul_why(recs[i], len, why, sizeof(why))) {
+            fprintf(stderr, "cse-host: due: %s: %s\n", path, why);
+            if (!due_error(local, names[i],
+                           recs[i] ? CSE_PLUGIN_ERR_PARSE : CSE_PLUGIN_ERR_IO, why)) {
+                rc = HOST_INTERNAL;
+                goto out;
+            }
+            free(recs[i]);
+            recs[i] = NULL;
+            continue;
         }
-        /* A NUL would cut the record short without a word. */
-        if (has_nul("due", path, recs[i], len)) {
-            rc = HOST_REFUSED;
-            goto out;
-        }
+        ok[nok++] = recs[i];
     }
-    if (H->api->reviews_due(H->h, &H->user, (const char *const *)recs, n, days, &out,
+    if (H->api->reviews_due(H->h, &H->user, (const char *const *)ok, nok, days, &out,
                             &err) != CSE_PLUGIN_OK) {
         rc = report("due", NULL, &err);
         goto out;
     }
-    /* Give each item the record's name instead of its index. */
-    root = json_loads(out, 0, NULL);
-    json_array_foreach(json_object_get(root, "items"), i, item)
-    {
-        json_int_t k = json_integer_value(json_object_get(item, "record"));
-        if (k >= 0 && (size_t)k < n)
-            json_object_set_new(item, "record", json_string(names[k]));
+    /* Give each item the record's name instead of its index among those
+     * read. */
+    if ((root = json_loads(out, 0, NULL)) == NULL) {
+        rc = HOST_INTERNAL;
+        goto out;
     }
-    json_array_foreach(json_object_get(root, "errors"), i, item)
     {
-        json_int_t k = json_integer_value(json_object_get(item, "record"));
-        if (k >= 0 && (size_t)k < n)
-            json_object_set_new(item, "record", json_string(names[k]));
+        size_t *map = calloc(nok ? nok : 1, sizeof(*map)), k = 0;
+        if (map == NULL) {
+            rc = HOST_INTERNAL;
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            if (recs[i])
+                map[k++] = i;
+        json_array_foreach(json_object_get(root, "items"), i, item)
+        {
+            json_int_t x = json_integer_value(json_object_get(item, "record"));
+            if (x >= 0 && (size_t)x < nok)
+                json_object_set_new(item, "record", json_string(names[map[x]]));
+        }
+        json_array_foreach(json_object_get(root, "errors"), i, item)
+        {
+            json_int_t x = json_integer_value(json_object_get(item, "record"));
+            if (x >= 0 && (size_t)x < nok)
+                json_object_set_new(item, "record", json_string(names[map[x]]));
+        }
+        free(map);
     }
-    if (root)
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_array_extend(json_object_get(root, "errors"), local);
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("\n");
 out:
     closedir(d);
     json_decref(root);
+    json_decref(local);
     if (H->api && out)
         H->api->free_string(out);
     for (i = 0; i < n; i++) {
@@ -689,6 +1176,7 @@ out:
     }
     free(names);
     free(recs);
+    free(ok);
     return rc;
 }
 
@@ -700,6 +1188,9 @@ static int cmd_audit(struct host *H, int argc, char **argv)
 
     if (argc < 2 || strcmp(argv[1], "verify") != 0)
         return usage(stderr), HOST_USAGE;
+    /* journal_verify takes no user: the host asks first. */
+    if (H->api->authorize(&H->user, "audit-verify", &err) != CSE_PLUGIN_OK)
+        return report("audit verify", NULL, &err);
     if (H->api->journal_verify(H->h, &out, &err) != CSE_PLUGIN_OK)
         rc = report("audit verify", NULL, &err);
     if (out)
@@ -761,8 +1252,19 @@ int main(int argc, char **argv)
                         "required\n");
         return HOST_USAGE;
     }
+    if (!utf8_text(H.user.user_id) || !utf8_text(H.user.role)) {
+        fprintf(stderr,
+                "cse-host: --%s is not valid UTF-8 text (or holds a control "
+                "character)\n",
+                utf8_text(H.user.user_id) ? "role" : "user");
+        return HOST_USAGE;
+    }
+    catch_fatal_signals();
+    if (H.records && strcmp(cmd, "audit") != 0 && (rc = check_records_dir(&H)) != HOST_OK)
+        return rc;
     if ((rc = load(&H)) != HOST_OK || (rc = open_handle(&H)) != HOST_OK)
         goto out;
+    sweep_stale(&H);
     if (strcmp(cmd, "open") == 0)
         rc = cmd_open(&H, argc, argv, false);
     else if (strcmp(cmd, "save") == 0)

@@ -95,11 +95,18 @@ typedef struct tee {
     cse_sink *inner;
     json_t *markers;
     json_t *candidates;
+    char *extract_id;   /* EhrExtract id, NULL when absent */
+    char *addressed_to; /* destination ODS code, NULL when absent */
 } tee;
 
 static cse_code tee_begin(cse_sink *s, const cse_extract_info *info, cse_error *err)
 {
     tee *t = s->data;
+    if (info &&
+        ((info->extract_id && (t->extract_id = strdup(info->extract_id)) == NULL) ||
+         (info->destination_ods &&
+          (t->addressed_to = strdup(info->destination_ods)) == NULL)))
+        return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
     return t->inner->begin(t->inner, info, err);
 }
 
@@ -190,8 +197,9 @@ cse_code cse__gp2gp_import(const char *xml, size_t len, char **record_json,
         goto out;
     }
     mf = NULL;
-    if ((*review = json_pack("{s:O,s:O}", "markers", t.markers, "candidates",
-                             t.candidates)) == NULL) {
+    if ((*review = json_pack("{s:O,s:O,s:s?,s:s?}", "markers", t.markers, "candidates",
+                             t.candidates, "extract_id", t.extract_id, "addressed_to",
+                             t.addressed_to)) == NULL) {
         rc = cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
         goto out;
     }
@@ -204,5 +212,7 @@ out:
     free(buf);
     json_decref(t.markers);
     json_decref(t.candidates);
+    free(t.extract_id);
+    free(t.addressed_to);
     return rc;
 }

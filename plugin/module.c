@@ -3,10 +3,13 @@
  * cse_plugin_entry (-fvisibility=hidden, -export-symbols-regex). */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -25,6 +28,10 @@ _Static_assert(CSE_PLUGIN_ERR_NOMEM == (int)CSE_ERR_NOMEM &&
                "plugin.h codes must equal cse_code");
 
 #define DUE_SOON_DAYS 30
+#define END_REASONS                                                                      \
+    CSE_PLUGIN_END_NO_LONGER_AT_RISK ", " CSE_PLUGIN_END_REACHED_ADULTHOOD               \
+                                     ", " CSE_PLUGIN_END_SUPERSEDED                      \
+                                     " and " CSE_PLUGIN_END_OTHER
 
 struct cse_plugin_handle {
     unsigned char key[CSE__KEY_MAX];
@@ -68,23 +75,23 @@ static void clear_out(cse_plugin_error *err)
         memset(err, 0, sizeof(*err));
 }
 
-/* Checks the user. clinical: the hook is for clinicians only. */
+/* Checks the user against the role allow-list (roles.c) for perm. */
+static int check_perm(const cse_plugin_user *u, cse__perm perm, cse_plugin_error *err)
+{
+    cse_error e;
+    cse_code rc;
+
+    cse_error_clear(&e);
+    if ((rc = cse__check_role(u, perm, &e)) != CSE_OK)
+        return to_plugin(&e, rc, err);
+    return CSE_PLUGIN_OK;
+}
+
+/* Checks the user. clinical: the hook changes or shows markers (a clinical
+ * role); otherwise the patient-facing view (any role on the list). */
 static int check_user(const cse_plugin_user *u, bool clinical, cse_plugin_error *err)
 {
-    if (u == NULL || u->user_id == NULL || u->user_id[0] == '\0' || u->role == NULL ||
-        u->role[0] == '\0')
-        return fail(err, CSE_ERR_INVALID_ARG, "user",
-                    "a user with an id and a role is required");
-    if (strlen(u->user_id) > 256 || strlen(u->role) > 64)
-        return fail(err, CSE_ERR_INVALID_ARG, "user", "user id or role too long");
-    if (!u->authenticated)
-        return fail(err, CSE_ERR_AUTH, "user.authenticated",
-                    "the user is not authenticated: refused");
-    if (clinical && (strcmp(u->role, "patient") == 0 || strcmp(u->role, "proxy") == 0))
-        return fail(err, CSE_ERR_AUTH, "user.role",
-                    "this hook is for clinicians: refused for the patient and proxy "
-                    "roles");
-    return CSE_PLUGIN_OK;
+    return check_perm(u, clinical ? CSE__PERM_MARKER : CSE__PERM_VIEW, err);
 }
 
 static void now_utc(const cse_plugin_handle *h, char iso[32], cse_time *today)
@@ -140,11 +147,82 @@ static cse_code parse_day(const char *s, const char *field, cse_time *t, cse_err
     return CSE_OK;
 }
 
+/* Dates a clinician gives are bounded: a marker cannot start after today or
+ * before the child was born, and a review date further ahead than
+ * REVIEW_MAX_MONTHS would take the marker off every work list for years. */
+#define REVIEW_MAX_MONTHS 24
+
+static cse_code start_plausible(const cse_time *start, const cse_time *today,
+                                const cse__rec *rec, cse_error *err)
+{
+    const char *bd = json_string_value(json_object_get(rec->patient, "birthDate"));
+    cse_time birth;
+    char buf[32];
+
+    if (cse_time_compare(start, today) > 0)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, "start",
+                              "the start date is in the future (today is %s): refused",
+                              cse_time_format_fhir_date(today, buf, sizeof(buf)));
+    /* The date of birth is never quoted. */
+    if (bd && cse_time_parse_fhir(bd, &birth) == CSE_OK &&
+        birth.precision >= CSE_TIME_DAY) {
+        birth.hour = birth.minute = birth.second = 0;
+        birth.precision = CSE_TIME_DAY;
+        if (cse_time_compare(start, &birth) < 0)
+            return cse__error_set(err, CSE_ERR_DATE, 0, NULL, "start",
+                                  "the start date is before the patient's date of birth: "
+                                  "refused");
+    }
+    return CSE_OK;
+}
+
+static cse_code review_plausible(const cse_time *review, const cse_time *today,
+                                 const char *field, cse_error *err)
+{
+    cse_time limit;
+    char buf[32];
+
+    if (cse_time_add_months(today, REVIEW_MAX_MONTHS, &limit) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, field,
+                              "cannot compute the latest review date");
+    if (cse_time_compare(review, &limit) > 0)
+        return cse__error_set(err, CSE_ERR_DATE, 0, NULL, field,
+                              "the review date is more than %d months ahead (after %s): "
+                              "refused; a marker must be reviewed at least that often",
+                              REVIEW_MAX_MONTHS,
+                              cse_time_format_fhir_date(&limit, buf, sizeof(buf)));
+    return CSE_OK;
+}
+
 /* ---- Handles ------------------------------------------------------------ */
 
 static const char *plugin_version(void)
 {
     return "csemarker " PACKAGE_VERSION;
+}
+
+/* The key file must be a regular file. It is opened without blocking, so
+ * that a FIFO named as the key is refused instead of hanging the open until
+ * someone writes to it; cse__key_load() then reads the file itself. A path
+ * that cannot be opened is left to cse__key_load(), which says why. */
+static cse_code key_file_regular(const char *path, cse_error *e)
+{
+    struct stat st = {0};
+    int fd;
+
+    if (path == NULL || (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return CSE_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool fifo = S_ISFIFO(st.st_mode), folder = S_ISDIR(st.st_mode);
+        close(fd);
+        return cse__error_set(e, CSE_ERR_IO, 0, NULL, "key_file",
+                              "the key file is %s, not a regular file: refused",
+                              fifo     ? "a FIFO"
+                              : folder ? "a folder"
+                                       : "a device or socket");
+    }
+    close(fd);
+    return CSE_OK;
 }
 
 static void plugin_close(cse_plugin_handle *h)
@@ -193,7 +271,8 @@ static int plugin_open(const cse_plugin_config *cfg, cse_plugin_handle **out,
         }
         h->fixed_clock = true;
     }
-    if ((rc = cse__key_load(cfg->key_file, h->key, &h->keylen, &e)) != CSE_OK)
+    if ((rc = key_file_regular(cfg->key_file, &e)) != CSE_OK ||
+        (rc = cse__key_load(cfg->key_file, h->key, &h->keylen, &e)) != CSE_OK)
         goto out;
     if ((rc = cse__journal_open(&h->journal, cfg->journal_dir, h->key, h->keylen,
                                 recovered, &e)) != CSE_OK)
@@ -214,19 +293,18 @@ static void plugin_free_string(char *s)
 
 /* ---- Shared steps ------------------------------------------------------- */
 
-static int begin(cse_plugin_handle *h, const cse_plugin_user *u, bool clinical,
+static int begin(cse_plugin_handle *h, const cse_plugin_user *u, cse__perm perm,
                  const char *record_json, char **out, cse_plugin_error *err)
 {
-    int rc;
     clear_out(err);
     if (out)
         *out = NULL;
     if (h == NULL || out == NULL || record_json == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, NULL,
                     "missing handle, record or output pointer");
-    if ((rc = check_user(u, clinical, err)) != CSE_PLUGIN_OK)
-        return rc;
-    return CSE_PLUGIN_OK;
+    if (perm == CSE__PERM_MARKER)
+        return check_user(u, true, err);
+    return check_perm(u, perm, err);
 }
 
 static char *dump(json_t *j, cse_error *e)
@@ -269,6 +347,13 @@ static int commit(cse_plugin_handle *h, const cse_plugin_user *u, cse__rec *rec,
     cse_error_clear(&e);
     if ((s = cse__rec_dump(rec)) == NULL)
         return fail(err, CSE_ERR_NOMEM, NULL, "out of memory");
+    /* Never hand out a record that the reader would refuse next time. */
+    if (strlen(s) > CSE__RECORD_MAX) {
+        free(s);
+        return fail(err, CSE_ERR_LIMIT, "record",
+                    "the changed record would be larger than the most a record may "
+                    "hold (64 MiB): refused, nothing changed");
+    }
     if ((rc = audit(h, u, action, marker_id, rec->nhs, &e)) != CSE_OK) {
         free(s);
         return to_plugin(&e, rc, err);
@@ -298,6 +383,32 @@ static json_t *date_json(const cse_time *t)
 
 /* ---- Hooks -------------------------------------------------------------- */
 
+/* record_opened for a role that may only know whether the record is
+ * restricted: {"restricted":true|false}, true when the patient-facing view
+ * would hide anything (a NOPAT item, a marker, a safeguarding concept). */
+static int restriction_only(cse_plugin_handle *h, const cse_plugin_user *u,
+                            const char *record_json, char **out, cse_plugin_error *err)
+{
+    cse__rec rec;
+    cse_error e;
+    cse_code rc;
+    json_t *root = NULL;
+    int prc;
+
+    if ((prc = begin(h, u, CSE__PERM_RESTRICTION, record_json, out, err)) !=
+        CSE_PLUGIN_OK)
+        return prc;
+    cse_error_clear(&e);
+    if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
+        return to_plugin(&e, rc, err);
+    if ((root = json_pack("{s:b}", "restricted", cse__rec_restricted(&rec))) == NULL ||
+        (*out = dump(root, &e)) == NULL)
+        rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    json_decref(root);
+    cse__rec_clear(&rec);
+    return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
+}
+
 static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
                          const char *record_json, char **alert_json,
                          cse_plugin_error *err)
@@ -307,11 +418,16 @@ static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_error e;
     cse_code rc;
     cse_time today;
-    json_t *alerts = NULL, *root = NULL;
+    json_t *alerts = NULL, *root = NULL, *elsewhere = NULL;
     size_t active = 0;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, alert_json, err)) != CSE_PLUGIN_OK)
+    /* Administrative staff learn only that the record is restricted. */
+    if (u && u->role && !cse__role_may(u->role, CSE__PERM_ALERT) &&
+        cse__role_may(u->role, CSE__PERM_RESTRICTION))
+        return restriction_only(h, u, record_json, alert_json, err);
+    if ((prc = begin(h, u, CSE__PERM_ALERT, record_json, alert_json, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
@@ -336,8 +452,14 @@ static int record_opened(cse_plugin_handle *h, const cse_plugin_user *u,
         if (a == NULL || json_array_append_new(alerts, a) != 0)
             goto nomem;
     }
-    if ((root = json_pack("{s:o,s:I}", "alerts", alerts, "active", (json_int_t)active)) ==
-        NULL) {
+    /* Marker and safeguarding concepts elsewhere in the record: the view
+     * hides each, so the clinician is told of each. */
+    if ((elsewhere = cse__rec_hidden_concepts(&rec, &e)) == NULL) {
+        rc = e.code;
+        goto out;
+    }
+    if ((root = json_pack("{s:o,s:I,s:o}", "alerts", alerts, "active", (json_int_t)active,
+                          "elsewhere", elsewhere)) == NULL) {
         alerts = NULL;
         goto nomem;
     }
@@ -364,7 +486,7 @@ static int record_saved(cse_plugin_handle *h, const cse_plugin_user *u,
     json_t *s;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_SUGGEST, record_json, out, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
@@ -386,26 +508,37 @@ static int marker_add(cse_plugin_handle *h, const cse_plugin_user *u,
     cse__rec rec = {0};
     cse_error e;
     cse_code rc = CSE_OK;
-    cse_time s, r;
+    cse_time s, r, today;
     cse_marker *m = NULL;
+    cse__pmarkers pm = {0};
     int prc;
 
     if (marker_id)
         *marker_id = NULL;
-    if ((prc = begin(h, u, true, record_json, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_MARKER, record_json, record_out, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if (code == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, "code", "a marker code is required");
+    now_utc(h, (char[32]){0}, &today);
     if (start) {
         if ((rc = parse_day(start, "start", &s, &e)) != CSE_OK)
             goto out;
     } else {
-        now_utc(h, (char[32]){0}, &s);
+        s = today;
     }
-    if (review && (rc = parse_day(review, "review", &r, &e)) != CSE_OK)
+    if (review && ((rc = parse_day(review, "review", &r, &e)) != CSE_OK ||
+                   (rc = review_plausible(&r, &today, "review", &e)) != CSE_OK))
         goto out;
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK)
+        goto out;
+    if ((rc = start_plausible(&s, &today, &rec, &e)) != CSE_OK)
+        goto out;
+    /* A record whose markers cannot be read is refused here as open, save
+     * and export refuse it: a new marker beside a damaged one would hide
+     * the damage. */
+    if ((rc = cse__rec_markers(&rec, &pm, &e)) != CSE_OK)
         goto out;
     if ((m = cse_marker_new(code, &s, review ? &r : NULL, h->review_months, NULL, &e)) ==
         NULL) {
@@ -431,6 +564,7 @@ out:
     prc = to_plugin(&e, rc, err);
 done:
     cse_marker_free(m);
+    cse__pmarkers_clear(&pm);
     cse__rec_clear(&rec);
     return prc;
 }
@@ -451,14 +585,16 @@ static int marker_change(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_time today, next;
     int prc;
 
-    if ((prc = begin(h, u, true, record_json, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_MARKER, record_json, record_out, err)) !=
+        CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if (marker_id == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, "marker_id", "a marker id is required");
     now_utc(h, (char[32]){0}, &today);
     if (act == ACT_REVIEW && arg &&
-        (rc = parse_day(arg, "next_review", &next, &e)) != CSE_OK)
+        ((rc = parse_day(arg, "next_review", &next, &e)) != CSE_OK ||
+         (rc = review_plausible(&next, &today, "next_review", &e)) != CSE_OK))
         goto out;
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK ||
         (rc = cse__rec_markers(&rec, &pm, &e)) != CSE_OK)
@@ -513,6 +649,13 @@ static int marker_end(cse_plugin_handle *h, const cse_plugin_user *u,
             *record_out = NULL;
         return fail(err, CSE_ERR_INVALID_ARG, "reason", "an end reason is required");
     }
+    if (!cse_end_reason_valid(reason)) {
+        clear_out(err);
+        if (record_out)
+            *record_out = NULL;
+        return fail(err, CSE_ERR_STATE, "reason",
+                    "not a valid end reason; the valid ones are " END_REASONS);
+    }
     return marker_change(h, u, record_json, marker_id, ACT_END, reason, record_out, err);
 }
 
@@ -552,7 +695,7 @@ static int gp2gp_export(cse_plugin_handle *h, const cse_plugin_user *u,
 
     if (xml_len)
         *xml_len = 0;
-    if ((prc = begin(h, u, true, record_json, xml_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_GP2GP, record_json, xml_out, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, true, &rec, &e)) != CSE_OK)
@@ -578,33 +721,65 @@ out:
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
 }
 
-static int gp2gp_import(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
-                        size_t xml_len, char **record_out, char **review_json,
-                        cse_plugin_error *err)
+static int gp2gp_import_opt(cse_plugin_handle *h, const cse_plugin_user *u,
+                            const char *xml, size_t xml_len,
+                            const cse_plugin_import_options *opt, char **record_out,
+                            char **review_json, cse_plugin_error *err)
 {
     cse__rec rec = {0};
     cse_error e;
     cse_code rc;
     char *json = NULL;
+    const char *to;
     json_t *review = NULL;
+    bool dry = false, force = false;
     int prc;
 
     if (review_json)
         *review_json = NULL;
-    if ((prc = begin(h, u, true, xml, record_out, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_GP2GP, xml, record_out, err)) != CSE_PLUGIN_OK)
         return prc;
     if (review_json == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing review output pointer");
+    if (opt) {
+        if (opt->size < sizeof(*opt))
+            return fail(err, CSE_ERR_VERSION, "options.size",
+                        "the import options are older than this module");
+        dry = opt->dry_run != 0;
+        force = opt->force != 0;
+    }
     cse_error_clear(&e);
     if ((rc = cse__gp2gp_import(xml, xml_len, &json, &review, &e)) != CSE_OK)
         goto out;
+    /* The extract must be meant for this practice. ODS codes are not patient
+     * data: the message names both. */
+    to = json_string_value(json_object_get(review, "addressed_to"));
+    if (!force && (to == NULL || strcmp(to, h->ods) != 0)) {
+        rc = cse__error_set(&e, CSE_ERR_STATE, 0, NULL, "destination",
+                            to ? "the extract is addressed to practice %.32s, not to "
+                                 "this practice (%s): refused (force to import it)"
+                               : "the extract names no receiving practice%.0s, so it "
+                                 "is not addressed to this practice (%s): refused "
+                                 "(force to import it)",
+                            to ? to : "", h->ods);
+        goto out;
+    }
+    if (strlen(json) > CSE__RECORD_MAX) {
+        rc = cse__error_set(&e, CSE_ERR_LIMIT, 0, NULL, "record",
+                            "the imported record would be larger than %u bytes, the "
+                            "most a record may hold: refused",
+                            CSE__RECORD_MAX);
+        goto out;
+    }
     if ((rc = cse__rec_parse(json, false, &rec, &e)) != CSE_OK)
         goto out;
     if ((*review_json = dump(review, &e)) == NULL) {
         rc = CSE_ERR_NOMEM;
         goto out;
     }
-    if ((rc = audit_markers(h, u, "gp2gp-import", &rec, &e)) != CSE_OK) {
+    if (!dry && ((force && (rc = audit(h, u, "gp2gp-import-forced", NULL, rec.nhs, &e)) !=
+                               CSE_OK) ||
+                 (rc = audit_markers(h, u, "gp2gp-import", &rec, &e)) != CSE_OK)) {
         free(*review_json);
         *review_json = NULL;
         goto out;
@@ -618,6 +793,13 @@ out:
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
 }
 
+static int gp2gp_import(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
+                        size_t xml_len, char **record_out, char **review_json,
+                        cse_plugin_error *err)
+{
+    return gp2gp_import_opt(h, u, xml, xml_len, NULL, record_out, review_json, err);
+}
+
 static int patient_view(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **view_json, cse_plugin_error *err)
 {
@@ -626,13 +808,13 @@ static int patient_view(cse_plugin_handle *h, const cse_plugin_user *u,
     cse_code rc;
     int prc;
 
-    if ((prc = begin(h, u, false, record_json, view_json, err)) != CSE_PLUGIN_OK)
+    if ((prc = begin(h, u, CSE__PERM_VIEW, record_json, view_json, err)) != CSE_PLUGIN_OK)
         return prc;
     cse_error_clear(&e);
     if ((rc = cse__rec_parse(record_json, false, &rec, &e)) != CSE_OK)
         return to_plugin(&e, rc, err);
     if ((rc = cse__rec_patient_view(&rec, &e)) == CSE_OK &&
-        (*view_json = cse__rec_dump(&rec)) == NULL)
+        (*view_json = json_dumps(rec.root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
         rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
     cse__rec_clear(&rec);
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
@@ -657,7 +839,7 @@ static int reviews_due(cse_plugin_handle *h, const cse_plugin_user *u,
                    "missing handle, records or output, or within_days out of 0..3660");
         goto done;
     }
-    if ((prc = check_user(u, true, err)) != CSE_PLUGIN_OK)
+    if ((prc = check_perm(u, CSE__PERM_DUE, err)) != CSE_PLUGIN_OK)
         goto done;
     cse_error_clear(&e);
     if (items == NULL || errors == NULL)
@@ -692,7 +874,7 @@ static int reviews_due(cse_plugin_handle *h, const cse_plugin_user *u,
                               m->code, "term", m->display, "review_due",
                               date_json(&m->review), "review_state",
                               cse_marker_review_overdue(m, &today) ? "OVERDUE"
-                                                                   : "due")) != 0) {
+                                                                   : "due-soon")) != 0) {
                 cse__pmarkers_clear(&pm);
                 cse__rec_clear(&rec);
                 goto nomem;
@@ -715,6 +897,18 @@ done:
     json_decref(items);
     json_decref(errors);
     return prc;
+}
+
+static int authorize(const cse_plugin_user *u, const char *action, cse_plugin_error *err)
+{
+    cse__perm perm;
+
+    clear_out(err);
+    if (cse__perm_parse(action, &perm) != CSE_OK)
+        return fail(err, CSE_ERR_INVALID_ARG, "action",
+                    "unknown action (open, restriction, save, marker, gp2gp, "
+                    "reviews-due, patient-view, audit-verify, audit-recover)");
+    return check_perm(u, perm, err);
 }
 
 static int journal_verify(cse_plugin_handle *h, char **report_json, cse_plugin_error *err)
@@ -756,6 +950,8 @@ static const cse_plugin_api api = {
     patient_view,
     reviews_due,
     journal_verify,
+    authorize,
+    gp2gp_import_opt,
 };
 
 __attribute__((visibility("default"))) const cse_plugin_api *

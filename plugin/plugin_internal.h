@@ -8,6 +8,35 @@
 #include <jansson.h>
 
 #include <csemarker/csemarker.h>
+#include <csemarker/plugin.h>
+
+/* ---- Roles (roles.c) ---------------------------------------------------- */
+
+/* What a hook does, for the role check. The journal's audit commands use
+ * CSE__PERM_AUDIT_VERIFY and CSE__PERM_AUDIT_RECOVER. Only appended. */
+typedef enum cse__perm {
+    CSE__PERM_ALERT = 0,     /* record_opened: the full clinician alert */
+    CSE__PERM_RESTRICTION,   /* record_opened: only whether the record is restricted */
+    CSE__PERM_SUGGEST,       /* record_saved */
+    CSE__PERM_MARKER,        /* marker_add / review / end / entered-in-error */
+    CSE__PERM_GP2GP,         /* gp2gp_export / gp2gp_import */
+    CSE__PERM_DUE,           /* reviews_due */
+    CSE__PERM_VIEW,          /* patient_view */
+    CSE__PERM_AUDIT_VERIFY,  /* journal_verify */
+    CSE__PERM_AUDIT_RECOVER, /* an explicit recovery of the journal */
+    CSE__PERM_COUNT
+} cse__perm;
+
+/* Checks the user: an id and a role, authenticated, a role on the allow-list
+ * (CSE_PLUGIN_ROLE_*, exact spelling) that may do perm. CSE_ERR_INVALID_ARG
+ * (path "user", "user.user_id") or CSE_ERR_AUTH (path "user.authenticated" or
+ * "user.role") with a message that says which. */
+cse_code cse__check_role(const cse_plugin_user *u, cse__perm perm, cse_error *err);
+/* True when role is on the allow-list / may do perm. */
+bool cse__role_known(const char *role);
+bool cse__role_may(const char *role, cse__perm perm);
+/* The action names of the authorize hook ("open", "marker", "audit-verify"...). */
+cse_code cse__perm_parse(const char *action, cse__perm *perm);
 
 /* ---- Keys and pseudonyms (journal.c) ------------------------------------ */
 
@@ -114,6 +143,14 @@ cse_code cse__rec_update_marker(cse__rec *r, cse__pmarker *pm, cse_error *err);
 /* Removes every NOPAT resource and every marker-bearing resource, and the
  * references to them. */
 cse_code cse__rec_patient_view(cse__rec *r, cse_error *err);
+
+/* True when cse__rec_patient_view() would remove anything. */
+bool cse__rec_restricted(const cse__rec *r);
+
+/* The marker and safeguarding concepts outside the markers' own resources
+ * that the patient-facing view hides, as a JSON array (caller decrefs):
+ * {"resource","element","concept","code"?,"term"?,"hidden"}. */
+json_t *cse__rec_hidden_concepts(cse__rec *r, cse_error *err);
 
 /* {"suggestions":[...],"active_markers":N} for record_saved. */
 json_t *cse__rec_suggestions(cse__rec *r, cse_error *err);

@@ -88,7 +88,22 @@ static bool has_cse_category(const json_t *res)
     return false;
 }
 
-/* A FHIR CodeableConcept as a model concept (systems are already URIs). */
+/* SNOMED CT under any of its system spellings: the FHIR URI, the
+ * international OID (urn:oid:2.16.840.1.113883.6.96) and the UK OID GP2GP
+ * uses, bare or as a urn:oid. */
+#define SNOMED_OID_INTL "2.16.840.1.113883.6.96"
+
+static bool snomed_system(const char *sys)
+{
+    return sys != NULL && (strcmp(sys, CSE_SYSTEM_SNOMED) == 0 ||
+                           strcmp(sys, "urn:oid:" SNOMED_OID_INTL) == 0 ||
+                           strcmp(sys, SNOMED_OID_INTL) == 0 ||
+                           strcmp(sys, "urn:oid:" CSE_OID_SNOMED) == 0 ||
+                           strcmp(sys, CSE_OID_SNOMED) == 0);
+}
+
+/* A FHIR CodeableConcept as a model concept; every SNOMED spelling becomes
+ * the FHIR URI, so that the rules see one system. */
 static cse_code to_concept(const json_t *cc, cse_concept *c)
 {
     json_t *k;
@@ -102,7 +117,10 @@ static cse_code to_concept(const json_t *cc, cse_concept *c)
         const char *code = jstr(k, "code");
         if (code == NULL)
             continue;
-        if (cse_concept_add(c, jstr(k, "system"), code, jstr(k, "display")) != CSE_OK)
+        const char *sys = jstr(k, "system");
+        if (snomed_system(sys))
+            sys = CSE_SYSTEM_SNOMED;
+        if (cse_concept_add(c, sys, code, jstr(k, "display")) != CSE_OK)
             return CSE_ERR_NOMEM;
     }
     if (jstr(cc, "text") && cse_concept_set_text(c, jstr(cc, "text")) != CSE_OK)
@@ -295,7 +313,8 @@ void cse__rec_clear(cse__rec *r)
 
 char *cse__rec_dump(const cse__rec *r)
 {
-    return json_dumps(r->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* Compact: an indented dump of a large record can double its size. */
+    return json_dumps(r->root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
 /* ---- Markers ------------------------------------------------------------ */
@@ -377,6 +396,8 @@ static cse_marker *marker_from(const json_t *res, bool flag, const char *path,
         if (m->status == CSE_MARKER_ACTIVE)
             m->status = CSE_MARKER_INACTIVE;
     }
+    if ((ext = find_ext(res, CSE_FHIR_EXT_LAST_REVIEWED)) != NULL)
+        date_of(ext, "valueDate", &m->last_reviewed);
     if ((ext = find_ext(res, CSE_FHIR_EXT_END_REASON)) != NULL)
         cse_strset(&m->end_reason, jstr(json_object_get(ext, "valueCoding"), "code"));
     m->labels = has_nopat(res) ? CSE_LABEL_NOPAT : 0;
@@ -530,12 +551,19 @@ static bool set_marker_extensions(json_t *res, const cse_marker *m)
     for (i = json_array_size(ext); i-- > 0;) {
         k = json_array_get(ext, i);
         if (str_is(jstr(k, "url"), CSE_FHIR_EXT_REVIEW_DATE) ||
-            str_is(jstr(k, "url"), CSE_FHIR_EXT_END_REASON))
+            str_is(jstr(k, "url"), CSE_FHIR_EXT_END_REASON) ||
+            str_is(jstr(k, "url"), CSE_FHIR_EXT_LAST_REVIEWED))
             json_array_remove(ext, i);
     }
     if (json_array_insert_new(ext, 0,
                               json_pack("{s:s,s:o}", "url", CSE_FHIR_EXT_REVIEW_DATE,
                                         "valueDate", fhir_date(&m->review))) != 0)
+        return false;
+    /* When it was last reviewed: GP2GP carries it in the annotation. */
+    if (m->last_reviewed.precision != CSE_TIME_NONE &&
+        json_array_append_new(ext,
+                              json_pack("{s:s,s:o}", "url", CSE_FHIR_EXT_LAST_REVIEWED,
+                                        "valueDate", fhir_date(&m->last_reviewed))) != 0)
         return false;
     if (m->status == CSE_MARKER_INACTIVE && m->end_reason &&
         json_array_insert_new(
@@ -697,6 +725,237 @@ cse_code cse__rec_add_marker(cse__rec *r, const cse_marker *m, const char *user_
 
 /* ---- The patient-facing view -------------------------------------------- */
 
+/* What a Coding, or a piece of text, says about safeguarding. */
+typedef enum hit_kind { HIT_NONE = 0, HIT_MARKER, HIT_RELATED, HIT_TEXT } hit_kind;
+
+static const char *const hit_names[] = {"none", "marker", "related", "text"};
+
+/* A Coding (an object with a code and a SNOMED system) of a marker or a
+ * related safeguarding concept. */
+static hit_kind coding_kind(const json_t *o, const char **code)
+{
+    const char *c = jstr(o, "code");
+    if (c == NULL || !snomed_system(jstr(o, "system")))
+        return HIT_NONE;
+    *code = c;
+    if (cse_code_is_marker(c))
+        return HIT_MARKER;
+    if (cse_code_is_related(c))
+        return HIT_RELATED;
+    return HIT_NONE;
+}
+
+/* Text that names CSE: a CodeableConcept's text, a Coding's display, a note,
+ * a narrative, a title, a string value. */
+static bool text_key(const char *key)
+{
+    return strcmp(key, "text") == 0 || strcmp(key, "display") == 0 ||
+           strcmp(key, "div") == 0 || strcmp(key, "title") == 0 ||
+           strcmp(key, "valueString") == 0;
+}
+
+typedef void (*hit_fn)(void *ctx, const char *path, hit_kind kind, const char *code);
+
+/* Calls fn for every hit in v, depth first; path is v's path. Returns the
+ * number of hits. */
+static size_t walk_hits(const json_t *v, char *path, size_t plen, size_t psize, hit_fn fn,
+                        void *ctx)
+{
+    size_t n = 0;
+    const char *code = NULL;
+    hit_kind k = HIT_NONE;
+
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        if ((k = coding_kind(v, &code)) != HIT_NONE) {
+            if (fn)
+                fn(ctx, path, k, code);
+            n++;
+        }
+        json_object_foreach((json_t *)v, key, val)
+        {
+            int w = snprintf(path + plen, psize - plen, "%s%s", plen ? "." : "", key);
+            size_t l = w > 0 && (size_t)w < psize - plen ? plen + (size_t)w : plen;
+            /* A hit Coding's own display is that hit, not another. */
+            if (json_is_string(val) && text_key(key) &&
+                !(k != HIT_NONE && strcmp(key, "display") == 0) &&
+                cse_text_names_cse(json_string_value(val))) {
+                if (fn)
+                    fn(ctx, path, HIT_TEXT, NULL);
+                n++;
+            } else if (!json_is_string(val)) {
+                n += walk_hits(val, path, l, psize, fn, ctx);
+            }
+            path[plen] = '\0';
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *el;
+        json_array_foreach(v, i, el)
+        {
+            int w = snprintf(path + plen, psize - plen, "[%zu]", i);
+            size_t l = w > 0 && (size_t)w < psize - plen ? plen + (size_t)w : plen;
+            n += walk_hits(el, path, l, psize, fn, ctx);
+            path[plen] = '\0';
+        }
+    }
+    return n;
+}
+
+static bool has_hit(const json_t *v)
+{
+    char path[512] = "";
+    return walk_hits(v, path, 0, sizeof(path), NULL, NULL) > 0;
+}
+
+/* The rule (plugin/README.md, "The patient-facing view"):
+ * - A resource goes whole when it is labelled NOPAT, is a marker resource,
+ *   or is about the concept: the concept is in its code, value[x],
+ *   category, meta (a tag) or a contained resource, or it is a resource whose
+ *   whole purpose is the assessment (Flag, RiskAssessment, DetectedIssue,
+ *   ClinicalImpression, Observation).
+ * - Otherwise the resource also holds the patient's own data (an Encounter,
+ *   a Condition, a QuestionnaireResponse...), and only the element goes: the
+ *   entry of the top-level list that holds the concept (reasonCode[i],
+ *   evidence[i], diagnosis[i]), the innermost questionnaire item (question
+ *   and answer together) or Composition section, or the top-level member
+ *   itself; then its narrative, which may describe what went. */
+static bool whole_key(const char *key)
+{
+    return strcmp(key, "code") == 0 || strcmp(key, "category") == 0 ||
+           strcmp(key, "meta") == 0 || strcmp(key, "contained") == 0 ||
+           strncmp(key, "value", 5) == 0;
+}
+
+static bool whole_type(const char *type)
+{
+    static const char *const types[] = {"Flag", "RiskAssessment", "DetectedIssue",
+                                        "ClinicalImpression", "Observation"};
+    for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(type, types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Removes from a list of questionnaire items (or Composition sections) the
+ * innermost ones that hold a hit outside their own nested list. */
+static void prune_nested(json_t *arr, const char *nest)
+{
+    for (size_t i = json_array_size(arr); i-- > 0;) {
+        json_t *it = json_array_get(arr, i), *copy;
+        json_t *kids = json_object_get(it, nest), *ans;
+        size_t j;
+        if (!has_hit(it))
+            continue;
+        /* Does the hit lie only in the nested items (of the item or of its
+         * answers)? Then keep this one and prune inside. */
+        copy = json_copy(it);
+        if (copy == NULL) {
+            json_array_remove(arr, i);
+            continue;
+        }
+        json_object_del(copy, nest);
+        if (strcmp(nest, "item") == 0 && json_is_array(json_object_get(it, "answer"))) {
+            json_t *answers = json_deep_copy(json_object_get(it, "answer")), *a;
+            json_array_foreach(answers, j, a) json_object_del(a, "item");
+            json_object_set_new(copy, "answer", answers);
+        }
+        if (has_hit(copy)) {
+            json_array_remove(arr, i);
+        } else {
+            prune_nested(kids, nest);
+            json_array_foreach(json_object_get(it, "answer"), j, ans)
+                prune_nested(json_object_get(ans, nest), nest);
+        }
+        json_decref(copy);
+    }
+}
+
+/* Drops empty arrays and objects left inside v (FHIR forbids both). */
+static void drop_empty(json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, val)
+        {
+            drop_empty(val);
+            if ((json_is_array(val) && json_array_size(val) == 0) ||
+                (json_is_object(val) && json_object_size(val) == 0))
+                json_object_del(v, key);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = json_array_size(v); i-- > 0;) {
+            json_t *el = json_array_get(v, i);
+            drop_empty(el);
+            if (json_is_object(el) && json_object_size(el) == 0)
+                json_array_remove(v, i);
+        }
+    }
+}
+
+/* True when the resource must go whole; otherwise removes the elements that
+ * hold a hit (and the narrative when any went). */
+static bool hide_in_resource(json_t *res)
+{
+    const char *key, *type = res_type(res);
+    json_t *val;
+    void *tmp;
+    bool edited = false;
+
+    if (has_nopat(res) || cse__res_is_marker(res))
+        return true;
+    if (!has_hit(res))
+        return false;
+    if (whole_type(type))
+        return true;
+    /* The Patient is the patient's own data through and through: never
+     * removed for a concept, only the element that holds it. */
+    json_object_foreach(res, key, val)
+    {
+        if (whole_key(key) && !str_is(type, "Patient") && has_hit(val))
+            return true;
+    }
+    json_object_foreach_safe(res, tmp, key, val)
+    {
+        if (strcmp(key, "text") == 0 || !has_hit(val))
+            continue;
+        edited = true;
+        if (strcmp(key, "meta") == 0 && json_is_object(val)) {
+            /* A tag: the tag goes, the rest of meta stays. */
+            const char *mk;
+            json_t *mv;
+            void *mtmp;
+            json_object_foreach_safe(val, mtmp, mk, mv)
+            {
+                if (json_is_array(mv)) {
+                    for (size_t i = json_array_size(mv); i-- > 0;)
+                        if (has_hit(json_array_get(mv, i)))
+                            json_array_remove(mv, i);
+                } else if (has_hit(mv)) {
+                    json_object_del(val, mk);
+                }
+            }
+        } else if ((strcmp(key, "item") == 0 && (str_is(type, "QuestionnaireResponse") ||
+                                                 str_is(type, "Questionnaire"))) ||
+                   (strcmp(key, "section") == 0 && str_is(type, "Composition"))) {
+            prune_nested(val, key);
+        } else if (json_is_array(val)) {
+            for (size_t i = json_array_size(val); i-- > 0;)
+                if (has_hit(json_array_get(val, i)))
+                    json_array_remove(val, i);
+        } else {
+            json_object_del(res, key);
+        }
+    }
+    if (edited || has_hit(json_object_get(res, "text")))
+        json_object_del(res, "text");
+    drop_empty(res);
+    return false;
+}
+
 static bool ref_removed(const json_t *v, const json_t *removed)
 {
     const char *ref = jstr(v, "reference");
@@ -736,36 +995,259 @@ static void strip_refs(json_t *v, const json_t *removed)
     }
 }
 
+/* Composition sections that lost every entry they had (and have no
+ * subsection left) go; true when none is left of those there were. */
+static bool prune_sections(json_t *after, const json_t *before)
+{
+    size_t had = json_array_size(before);
+    for (size_t i = json_array_size(after); i-- > 0;) {
+        json_t *a = json_array_get(after, i);
+        const json_t *b = json_array_get(before, i);
+        bool subs_gone =
+            prune_sections(json_object_get(a, "section"), json_object_get(b, "section"));
+        if (json_array_size(json_object_get(b, "entry")) > 0 &&
+            json_array_size(json_object_get(a, "entry")) == 0 &&
+            (subs_gone || json_array_size(json_object_get(a, "section")) == 0))
+            json_array_remove(after, i);
+    }
+    return had > 0 && json_array_size(after) == 0;
+}
+
+/* After the references to removed resources went: a List, a Provenance or a
+ * Composition left empty by that is an empty shell that hints at what was
+ * there, so it goes too. */
+static bool emptied_container(json_t *res, const json_t *before)
+{
+    const char *type = res_type(res);
+    if (str_is(type, "List"))
+        return json_array_size(json_object_get(before, "entry")) > 0 &&
+               json_array_size(json_object_get(res, "entry")) == 0;
+    if (str_is(type, "Provenance"))
+        return json_array_size(json_object_get(before, "target")) > 0 &&
+               json_array_size(json_object_get(res, "target")) == 0;
+    if (str_is(type, "Composition"))
+        return prune_sections(json_object_get(res, "section"),
+                              json_object_get(before, "section"));
+    return false;
+}
+
+/* Copies of the containers among the entries (List, Provenance,
+ * Composition), null for the rest: what emptied_container() compares with.
+ * Only these are copied, so a large record is not held twice. */
+static json_t *container_snapshot(const json_t *entries)
+{
+    json_t *snap = json_array(), *e;
+    size_t i;
+
+    if (snap == NULL)
+        return NULL;
+    json_array_foreach(entries, i, e)
+    {
+        const json_t *res = json_object_get(e, "resource");
+        const char *type = res_type(res);
+        json_t *copy = str_is(type, "List") || str_is(type, "Provenance") ||
+                               str_is(type, "Composition")
+                           ? json_deep_copy(res)
+                           : json_null();
+        if (copy == NULL || json_array_append_new(snap, copy) != 0) {
+            json_decref(snap);
+            return NULL;
+        }
+    }
+    return snap;
+}
+
+static void note_removed(json_t *removed, const json_t *e, const json_t *res)
+{
+    char ref[256];
+    if (jstr(res, "id") && res_type(res)) {
+        snprintf(ref, sizeof(ref), "%s/%s", res_type(res), jstr(res, "id"));
+        json_object_set_new(removed, ref, json_true());
+    }
+    if (jstr(e, "fullUrl"))
+        json_object_set_new(removed, jstr(e, "fullUrl"), json_true());
+}
+
+/* The view of one Bundle (nested Bundles get the same, recursively). True
+ * when it had entries and has none left. */
+static bool view_bundle(json_t *bundle, json_t *removed)
+{
+    json_t *entries = json_object_get(bundle, "entry");
+    size_t had = json_array_size(entries), before_n;
+    const char *key;
+    json_t *val;
+    void *tmp;
+
+    /* The Bundle's own tags and other coded members. */
+    json_object_foreach_safe(bundle, tmp, key, val)
+    {
+        if (strcmp(key, "entry") == 0 || !has_hit(val))
+            continue;
+        if (json_is_array(val)) {
+            for (size_t i = json_array_size(val); i-- > 0;)
+                if (has_hit(json_array_get(val, i)))
+                    json_array_remove(val, i);
+        } else if (json_is_object(val)) {
+            hide_in_resource(val); /* meta: drops the tag entries */
+            if (has_hit(val))
+                json_object_del(bundle, key);
+        } else {
+            json_object_del(bundle, key);
+        }
+    }
+    for (size_t i = json_array_size(entries); i-- > 0;) {
+        json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
+        bool go;
+        if (str_is(res_type(res), "Bundle") && !has_nopat(res))
+            go = view_bundle(res, removed);
+        else
+            go = hide_in_resource(res);
+        if (go) {
+            note_removed(removed, e, res);
+            json_array_remove(entries, i);
+        }
+    }
+    /* References to what went; then containers emptied by that, until
+     * nothing more goes. */
+    do {
+        json_t *snap;
+        before_n = json_object_size(removed);
+        if (before_n == 0 || (snap = container_snapshot(entries)) == NULL)
+            break;
+        strip_refs(entries, removed);
+        for (size_t i = json_array_size(entries); i-- > 0;) {
+            json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
+            const json_t *b = json_array_get(snap, i);
+            if (json_is_object(b) && emptied_container(res, b)) {
+                note_removed(removed, e, res);
+                json_array_remove(entries, i);
+            }
+        }
+        json_decref(snap);
+    } while (json_object_size(removed) > before_n);
+    for (size_t i = 0; i < json_array_size(entries); i++)
+        drop_empty(json_object_get(json_array_get(entries, i), "resource"));
+    if (entries && json_array_size(entries) == 0)
+        json_object_del(bundle, "entry");
+    return had > 0 && json_array_size(json_object_get(bundle, "entry")) == 0;
+}
+
 cse_code cse__rec_patient_view(cse__rec *r, cse_error *err)
 {
-    json_t *entries = json_object_get(r->root, "entry"), *removed = json_object();
-    char ref[256];
+    json_t *removed = json_object();
 
     if (removed == NULL)
         return cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
-    for (size_t i = json_array_size(entries); i-- > 0;) {
-        json_t *e = json_array_get(entries, i), *res = json_object_get(e, "resource");
-        if (!has_nopat(res) && !cse__res_is_marker(res))
-            continue;
-        if (jstr(res, "id")) {
-            snprintf(ref, sizeof(ref), "%s/%s", res_type(res), jstr(res, "id"));
-            json_object_set_new(removed, ref, json_true());
-        }
-        if (jstr(e, "fullUrl"))
-            json_object_set_new(removed, jstr(e, "fullUrl"), json_true());
-        json_array_remove(entries, i);
-    }
-    if (json_object_size(removed) > 0)
-        strip_refs(entries, removed);
+    view_bundle(r->root, removed);
     json_decref(removed);
     return CSE_OK;
+}
+
+/* True when the view of the Bundle would hide anything: what
+ * record_opened tells a role that may know only that. */
+static bool bundle_restricted(const json_t *bundle)
+{
+    const char *key;
+    json_t *val, *e;
+    size_t i;
+
+    json_object_foreach((json_t *)bundle, key, val)
+    {
+        if (strcmp(key, "entry") != 0 && has_hit(val))
+            return true;
+    }
+    json_array_foreach(json_object_get(bundle, "entry"), i, e)
+    {
+        const json_t *res = json_object_get(e, "resource");
+        if (str_is(res_type(res), "Bundle") && !has_nopat(res)) {
+            if (bundle_restricted(res))
+                return true;
+        } else if (has_nopat(res) || cse__res_is_marker(res) || has_hit(res)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool cse__rec_restricted(const cse__rec *r)
+{
+    return bundle_restricted(r->root);
+}
+
+/* ---- Safeguarding concepts outside the markers -------------------------- */
+
+typedef struct hit_ctx {
+    json_t *list;
+    const char *resource;
+    const char *hidden; /* "resource" or "element" */
+    bool failed;
+} hit_ctx;
+
+static void add_hit(void *p, const char *path, hit_kind kind, const char *code)
+{
+    hit_ctx *c = p;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s}", "resource", c->resource,
+                          "element", path, "concept", hit_names[kind], "code", code,
+                          "term", code ? cse_code_term(code) : NULL, "hidden", c->hidden);
+    if (o == NULL || json_array_append_new(c->list, o) != 0)
+        c->failed = true;
+}
+
+/* Every marker or safeguarding concept the patient-facing view hides that is
+ * not a marker's own Flag or Observation form: {"resource","element",
+ * "concept":"marker"|"related"|"text","code"?,"term"?,"hidden":"resource"|
+ * "element"}. Nested Bundles are searched too. */
+static bool hits_of_bundle(const json_t *bundle, json_t *list, const char *prefix)
+{
+    json_t *e;
+    size_t i;
+    char path[512], ref[256];
+
+    json_array_foreach(json_object_get(bundle, "entry"), i, e)
+    {
+        json_t *res = json_object_get(e, "resource"), *copy;
+        hit_ctx c = {list, ref, "element", false};
+        if (is_marker_flag(res) || is_marker_obs(res))
+            continue;
+        snprintf(ref, sizeof(ref), "%s%s%s/%s", prefix, prefix[0] ? " > " : "",
+                 res_type(res) ? res_type(res) : "?",
+                 jstr(res, "id") ? jstr(res, "id") : "");
+        if (str_is(res_type(res), "Bundle")) {
+            if (!hits_of_bundle(res, list, ref))
+                return false;
+            continue;
+        }
+        if (!has_hit(res))
+            continue;
+        if ((copy = json_deep_copy(res)) == NULL)
+            return false;
+        if (hide_in_resource(copy))
+            c.hidden = "resource";
+        json_decref(copy);
+        path[0] = '\0';
+        walk_hits(res, path, 0, sizeof(path), add_hit, &c);
+        if (c.failed)
+            return false;
+    }
+    return true;
+}
+
+json_t *cse__rec_hidden_concepts(cse__rec *r, cse_error *err)
+{
+    json_t *list = json_array();
+    if (list == NULL || !hits_of_bundle(r->root, list, "")) {
+        json_decref(list);
+        cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+        return NULL;
+    }
+    return list;
 }
 
 /* ---- Suggestions on save ------------------------------------------------ */
 
 json_t *cse__rec_suggestions(cse__rec *r, cse_error *err)
 {
-    json_t *out = NULL, *list = json_array(), *e;
+    json_t *out = NULL, *list = json_array(), *e, *hidden;
     cse__pmarkers pm;
     size_t i, active = 0;
 
@@ -815,6 +1297,46 @@ json_t *cse__rec_suggestions(cse__rec *r, cse_error *err)
         if (s && json_array_append_new(list, s) != 0)
             goto nomem;
     }
+    /* Concepts outside a resource's code (a reason, an answer, evidence, a
+     * tag, a nested Bundle): a suggestion for each, naming the element. */
+    if ((hidden = cse__rec_hidden_concepts(r, err)) == NULL) {
+        json_decref(list);
+        cse__pmarkers_clear(&pm);
+        return NULL;
+    }
+    json_array_foreach(hidden, i, e)
+    {
+        const char *el = jstr(e, "element"), *concept = jstr(e, "concept");
+        json_t *s = NULL;
+        if (el && strncmp(el, "code.", 5) == 0 && !strstr(jstr(e, "resource"), " > "))
+            continue; /* the loop above has these */
+        if (str_is(concept, "marker"))
+            s = json_pack("{s:O,s:O,s:O,s:O?,s:s,s:s}", "resource",
+                          json_object_get(e, "resource"), "element",
+                          json_object_get(e, "element"), "code",
+                          json_object_get(e, "code"), "term", json_object_get(e, "term"),
+                          "kind", "marker-code-without-marker", "action",
+                          "review: a marker concept outside a CSE marker; add the marker "
+                          "so that it is labelled NOPAT and reviewed");
+        else if (str_is(concept, "related") && active == 0)
+            s = json_pack(
+                "{s:O,s:O,s:O,s:O?,s:s,s:s}", "resource", json_object_get(e, "resource"),
+                "element", json_object_get(e, "element"), "code",
+                json_object_get(e, "code"), "term", json_object_get(e, "term"), "kind",
+                "related-code", "action", "review: does this child need a CSE marker?");
+        else if (str_is(concept, "text"))
+            s = json_pack("{s:O,s:O,s:s,s:s,s:s}", "resource",
+                          json_object_get(e, "resource"), "element",
+                          json_object_get(e, "element"), "kind", "candidate", "reason",
+                          "text-only", "action",
+                          "review: this entry may record a CSE concern without a "
+                          "standard marker code");
+        if (s && json_array_append_new(list, s) != 0) {
+            json_decref(hidden);
+            goto nomem;
+        }
+    }
+    json_decref(hidden);
     out =
         json_pack("{s:o,s:I}", "suggestions", list, "active_markers", (json_int_t)active);
     list = NULL;

@@ -363,6 +363,67 @@ START_TEST(test_plugin_unauthenticated_marker_action_refused)
 }
 END_TEST
 
+/* Roles are an allow-list: near misses and unknown roles are refused by
+ * every hook, each known role may do what plugin.h says. */
+START_TEST(test_plugin_roles_are_an_allow_list)
+{
+    static const char *const refused[] = {"admin", "receptionist", "Patient", "patient ",
+                                          "GP",    "Clinician",    " nurse"};
+    cse_plugin_handle *h = open_at("2025-03-14", NULL);
+    char *rec = fixture("child.json"), *out = NULL, *id = NULL;
+    cse_plugin_error err;
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        cse_plugin_user u = {"U1", refused[i], 1};
+        ck_assert_int_eq(api->marker_add(h, &u, rec, MARKER, NULL, NULL, &out, &id, &err),
+                         CSE_PLUGIN_ERR_AUTH);
+        ck_assert_str_eq(err.path, "user.role");
+        ck_assert_ptr_nonnull(strstr(err.message, "unknown role"));
+        ck_assert_ptr_null(out);
+        ck_assert_int_eq(api->record_opened(h, &u, rec, &out, &err), CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->patient_view(h, &u, rec, &out, &err), CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->authorize(&u, "audit-verify", &err), CSE_PLUGIN_ERR_AUTH);
+    }
+    /* What each known role may do, through authorize(). */
+    {
+        cse_plugin_user nurse = {"N1", CSE_PLUGIN_ROLE_NURSE, 1},
+                        admin = {"A1", CSE_PLUGIN_ROLE_ADMINISTRATIVE, 1},
+                        auditor = {"C1", CSE_PLUGIN_ROLE_AUDITOR, 1},
+                        lead = {"S1", CSE_PLUGIN_ROLE_SAFEGUARDING_LEAD, 1},
+                        proxy = {"P1", CSE_PLUGIN_ROLE_PROXY, 1};
+        ck_assert_int_eq(api->authorize(&nurse, "marker", &err), CSE_PLUGIN_OK);
+        ck_assert_int_eq(api->authorize(&nurse, "audit-recover", &err),
+                         CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->authorize(&lead, "audit-recover", &err), CSE_PLUGIN_OK);
+        ck_assert_int_eq(api->authorize(&admin, "restriction", &err), CSE_PLUGIN_OK);
+        ck_assert_int_eq(api->authorize(&admin, "open", &err), CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->authorize(&auditor, "audit-verify", &err), CSE_PLUGIN_OK);
+        ck_assert_int_eq(api->authorize(&auditor, "patient-view", &err),
+                         CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->authorize(&proxy, "patient-view", &err), CSE_PLUGIN_OK);
+        ck_assert_int_eq(api->authorize(&proxy, "reviews-due", &err),
+                         CSE_PLUGIN_ERR_AUTH);
+        ck_assert_int_eq(api->authorize(&nurse, "fly", &err), CSE_PLUGIN_ERR_INVALID_ARG);
+        /* Administrative staff learn only whether the record is restricted. */
+        ck_assert_int_eq(api->record_opened(h, &admin, rec, &out, &err), CSE_PLUGIN_OK);
+        ck_assert_ptr_nonnull(strstr(out, "\"restricted\": true"));
+        ck_assert_ptr_null(strstr(out, "alerts"));
+        api->free_string(out);
+    }
+    /* A user id that is not UTF-8 is refused as such, not as out of memory. */
+    {
+        cse_plugin_user bad = {"G\xff\xfe", CSE_PLUGIN_ROLE_GP, 1};
+        ck_assert_int_eq(
+            api->marker_add(h, &bad, rec, MARKER, NULL, NULL, &out, &id, &err),
+            CSE_PLUGIN_ERR_INVALID_ARG);
+        ck_assert_str_eq(err.path, "user.user_id");
+        ck_assert_ptr_nonnull(strstr(err.message, "UTF-8"));
+    }
+    free(rec);
+    api->close(h);
+}
+END_TEST
+
 START_TEST(test_plugin_non_fhir_record_refused)
 {
     cse_plugin_handle *h = open_at("2025-03-14", NULL);
@@ -468,6 +529,10 @@ START_TEST(test_plugin_marker_lifecycle_follows_rules)
 
     ck_assert_int_eq(api->marker_end(h, &gp, rec, id, "bored", &out, &err),
                      CSE_PLUGIN_ERR_STATE);
+    /* It says the reason is invalid and which are valid. */
+    ck_assert_str_eq(err.path, "reason");
+    ck_assert_ptr_nonnull(strstr(err.message, "not a valid end reason"));
+    ck_assert_ptr_nonnull(strstr(err.message, CSE_PLUGIN_END_REACHED_ADULTHOOD));
     ck_assert_int_eq(api->marker_end(h, &gp, rec, "NO-SUCH-ID",
                                      CSE_PLUGIN_END_NO_LONGER_AT_RISK, &out, &err),
                      CSE_PLUGIN_ERR_INVALID_ARG);
@@ -682,7 +747,7 @@ START_TEST(test_plugin_reviews_due_lists_overdue)
     ck_assert_int_eq(json_array_size(items), 2);
     ck_assert_str_eq(
         json_string_value(json_object_get(json_array_get(items, 1), "review_state")),
-        "due");
+        "due-soon");
     ck_assert_str_eq(
         json_string_value(json_object_get(json_array_get(items, 1), "marker_id")), idb);
     json_decref(j);
@@ -943,6 +1008,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_plugin_open_refuses_bad_config);
     tcase_add_test(tc, test_plugin_hooks_refuse_null_arguments);
     tcase_add_test(tc, test_plugin_unauthenticated_marker_action_refused);
+    tcase_add_test(tc, test_plugin_roles_are_an_allow_list);
     tcase_add_test(tc, test_plugin_non_fhir_record_refused);
     tcase_add_test(tc, test_plugin_marker_lifecycle_follows_rules);
     tcase_add_test(tc, test_plugin_marker_keeps_host_data);

@@ -987,7 +987,7 @@ static cse_marker *build_marker(reader *r, const res *x, const jv *o, bool flag,
 {
     const char *code = cse_concept_marker_code(c), *mid, *status;
     const jv *period = jv_get(o, flag ? "period" : "effectivePeriod"), *ext;
-    cse_time start = {0}, end = {0}, review = {0};
+    cse_time start = {0}, end = {0}, review = {0}, last = {0};
     cse_marker *m = NULL;
     cse_error tmp;
     char *owned = NULL, *id = NULL;
@@ -1011,6 +1011,10 @@ static cse_marker *build_marker(reader *r, const res *x, const jv *o, bool flag,
     if ((ext = extension(o, CSE_FHIR_EXT_REVIEW_DATE)) != NULL &&
         read_time(r, x, ext, "valueDate", "extension(cse-review-date).valueDate",
                   &review) != CSE_OK)
+        return NULL;
+    if ((ext = extension(o, CSE_FHIR_EXT_LAST_REVIEWED)) != NULL &&
+        read_time(r, x, ext, "valueDate", "extension(cse-last-reviewed).valueDate",
+                  &last) != CSE_OK)
         return NULL;
     mid = identifier_value(o, CSE_FHIR_MARKER_ID_SYSTEM);
     if (mid && uuid_like(mid))
@@ -1042,6 +1046,11 @@ static cse_marker *build_marker(reader *r, const res *x, const jv *o, bool flag,
     }
     if (primary && primary->display && cse_strset(&m->display, primary->display))
         goto nomem;
+    if (last.precision >= CSE_TIME_DAY) {
+        last.hour = last.minute = last.second = 0;
+        last.precision = CSE_TIME_DAY;
+        m->last_reviewed = last;
+    }
     status = jstr(o, "status");
     if (status && strcmp(status, "entered-in-error") == 0)
         m->status = CSE_MARKER_ENTERED_IN_ERROR;

@@ -1028,6 +1028,14 @@ bool cse__fw_marker_extensions(const cse__fhirw *w, cse__jw *arr, const cse_mark
             cse__jw_pack(w->jw, "{s:s,s:s}", "url", CSE_FHIR_EXT_REVIEW_DATE, "valueDate",
                          cse_time_format_fhir_date(&m->review, date, sizeof(date)))))
         return false;
+    /* The last review travels too (the GP2GP annotation carries it). */
+    if (m->last_reviewed.precision != CSE_TIME_NONE &&
+        cse__jw_array_append(w->jw, arr,
+                             cse__jw_pack(w->jw, "{s:s,s:s}", "url",
+                                          CSE_FHIR_EXT_LAST_REVIEWED, "valueDate",
+                                          cse_time_format_fhir_date(&m->last_reviewed,
+                                                                    date, sizeof(date)))))
+        return false;
     if (m->status == CSE_MARKER_INACTIVE && m->end_reason &&
         cse__jw_array_append(
             w->jw, arr,

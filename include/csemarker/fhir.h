@@ -13,6 +13,7 @@
     CSE_FHIR_BASE "/StructureDefinition/cse-risk-marker-observation"
 #define CSE_FHIR_EXT_REVIEW_DATE CSE_FHIR_BASE "/StructureDefinition/cse-review-date"
 #define CSE_FHIR_EXT_END_REASON CSE_FHIR_BASE "/StructureDefinition/cse-end-reason"
+#define CSE_FHIR_EXT_LAST_REVIEWED CSE_FHIR_BASE "/StructureDefinition/cse-last-reviewed"
 #define CSE_FHIR_CS_CATEGORY CSE_FHIR_BASE "/CodeSystem/safeguarding-marker-category"
 #define CSE_FHIR_CS_END_REASON CSE_FHIR_BASE "/CodeSystem/cse-marker-end-reason"
 #define CSE_FHIR_CS_MEASURE CSE_FHIR_BASE "/CodeSystem/cse-measure"

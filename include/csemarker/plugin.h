@@ -44,7 +44,7 @@ extern "C" {
  * Minor versions only append hooks at the end of the table; a host checks
  * `size` before calling a hook that a newer minor added. */
 #define CSE_PLUGIN_ABI_MAJOR 1
-#define CSE_PLUGIN_ABI_MINOR 0
+#define CSE_PLUGIN_ABI_MINOR 1
 #define CSE_PLUGIN_ABI_VERSION                                                           \
     (((uint32_t)CSE_PLUGIN_ABI_MAJOR << 16) | (uint32_t)CSE_PLUGIN_ABI_MINOR)
 
@@ -83,11 +83,38 @@ typedef struct cse_plugin_error {
     char message[512]; /* English, without patient data */
 } cse_plugin_error;
 
-/* Who is acting. Marker actions need authenticated != 0 and a clinical role;
- * the roles "patient" and "proxy" are refused every clinician hook. */
+/* Roles: an allow-list. A role is one of these strings, exactly (case and
+ * spaces matter); any other role is refused by every hook with
+ * CSE_PLUGIN_ERR_AUTH. Who may do what (plugin/README.md has the table):
+ * - clinician, gp, nurse: clinicians who treat the child (a practice's GPs,
+ *   nurses and other registered clinicians): the clinician alert, review
+ *   suggestions, marker actions, GP2GP export and import, reviews due, the
+ *   patient-facing view and audit verify.
+ * - safeguarding-lead: the practice's named safeguarding lead; everything a
+ *   clinician may, and audit recovery.
+ * - administrative: reception, summarisers, secretaries, who handle online
+ *   access and record requests: record_opened tells them only whether the
+ *   record is restricted ({"restricted":true|false}), not what it holds;
+ *   and the patient-facing view.
+ * - auditor: whoever checks the audit trail (the Caldicott guardian or the
+ *   practice's information governance lead): audit verify and recovery only.
+ * - patient, proxy: the patient-facing channels: the patient-facing view only.
+ */
+#define CSE_PLUGIN_ROLE_CLINICIAN "clinician"
+#define CSE_PLUGIN_ROLE_GP "gp"
+#define CSE_PLUGIN_ROLE_NURSE "nurse"
+#define CSE_PLUGIN_ROLE_SAFEGUARDING_LEAD "safeguarding-lead"
+#define CSE_PLUGIN_ROLE_ADMINISTRATIVE "administrative"
+#define CSE_PLUGIN_ROLE_AUDITOR "auditor"
+#define CSE_PLUGIN_ROLE_PATIENT "patient"
+#define CSE_PLUGIN_ROLE_PROXY "proxy"
+
+/* Who is acting. Every hook that takes a user needs authenticated != 0, a
+ * user id that is UTF-8 text, and a role from the list above that may use
+ * the hook. */
 typedef struct cse_plugin_user {
     const char *user_id; /* the host's user id (e.g. SDS user id); required */
-    const char *role;    /* e.g. "gp", "nurse", "admin", "patient", "proxy" */
+    const char *role;    /* one of CSE_PLUGIN_ROLE_* */
     int authenticated;   /* non-zero when the host has authenticated the user */
 } cse_plugin_user;
 
@@ -125,6 +152,18 @@ typedef struct cse_plugin_export_options {
     const char *message_id; /* upper-case UUID; default random */
 } cse_plugin_export_options;
 
+/* Options of gp2gp_import_opt (ABI 1.1). */
+typedef struct cse_plugin_import_options {
+    uint32_t size; /* sizeof(cse_plugin_import_options) */
+    /* Non-zero: parse and check only; nothing is journaled. The host learns
+     * the extract's id and addressee (in review_json) before it commits. */
+    int dry_run;
+    /* Non-zero: the user forced an import the checks refuse (an extract
+     * addressed to another practice, an extract already imported, a record
+     * that exists and is replaced). Journaled as gp2gp-import-forced. */
+    int force;
+} cse_plugin_import_options;
+
 typedef struct cse_plugin_api {
     uint32_t abi_version; /* CSE_PLUGIN_ABI_VERSION of the module */
     uint32_t size;        /* sizeof(cse_plugin_api) of the module */
@@ -148,7 +187,11 @@ typedef struct cse_plugin_api {
      *    "active":N}
      * with review_state "OVERDUE", "due-soon" (within 30 days) or "ok" for an
      * active marker and "closed" otherwise. Entered-in-error markers are
-     * left out. */
+     * left out. Since ABI 1.1 it also has "elsewhere":[{"resource",
+     * "element","concept":"marker"|"related"|"text","code"?,"term"?,
+     * "hidden":"resource"|"element"}...]: every marker or safeguarding
+     * concept outside a marker's own resources, which patient_view hides.
+     * For the administrative role it is only {"restricted":true|false}. */
     int (*record_opened)(cse_plugin_handle *h, const cse_plugin_user *u,
                          const char *record_json, char **alert_json,
                          cse_plugin_error *err);
@@ -157,7 +200,8 @@ typedef struct cse_plugin_api {
      * "term"?,"kind","reason"?}...],"active_markers":N}. kind "related-code":
      * a related safeguarding code and no active marker; "candidate": an
      * entry that may be a marker but is not one (reason says why);
-     * "marker-code-without-marker": a marker concept outside a marker. */
+     * "marker-code-without-marker": a marker concept outside a marker.
+     * A concept outside a resource's code also names its "element". */
     int (*record_saved)(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **suggestions_json,
                         cse_plugin_error *err);
@@ -203,8 +247,12 @@ typedef struct cse_plugin_api {
     /* The patient-facing view (patient and proxy channels alike): the record
      * without any resource labelled NOPAT (matched on the code alone), without
      * any marker Flag or Observation or other resource carrying a marker code,
-     * even when its label is missing, and without references to what was
-     * removed. Any authenticated user may call it. */
+     * even when its label is missing, without any marker or related
+     * safeguarding concept in any Coding anywhere (both SNOMED system
+     * spellings; the resource or the element goes, by the rule in
+     * plugin/README.md), without references to what was removed and without
+     * the Lists, sections and Provenances that were left empty. Every role
+     * but auditor may call it. */
     int (*patient_view)(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, char **view_json, cse_plugin_error *err);
 
@@ -213,7 +261,8 @@ typedef struct cse_plugin_api {
      *   {"today","within_days","items":[{"record":INDEX,"patient":REF,
      *    "marker_id","code","term","review_due","review_state"}...],
      *    "errors":[{"record":INDEX,"code":N,"message"}...]}
-     * A record that cannot be read is listed in errors, not fatal. */
+     * A record that cannot be read is listed in errors, not fatal. Item
+     * review_state is "OVERDUE" or "due-soon", the words of record_opened. */
     int (*reviews_due)(cse_plugin_handle *h, const cse_plugin_user *u,
                        const char *const *records_json, size_t n, int within_days,
                        char **due_json, cse_plugin_error *err);
@@ -225,6 +274,26 @@ typedef struct cse_plugin_api {
      * sequence number in err->path ("seq N") and the report still set. */
     int (*journal_verify)(cse_plugin_handle *h, char **report_json,
                           cse_plugin_error *err);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* May this user do this? action: "open", "restriction", "save", "marker",
+     * "gp2gp", "reviews-due", "patient-view", "audit-verify" or
+     * "audit-recover". CSE_PLUGIN_OK, CSE_PLUGIN_ERR_AUTH (err says why) or
+     * CSE_PLUGIN_ERR_INVALID_ARG for an unknown action. A host asks before
+     * journal_verify, which takes no user, and to decide what to offer. */
+    int (*authorize)(const cse_plugin_user *u, const char *action, cse_plugin_error *err);
+
+    /* gp2gp_import with options (opt may be NULL: no dry run, no force).
+     * review_json also holds "extract_id" (the EhrExtract id, null when
+     * absent) and "addressed_to" (the receiving practice's ODS code, null
+     * when absent). Without force, an extract not addressed to this
+     * practice's ODS code is refused with CSE_PLUGIN_ERR_STATE (path
+     * "destination"); gp2gp_import behaves as this hook with opt NULL. */
+    int (*gp2gp_import_opt)(cse_plugin_handle *h, const cse_plugin_user *u,
+                            const char *xml, size_t xml_len,
+                            const cse_plugin_import_options *opt, char **record_out,
+                            char **review_json, cse_plugin_error *err);
 } cse_plugin_api;
 
 /* The entry point: returns the table when abi_version's major equals the

@@ -30,3 +30,12 @@ Context: MeasureReport.group
 * insert Metadata
 * value[x] 1..1
 * value[x] only integer
+
+Extension: CSELastReviewed
+Id: cse-last-reviewed
+Title: "CSE marker last reviewed"
+Description: "The date a clinician last reviewed the CSE risk marker. Absent until the first review. GP2GP carries it in the marker's csemarker annotation (last-reviewed)."
+Context: Flag, Observation
+* insert Metadata
+* value[x] 1..1
+* value[x] only date

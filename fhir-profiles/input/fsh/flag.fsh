@@ -10,8 +10,10 @@ Description: "A child sexual exploitation (CSE) risk marker on a child's record:
 * extension contains
     CSEReviewDate named reviewDate 1..1 MS and
     CSEEndReason named endReason 0..1 MS and
+    CSELastReviewed named lastReviewed 0..1 MS and
     $flag-detail named detail 0..1 MS
 * extension[reviewDate] ^short = "Date by which the marker must next be reviewed"
+* extension[lastReviewed] ^short = "Date the marker was last reviewed (absent until then)"
 * extension[endReason] ^short = "Why the marker was ended (only when status is inactive)"
 * extension[endReason] obeys cse-flag-1
 * extension[detail] ^short = "The Observation form of the same marker"

@@ -8,8 +8,10 @@ Description: "The same CSE risk marker as an Observation, the form carried by GP
 * insert NopatRequired
 * extension contains
     CSEReviewDate named reviewDate 1..1 MS and
-    CSEEndReason named endReason 0..1 MS
+    CSEEndReason named endReason 0..1 MS and
+    CSELastReviewed named lastReviewed 0..1 MS
 * extension[reviewDate] ^short = "Date by which the marker must next be reviewed"
+* extension[lastReviewed] ^short = "Date the marker was last reviewed (absent until then)"
 * extension[endReason] ^short = "Why the marker was ended (only when effectivePeriod.end is present)"
 * extension[endReason] obeys cse-obs-1
 * status MS
