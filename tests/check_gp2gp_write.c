@@ -42,7 +42,6 @@ static cse_record *sample(bool marker, bool ended)
     cse_record_add_entry(r, obs);
     cse_concept_add(&prob->code, CSE_SYSTEM_SNOMED, "195967001", "Asthma");
     prob->effective_low = test_day(2019, 6, 1);
-    cse_record_add_entry(r, prob);
     if (marker) {
         cse_marker *m = cse_marker_new("716565009", &start, NULL, 0, MARKER_UUID, NULL);
         cse_entry *me;
@@ -56,6 +55,8 @@ static cse_record *sample(bool marker, bool ended)
         cse_record_add_entry(r, me);
         cse_record_add_marker(r, m);
     }
+    /* After the marker, so the marker shares the encounter with the weight. */
+    cse_record_add_entry(r, prob);
     return r;
 }
 
@@ -291,6 +292,23 @@ START_TEST(test_gp2gp_write_marker_statement_nopat)
                "availabilityTime");
     ASSERT_NUM(d, "count(//h:ehrComposition/h:confidentialityCode)", 1);
     ASSERT_NUM(d, "count(//h:confidentialityCode)", 2);
+    /* The marker shared its encounter with a weight: it is written in a
+     * composition of its own (the encounter's code and time), and the
+     * weight's composition stays unlabelled so the weight stays visible to
+     * the patient at the receiving practice (DESIGN.md section 4 rule 2). */
+    ASSERT_NUM(d,
+               "count(" MARKER_STMT "/ancestor::h:ehrComposition/h:component/*"
+               "[not(h:code/@code='716565009')])",
+               0);
+    ASSERT_STR(d, MARKER_STMT "/ancestor::h:ehrComposition/h:code/@code", "185317003");
+    ASSERT_NUM(d,
+               "count(//h:ObservationStatement[h:code/h:originalText='Weight']/"
+               "ancestor::h:ehrComposition/h:confidentialityCode)",
+               0);
+    ASSERT_STR(d,
+               "//h:ObservationStatement[h:code/h:originalText='Weight']/"
+               "ancestor::h:ehrComposition/h:code/@code",
+               "185317003");
     cse_marker_annotation_format(cse_record_marker(w.r, 0), ann, sizeof(ann));
     ASSERT_STR(d, MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/h:text",
                ann);

@@ -297,9 +297,12 @@ static cse_code write_annotations(writer *wr, char **notes, size_t n, cse_error 
 
 /* ---- Statements -------------------------------------------------------- */
 
+/* A statement carries NOPAT when it is a marker or was labelled, itself or by
+ * the composition or compound it was read from: the label then travels on
+ * the statement, so the composition need not carry it. */
 static bool labelled(const cse_entry *e, const cse_marker *m)
 {
-    return m != NULL || (e->labels & CSE_LABEL_NOPAT);
+    return m != NULL || ((e->labels | e->inherited_labels) & CSE_LABEL_NOPAT);
 }
 
 /* Opens a statement: <component typeCode="COMP"><NAME classCode moodCode>. */
@@ -564,49 +567,54 @@ static void clear_items(writer *wr)
     wr->n_items = 0;
 }
 
-/* Writes the buffered composition: header, NOPAT when any statement in it
- * is labelled or a marker, then its statements. */
-static cse_code flush(writer *wr, cse_error *err)
+/* Which buffered statements a composition holds. */
+typedef enum comp_part { PART_ALL, PART_ORDINARY, PART_MARKERS } comp_part;
+
+static bool in_part(const pending *p, comp_part part)
 {
-    const cse_entry *h = wr->comp;
-    char id[37], name[96];
-    bool nopat = h && ((h->labels | h->inherited_labels) & CSE_LABEL_NOPAT);
-    const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
+    return part == PART_ALL || (part == PART_MARKERS) == (p->marker != NULL);
+}
+
+/* Writes one ehrComposition: the header h (NULL for non-consultation data),
+ * with id, then the buffered statements of the part. NOPAT on the composition
+ * only when it holds statements and every one of them is labelled (DESIGN.md
+ * section 4 rule 2): the requesting adaptor applies a composition's label to
+ * every entry in it. */
+static cse_code write_composition(writer *wr, const cse_entry *h, const char *id,
+                                  comp_part part, cse_error *err)
+{
+    const cse_entry *first = NULL;
+    size_t n = 0, n_labelled = 0;
+    bool nopat,
+        source_labelled = h && ((h->labels | h->inherited_labels) & CSE_LABEL_NOPAT);
+    char name[96];
     cse_concept nonc = {0};
     cse_code rc;
 
-    if (!wr->comp_open)
-        return CSE_OK;
-    wr->comp_open = false;
-    if (h == NULL && first == NULL)
-        return CSE_OK;
     for (size_t i = 0; i < wr->n_items; i++) {
-        const cse_entry *e = wr->items[i].e;
-        /* A marker labels its composition; an ordinary labelled entry labels
-         * only itself, unless the label came from its container. */
-        if (wr->items[i].marker || (e->inherited_labels & CSE_LABEL_NOPAT))
-            nopat = true;
+        if (!in_part(&wr->items[i], part))
+            continue;
+        if (first == NULL)
+            first = wr->items[i].e;
+        n++;
+        if (labelled(wr->items[i].e, wr->items[i].marker))
+            n_labelled++;
     }
-    if (nopat && wr->uk06) {
+    /* An ordinary labelled entry labels only itself, as the adaptor writes
+     * it; a composition the source labelled keeps its label when everything
+     * in it is labelled. */
+    for (size_t i = 0; i < wr->n_items; i++)
+        if (in_part(&wr->items[i], part) &&
+            (wr->items[i].marker || (wr->items[i].e->inherited_labels & CSE_LABEL_NOPAT)))
+            source_labelled = true;
+    nopat = n > 0 ? n_labelled == n && source_labelled : source_labelled;
+    if (n_labelled > 0 && wr->uk06) {
         const cse_entry *e = first ? first : h;
-        clear_items(wr);
         return cse__error_set(err, CSE_ERR_UNSUPPORTED, e ? e->source_line : 0, NULL,
                               "ehrComposition",
                               "the record carries a NOPAT label (a marker or a "
                               "confidential entry): RCMR_IN030000UK06 cannot carry it; "
                               "write UK07 (drop --uk06)");
-    }
-    if (h && wr->comp_key != NULL) {
-        to_uuid(h->id, id);
-    } else if (h) {
-        /* A continuation of an encounter already written: a new id. */
-        snprintf(name, sizeof(name), "%s#%zu", h->id ? h->id : "", ++wr->continuations);
-        if (cse_uuid_derive(UUID_NS " continued", name, id) != CSE_OK)
-            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
-    } else if (h == NULL) {
-        if (cse_uuid_derive(UUID_NS " composition", first->id ? first->id : "", id) !=
-            CSE_OK)
-            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
     }
     wr->compositions++;
     W(start(wr, "component"));
@@ -642,7 +650,7 @@ static cse_code flush(writer *wr, cse_error *err)
     }
     TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
     W(end(wr));
-    if (wr->n_items == 0) {
+    if (n == 0) {
         /* An encounter with nothing recorded: the schema needs a component. */
         W(start(wr, "component"));
         W(attr(wr, "typeCode", "COMP"));
@@ -659,11 +667,60 @@ static cse_code flush(writer *wr, cse_error *err)
         W(end(wr));
     }
     for (size_t i = 0; i < wr->n_items; i++)
-        TRY(statement(wr, &wr->items[i], err));
+        if (in_part(&wr->items[i], part))
+            TRY(statement(wr, &wr->items[i], err));
     W(end(wr));
     W(end(wr));
-    clear_items(wr);
     return CSE_OK;
+}
+
+/* Writes the buffered composition. A marker never shares a composition: when
+ * the encounter holds ordinary entries too, they are written in the
+ * encounter's composition, unlabelled, and the markers follow in a
+ * composition of their own with the encounter's code, time and author,
+ * labelled NOPAT. */
+static cse_code flush(writer *wr, cse_error *err)
+{
+    const cse_entry *h = wr->comp;
+    char id[37], name[96];
+    const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
+    size_t markers = 0;
+    cse_code rc;
+
+    if (!wr->comp_open)
+        return CSE_OK;
+    wr->comp_open = false;
+    if (h == NULL && first == NULL)
+        return CSE_OK;
+    for (size_t i = 0; i < wr->n_items; i++)
+        if (wr->items[i].marker)
+            markers++;
+    if (h && wr->comp_key != NULL) {
+        to_uuid(h->id, id);
+    } else if (h) {
+        /* A continuation of an encounter already written: a new id. */
+        snprintf(name, sizeof(name), "%s#%zu", h->id ? h->id : "", ++wr->continuations);
+        if (cse_uuid_derive(UUID_NS " continued", name, id) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    } else if (h == NULL) {
+        if (cse_uuid_derive(UUID_NS " composition", first->id ? first->id : "", id) !=
+            CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    }
+    if (markers == 0 || markers == wr->n_items) {
+        rc = write_composition(wr, h, id, PART_ALL, err);
+    } else {
+        rc = write_composition(wr, h, id, PART_ORDINARY, err);
+        if (rc == CSE_OK) {
+            char mid[37];
+            if (cse_uuid_derive(UUID_NS " marker composition", id, mid) != CSE_OK)
+                rc = cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+            else
+                rc = write_composition(wr, h, mid, PART_MARKERS, err);
+        }
+    }
+    clear_items(wr);
+    return rc;
 }
 
 /* The encounter an entry belongs to, following compounds up; NULL when none
