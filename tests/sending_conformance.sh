@@ -32,6 +32,14 @@ for f in "$src"/*.json; do
 done
 [ $n -ge 8 ] || fail "only $n inputs found"
 
+# No drug without a code where the source has one: gpc-access-structured
+# names its drugs by medicationReference to Medication resources.
+nodrug=$(grep -A14 '<manufacturedMaterial' "$scratch/gpc-access-structured.json.xml" |
+    grep -c '<code nullFlavor')
+drugs=$(grep -c '<manufacturedMaterial' "$scratch/gpc-access-structured.json.xml")
+[ "$drugs" -gt 0 ] || fail "gpc-access-structured: no drug written"
+[ "$nodrug" -eq 0 ] || fail "gpc-access-structured: $nodrug of $drugs drugs written without a code"
+
 # input-bundle-9: the Flag the adaptor cannot map is counted, not dropped.
 grep -q 'loss: 1 Flag' "$scratch/input-bundle-9-unsupported-resource.json.err" ||
     fail "bundle 9 loss report: $(cat "$scratch/input-bundle-9-unsupported-resource.json.err")"

@@ -110,6 +110,7 @@ typedef struct reader {
     cse__smap role_text;  /* Practitioner key -> role text */
     cse__smap prac_org;   /* Practitioner key -> Organization key */
     cse__smap encounters; /* Encounter key -> "index" */
+    cse__smap meds;       /* Medication key -> its code, packed (see pack_concept) */
     cse__ptrvec agents;
 
     cse_patient patient;
@@ -145,6 +146,7 @@ static void reader_free(reader *r)
     cse__smap_free(&r->role_text);
     cse__smap_free(&r->prac_org);
     cse__smap_free(&r->encounters);
+    cse__smap_free(&r->meds);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -813,6 +815,90 @@ static cse_code scan_flag(reader *r, const jv *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
+/* A drug's code, for the MedicationStatements and MedicationRequests that
+ * name it by medicationReference. Only the codes are kept (a compact index,
+ * not the resource): each coding as system, code and display separated by
+ * US (0x1f), codings separated by RS (0x1e), the text last after GS (0x1d).
+ * JSON strings here never hold those control characters unescaped, and an
+ * escaped one is dropped with its coding. */
+static bool packable(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '\x1d' || *s == '\x1e' || *s == '\x1f')
+            return false;
+    return true;
+}
+
+static cse_code scan_medication(reader *r, const res *x, const jv *o)
+{
+    const jv *cc = jv_get(o, "code"), *k;
+    const char *text = jstr(cc, "text");
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *f;
+    cse_code rc;
+
+    if (x->key == NULL || cc == NULL)
+        return CSE_OK;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return nomem(r);
+    jv_foreach(jv_get(cc, "coding"), i, k)
+    {
+        const char *sys = jstr(k, "system"), *code = jstr(k, "code");
+        const char *disp = jstr(k, "display");
+        if (code == NULL || *code == '\0' || !packable(sys) || !packable(code) ||
+            !packable(disp))
+            continue;
+        fprintf(f, "%s%s\x1f%s\x1f%s", ftell(f) ? "\x1e" : "", sys ? sys : "", code,
+                disp ? disp : "");
+    }
+    if (text && packable(text))
+        fprintf(f, "\x1d%s", text);
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return nomem(r);
+    }
+    rc = cse__smap_put(&r->meds, x->key, buf, true);
+    free(buf);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* Unpacks what scan_medication() kept into c (zeroed). */
+static cse_code unpack_concept(const char *packed, cse_concept *c)
+{
+    char *copy = strdup(packed), *text, *item, *save = NULL;
+    cse_code rc = CSE_OK;
+
+    if (copy == NULL)
+        return CSE_ERR_NOMEM;
+    if ((text = strchr(copy, '\x1d')) != NULL)
+        *text++ = '\0';
+    for (item = strtok_r(copy, "\x1e", &save); item && rc == CSE_OK;
+         item = strtok_r(NULL, "\x1e", &save)) {
+        char *sys = item, *code = strchr(sys, '\x1f'), *disp;
+        if (code == NULL || (disp = strchr(code + 1, '\x1f')) == NULL)
+            continue;
+        *code++ = '\0';
+        *disp++ = '\0';
+        rc = cse_concept_add(c, *sys ? sys : NULL, code, *disp ? disp : NULL);
+    }
+    /* SNOMED first, as read_concept() orders a CodeableConcept. */
+    for (size_t i = 1; rc == CSE_OK && i < c->n; i++) {
+        if (c->codings[i].system &&
+            strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0 &&
+            !(c->codings[0].system &&
+              strcmp(c->codings[0].system, CSE_SYSTEM_SNOMED) == 0)) {
+            cse_coding t = c->codings[0];
+            c->codings[0] = c->codings[i];
+            c->codings[i] = t;
+        }
+    }
+    if (rc == CSE_OK && text && *text)
+        rc = cse_concept_set_text(c, text);
+    free(copy);
+    return rc;
+}
+
 /* Pass 1 over one resource. */
 static cse_code scan(reader *r, res *x, const jv *o)
 {
@@ -858,6 +944,10 @@ static cse_code scan(reader *r, res *x, const jv *o)
     if (strcmp(type, "List") == 0) {
         x->kind = RK_STRUCTURAL;
         return scan_list(r, o);
+    }
+    if (strcmp(type, "Medication") == 0) {
+        x->kind = RK_STRUCTURAL;
+        return scan_medication(r, x, o);
     }
     if (type_in(type, STRUCTURAL_TYPES)) {
         x->kind = RK_STRUCTURAL;
@@ -1306,10 +1396,16 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
         strcmp(type, "MedicationStatement") != 0)
         cc = NULL;
-    if (cc == NULL && jv_get(o, "medicationReference"))
-        rc = cse_concept_set_text(&e->code,
-                                  jstr(jv_get(o, "medicationReference"), "display"));
-    else
+    if (cc == NULL && jv_get(o, "medicationReference")) {
+        /* The drug is a Medication resource: its code, found in pass 1. */
+        char *mk = ref_key(r, jv_get(o, "medicationReference"));
+        const char *packed = mk ? cse__smap_get(&r->meds, mk) : NULL;
+        free(mk);
+        rc = packed ? unpack_concept(packed, &e->code) : CSE_OK;
+        if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL)
+            rc = cse_concept_set_text(&e->code,
+                                      jstr(jv_get(o, "medicationReference"), "display"));
+    } else
         rc = read_concept(cc, &e->code);
     if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL &&
         strcmp(type, "Encounter") == 0)
