@@ -224,6 +224,8 @@ static cse_code count_loss(reader *r, const char *what, const char *why, int lin
 static const char WHY_STRUCTURAL[] = "structural (ignored deliberately)";
 static const char WHY_UNMAPPED[] = "resource type not mapped";
 static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
+static const char WHY_SUMMARY[] =
+    "summary of MedicationRequests (written from them, as the sending adaptor does)";
 
 /* ---- JSON helpers ------------------------------------------------------ */
 
@@ -1296,6 +1298,15 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
                            &e->effective_center);
         if (rc == CSE_OK)
             rc = read_time(r, x, o, "recorded", "recorded", &e->availability);
+    } else if (strcmp(type, "MedicationRequest") == 0) {
+        const jv *vp = jv_get(jv_get(o, "dispenseRequest"), "validityPeriod");
+        rc = read_time(r, x, o, "authoredOn", "authoredOn", &e->availability);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, vp, "start", "dispenseRequest.validityPeriod.start",
+                           &e->effective_low);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, vp, "end", "dispenseRequest.validityPeriod.end",
+                           &e->effective_high);
     } else if (strcmp(type, "MedicationStatement") == 0) {
         rc = read_effective(r, x, o, "effective", e);
         if (rc == CSE_OK)
@@ -1351,6 +1362,204 @@ static const jv *author_ref_of(const jv *o, const char *type)
     return jv_get(o, "recorder");
 }
 
+/* ---- Medication requests ----------------------------------------------- */
+
+#define GPC_EXT "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-CareConnect-GPC-"
+#define UKCORE_EXT "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-"
+
+/* An extension by the tail of its URL, GP Connect (STU3) or UK Core (R4). */
+static const jv *ext_named(const jv *o, const char *gpc, const char *ukcore)
+{
+    char url[160];
+    const jv *v;
+    snprintf(url, sizeof(url), GPC_EXT "%s", gpc);
+    if ((v = extension(o, url)) != NULL)
+        return v;
+    snprintf(url, sizeof(url), UKCORE_EXT "%s", ukcore);
+    return extension(o, url);
+}
+
+/* A number as the source wrote it, or NULL. */
+static char *number_text(const jv *n)
+{
+    char *s;
+    if (!jv_is_number(n))
+        return NULL;
+    if (asprintf(&s, "%.*s", (int)n->len, n->s) < 0)
+        return NULL;
+    return s;
+}
+
+/* "Patient Instruction: .. Expected Supply Duration: 28 days Notes: ..": the
+ * supply annotation the sending adaptor writes from a MedicationRequest. */
+static cse_code supply_note(cse_supply *sp, const jv *o)
+{
+    const jv *dose = jv_at(jv_get(o, "dosageInstruction"), 0), *v;
+    const jv *dur = jv_get(jv_get(o, "dispenseRequest"), "expectedSupplyDuration");
+    char *buf = NULL, *num;
+    size_t len = 0, i;
+    FILE *f = open_memstream(&buf, &len);
+    bool notes = false;
+    cse_code rc = CSE_OK;
+
+    if (f == NULL)
+        return CSE_ERR_NOMEM;
+    if (jstr(dose, "patientInstruction"))
+        fprintf(f, "Patient Instruction: %s", jstr(dose, "patientInstruction"));
+    if ((num = number_text(jv_get(dur, "value"))) != NULL) {
+        const char *unit = jstr(dur, "unit") ? jstr(dur, "unit") : jstr(dur, "code");
+        fprintf(f, "%sExpected Supply Duration: %s%s%s%s", ftell(f) ? " " : "", num,
+                unit ? " " : "", unit ? unit : "",
+                unit && strcmp(num, "1") != 0 && unit[strlen(unit) - 1] != 's' ? "s"
+                                                                               : "");
+        free(num);
+    }
+    jv_foreach(jv_get(o, "note"), i, v)
+    {
+        if (jstr(v, "text") == NULL)
+            continue;
+        fprintf(f, "%s%s%s", ftell(f) ? " " : "",
+                notes ? "" : "Notes: ", jstr(v, "text"));
+        notes = true;
+    }
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    if (len)
+        rc = cse_supply_add_note(sp, buf);
+    free(buf);
+    return rc;
+}
+
+/* A MedicationRequest: a plan becomes an authorisation (with its repeats,
+ * quantity, prescription type, and a discontinuation when it was stopped),
+ * an order an issue that fulfils the plan it is based on, as the national
+ * sending adaptor writes them. The drug is already the entry's code. */
+static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
+{
+    const char *intent = jstr(o, "intent"), *status = jstr(o, "status");
+    bool plan = intent == NULL || strcmp(intent, "order") != 0;
+    const jv *disp = jv_get(o, "dispenseRequest"), *q = jv_get(disp, "quantity");
+    const jv *ptype = ext_named(o, "PrescriptionType-1", "MedicationPrescriptionType");
+    const jv *rep =
+        ext_named(o, "MedicationRepeatInformation-1", "MedicationRepeatInformation");
+    const jv *reason = ext_named(o, "MedicationStatusReason-1", "MedicationStatusReason");
+    const jv *agency = ext_named(o, "PrescribingAgency-1", "MedicationPrescribingAgency");
+    const jv *v;
+    cse_supply *sp;
+    char *num, *prior;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (cse_strset(&e->mood_code, plan ? "INT" : "ORD") != CSE_OK ||
+        cse_strset(&e->med.dosage,
+                   jstr(jv_at(jv_get(o, "dosageInstruction"), 0), "text")) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if ((sp = cse_medication_add_supply(
+             &e->med, plan ? CSE_SUPPLY_AUTHORISE : CSE_SUPPLY_PRESCRIBE, e->id)) == NULL)
+        return CSE_ERR_NOMEM;
+    sp->status = strdup(status && strcmp(status, "active") != 0 ? "COMPLETE" : "ACTIVE");
+    sp->effective_low = e->effective_low;
+    sp->effective_high = e->effective_high;
+    sp->availability = e->availability;
+    sp->repeats = -1;
+    if (sp->status == NULL || cse_strset(&sp->author_ref, e->author_ref) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    /* Who pays: the prescribing agency, NHS Prescription unless said. */
+    if (agency && jv_get(agency, "valueCodeableConcept"))
+        rc = read_concept(jv_get(agency, "valueCodeableConcept"), &sp->code);
+    if (rc == CSE_OK && sp->code.n == 0)
+        rc = cse_concept_add(&sp->code, CSE_SYSTEM_SNOMED, "394823007",
+                             "NHS Prescription");
+    if (rc == CSE_OK && ptype) {
+        const jv *k = jv_at(jv_get(jv_get(ptype, "valueCodeableConcept"), "coding"), 0);
+        const char *t = jstr(k, "display") ? jstr(k, "display") : jstr(k, "code");
+        rc = cse_strset(&e->med.prescription_type, t);
+        if (plan && jstr(k, "code") && strcmp(jstr(k, "code"), "acute") == 0)
+            sp->repeats = 0;
+    }
+    if (plan && sp->repeats < 0) {
+        sp->repeats = 1;
+        jv_foreach(jv_get(rep, "extension"), i, v)
+        {
+            const char *u = jstr(v, "url");
+            const jv *n = jv_get(v, "valueUnsignedInt");
+            if (n == NULL)
+                n = jv_get(v, "valuePositiveInt");
+            if (u && strcmp(u, "numberOfRepeatPrescriptionsAllowed") == 0 &&
+                jv_is_number(n))
+                sp->repeats = atoi(n->s);
+        }
+    }
+    if (rc == CSE_OK && (num = number_text(jv_get(q, "value"))) != NULL) {
+        rc = cse_quantity_set(&sp->quantity, num, jstr(q, "unit"), jstr(q, "code"));
+        free(num);
+    }
+    if (rc == CSE_OK) {
+        const jv *qt = extension(disp, GPC_EXT "MedicationQuantityText-1");
+        if (qt == NULL)
+            qt = extension(disp, UKCORE_EXT "MedicationQuantityText");
+        rc = cse_strset(&sp->quantity_text, jstr(qt, "valueString")
+                                                ? jstr(qt, "valueString")
+                                                : jstr(q, "unit"));
+    }
+    if (rc == CSE_OK)
+        rc = supply_note(sp, o);
+    if (rc == CSE_OK && !plan &&
+        (prior = ref_key(r, jv_at(jv_get(o, "basedOn"), 0))) != NULL) {
+        rc = cse_strset(&sp->prior_id, prior);
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref(e, prior, "fulfils");
+        free(prior);
+    }
+    if (rc != CSE_OK || !plan ||
+        (reason == NULL && (status == NULL || strcmp(status, "stopped") != 0)))
+        return rc;
+    /* Stopped: a discontinuation naming the authorisation, with its reason. */
+    {
+        char did[200];
+        const jv *why = NULL, *when = NULL;
+        cse_supply *dc;
+        jv_foreach(jv_get(reason, "extension"), i, v)
+        {
+            const char *u = jstr(v, "url");
+            if (u && strcmp(u, "statusReason") == 0)
+                why = jv_get(v, "valueCodeableConcept");
+            else if (u && strcmp(u, "statusChangeDate") == 0)
+                when = v;
+        }
+        snprintf(did, sizeof(did), "%s#discontinue", e->id ? e->id : "");
+        if ((dc = cse_medication_add_supply(&e->med, CSE_SUPPLY_DISCONTINUE, did)) ==
+            NULL)
+            return CSE_ERR_NOMEM;
+        /* sp may have moved: find the authorisation again. */
+        sp = cse_medication_find_supply(&e->med, e->id);
+        dc->status = strdup("COMPLETE");
+        dc->repeats = -1;
+        if (dc->status == NULL || cse_strset(&dc->prior_id, e->id) != CSE_OK ||
+            cse_strset(&dc->author_ref, e->author_ref) != CSE_OK)
+            return CSE_ERR_NOMEM;
+        if ((rc = read_concept(why, &dc->code)) == CSE_OK && dc->code.n == 0 &&
+            dc->code.text == NULL)
+            rc = cse_concept_set_text(&dc->code, "Stopped");
+        if (rc == CSE_OK && jstr(when, "valueDateTime") &&
+            cse_time_parse_fhir(jstr(when, "valueDateTime"), &dc->availability) != CSE_OK)
+            dc->availability.precision = CSE_TIME_NONE;
+        if (rc == CSE_OK && dc->availability.precision == CSE_TIME_NONE && sp)
+            dc->availability =
+                sp->effective_high.precision ? sp->effective_high : sp->availability;
+        if (rc == CSE_OK)
+            rc = cse_supply_add_note(dc, dc->code.text ? dc->code.text
+                                         : dc->code.n && dc->code.codings[0].display
+                                             ? dc->code.codings[0].display
+                                             : "Stopped");
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref(e, did, "reverses");
+    }
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -1389,6 +1598,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
                 return count_loss(r, "Flag", WHY_NOT_MARKER, x->line);
         }
     }
+    /* GP Connect's MedicationStatement summarises the MedicationRequests it is
+     * based on, which are written themselves (as the sending adaptor does). */
+    if (strcmp(type, "MedicationStatement") == 0 && jv_at(jv_get(o, "basedOn"), 0))
+        return count_loss(r, "MedicationStatement", WHY_SUMMARY, x->line);
     if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
         return nomem(r);
     e->source_line = x->line;
@@ -1428,6 +1641,11 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         cse_entry_free(e);
         return rc;
     }
+    if (strcmp(type, "MedicationRequest") == 0 &&
+        (rc = medication_request(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
     e->labels = labels_of(o);
     info.cls = cse_concept_classify(&e->code, &info.reason);
     if (info.cls == CSE_CLASS_MARKER) {
@@ -1453,6 +1671,9 @@ static cse_code emit(reader *r, const res *x)
         if ((o = fetch(r, x)) == NULL)
             return r->err ? r->err->code : CSE_ERR_INTERNAL;
         const char *t = jstr(o, "resourceType");
+        /* A Medication travels as the code of each statement naming it. */
+        if (strcmp(t, "Medication") == 0)
+            return CSE_OK;
         size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
         /* Only a resource type's name is ever reported, never other text. */
         return count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",

@@ -415,13 +415,146 @@ static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
     return close_statement(wr, err);
 }
 
+/* quantity value="100" unit="1" with the unit as written in a translation,
+ * as the sending adaptor writes a supply's quantity; 1 "Unk UoM" when none. */
+static cse_code write_supply_quantity(writer *wr, const cse_supply *sp, cse_error *err)
+{
+    const char *value = sp->quantity.value ? sp->quantity.value : "1";
+    const char *unit = sp->quantity_text   ? sp->quantity_text
+                       : sp->quantity.unit ? sp->quantity.unit
+                                           : "Unk UoM";
+    W(start(wr, "quantity"));
+    W(attr(wr, "value", value));
+    W(attr(wr, "unit", "1"));
+    if (unit && *unit) {
+        W(start(wr, "translation"));
+        W(attr(wr, "value", value));
+        W(text_element(wr, "originalText", unit));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_supply_notes(writer *wr, const cse_supply *sp, cse_error *err)
+{
+    for (size_t i = 0; i < sp->n_notes; i++) {
+        if (sp->notes[i] == NULL || *sp->notes[i] == '\0')
+            continue;
+        W(start(wr, "pertinentInformation"));
+        W(attr(wr, "typeCode", "PERT"));
+        W(start(wr, "pertinentSupplyAnnotation"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(text_element(wr, "text", sp->notes[i]));
+        W(end(wr));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+static cse_code write_prior_ref(writer *wr, const char *wrapper, const char *type_code,
+                                const char *mood, const char *prior, cse_error *err)
+{
+    char pid[37];
+    to_uuid(prior, pid);
+    W(start(wr, wrapper));
+    W(attr(wr, "typeCode", type_code));
+    W(start(wr, "priorMedicationRef"));
+    W(attr(wr, "classCode", "SBADM"));
+    W(attr(wr, "moodCode", mood));
+    W(write_id(wr, pid));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+/* One ehrSupplyAuthorise, ehrSupplyPrescribe or ehrSupplyDiscontinue, in the
+ * element order of RCMR_MT030101UK05 (which gives them no confidentialityCode:
+ * the statement's label covers them). */
+static cse_code write_supply(writer *wr, const cse_supply *sp, const char *sid,
+                             cse_error *err)
+{
+    static const char *const names[] = {"ehrSupplyAuthorise", "ehrSupplyPrescribe",
+                                        "ehrSupplyDiscontinue"};
+    char id[37];
+    cse_concept none = {0};
+
+    if (sp->id)
+        to_uuid(sp->id, id);
+    else if (cse_uuid_derive(UUID_NS " supply", sid, id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(start(wr, names[sp->kind]));
+    W(attr(wr, "classCode", "SPLY"));
+    W(attr(wr, "moodCode",
+           sp->kind == CSE_SUPPLY_PRESCRIBE   ? "RQO"
+           : sp->kind == CSE_SUPPLY_AUTHORISE ? "INT"
+                                              : "RQO"));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", sp->code.n || sp->code.text ? &sp->code : &none, err));
+    W(empty(wr, "statusCode", "code", sp->status ? sp->status : "COMPLETE", NULL));
+    if (sp->kind == CSE_SUPPLY_AUTHORISE) {
+        W(start(wr, "effectiveTime"));
+        if (sp->effective_low.precision || sp->effective_high.precision) {
+            if (sp->effective_low.precision)
+                W(write_ts(wr, "low", &sp->effective_low));
+            if (sp->effective_high.precision)
+                W(write_ts(wr, "high", &sp->effective_high));
+        } else {
+            W(write_ts(wr, "center",
+                       sp->effective_center.precision ? &sp->effective_center
+                                                      : &sp->availability));
+        }
+        W(end(wr));
+    }
+    W(write_ts(wr, "availabilityTime",
+               sp->availability.precision    ? &sp->availability
+               : sp->effective_low.precision ? &sp->effective_low
+                                             : &sp->effective_center));
+    if (sp->kind == CSE_SUPPLY_AUTHORISE && sp->repeats >= 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", sp->repeats);
+        W(empty(wr, "repeatNumber", "value", n, NULL));
+    }
+    if (sp->kind != CSE_SUPPLY_DISCONTINUE)
+        TRY(write_supply_quantity(wr, sp, err));
+    if (sp->kind == CSE_SUPPLY_PRESCRIBE && sp->prior_id)
+        TRY(write_prior_ref(wr, "inFulfillmentOf", "FLFS", "INT", sp->prior_id, err));
+    if (sp->kind == CSE_SUPPLY_DISCONTINUE && sp->prior_id)
+        TRY(write_prior_ref(wr, "reversalOf", "REV", "ORD", sp->prior_id, err));
+    TRY(write_supply_notes(wr, sp, err));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
 static cse_code medication(writer *wr, const cse_entry *e, const char *id, bool nopat,
                            cse_error *err)
 {
-    TRY(open_statement(wr, "MedicationStatement", "SBADM", "INT", err));
+    const char *dosage = e->med.dosage && *e->med.dosage          ? e->med.dosage
+                         : e->n_annotations && *e->annotations[0] ? e->annotations[0]
+                                                                  : NULL;
+    const char *status = e->effective_high.precision ? "COMPLETE" : "ACTIVE";
+    char own[37];
+
+    if (e->med.n_supplies && e->med.supplies[0].status)
+        status = e->med.supplies[0].status;
+    /* A MedicationRequest gives its id to its supply, which others name
+     * (inFulfillmentOf, reversalOf): the statement then gets one of its own. */
+    for (size_t i = 0; e->id && i < e->med.n_supplies; i++) {
+        if (e->med.supplies[i].id && strcmp(e->med.supplies[i].id, e->id) == 0) {
+            if (cse_uuid_derive(UUID_NS " medication", e->id, own) != CSE_OK)
+                return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+            id = own;
+            break;
+        }
+    }
+    TRY(open_statement(wr, "MedicationStatement", "SBADM",
+                       e->mood_code && *e->mood_code ? e->mood_code : "INT", err));
     W(write_id(wr, id));
-    W(empty(wr, "statusCode", "code", e->effective_high.precision ? "COMPLETE" : "ACTIVE",
-            NULL));
+    W(empty(wr, "statusCode", "code", status, NULL));
     TRY(write_effective(wr, e, err));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
@@ -437,17 +570,22 @@ static cse_code medication(writer *wr, const cse_entry *e, const char *id, bool 
     W(end(wr));
     W(end(wr));
     W(end(wr));
+    for (size_t i = 0; i < e->med.n_supplies; i++)
+        TRY(write_supply(wr, &e->med.supplies[i], e->id ? e->id : id, err));
     W(start(wr, "pertinentInformation"));
     W(attr(wr, "typeCode", "PERT"));
     W(start(wr, "pertinentMedicationDosage"));
     W(attr(wr, "classCode", "SBADM"));
     W(attr(wr, "moodCode", "RMD"));
-    W(text_element(wr, "text",
-                   e->n_annotations && *e->annotations[0] ? e->annotations[0]
-                                                          : "No information available"));
+    W(text_element(wr, "text", dosage ? dosage : "No information available"));
     W(end(wr));
     W(end(wr));
-    TRY(write_participant(wr, e, err));
+    /* The prescriber who recorded it, as the sending adaptor names it. */
+    W(start(wr, "Participant"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(attr(wr, "contextControlCode", "OP"));
+    TRY(write_agent_ref(wr, e->author_ref, err));
+    W(end(wr));
     return close_statement(wr, err);
 }
 
