@@ -19,7 +19,10 @@ classCode, moodCode, typeCode, nullFlavor, inversionInd) and the text of
 text and originalText. Ids, agent references and displayName (the adaptor
 looks terms up in its own SNOMED database) are left aside, and times compare
 to the day. A pair is equivalent when every fact of the fragment is in our
-statement.
+statement. Where the adaptor's test mocked its code mapper (code "Mocked
+code"), the statement's code is not compared. A fragment that is only a part
+of a statement (a value, an interpretationCode, a referenceRange, a code) is
+compared with the element of that name in ours that matches best.
 
 Each pair that cannot be compared is put in an exception class, printed with
 its reason. Prints one line per mapper and `equivalent: N/M` last."""
@@ -77,12 +80,35 @@ def load_json(path):
         return None
 
 
-def pair(folder, jsons, xmls):
-    """Each expected fragment with the input whose name is most like its own.
+PAIRS = {}
+
+
+def load_pairs(path):
+    """Explicit pairs (tests/sending_mapper_pairs.txt): folder expected input."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and not line.startswith("#"):
+                    PAIRS[(parts[0], parts[1])] = parts[2]
+    except OSError:
+        pass
+
+
+def pair(folder, jsons, xmls, mapper=""):
+    """Each expected fragment with its input: the explicit pair when there is
+    one, else the input whose name is most like its own.
     Returns [(xml, json or None, score)]."""
     inputs = [j for j in jsons if not is_context(j)]
     out = []
     for x in xmls:
+        explicit = PAIRS.get((mapper, os.path.basename(x)))
+        if explicit:
+            out.append((x, os.path.join(folder, explicit), 1.0))
+            continue
+        if any(m == mapper for m, _x in PAIRS):
+            out.append((x, None, 0.0))  # the folder's pairs are all listed
+            continue
         best, score = None, 0.0
         for j in inputs:
             s = similarity(j, x)
@@ -143,6 +169,10 @@ def parse_fragment(path):
     for el in root.iter():
         if local(el.tag) in STATEMENTS:
             return el
+    # A part of a statement (a value, an interpretation, a reference range,
+    # a code): compared with the best element of that name in ours.
+    for el in root:
+        return el
     return None
 
 
@@ -188,6 +218,8 @@ def main():
         return 2
     conv, root, scratch = sys.argv[1:4]
     detail = "--detail" in sys.argv[4:]
+    load_pairs(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "sending_mapper_pairs.txt"))
     tally = {}
     exceptions = {}
     total_eq = total = 0
@@ -201,7 +233,7 @@ def main():
             mapper = "(wrapper)"
         context = context_entries(dirpath)
         eq = n = 0
-        for x, j, _score in pair(dirpath, jsons, xmls):
+        for x, j, _score in pair(dirpath, jsons, xmls, mapper):
             n += 1
             name = os.path.relpath(x, root)
 
@@ -237,6 +269,11 @@ def main():
                 continue
             want = local(frag.tag)
             expected = facts(frag)
+            # The adaptor's unit tests mock the code mapper for some mappers:
+            # that code is not the mapper's output, so it is not compared.
+            if any(f.endswith("#Mocked code") for f in expected):
+                expected = {f for f in expected
+                            if not re.match(r"/\w+/code([/@#]|$)", f)}
             _el, ours = best_statement(extract, want, expected)
             missing = expected - ours
             if not missing:

@@ -1042,6 +1042,67 @@ static cse_code add_notes(cse_entry *e, const jv *o)
     return rc;
 }
 
+static char *number_text(const jv *n);
+
+/* A FHIR Quantity into q (zeroed); nothing when it has no number. */
+static cse_code read_quantity(const jv *fq, cse_quantity *q)
+{
+    char *num = number_text(jv_get(fq, "value"));
+    cse_code rc;
+    if (num == NULL)
+        return CSE_OK;
+    rc = cse_quantity_set(q, num, jstr(fq, "unit"), jstr(fq, "code"));
+    free(num);
+    if (rc == CSE_OK && jstr(fq, "comparator"))
+        rc = cse_strset(&q->comparator, jstr(fq, "comparator"));
+    return rc;
+}
+
+/* The typed parts of an Observation: its value, interpretation and
+ * reference ranges (the text form stays in `value`). */
+static cse_code observation_typed(cse_entry *e, const jv *o)
+{
+    const jv *v, *interp = jv_get(o, "interpretation");
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if ((v = jv_get(o, "valueQuantity")) != NULL && jv_get(v, "value")) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_quantity(v, &e->val.quantity);
+    } else if ((v = jv_get(o, "valueCodeableConcept")) != NULL) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = read_concept(v, &e->val.coded);
+    } else if (jstr(o, "valueString")) {
+        e->val.kind = CSE_VALUE_TEXT;
+        rc = cse_strset(&e->val.text, jstr(o, "valueString"));
+    } else if ((v = jv_get(o, "valueRange")) != NULL) {
+        e->val.kind = CSE_VALUE_RANGE;
+        rc = read_quantity(jv_get(v, "low"), &e->val.range.low);
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "high"), &e->val.range.high);
+    }
+    if (jv_is_array(interp))
+        interp = jv_at(interp, 0);
+    if (rc == CSE_OK && interp)
+        rc = read_concept(interp, &e->interpretation);
+    jv_foreach(jv_get(o, "referenceRange"), i, v)
+    {
+        cse_range r = {0};
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "low"), &r.low);
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "high"), &r.high);
+        if (rc == CSE_OK)
+            rc = cse_strset(&r.text, jstr(v, "text"));
+        if (rc == CSE_OK && jv_get(v, "type"))
+            rc = read_concept(jv_get(v, "type"), &r.type);
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref_range(e, &r);
+        cse_range_clear(&r);
+    }
+    return rc;
+}
+
 static cse_code observation_value(cse_entry *e, const jv *o)
 {
     const jv *q = jv_get(o, "valueQuantity");
@@ -1278,9 +1339,9 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
     const jv *p;
 
     if (strcmp(type, "Observation") == 0) {
+        /* The adaptor dates the statement by its effective time alone
+         * (unknown when there is none), not by when the result was issued. */
         rc = read_effective(r, x, o, "effective", e);
-        if (rc == CSE_OK)
-            rc = read_time(r, x, o, "issued", "issued", &e->availability);
     } else if (strcmp(type, "Condition") == 0 ||
                strcmp(type, "AllergyIntolerance") == 0) {
         rc = read_time(r, x, o, "onsetDateTime", "onsetDateTime", &e->effective_low);
@@ -1633,6 +1694,8 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         rc = add_notes(e, o);
     if (rc == CSE_OK && strcmp(type, "Observation") == 0)
         rc = observation_value(e, o);
+    if (rc == CSE_OK && strcmp(type, "Observation") == 0)
+        rc = observation_typed(e, o);
     if (rc != CSE_OK) {
         cse_entry_free(e);
         return nomem(r);

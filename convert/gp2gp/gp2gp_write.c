@@ -153,8 +153,8 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
 {
     W(start(wr, "effectiveTime"));
     if (e->effective_low.precision || e->effective_high.precision) {
-        if (e->effective_low.precision)
-            W(write_ts(wr, "low", &e->effective_low));
+        /* An interval with only an end still says its start is unknown. */
+        W(write_ts(wr, "low", &e->effective_low));
         if (e->effective_high.precision)
             W(write_ts(wr, "high", &e->effective_high));
     } else if (e->effective_center.precision) {
@@ -187,8 +187,18 @@ static bool is_snomed(const cse_coding *k)
 /* A concept as CD/CE: a SNOMED CT code (the marker concept when there is
  * one) as `code`, other codes with a GP2GP OID as `translation`; with no
  * SNOMED code, nullFlavor UNK and the original text. */
+static cse_code write_code_as(writer *wr, const char *name, const char *xsi_type,
+                              const cse_concept *c, cse_error *err);
+
 static cse_code write_code(writer *wr, const char *name, const cse_concept *c,
                            cse_error *err)
+{
+    return write_code_as(wr, name, NULL, c, err);
+}
+
+/* The same with an xsi:type (a CD in a value). */
+static cse_code write_code_as(writer *wr, const char *name, const char *xsi_type,
+                              const cse_concept *c, cse_error *err)
 {
     const cse_coding *primary = NULL;
     const char *marker = cse_concept_marker_code(c);
@@ -199,6 +209,8 @@ static cse_code write_code(writer *wr, const char *name, const cse_concept *c,
             (marker == NULL || strcmp(c->codings[i].code, marker) == 0))
             primary = &c->codings[i];
     W(start(wr, name));
+    if (xsi_type)
+        W(attr(wr, "xsi:type", xsi_type));
     if (primary) {
         const char *display =
             primary->display ? primary->display : cse_code_term(primary->code);
@@ -331,9 +343,169 @@ static cse_code close_statement(writer *wr, cse_error *err)
             return rc_;                                                                  \
     } while (0)
 
+/* A PQ-style quantity's attributes: the UCUM code as unit when there is one,
+ * else unit "1" with the unit as written in a translation (as the sending
+ * adaptor writes them). */
+static cse_code write_pq_body(writer *wr, const cse_quantity *q, bool with_translation,
+                              cse_error *err)
+{
+    W(attr(wr, "value", q->value));
+    W(attr(wr, "unit", q->ucum && *q->ucum ? q->ucum : "1"));
+    if (with_translation && !(q->ucum && *q->ucum) && q->unit && *q->unit) {
+        W(start(wr, "translation"));
+        W(attr(wr, "value", q->value));
+        W(text_element(wr, "originalText", q->unit));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+/* low/high of an IVL_PQ, each with its own unit; inclusive only when said. */
+static cse_code write_ivl_ends(writer *wr, const cse_quantity *low,
+                               const cse_quantity *high, const char *inclusive,
+                               cse_error *err)
+{
+    const cse_quantity *ends[2] = {low, high};
+    static const char *const names[2] = {"low", "high"};
+    for (int i = 0; i < 2; i++) {
+        const cse_quantity *q = ends[i];
+        if (q == NULL || !cse_quantity_present(q))
+            continue;
+        W(start(wr, names[i]));
+        W(attr(wr, "value", q->value));
+        if ((q->ucum && *q->ucum) || (q->unit && *q->unit))
+            W(attr(wr, "unit", q->ucum && *q->ucum ? q->ucum : q->unit));
+        if (inclusive)
+            W(attr(wr, "inclusive", inclusive));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+/* The observation's value in the type it has: PQ (a comparator makes it an
+ * IVL_PQ bound), CD, ST, IVL_PQ; or the text form as ST. */
+static cse_code write_value(writer *wr, const cse_entry *e, cse_error *err)
+{
+    const cse_value *v = &e->val;
+
+    if (v->kind == CSE_VALUE_QUANTITY && cse_quantity_present(&v->quantity)) {
+        const char *cmp = v->quantity.comparator;
+        W(start(wr, "value"));
+        if (cmp && *cmp) {
+            bool low = cmp[0] == '>';
+            W(attr(wr, "xsi:type", "IVL_PQ"));
+            TRY(write_ivl_ends(wr, low ? &v->quantity : NULL, low ? NULL : &v->quantity,
+                               cmp[1] == '=' ? "true" : "false", err));
+        } else {
+            W(attr(wr, "xsi:type", "PQ"));
+            TRY(write_pq_body(wr, &v->quantity, true, err));
+        }
+        W(end(wr));
+        return CSE_OK;
+    }
+    if (v->kind == CSE_VALUE_RANGE) {
+        W(start(wr, "value"));
+        W(attr(wr, "xsi:type", "IVL_PQ"));
+        TRY(write_ivl_ends(wr, &v->range.low, &v->range.high, NULL, err));
+        W(end(wr));
+        return CSE_OK;
+    }
+    {
+        const char *text = v->kind == CSE_VALUE_TEXT ? v->text : e->value;
+        if (text && *text) {
+            W(start(wr, "value"));
+            W(attr(wr, "xsi:type", "ST"));
+            W(cse__xo_text(&wr->out, text));
+            W(end(wr));
+        }
+    }
+    return CSE_OK;
+}
+
+/* The HL7 interpretation for a FHIR one: H/HH/HU above, L/LL/LU below,
+ * A/AA abnormal (the sending adaptor's table), or an HL7 code already. */
+static bool interpretation_hl7(const cse_concept *c, const char **code, const char **disp,
+                               const char **text)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const char *k = c->codings[i].code, *sys = c->codings[i].system;
+        /* Only the FHIR and HL7 interpretation code systems say what H means. */
+        if (k == NULL || sys == NULL ||
+            !(strstr(sys, "0078") || strstr(sys, "ObservationInterpretation") ||
+              strstr(sys, "2.16.840.1.113883.2.1.6.5")))
+            continue;
+        *text = c->codings[i].display ? c->codings[i].display : c->text;
+        if (strcmp(k, "H") == 0 || strcmp(k, "HH") == 0 || strcmp(k, "HU") == 0 ||
+            strcmp(k, "HI") == 0) {
+            *code = "HI", *disp = "Above high reference limit";
+            return true;
+        }
+        if (strcmp(k, "L") == 0 || strcmp(k, "LL") == 0 || strcmp(k, "LU") == 0 ||
+            strcmp(k, "LO") == 0) {
+            *code = "LO", *disp = "Below low reference limit";
+            return true;
+        }
+        if (strcmp(k, "A") == 0 || strcmp(k, "AA") == 0 || strcmp(k, "PA") == 0) {
+            *code = "PA", *disp = "Potentially abnormal";
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the statement's structure cannot carry goes before its first note, as
+ * the sending adaptor writes it: reference ranges when there is no value, an
+ * interpretation without an HL7 code. New string (caller frees) or NULL. */
+static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    const char *c, *d, *t;
+
+    if (!(ranges_in_text && e->n_ref_ranges) &&
+        !(e->interpretation.n + (e->interpretation.text != NULL) &&
+          !interpretation_hl7(&e->interpretation, &c, &d, &t)))
+        return NULL;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return NULL;
+    for (size_t i = 0; ranges_in_text && i < e->n_ref_ranges; i++) {
+        const cse_range *r = &e->ref_ranges[i];
+        fputs(ftell(f) ? " Range:" : "Range:", f);
+        if (r->text)
+            fprintf(f, " Text: %s", r->text);
+        if (cse_quantity_present(&r->low))
+            fprintf(f, " Low: %s%s%s", r->low.value, r->low.unit ? " " : "",
+                    r->low.unit ? r->low.unit : "");
+        if (cse_quantity_present(&r->high))
+            fprintf(f, " High: %s%s%s", r->high.value, r->high.unit ? " " : "",
+                    r->high.unit ? r->high.unit : "");
+    }
+    if ((e->interpretation.n || e->interpretation.text) &&
+        !interpretation_hl7(&e->interpretation, &c, &d, &t)) {
+        const char *it = e->interpretation.text;
+        if (it == NULL && e->interpretation.n)
+            it = e->interpretation.codings[0].display
+                     ? e->interpretation.codings[0].display
+                     : e->interpretation.codings[0].code;
+        if (it)
+            fprintf(f, "%sInterpretation: %s", ftell(f) ? " " : "", it);
+    }
+    if (fclose(f) != 0 || len == 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool nopat,
                             cse_error *err)
 {
+    bool has_value = e->val.kind != CSE_VALUE_NONE || (e->value && *e->value);
+    const char *icode, *idisp, *itext;
+    char *pre = observation_preamble(e, !has_value);
+    cse_code rc = CSE_OK;
+
     TRY(open_statement(wr, "ObservationStatement", "OBS", "EVN", err));
     W(write_id(wr, id));
     TRY(write_code(wr, "code", &e->code, err));
@@ -342,13 +514,58 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
         TRY(write_nopat(wr, err));
-    if (e->value && *e->value) {
-        W(start(wr, "value"));
-        W(attr(wr, "xsi:type", "ST"));
-        W(cse__xo_text(&wr->out, e->value));
+    if (e->val.kind == CSE_VALUE_CODED && (e->val.coded.n || e->val.coded.text)) {
+        /* write_code() names the element; the type goes on it afterwards. */
+        TRY(write_code_as(wr, "value", "CD", &e->val.coded, err));
+    } else {
+        TRY(write_value(wr, e, err));
+    }
+    if (interpretation_hl7(&e->interpretation, &icode, &idisp, &itext)) {
+        W(start(wr, "interpretationCode"));
+        W(attr(wr, "code", icode));
+        W(attr(wr, "codeSystem", "2.16.840.1.113883.2.1.6.5"));
+        W(attr(wr, "displayName", idisp));
+        if (itext && *itext)
+            W(text_element(wr, "originalText", itext));
         W(end(wr));
     }
-    TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
+    if (pre) {
+        char **notes = calloc(e->n_annotations + 1, sizeof(*notes));
+        char *first = NULL;
+        if (notes == NULL) {
+            free(pre);
+            return nomem(err);
+        }
+        if (e->n_annotations && asprintf(&first, "%s\n%s", pre, e->annotations[0]) < 0)
+            first = NULL;
+        notes[0] = first ? first : pre;
+        for (size_t i = 1; i < e->n_annotations; i++)
+            notes[i] = e->annotations[i];
+        rc = write_annotations(wr, notes, e->n_annotations ? e->n_annotations : 1, err);
+        free(first);
+        free(notes);
+        free(pre);
+        TRY(rc);
+    } else {
+        TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
+    }
+    for (size_t i = 0; has_value && i < e->n_ref_ranges; i++) {
+        const cse_range *r = &e->ref_ranges[i];
+        W(start(wr, "referenceRange"));
+        W(attr(wr, "typeCode", "REFV"));
+        W(start(wr, "referenceInterpretationRange"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN.CRT"));
+        if (r->text && *r->text)
+            W(text_element(wr, "text", r->text));
+        if (cse_quantity_present(&r->low) || cse_quantity_present(&r->high)) {
+            W(start(wr, "value"));
+            TRY(write_ivl_ends(wr, &r->low, &r->high, NULL, err));
+            W(end(wr));
+        }
+        W(end(wr));
+        W(end(wr));
+    }
     TRY(write_participant(wr, e, err));
     return close_statement(wr, err);
 }
