@@ -40,6 +40,17 @@ drugs=$(grep -c '<manufacturedMaterial' "$scratch/gpc-access-structured.json.xml
 [ "$drugs" -gt 0 ] || fail "gpc-access-structured: no drug written"
 [ "$nodrug" -eq 0 ] || fail "gpc-access-structured: $nodrug of $drugs drugs written without a code"
 
+# Allergies come back as allergies: our extract read back by ehr2fhir gives
+# as many AllergyIntolerances as the source had (each written in its allergy
+# CATEGORY CompoundStatement, 14L..00 or SN53.00).
+src_allergies=$(grep -c '"resourceType" *: *"AllergyIntolerance"' "$scratch/gpc-access-structured.json")
+cats=$(grep -c '<code code="\(14L\.\.00\|SN53\.00\)"' "$scratch/gpc-access-structured.json.xml")
+[ "$cats" -eq "$src_allergies" ] || fail "$cats allergy categories for $src_allergies allergies"
+"$conv" ehr2fhir "$scratch/gpc-access-structured.json.xml" -o "$scratch/back.json" 2> /dev/null ||
+    fail "ehr2fhir of our own extract failed"
+back=$(grep -c '"resourceType": *"AllergyIntolerance"' "$scratch/back.json")
+[ "$back" -eq "$src_allergies" ] || fail "$back AllergyIntolerances back from $src_allergies"
+
 # input-bundle-9: the Flag the adaptor cannot map is counted, not dropped.
 grep -q 'loss: 1 Flag' "$scratch/input-bundle-9-unsupported-resource.json.err" ||
     fail "bundle 9 loss report: $(cat "$scratch/input-bundle-9-unsupported-resource.json.err")"

@@ -1621,6 +1621,147 @@ static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+/* ---- Allergies --------------------------------------------------------- */
+
+/* The first letter upper-cased ("resolved" -> "Resolved"), into buf. */
+static const char *capital(const char *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", s ? s : "");
+    if (buf[0] >= 'a' && buf[0] <= 'z')
+        buf[0] = (char)(buf[0] - 32);
+    return buf;
+}
+
+static const char *concept_text(const jv *cc)
+{
+    const char *t = jstr(cc, "text");
+    return t ? t : jstr(jv_at(jv_get(cc, "coding"), 0), "display");
+}
+
+/* An AllergyIntolerance: its parts in the model, and the one annotation the
+ * sending adaptor writes for what HL7 has no place for (reason ended,
+ * status, end date, type, criticality, last occurrence, who asserted it,
+ * reactions, then the notes). */
+static cse_code allergy(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *cs = jv_get(o, "clinicalStatus"), *cat = jv_get(o, "category"), *v, *w;
+    const jv *end = extension(o, GPC_EXT "AllergyIntoleranceEnd-1");
+    const char *status = jv_is_string(cs) ? jv_str(cs) : NULL;
+    const char *crit = jstr(o, "criticality"), *type = jstr(o, "type");
+    char *buf = NULL, cap[64];
+    size_t len = 0, i, j;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    if (status == NULL && jv_is_object(cs))
+        status = jstr(jv_at(jv_get(cs, "coding"), 0), "code");
+    if (jv_is_array(cat))
+        cat = jv_at(cat, 0);
+    if (end == NULL)
+        end = extension(o, UKCORE_EXT "AllergyIntoleranceEnd");
+    if (cse_strset(&e->allergy.category, jv_is_string(cat) ? jv_str(cat) : NULL) ||
+        cse_strset(&e->allergy.type, type) ||
+        cse_strset(&e->allergy.clinical_status, status))
+        return CSE_ERR_NOMEM;
+    e->allergy.onset = e->effective_low;
+    e->allergy.asserted = e->availability;
+    /* The adaptor dates it by its onset, as a point. */
+    e->effective_center = e->effective_low;
+    e->effective_low.precision = CSE_TIME_NONE;
+    e->effective_high.precision = CSE_TIME_NONE;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+#define SEP (ftell(f) ? " " : "")
+    jv_foreach(jv_get(end, "extension"), i, v)
+    {
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "reasonEnded") == 0 &&
+            jstr(v, "valueString"))
+            fprintf(f, "%sReason Ended: %s", SEP, jstr(v, "valueString"));
+    }
+    if (status)
+        fprintf(f, "%sStatus: %s", SEP, capital(status, cap, sizeof(cap)));
+    jv_foreach(jv_get(end, "extension"), i, v)
+    {
+        const char *d = jstr(v, "valueDateTime");
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "endDate") == 0 && d) {
+            cse_time t;
+            char day[32];
+            if (cse_time_parse_fhir(d, &t) == CSE_OK) {
+                e->allergy.end = t;
+                fprintf(f, "%sEnd Date: %s", SEP,
+                        cse_time_format_fhir_date(&t, day, sizeof(day)));
+            }
+        }
+    }
+    if (type)
+        fprintf(f, "%sType: %s", SEP, capital(type, cap, sizeof(cap)));
+    if (crit)
+        fprintf(f, "%sCriticality: %s", SEP,
+                strcmp(crit, "low") == 0    ? "Low Risk"
+                : strcmp(crit, "high") == 0 ? "High Risk"
+                                            : "Unable to Assess Risk");
+    if (jstr(o, "lastOccurrence")) {
+        cse_time t;
+        char day[32];
+        if (cse_time_parse_fhir(jstr(o, "lastOccurrence"), &t) == CSE_OK)
+            fprintf(f, "%sLast Occurred: %s", SEP,
+                    cse_time_format_fhir_date(&t, day, sizeof(day)));
+    }
+    {
+        /* Who said so, when it was not a clinician. */
+        const char *as = jstr(jv_get(o, "asserter"), "reference");
+        const char *rec = jstr(jv_get(o, "recorder"), "reference");
+        if (as && strstr(as, "Practitioner")) {
+            char *owned;
+            const char *k = agent_key(r, jv_get(o, "asserter"), &owned);
+            rc = cse_strset(&e->performer_ref, k);
+            free(owned);
+        }
+        if (as && strstr(as, "Patient/"))
+            fprintf(f, "%sAsserted By Patient", SEP);
+        else if (as && strstr(as, "RelatedPerson/"))
+            fprintf(f, "%sAsserted By: Related Person", SEP);
+        if (rec && strstr(rec, "Patient/"))
+            fprintf(f, "%sRecorded By Patient", SEP);
+    }
+    jv_foreach(jv_get(o, "reaction"), i, v)
+    {
+        const char *sev = jstr(v, "severity");
+        fprintf(f, "%s%sReaction %zu", i ? "," : "", SEP, i + 1);
+        if (jstr(v, "description"))
+            fprintf(f, " Description: %s", jstr(v, "description"));
+        if (concept_text(jv_get(v, "exposureRoute")))
+            fprintf(f, " Exposure Route: %s", concept_text(jv_get(v, "exposureRoute")));
+        if (sev) {
+            fputs(" Severity: ", f);
+            for (const char *p = sev; *p; p++)
+                fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, f);
+        }
+        jv_foreach(jv_get(v, "manifestation"), j, w)
+        {
+            fprintf(f, "%s%s", j ? ", " : " Manifestation(s): ", concept_text(w));
+        }
+        if (i == 0 && jv_get(v, "manifestation"))
+            rc = read_concept(jv_at(jv_get(v, "manifestation"), 0), &e->allergy.reaction);
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%s%s", SEP, e->annotations[i]);
+#undef SEP
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (rc == CSE_OK && len)
+        rc = cse_entry_add_annotation(e, buf);
+    if (rc == CSE_OK)
+        rc = cse_concept_copy(&e->allergy.allergen, &e->code);
+    free(buf);
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -1703,6 +1844,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "AllergyIntolerance") == 0 && (rc = allergy(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     if (strcmp(type, "MedicationRequest") == 0 &&
         (rc = medication_request(r, o, e)) != CSE_OK) {

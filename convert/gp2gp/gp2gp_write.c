@@ -159,7 +159,7 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
             W(write_ts(wr, "high", &e->effective_high));
     } else if (e->effective_center.precision) {
         W(write_ts(wr, "center", &e->effective_center));
-    } else if (e->availability.precision) {
+    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY) {
         W(write_ts(wr, "center", &e->availability));
     } else {
         W(empty(wr, "center", "nullFlavor", "UNK", NULL));
@@ -498,15 +498,33 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
     return buf;
 }
 
+static cse_code observation_body(writer *wr, const cse_entry *e, const char *id,
+                                 bool nopat, const char *mood, const char *ptype,
+                                 cse_error *err);
+
 static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool nopat,
                             cse_error *err)
 {
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    TRY(observation_body(wr, e, id, nopat, "EVN", "PRF", err));
+    W(end(wr));
+    return CSE_OK;
+}
+
+/* <ObservationStatement classCode="OBS" moodCode=mood> and what it holds. */
+static cse_code observation_body(writer *wr, const cse_entry *e, const char *id,
+                                 bool nopat, const char *mood, const char *ptype,
+                                 cse_error *err)
+{
     bool has_value = e->val.kind != CSE_VALUE_NONE || (e->value && *e->value);
     const char *icode, *idisp, *itext;
-    char *pre = observation_preamble(e, !has_value);
+    char *pre;
     cse_code rc = CSE_OK;
 
-    TRY(open_statement(wr, "ObservationStatement", "OBS", "EVN", err));
+    W(start(wr, "ObservationStatement"));
+    W(attr(wr, "classCode", "OBS"));
+    W(attr(wr, "moodCode", mood));
     W(write_id(wr, id));
     TRY(write_code(wr, "code", &e->code, err));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
@@ -529,7 +547,7 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
             W(text_element(wr, "originalText", itext));
         W(end(wr));
     }
-    if (pre) {
+    if ((pre = observation_preamble(e, !has_value)) != NULL) {
         char **notes = calloc(e->n_annotations + 1, sizeof(*notes));
         char *first = NULL;
         if (notes == NULL) {
@@ -566,8 +584,22 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
         W(end(wr));
         W(end(wr));
     }
-    TRY(write_participant(wr, e, err));
-    return close_statement(wr, err);
+    W(start(wr, "Participant"));
+    W(attr(wr, "typeCode", ptype));
+    W(attr(wr, "contextControlCode", "OP"));
+    TRY(write_agent_ref(wr, e->author_ref, err));
+    W(end(wr));
+    if (strcmp(ptype, "AUT") == 0) {
+        /* Who recorded it, then who performed (asserted) it. */
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", "PRF"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->performer_ref ? e->performer_ref : e->author_ref,
+                            err));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
 }
 
 /* The text of a narrative-like entry: its notes, else its original text. */
@@ -884,6 +916,44 @@ static cse_code marker_statement(writer *wr, const cse_entry *e, const cse_marke
     return rc;
 }
 
+/* An allergy as the sending adaptor writes it: a CompoundStatement of class
+ * CATEGORY coded 14L..00 "H/O: drug allergy" (a medication) or SN53.00
+ * "Allergy, unspecified" (Read v2, as the requesting adaptor recognises
+ * them), holding the allergy's ObservationStatement. */
+static cse_code allergy_statement(writer *wr, const cse_entry *e, const char *id,
+                                  bool nopat, cse_error *err)
+{
+    bool drug = e->allergy.category && strcmp(e->allergy.category, "medication") == 0;
+    char cid[37];
+    cse_entry *inner;
+    cse_code rc;
+
+    if (cse_uuid_derive(UUID_NS " allergy", id, cid) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    TRY(open_statement(wr, "CompoundStatement", "CATEGORY", "EVN", err));
+    W(write_id(wr, cid));
+    W(empty(wr, "code", "code", drug ? "14L..00" : "SN53.00", "codeSystem",
+            "2.16.840.1.113883.2.1.6.2", "displayName",
+            drug ? "H/O: drug allergy" : "Allergy, unspecified", NULL));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(attr(wr, "contextConductionInd", "true"));
+    /* The observation inside: observation() opens its own component, so it
+     * is written from a copy and its wrapper replaced by this one. */
+    if ((inner = cse_entry_dup(e)) == NULL)
+        return nomem(err);
+    rc = observation_body(wr, inner, id, nopat, "ENV", "AUT", err);
+    cse_entry_free(inner);
+    TRY(rc);
+    W(end(wr));
+    return close_statement(wr, err);
+}
+
 static cse_code statement(writer *wr, const pending *p, cse_error *err)
 {
     const cse_entry *e = p->e;
@@ -907,6 +977,7 @@ static cse_code statement(writer *wr, const pending *p, cse_error *err)
     case CSE_ENTRY_REQUEST:
         return request_like(wr, "RequestStatement", e, id, nopat, err);
     case CSE_ENTRY_MEDICATION: return medication(wr, e, id, nopat, err);
+    case CSE_ENTRY_ALLERGY: return allergy_statement(wr, e, id, nopat, err);
     default: return observation(wr, e, id, nopat, err);
     }
 }
