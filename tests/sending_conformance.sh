@@ -51,6 +51,17 @@ cats=$(grep -c '<code code="\(14L\.\.00\|SN53\.00\)"' "$scratch/gpc-access-struc
 back=$(grep -c '"resourceType": *"AllergyIntolerance"' "$scratch/back.json")
 [ "$back" -eq "$src_allergies" ] || fail "$back AllergyIntolerances back from $src_allergies"
 
+# The whole-extract pair that is well-formed XML: statement counts per type,
+# compounds, supply parts, SNOMED codes carried, drugs without a code
+# (../shared/tools/compare-hl7.py), all as the adaptor's.
+if command -v python3 > /dev/null 2>&1 && [ -f "$CSE_SHARED_DIR/tools/compare-hl7.py" ]; then
+    python3 "$CSE_SHARED_DIR/tools/compare-hl7.py" "$scratch/1-consultation-resource.json.xml" \
+        "$src/ExpectedResponseFrom1ConsultationResponse.xml" \
+        "$scratch/1-consultation-resource.json" > "$scratch/cmp" 2>&1 ||
+        fail "compare-hl7 failed: $(cat "$scratch/cmp")"
+    grep -q '^all cells match' "$scratch/cmp" || fail "1-consultation: $(cat "$scratch/cmp")"
+fi
+
 # input-bundle-9: the Flag the adaptor cannot map is counted, not dropped.
 grep -q 'loss: 1 Flag' "$scratch/input-bundle-9-unsupported-resource.json.err" ||
     fail "bundle 9 loss report: $(cat "$scratch/input-bundle-9-unsupported-resource.json.err")"

@@ -26,7 +26,10 @@
     "no disclosure to patient, family or caregivers without attending provider's "       \
     "authorization"
 #define UUID_NS "csemarker gp2gp"
+/* How the sending adaptor codes the composition of a resource outside any
+ * consultation, by what it holds (see non_consultation_code()). */
 #define CODE_NON_CONSULTATION "196401000000100"
+#define TERM_NON_CONSULTATION "Non-consultation data"
 #define MAX_COMPOSITION_ENTRIES 4096
 #define MAX_CONTAINER_DEPTH 64
 
@@ -1052,8 +1055,19 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     if (h && (h->code.n || h->code.text)) {
         rc = write_code(wr, "code", &h->code, err);
     } else {
-        if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, CODE_NON_CONSULTATION,
-                            "Non-consultation data") != CSE_OK)
+        /* As the sending adaptor codes a resource outside a consultation:
+         * medication data, a problem or a note "GP to GP communication
+         * transaction", anything else non-consultation data. */
+        const cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
+        const char *code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
+                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                               ? "109341000000100"
+                               : CODE_NON_CONSULTATION;
+        const char *term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
+                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                               ? "GP to GP communication transaction"
+                               : TERM_NON_CONSULTATION;
+        if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, code, term) != CSE_OK)
             return nomem(err);
         rc = write_code(wr, "code", &nonc, err);
         cse_concept_clear(&nonc);
@@ -1076,6 +1090,19 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     }
     TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
     W(end(wr));
+    {
+        /* The clinician who performed it: the encounter's performer, else
+         * its author (the sending adaptor's Participant2). */
+        const char *prf = h && h->enc.performer_ref ? h->enc.performer_ref
+                          : h && h->performer_ref   ? h->performer_ref
+                          : h                       ? h->author_ref
+                                                    : first->author_ref;
+        W(start(wr, "Participant2"));
+        W(attr(wr, "typeCode", "PRF"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, prf, err));
+        W(end(wr));
+    }
     if (n == 0) {
         /* An encounter with nothing recorded: the schema needs a component. */
         W(start(wr, "component"));
@@ -1515,8 +1542,9 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
     }
     key = composition_of(wr, e->parent_id);
     if (key == NULL) {
-        if (!wr->comp_open || wr->comp != NULL)
-            TRY(open_composition(wr, NULL, NULL, err));
+        /* Outside any consultation: a composition of its own, as the sending
+         * adaptor writes each such resource. */
+        TRY(open_composition(wr, NULL, NULL, err));
     } else if (!wr->comp_open || wr->comp_key == NULL || strcmp(wr->comp_key, key) != 0) {
         /* An encounter written before: a continuation composition. */
         TRY(open_composition(wr, encounter_header(wr, key), NULL, err));
