@@ -1762,6 +1762,78 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+/* ---- Referrals ---------------------------------------------------------- */
+
+/* Displays of the concepts in a list, comma separated. */
+static void list_displays(FILE *f, const jv *list)
+{
+    const jv *v;
+    size_t i, n = 0;
+    jv_foreach(list, i, v)
+    {
+        const char *t = concept_text(v);
+        if (t)
+            fprintf(f, "%s%s", n++ ? "," : "", t);
+    }
+}
+
+/* A ReferralRequest: its priority, and the one text the sending adaptor
+ * writes (UBRN, services requested, specialty, reason codes, priority when
+ * it has no HL7 code, notes, description). */
+static cse_code referral(reader *r, const jv *o, cse_entry *e)
+{
+    const char *prio = jstr(o, "priority"), *ubrn;
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    (void)r;
+    if (cse_strset(&e->req.priority, prio) != CSE_OK ||
+        cse_strset(&e->req.service_text,
+                   concept_text(jv_at(jv_get(o, "serviceRequested"), 0))) != CSE_OK ||
+        read_concept(jv_at(jv_get(o, "reasonCode"), 0), &e->req.reason) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+    if ((ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/ubr-number")) != NULL ||
+        (ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/UBRN")) != NULL)
+        fprintf(f, "UBRN: %s", ubrn);
+    if (jv_get(o, "serviceRequested")) {
+        fprintf(f, "%sService(s) Requested: ", ftell(f) ? " " : "");
+        list_displays(f, jv_get(o, "serviceRequested"));
+    }
+    if (concept_text(jv_get(o, "specialty")))
+        fprintf(f, "%sSpecialty: %s", ftell(f) ? " " : "",
+                concept_text(jv_get(o, "specialty")));
+    if (jv_get(o, "reasonCode")) {
+        fprintf(f, "%sReason Codes: ", ftell(f) ? " " : "");
+        list_displays(f, jv_get(o, "reasonCode"));
+    }
+    if (prio && strcmp(prio, "routine") != 0 && strcmp(prio, "urgent") != 0) {
+        char up[32];
+        snprintf(up, sizeof(up), "%s", prio);
+        for (char *p = up; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        fprintf(f, "%sPriority: %s", ftell(f) ? " " : "", up);
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%sAnnotation: %s", ftell(f) ? " " : "", e->annotations[i]);
+    if (jstr(o, "description"))
+        fprintf(f, "%s%s", ftell(f) ? " " : "", jstr(o, "description"));
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (len)
+        rc = cse_entry_add_annotation(e, buf);
+    free(buf);
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -1844,6 +1916,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "ReferralRequest") == 0 && (rc = referral(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     if (strcmp(type, "AllergyIntolerance") == 0 && (rc = allergy(r, o, e)) != CSE_OK) {
         cse_entry_free(e);

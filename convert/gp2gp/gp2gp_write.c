@@ -653,17 +653,60 @@ static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
                              const char *id, bool nopat, cse_error *err)
 {
     const char *text = e->n_annotations ? e->annotations[0] : NULL;
-    TRY(open_statement(wr, name, "OBS", "INT", err));
+    bool referral = e->kind == CSE_ENTRY_REQUEST;
+    const char *prio = e->req.priority;
+    cse_concept code = {0};
+    cse_code rc;
+
+    TRY(open_statement(wr, name, "OBS", referral ? "RQO" : "INT", err));
     W(write_id(wr, id));
-    TRY(write_code(wr, "code", &e->code, err));
-    if (text && *text)
-        W(text_element(wr, "text", text));
+    if (referral) {
+        /* The sending adaptor codes every referral "Patient referral"; what
+         * was asked for stays as translations (and in the text). */
+        rc = cse_concept_add(&code, CSE_SYSTEM_SNOMED, "3457005", "Patient referral");
+        for (size_t i = 0; rc == CSE_OK && i < e->code.n; i++)
+            if (e->code.codings[i].system && e->code.codings[i].code)
+                rc = cse_concept_add(&code, e->code.codings[i].system,
+                                     e->code.codings[i].code, e->code.codings[i].display);
+        if (rc == CSE_OK)
+            rc = write_code(wr, "code", &code, err);
+        cse_concept_clear(&code);
+        TRY(rc);
+    } else {
+        TRY(write_code(wr, "code", &e->code, err));
+    }
+    if ((text && *text) || referral)
+        W(text_element(wr, "text", text ? text : ""));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
-    TRY(write_effective(wr, e, err));
+    if (referral && !e->effective_center.precision && !e->effective_low.precision) {
+        W(start(wr, "effectiveTime"));
+        W(empty(wr, "center", "nullFlavor", "NI", NULL));
+        W(end(wr));
+    } else {
+        TRY(write_effective(wr, e, err));
+    }
     W(write_ts(wr, "availabilityTime", availability(e)));
+    if (prio && (strcmp(prio, "routine") == 0 || strcmp(prio, "urgent") == 0)) {
+        bool normal = strcmp(prio, "routine") == 0;
+        W(start(wr, "priorityCode"));
+        W(attr(wr, "code", normal ? "394848005" : "394849002"));
+        W(attr(wr, "codeSystem", CSE_OID_SNOMED));
+        W(attr(wr, "displayName", normal ? "Normal" : "High"));
+        W(text_element(wr, "originalText", normal ? "Routine" : "Urgent"));
+        W(end(wr));
+    }
     if (nopat)
         TRY(write_nopat(wr, err));
-    TRY(write_participant(wr, e, err));
+    if (referral && e->author_ref) {
+        /* The requester, as the sending adaptor names it; none when unknown. */
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", "AUT"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->author_ref, err));
+        W(end(wr));
+    } else if (!referral) {
+        TRY(write_participant(wr, e, err));
+    }
     return close_statement(wr, err);
 }
 
