@@ -111,6 +111,7 @@ typedef struct reader {
     cse__smap prac_org;   /* Practitioner key -> Organization key */
     cse__smap encounters; /* Encounter key -> "index" */
     cse__smap meds;       /* Medication key -> its code, packed (see pack_concept) */
+    cse__smap places;     /* Location key -> its name */
     cse__ptrvec agents;
 
     cse_patient patient;
@@ -147,6 +148,7 @@ static void reader_free(reader *r)
     cse__smap_free(&r->prac_org);
     cse__smap_free(&r->encounters);
     cse__smap_free(&r->meds);
+    cse__smap_free(&r->places);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -950,6 +952,14 @@ static cse_code scan(reader *r, res *x, const jv *o)
     if (strcmp(type, "Medication") == 0) {
         x->kind = RK_STRUCTURAL;
         return scan_medication(r, x, o);
+    }
+    if (strcmp(type, "Location") == 0) {
+        /* Only its name is kept, for the statements that name the place. */
+        x->kind = RK_STRUCTURAL;
+        if (x->key && jstr(o, "name") &&
+            cse__smap_put(&r->places, x->key, jstr(o, "name"), true) != CSE_OK)
+            return nomem(r);
+        return CSE_OK;
     }
     if (type_in(type, STRUCTURAL_TYPES)) {
         x->kind = RK_STRUCTURAL;
@@ -1834,6 +1844,121 @@ static cse_code referral(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+/* ---- Immunisations ------------------------------------------------------ */
+
+/* "true" or "false" for a JSON boolean (or a string holding one). */
+static const char *bool_text(const jv *v)
+{
+    if (jv_is_string(v))
+        return strcmp(jv_str(v), "true") == 0 ? "true" : "false";
+    return v && v->type == JV_TRUE ? "true" : "false";
+}
+
+/* The name of the place or organisation a reference names, or NULL. */
+static const char *named(reader *r, const jv *ref)
+{
+    char *k = ref_key(r, ref);
+    const char *name = NULL;
+    const cse_agent *a;
+    if (k == NULL)
+        return NULL;
+    if ((name = cse__smap_get(&r->places, k)) == NULL && (a = find_agent(r, k)) != NULL)
+        name = a->name;
+    free(k);
+    return name;
+}
+
+/* An Immunization: the one annotation the sending adaptor writes for what the
+ * ObservationStatement has no place for (parent present, primary source,
+ * location, manufacturer, batch, expiry, site, route, dose, reasons,
+ * protocols, then the notes). */
+static cse_code immunization(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *pp = extension(o, "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                                "Extension-CareConnect-ParentPresent-1");
+    const jv *ps = jv_get(o, "primarySource"), *v, *w, *dq = jv_get(o, "doseQuantity");
+    const jv *expl = jv_get(o, "explanation");
+    char *buf = NULL, *num;
+    size_t len = 0, i, j;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+#define SEP (ftell(f) ? " " : "")
+    if (pp && (v = jv_get(pp, "valueBoolean")) != NULL)
+        fprintf(f, "Parent Present: %s", bool_text(v));
+    if (ps)
+        fprintf(f, "%sPrimary Source: %s", SEP, bool_text(ps));
+    if (named(r, jv_get(o, "location")))
+        fprintf(f, "%sLocation: %s", SEP, named(r, jv_get(o, "location")));
+    if (named(r, jv_get(o, "manufacturer")))
+        fprintf(f, "%sManufacturer: %s", SEP, named(r, jv_get(o, "manufacturer")));
+    if (jstr(o, "lotNumber"))
+        fprintf(f, "%sBatch: %s", SEP, jstr(o, "lotNumber"));
+    if (jstr(o, "expirationDate"))
+        fprintf(f, "%sExpiration: %s", SEP, jstr(o, "expirationDate"));
+    if (concept_text(jv_get(o, "site")))
+        fprintf(f, "%sSite: %s", SEP, concept_text(jv_get(o, "site")));
+    if (concept_text(jv_get(o, "route")))
+        fprintf(f, "%sRoute: %s", SEP, concept_text(jv_get(o, "route")));
+    if ((num = number_text(jv_get(dq, "value"))) != NULL) {
+        const char *u = jstr(dq, "unit") ? jstr(dq, "unit") : jstr(dq, "code");
+        fprintf(f, "%sQuantity: %s%s%s", SEP, num, u ? " " : "", u ? u : "");
+        free(num);
+    }
+    if (jv_get(expl, "reason")) {
+        fprintf(f, "%sReason:", SEP);
+        jv_foreach(jv_get(expl, "reason"), i, v)
+        {
+            if (concept_text(v))
+                fprintf(f, " %s", concept_text(v));
+        }
+    }
+    if (jv_get(expl, "reasonNotGiven")) {
+        fprintf(f, "%sReason not given:", SEP);
+        jv_foreach(jv_get(expl, "reasonNotGiven"), i, v)
+        {
+            if (concept_text(v))
+                fprintf(f, " %s", concept_text(v));
+        }
+    }
+    jv_foreach(jv_get(o, "vaccinationProtocol"), i, v)
+    {
+        const jv *seq = jv_get(v, "doseSequence"), *doses = jv_get(v, "seriesDoses");
+        fprintf(f, "%sVaccination Protocol %zu:", SEP, i + 1);
+        if (jstr(v, "description"))
+            fprintf(f, " %s", jstr(v, "description"));
+        if (jv_is_number(seq))
+            fprintf(f, " Sequence: %.*s", (int)seq->len, seq->s);
+        if (jv_is_number(doses))
+            fprintf(f, "%s Doses: %.*s", jv_is_number(seq) ? "," : "", (int)doses->len,
+                    doses->s);
+        if (jv_get(v, "targetDisease")) {
+            fputs(" Target Disease: ", f);
+            jv_foreach(jv_get(v, "targetDisease"), j, w)
+            {
+                if (concept_text(w))
+                    fprintf(f, "%s%s", j ? "," : "", concept_text(w));
+            }
+        }
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%s%s", SEP, e->annotations[i]);
+#undef SEP
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (len)
+        rc = cse_entry_add_annotation(e, buf);
+    free(buf);
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -1916,6 +2041,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "Immunization") == 0 && (rc = immunization(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     if (strcmp(type, "ReferralRequest") == 0 && (rc = referral(r, o, e)) != CSE_OK) {
         cse_entry_free(e);
