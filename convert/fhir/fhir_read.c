@@ -1959,6 +1959,55 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+/* ---- Problems ----------------------------------------------------------- */
+
+/* A Condition: its significance, the statement that names it (actualProblem,
+ * when that is an Observation written on its own) and the related clinical
+ * content it links to, as GP Connect's extensions carry them. */
+static cse_code condition(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *ext = jv_get(o, "extension"), *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(ext, i, v)
+    {
+        const char *u = jstr(v, "url");
+        char *k;
+        if (u == NULL || rc != CSE_OK)
+            continue;
+        if (strstr(u, "ProblemSignificance") && jstr(v, "valueCode")) {
+            rc = cse_strset(&e->problem.significance, jstr(v, "valueCode"));
+        } else if (strstr(u, "RelatedClinicalContent") &&
+                   (k = ref_key(r, jv_get(v, "valueReference"))) != NULL) {
+            rc = cse_entry_add_link(e, k);
+            if (rc == CSE_OK)
+                rc = cse_entry_add_ref(e, k, "component");
+            free(k);
+        } else if (strstr(u, "ActualProblem") &&
+                   (k = ref_key(r, jv_get(v, "valueReference"))) != NULL) {
+            const char *ref = jstr(jv_get(v, "valueReference"), "reference");
+            if (ref && strstr(ref, "Observation/")) {
+                rc = cse_strset(&e->problem.named_id, k);
+                if (rc == CSE_OK)
+                    rc = cse_entry_add_ref(e, k, "named");
+            }
+            free(k);
+        }
+    }
+    e->problem.onset = e->effective_low;
+    e->problem.abatement = e->effective_high;
+    {
+        /* clinicalStatus: a code in STU3, a CodeableConcept in R4. */
+        const jv *cs = jv_get(o, "clinicalStatus");
+        const char *st =
+            jv_is_string(cs) ? jv_str(cs) : jstr(jv_at(jv_get(cs, "coding"), 0), "code");
+        if (rc == CSE_OK && st)
+            rc = cse_strset(&e->status, st);
+    }
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -2041,6 +2090,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "Condition") == 0 && (rc = condition(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     if (strcmp(type, "Immunization") == 0 && (rc = immunization(r, o, e)) != CSE_OK) {
         cse_entry_free(e);

@@ -890,22 +890,44 @@ static cse_code problem(writer *wr, const cse_entry *e, const char *id, bool nop
                         cse_error *err)
 {
     char named[37], link[37];
-    cse_concept header = {0};
-    bool active = e->effective_high.precision == CSE_TIME_NONE;
-    cse_code rc;
+    const char *st = e->status;
+    bool active =
+        st ? (strcasecmp(st, "active") == 0 || strcasecmp(st, "recurrence") == 0 ||
+              strcasecmp(st, "relapse") == 0)
+           : e->effective_high.precision == CSE_TIME_NONE;
+    const char *sig = e->problem.significance;
+    bool major = sig && strcmp(sig, "major") == 0;
 
-    if (cse_uuid_derive(UUID_NS " problem", id, named) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
-    TRY(observation(wr, e, named, nopat, err));
+    if (e->problem.named_id) {
+        /* The statement that names it is an entry of its own. */
+        to_uuid(e->problem.named_id, named);
+    } else {
+        if (cse_uuid_derive(UUID_NS " problem", id, named) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+        TRY(observation(wr, e, named, nopat, err));
+    }
     TRY(open_statement(wr, "LinkSet", "OBS", "EVN", err));
     W(write_id(wr, id));
-    if (cse_concept_add(&header, CSE_SYSTEM_SNOMED, active ? "394774009" : "394775005",
-                        active ? "Active problem" : "Inactive problem") != CSE_OK)
-        return nomem(err);
-    rc = write_code(wr, "code", &header, err);
-    cse_concept_clear(&header);
-    TRY(rc);
-    W(empty(wr, "statusCode", "code", active ? "ACTIVE" : "COMPLETE", NULL));
+    /* As the sending adaptor writes the problem header: its state, and its
+     * significance as a qualifier. */
+    W(start(wr, "code"));
+    W(attr(wr, "code", active ? "394774009" : "394775005"));
+    W(attr(wr, "codeSystem", CSE_OID_SNOMED));
+    W(attr(wr, "displayName", active ? "Active Problem" : "Inactive Problem"));
+    {
+        char text[64];
+        snprintf(text, sizeof(text), "%s Problem, %s", active ? "Active" : "Inactive",
+                 major ? "major" : "minor");
+        W(text_element(wr, "originalText", text));
+    }
+    W(start(wr, "qualifier"));
+    W(attr(wr, "inverted", "false"));
+    W(empty(wr, "name", "code", major ? "386134007" : "394847000", "codeSystem",
+            CSE_OID_SNOMED, "displayName",
+            major ? "Significant" : "Unspecified significance", NULL));
+    W(end(wr));
+    W(end(wr));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
     TRY(write_effective(wr, e, err));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
