@@ -312,6 +312,8 @@ static unsigned labels_of(const jv *o)
 
 /* Reads a CodeableConcept into c (zeroed): SNOMED codings first, so the
  * primary code is a SNOMED one when there is any. */
+static const jv *extension(const jv *o, const char *url);
+
 static cse_code read_concept(const jv *cc, cse_concept *c)
 {
     const jv *codings = jv_get(cc, "coding"), *k;
@@ -323,8 +325,32 @@ static cse_code read_concept(const jv *cc, cse_concept *c)
         {
             const char *sys = jstr(k, "system"), *code = jstr(k, "code");
             bool snomed = sys && strcmp(sys, CSE_SYSTEM_SNOMED) == 0;
+            const jv *desc, *d;
+            size_t j;
             if (code == NULL || *code == '\0' || snomed != (pass == 0))
                 continue;
+            /* GP Connect's sctdescid extension names the description the
+             * clinician picked: the sending adaptor writes that description
+             * id as the code (the concept follows as a translation; a
+             * marker is still written by its concept, see write_code()). */
+            desc = snomed ? extension(k, "https://fhir.nhs.uk/STU3/StructureDefinition/"
+                                         "Extension-coding-sctdescid")
+                          : NULL;
+            if (desc) {
+                const char *did = NULL, *ddisp = NULL;
+                jv_foreach(jv_get(desc, "extension"), j, d)
+                {
+                    const char *u = jstr(d, "url");
+                    if (u && strcmp(u, "descriptionId") == 0)
+                        did = jstr(d, "valueId");
+                    else if (u && strcmp(u, "descriptionDisplay") == 0)
+                        ddisp = jstr(d, "valueString");
+                }
+                if (did && *did && strcmp(did, code) != 0 &&
+                    (rc = cse_concept_add(c, sys, did,
+                                          ddisp ? ddisp : jstr(k, "display"))) != CSE_OK)
+                    break;
+            }
             if ((rc = cse_concept_add(c, sys, code, jstr(k, "display"))) != CSE_OK)
                 break;
         }
