@@ -2034,6 +2034,16 @@ static cse_code condition(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+static bool comment_note(const cse_concept *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->codings[i].system &&
+            strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0 && c->codings[i].code &&
+            strcmp(c->codings[i].code, "37331000000100") == 0)
+            return true;
+    return false;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -2116,6 +2126,17 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "Observation") == 0 && comment_note(&e->code)) {
+        /* A comment note (37331000000100) is a NarrativeStatement, as the
+         * sending adaptor writes it (and the requesting adaptor reads one
+         * back as): its text is the comment, its date the time issued. */
+        e->kind = CSE_ENTRY_NARRATIVE;
+        if (e->availability.precision == CSE_TIME_NONE &&
+            (rc = read_time(r, x, o, "issued", "issued", &e->availability)) != CSE_OK) {
+            cse_entry_free(e);
+            return rc;
+        }
     }
     if (strcmp(type, "Condition") == 0 && (rc = condition(r, o, e)) != CSE_OK) {
         cse_entry_free(e);
