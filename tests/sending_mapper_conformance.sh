@@ -15,7 +15,7 @@
 #   - "refused by fhir2ehr": inputs we refuse by design (an invalid NHS
 #     number left in place, a malformed date).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
-FLOOR=116
+FLOOR=123
 conv="$top_builddir/cse-convert"
 mapper="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/mapper"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$mapper" ] || skip "no mapper fixtures (set CSE_SHARED_DIR)"

@@ -753,7 +753,22 @@ static cse_code scan_agent(reader *r, const res *x, const jv *o, const char *typ
     if (a == NULL)
         return nomem(r);
     if (person) {
+        const jv *n = jv_at(jv_get(o, "name"), 0), *g;
         a->name = name_text(jv_get(o, "name"));
+        /* The parts too, for the agentDirectory: the first prefix and given
+         * name, as the sending adaptor writes them. */
+        g = jv_get(n, "prefix");
+        if (jv_is_array(g))
+            g = jv_at(g, 0);
+        if (jv_is_string(g))
+            a->prefix = strdup(jv_str(g));
+        g = jv_get(n, "given");
+        if (jv_is_array(g))
+            g = jv_at(g, 0);
+        if (jv_is_string(g))
+            a->given = strdup(jv_str(g));
+        if (jstr(n, "family"))
+            a->family = strdup(jstr(n, "family"));
     } else {
         if (jstr(o, "name"))
             a->name = strdup(jstr(o, "name"));

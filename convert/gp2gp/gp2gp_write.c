@@ -1358,18 +1358,31 @@ static cse_code write_agent(writer *wr, const char *id, const cse_agent *a,
     W(start(wr, "Agent"));
     W(attr(wr, "classCode", "AGNT"));
     W(write_id(wr, id));
-    if (a->role && *a->role) {
+    if ((a->role && *a->role) || a->kind == CSE_AGENT_PERSON) {
+        /* A person's role as written ("Unknown" when none, as the sending
+         * adaptor writes it). */
         W(start(wr, "code"));
         W(attr(wr, "nullFlavor", "UNK"));
-        W(text_element(wr, "originalText", a->role));
+        W(text_element(wr, "originalText", a->role && *a->role ? a->role : "Unknown"));
         W(end(wr));
     }
     if (a->kind == CSE_AGENT_PERSON) {
+        bool parts = (a->given && *a->given) || (a->family && *a->family);
         W(start(wr, "agentPerson"));
         W(attr(wr, "classCode", "PSN"));
         W(attr(wr, "determinerCode", "INSTANCE"));
         W(start(wr, "name"));
-        W(text_element(wr, "family", a->name && *a->name ? a->name : "Unknown"));
+        if (parts) {
+            /* The name in its parts, as the sending adaptor writes them. */
+            if (a->prefix && *a->prefix)
+                W(text_element(wr, "prefix", a->prefix));
+            if (a->given && *a->given)
+                W(text_element(wr, "given", a->given));
+            if (a->family && *a->family)
+                W(text_element(wr, "family", a->family));
+        } else {
+            W(text_element(wr, "family", a->name && *a->name ? a->name : "Unknown"));
+        }
         W(end(wr));
         W(end(wr));
         if (org_ods || org_name) {
