@@ -22,7 +22,9 @@ to the day. A pair is equivalent when every fact of the fragment is in our
 statement. Where the adaptor's test mocked its code mapper (code "Mocked
 code"), the statement's code is not compared. A fragment that is only a part
 of a statement (a value, an interpretationCode, a referenceRange, a code) is
-compared with the element of that name in ours that matches best.
+compared with the element of that name in ours that matches best. The
+encounter fixtures' statements come from a mocked components mapper, so
+there only the ehrComposition's own elements are compared.
 
 Each pair that cannot be compared is put in an exception class, printed with
 its reason. Prints one line per mapper and `equivalent: N/M` last."""
@@ -271,6 +273,12 @@ def main():
             expected = facts(frag)
             # The adaptor's unit tests mock the code mapper for some mappers:
             # that code is not the mapper's output, so it is not compared.
+            # EncounterMapperTest mocks its components mapper: the statements
+            # inside its compositions are not the mapper's output, so only the
+            # composition's own elements are compared.
+            if mapper == "encounter":
+                expected = {f for f in expected
+                            if not f.startswith("/ehrComposition/component")}
             mocked = [f[:-len("/originalText#Mocked code")] for f in expected
                       if f.endswith("/code/originalText#Mocked code")]
             for m in mocked:

@@ -14,8 +14,11 @@
 #     code with an input whose name is unlike the fragment's;
 #   - "refused by fhir2ehr": inputs we refuse by design (an invalid NHS
 #     number left in place, a malformed date).
+# Not exceptions but narrowed comparisons (the harness says why): a code the
+# adaptor's test mocked ("Mocked code") and the statements inside the
+# encounter fixtures' compositions (a mocked components mapper).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
-FLOOR=123
+FLOOR=124
 conv="$top_builddir/cse-convert"
 mapper="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/mapper"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$mapper" ] || skip "no mapper fixtures (set CSE_SHARED_DIR)"
