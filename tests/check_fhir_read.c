@@ -118,6 +118,48 @@ static const cse_entry *entry_by_id(const cse_record *r, const char *id)
     return NULL;
 }
 
+/* A drug named by medicationReference: its code comes from the Medication
+ * resource, wherever it sits in the Bundle (here after the statement), SNOMED
+ * first; a reference that resolves to nothing keeps its display as text. */
+#define MED_STMT(id, med)                                                                \
+    "{\"resourceType\":\"MedicationStatement\",\"id\":\"" id "\",\"status\":"            \
+    "\"active\",\"medicationReference\":{\"reference\":\"" med "\",\"display\":"         \
+    "\"As named\"},\"effectivePeriod\":{\"start\":\"2025-01-02\"}}"
+#define MEDICATION                                                                       \
+    "{\"resourceType\":\"Medication\",\"id\":\"m1\",\"code\":{\"coding\":["              \
+    "{\"system\":\"https://fhir.hl7.org.uk/Id/emis-drug-codes\",\"code\":\"AMTA1\"},"    \
+    "{\"system\":\"http://snomed.info/sct\",\"code\":\"322236009\",\"display\":"         \
+    "\"Paracetamol 500mg tablets\"}],\"text\":\"Paracetamol 500mg\"}}"
+
+START_TEST(test_fhir_read_resolves_medication_reference)
+{
+    capture c;
+    cse_error err;
+    const cse_entry *ms, *lost;
+
+    ck_assert_int_eq(
+        read_into(BUNDLE(E(PATIENT) "," E(MED_STMT("ms1", "Medication/m1")) "," E(
+                      MED_STMT("ms2", "Medication/absent")) "," E(MEDICATION)),
+                  &c, NULL, &err),
+        CSE_OK);
+    ms = entry_by_id(c.rec, "MedicationStatement/ms1");
+    ck_assert_ptr_nonnull(ms);
+    ck_assert_int_eq(ms->kind, CSE_ENTRY_MEDICATION);
+    ck_assert_uint_eq(ms->code.n, 2);
+    ck_assert_str_eq(ms->code.codings[0].system, CSE_SYSTEM_SNOMED);
+    ck_assert_str_eq(ms->code.codings[0].code, "322236009");
+    ck_assert_str_eq(ms->code.codings[0].display, "Paracetamol 500mg tablets");
+    ck_assert_str_eq(ms->code.codings[1].code, "AMTA1");
+    ck_assert_ptr_null(ms->code.codings[1].display);
+    ck_assert_str_eq(ms->code.text, "Paracetamol 500mg");
+    lost = entry_by_id(c.rec, "MedicationStatement/ms2");
+    ck_assert_ptr_nonnull(lost);
+    ck_assert_uint_eq(lost->code.n, 0);
+    ck_assert_str_eq(lost->code.text, "As named");
+    cse_record_free(c.rec);
+}
+END_TEST
+
 START_TEST(test_fhir_read_bundle_maps_resources)
 {
     capture c;
@@ -438,6 +480,7 @@ Suite *make_fhir_read_suite(void)
     tcase_add_test(tc, test_fhir_read_rejects_not_fhir);
     tcase_add_test(tc, test_fhir_read_rejects_mixed_versions);
     tcase_add_test(tc, test_fhir_read_rejects_bad_values);
+    tcase_add_test(tc, test_fhir_read_resolves_medication_reference);
     suite_add_tcase(s, tc);
     return s;
 }

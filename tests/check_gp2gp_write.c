@@ -42,7 +42,6 @@ static cse_record *sample(bool marker, bool ended)
     cse_record_add_entry(r, obs);
     cse_concept_add(&prob->code, CSE_SYSTEM_SNOMED, "195967001", "Asthma");
     prob->effective_low = test_day(2019, 6, 1);
-    cse_record_add_entry(r, prob);
     if (marker) {
         cse_marker *m = cse_marker_new("716565009", &start, NULL, 0, MARKER_UUID, NULL);
         cse_entry *me;
@@ -56,6 +55,8 @@ static cse_record *sample(bool marker, bool ended)
         cse_record_add_entry(r, me);
         cse_record_add_marker(r, m);
     }
+    /* After the marker, so the marker shares the encounter with the weight. */
+    cse_record_add_entry(r, prob);
     return r;
 }
 
@@ -233,8 +234,9 @@ START_TEST(test_gp2gp_write_skeleton)
                "B99002");
     ASSERT_NUM(d, "count(" FOLDER "/h:responsibleParty/h:agentDirectory/h:part/h:Agent)",
                2);
-    /* The marker arrives after the problem closed its encounter: it goes into
-     * a continuation composition with the encounter's code and a new id. */
+    /* The marker shares its encounter with the weight: it goes into a
+     * composition of its own with the encounter's code and a new id; the
+     * problem, outside any encounter, into one of its own. */
     ASSERT_NUM(d, "count(" FOLDER "/h:component/h:ehrComposition)", 3);
     ASSERT_NUM(d, "count(//h:ehrComposition[h:code/@code='185317003'])", 2);
     ASSERT_STR(d,
@@ -254,7 +256,9 @@ START_TEST(test_gp2gp_write_skeleton)
                "count(//h:agentRef[not(h:id/@root = //h:agentDirectory/h:part/h:Agent/"
                "h:id/@root)])",
                0);
-    ASSERT_NUM(d, "count(//h:agentRef)", 7);
+    /* Each statement's participant, and each composition's author and
+     * performer (Participant2). */
+    ASSERT_NUM(d, "count(//h:agentRef)", 10);
     written_free(&w);
 }
 END_TEST
@@ -291,6 +295,23 @@ START_TEST(test_gp2gp_write_marker_statement_nopat)
                "availabilityTime");
     ASSERT_NUM(d, "count(//h:ehrComposition/h:confidentialityCode)", 1);
     ASSERT_NUM(d, "count(//h:confidentialityCode)", 2);
+    /* The marker shared its encounter with a weight: it is written in a
+     * composition of its own (the encounter's code and time), and the
+     * weight's composition stays unlabelled so the weight stays visible to
+     * the patient at the receiving practice (DESIGN.md section 4 rule 2). */
+    ASSERT_NUM(d,
+               "count(" MARKER_STMT "/ancestor::h:ehrComposition/h:component/*"
+               "[not(h:code/@code='716565009')])",
+               0);
+    ASSERT_STR(d, MARKER_STMT "/ancestor::h:ehrComposition/h:code/@code", "185317003");
+    ASSERT_NUM(d,
+               "count(//h:ObservationStatement[h:code/h:originalText='Weight']/"
+               "ancestor::h:ehrComposition/h:confidentialityCode)",
+               0);
+    ASSERT_STR(d,
+               "//h:ObservationStatement[h:code/h:originalText='Weight']/"
+               "ancestor::h:ehrComposition/h:code/@code",
+               "185317003");
     cse_marker_annotation_format(cse_record_marker(w.r, 0), ann, sizeof(ann));
     ASSERT_STR(d, MARKER_STMT "/h:pertinentInformation/h:pertinentAnnotation/h:text",
                ann);
@@ -336,7 +357,7 @@ START_TEST(test_gp2gp_write_codes_and_compositions)
                "h:namedStatementRef/h:id/@root]/h:code/@code",
                "195967001");
     ASSERT_STR(d, "//h:LinkSet/ancestor::h:ehrComposition/h:code/@code",
-               "196401000000100");
+               "109341000000100"); /* a problem: as the sending adaptor codes it */
     ASSERT_STR(d,
                "//h:ehrComposition[h:code/@code='185317003']/h:effectiveTime/h:low/"
                "@value",

@@ -99,6 +99,70 @@ START_TEST(test_model_concept_copy)
 }
 END_TEST
 
+/* Every part of the whole-record model survives a deep copy and the copy
+ * owns its own strings (the original is freed first). */
+START_TEST(test_model_entry_parts_dup)
+{
+    cse_entry *e = cse_entry_new(CSE_ENTRY_MEDICATION, "A1");
+    cse_entry *d;
+    cse_supply *s;
+    cse_range rr = {0};
+
+    ck_assert_ptr_nonnull(e);
+    e->val.kind = CSE_VALUE_QUANTITY;
+    ck_assert_int_eq(cse_quantity_set(&e->val.quantity, "0.50", "mg", "mg"), CSE_OK);
+    ck_assert_int_eq(cse_concept_add(&e->interpretation, NULL, "HI", NULL), CSE_OK);
+    ck_assert_int_eq(cse_quantity_set(&rr.low, "3.5", NULL, "mmol/L"), CSE_OK);
+    ck_assert_int_eq(cse_strset(&rr.text, "3.5-5"), CSE_OK);
+    ck_assert_int_eq(cse_entry_add_ref_range(e, &rr), CSE_OK);
+    cse_range_clear(&rr);
+    ck_assert_int_eq(cse_strset(&e->med.dosage, "one daily"), CSE_OK);
+    s = cse_medication_add_supply(&e->med, CSE_SUPPLY_AUTHORISE, "AUTH");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->repeats, -1);
+    s->repeats = 3;
+    ck_assert_int_eq(cse_quantity_set(&s->quantity, "28", "tablet", NULL), CSE_OK);
+    s = cse_medication_add_supply(&e->med, CSE_SUPPLY_PRESCRIBE, "PRESC");
+    ck_assert_int_eq(cse_strset(&s->prior_id, "AUTH"), CSE_OK);
+    ck_assert_int_eq(cse_supply_add_note(s, "note"), CSE_OK);
+    ck_assert_int_eq(cse_entry_add_ref(e, "P1", "fulfils"), CSE_OK);
+    ck_assert_int_eq(cse_concept_add(&e->allergy.allergen, CSE_SYSTEM_SNOMED, "1", NULL),
+                     CSE_OK);
+    e->path.role = CSE_PATH_SPECIMEN;
+    ck_assert_int_eq(cse_strset(&e->path.accession, "LAB1"), CSE_OK);
+    ck_assert_int_eq(cse_strset(&e->enc.location_ref, "LOC"), CSE_OK);
+    ck_assert_int_eq(cse_strset(&e->req.priority, "urgent"), CSE_OK);
+    ck_assert_int_eq(cse_strset(&e->doc.media_type, "text/plain"), CSE_OK);
+    e->seq = 4;
+
+    d = cse_entry_dup(e);
+    cse_entry_free(e);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(d->val.quantity.value, "0.50");
+    ck_assert_str_eq(cse_value_kind_name(d->val.kind), "quantity");
+    ck_assert_str_eq(d->interpretation.codings[0].code, "HI");
+    ck_assert_uint_eq(d->n_ref_ranges, 1);
+    ck_assert_str_eq(d->ref_ranges[0].low.ucum, "mmol/L");
+    ck_assert_str_eq(d->ref_ranges[0].text, "3.5-5");
+    ck_assert_uint_eq(d->med.n_supplies, 2);
+    ck_assert_int_eq(d->med.supplies[0].repeats, 3);
+    ck_assert_str_eq(d->med.supplies[0].quantity.unit, "tablet");
+    ck_assert_ptr_eq(cse_medication_find_supply(&d->med, "PRESC"), &d->med.supplies[1]);
+    ck_assert_str_eq(d->med.supplies[1].prior_id, "AUTH");
+    ck_assert_str_eq(d->med.supplies[1].notes[0], "note");
+    ck_assert_str_eq(cse_entry_find_ref(d, "fulfils"), "P1");
+    ck_assert_ptr_null(cse_entry_find_ref(d, "named"));
+    ck_assert_str_eq(d->allergy.allergen.codings[0].code, "1");
+    ck_assert_str_eq(cse_path_role_name(d->path.role), "specimen");
+    ck_assert_str_eq(d->path.accession, "LAB1");
+    ck_assert_str_eq(d->enc.location_ref, "LOC");
+    ck_assert_str_eq(d->req.priority, "urgent");
+    ck_assert_str_eq(d->doc.media_type, "text/plain");
+    ck_assert_int_eq(d->seq, 4);
+    cse_entry_free(d);
+}
+END_TEST
+
 Suite *make_model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -108,6 +172,7 @@ Suite *make_model_suite(void)
     tcase_add_test(tc, test_model_uuids);
     tcase_add_test(tc, test_model_error_first_wins_and_formats);
     tcase_add_test(tc, test_model_concept_copy);
+    tcase_add_test(tc, test_model_entry_parts_dup);
     suite_add_tcase(s, tc);
     return s;
 }

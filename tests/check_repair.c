@@ -190,9 +190,12 @@ START_TEST(test_repair_adds_nopat_after_availability_time)
           "following-sibling::*[1])",
           "Participant");
     ck_xp(doc, "count(//h:ObservationStatement/h:confidentialityCode)", "1");
+    /* The body weight shares the composition: labelling it would hide the
+     * body weight from the patient at the receiving practice. */
+    ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "0");
     ck_assert_uint_eq(rep.markers, 1);
     ck_assert_uint_eq(rep.nopat_added_statements, 1);
-    ck_assert_uint_eq(rep.nopat_added_compositions, 1);
+    ck_assert_uint_eq(rep.nopat_added_compositions, 0);
     ck_assert_uint_eq(rep.codes_promoted, 0);
     ck_assert_int_eq(rep.upgraded_to_uk07, 0);
     xmlFreeDoc(doc);
@@ -233,6 +236,62 @@ START_TEST(test_repair_labels_composition_after_availability_time)
           "author");
     ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "1");
     ck_assert_uint_eq(rep.nopat_added_compositions, 1);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* A composition holding a marker is labelled only when everything else in it
+ * is already labelled, itself or by the CompoundStatement around it. */
+#define NARRATIVE(id, after)                                                             \
+    "<component><NarrativeStatement classCode=\"OBS\" moodCode=\"EVN\">\n"               \
+    "<id root=\"" id "\"/>\n<text>Seen</text>\n<statusCode code=\"COMPLETE\"/>\n"        \
+    "<availabilityTime value=\"20240115\"/>\n" after                                     \
+    "</NarrativeStatement></component>\n"
+#define COMPOUND(extra, body)                                                            \
+    "<component><CompoundStatement classCode=\"CATEGORY\" moodCode=\"EVN\">\n"           \
+    "<id root=\"B0000000-0000-4000-8000-000000000001\"/>\n"                              \
+    "<code code=\"394841004\" codeSystem=\"" SCT "\"/>\n"                                \
+    "<statusCode code=\"COMPLETE\"/>\n"                                                  \
+    "<availabilityTime value=\"20240115\"/>\n" extra body                                \
+    "</CompoundStatement></component>\n"
+#define ID3 "A0000000-0000-4000-8000-000000000003"
+
+START_TEST(test_repair_labels_composition_only_when_all_else_labelled)
+{
+    cse_repair_report rep;
+    xmlDocPtr doc;
+
+    /* An unlabelled narrative beside the marker: the composition stays open. */
+    doc = repair_doc(BARE(OBS(ID1, MARKER_CODE, "") NARRATIVE(ID2, "")), &rep);
+    ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "0");
+    ck_assert_uint_eq(rep.nopat_added_statements, 1);
+    ck_assert_uint_eq(rep.nopat_added_compositions, 0);
+    xmlFreeDoc(doc);
+
+    /* The narrative is labelled itself: the composition gains NOPAT. */
+    doc = repair_doc(BARE(OBS(ID1, MARKER_CODE, "")
+                              NARRATIVE(ID2, "<confidentialityCode " NOPAT_ATTRS "/>\n")),
+                     &rep);
+    ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "1");
+    ck_assert_uint_eq(rep.nopat_added_compositions, 1);
+    xmlFreeDoc(doc);
+
+    /* The body weight is labelled by the compound around it. */
+    doc = repair_doc(BARE(COMPOUND("<confidentialityCode " NOPAT_ATTRS "/>\n",
+                                   OBS(ID2, OTHER_CODE, "") OBS(ID1, MARKER_CODE, ""))),
+                     &rep);
+    ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "1");
+    ck_assert_uint_eq(rep.nopat_added_compositions, 1);
+    xmlFreeDoc(doc);
+
+    /* An unlabelled compound, with a labelled entry after it: the body weight
+     * inside is still visible, so the composition stays open. */
+    doc = repair_doc(
+        BARE(COMPOUND("", OBS(ID2, OTHER_CODE, "") OBS(ID1, MARKER_CODE, ""))
+                 OBS(ID3, OTHER_CODE, "<confidentialityCode " NOPAT_ATTRS "/>\n")),
+        &rep);
+    ck_xp(doc, "count(//h:ehrComposition/h:confidentialityCode)", "0");
+    ck_assert_uint_eq(rep.nopat_added_compositions, 0);
     xmlFreeDoc(doc);
 }
 END_TEST
@@ -750,6 +809,7 @@ Suite *make_repair_suite(void)
     tcase_add_test(tc, test_repair_adds_nopat_after_priority_code);
     tcase_add_test(tc, test_repair_labels_composition_after_availability_time);
     tcase_add_test(tc, test_repair_leaves_composition_without_marker_alone);
+    tcase_add_test(tc, test_repair_labels_composition_only_when_all_else_labelled);
     tcase_add_test(tc, test_repair_keeps_existing_nopat);
     tcase_add_test(tc, test_repair_replaces_other_confidentiality_code);
     tcase_add_test(tc, test_repair_promotes_legacy_code);

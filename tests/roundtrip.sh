@@ -63,7 +63,7 @@ statements() {
             "$(q "local-name($s/*[local-name()=\"confidentialityCode\"]/preceding-sibling::*[1])" "$1")" \
             "$(q "string($s/*[local-name()=\"pertinentInformation\"]/*[local-name()=\"pertinentAnnotation\"]/*[local-name()=\"text\"])" "$1")" \
             "$(q "string($s/ancestor::*[local-name()=\"ehrComposition\"]/*[local-name()=\"confidentialityCode\"]/@code)" "$1")" \
-            "$(q "string(//*[local-name()=\"Agent\"][*[local-name()=\"id\"]/@root=$s/*[local-name()=\"Participant\"]/*[local-name()=\"agentRef\"]/*[local-name()=\"id\"]/@root]//*[local-name()=\"family\"])" "$1")"
+            "$(q "normalize-space(//*[local-name()=\"Agent\"][*[local-name()=\"id\"]/@root=$s/*[local-name()=\"Participant\"]/*[local-name()=\"agentRef\"]/*[local-name()=\"id\"]/@root]//*[local-name()=\"name\"])" "$1")"
     done
 }
 

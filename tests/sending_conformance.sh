@@ -32,6 +32,36 @@ for f in "$src"/*.json; do
 done
 [ $n -ge 8 ] || fail "only $n inputs found"
 
+# No drug without a code where the source has one: gpc-access-structured
+# names its drugs by medicationReference to Medication resources.
+nodrug=$(grep -A14 '<manufacturedMaterial' "$scratch/gpc-access-structured.json.xml" |
+    grep -c '<code nullFlavor')
+drugs=$(grep -c '<manufacturedMaterial' "$scratch/gpc-access-structured.json.xml")
+[ "$drugs" -gt 0 ] || fail "gpc-access-structured: no drug written"
+[ "$nodrug" -eq 0 ] || fail "gpc-access-structured: $nodrug of $drugs drugs written without a code"
+
+# Allergies come back as allergies: our extract read back by ehr2fhir gives
+# as many AllergyIntolerances as the source had (each written in its allergy
+# CATEGORY CompoundStatement, 14L..00 or SN53.00).
+src_allergies=$(grep -c '"resourceType" *: *"AllergyIntolerance"' "$scratch/gpc-access-structured.json")
+cats=$(grep -c '<code code="\(14L\.\.00\|SN53\.00\)"' "$scratch/gpc-access-structured.json.xml")
+[ "$cats" -eq "$src_allergies" ] || fail "$cats allergy categories for $src_allergies allergies"
+"$conv" ehr2fhir "$scratch/gpc-access-structured.json.xml" -o "$scratch/back.json" 2> /dev/null ||
+    fail "ehr2fhir of our own extract failed"
+back=$(grep -c '"resourceType": *"AllergyIntolerance"' "$scratch/back.json")
+[ "$back" -eq "$src_allergies" ] || fail "$back AllergyIntolerances back from $src_allergies"
+
+# The whole-extract pair that is well-formed XML: statement counts per type,
+# compounds, supply parts, SNOMED codes carried, drugs without a code
+# (../shared/tools/compare-hl7.py), all as the adaptor's.
+if command -v python3 > /dev/null 2>&1 && [ -f "$CSE_SHARED_DIR/tools/compare-hl7.py" ]; then
+    python3 "$CSE_SHARED_DIR/tools/compare-hl7.py" "$scratch/1-consultation-resource.json.xml" \
+        "$src/ExpectedResponseFrom1ConsultationResponse.xml" \
+        "$scratch/1-consultation-resource.json" > "$scratch/cmp" 2>&1 ||
+        fail "compare-hl7 failed: $(cat "$scratch/cmp")"
+    grep -q '^all cells match' "$scratch/cmp" || fail "1-consultation: $(cat "$scratch/cmp")"
+fi
+
 # input-bundle-9: the Flag the adaptor cannot map is counted, not dropped.
 grep -q 'loss: 1 Flag' "$scratch/input-bundle-9-unsupported-resource.json.err" ||
     fail "bundle 9 loss report: $(cat "$scratch/input-bundle-9-unsupported-resource.json.err")"

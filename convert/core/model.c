@@ -153,7 +153,14 @@ cse_agent *cse_agent_dup(const cse_agent *a)
     if (cse_strset(&d->name, a->name) != CSE_OK ||
         cse_strset(&d->role, a->role) != CSE_OK ||
         cse_strset(&d->ods, a->ods) != CSE_OK ||
-        cse_strset(&d->org_id, a->org_id) != CSE_OK) {
+        cse_strset(&d->org_id, a->org_id) != CSE_OK ||
+        cse_concept_copy(&d->type, &a->type) != CSE_OK ||
+        cse_strset(&d->prefix, a->prefix) != CSE_OK ||
+        cse_strset(&d->given, a->given) != CSE_OK ||
+        cse_strset(&d->family, a->family) != CSE_OK ||
+        cse_strset(&d->telecom, a->telecom) != CSE_OK ||
+        cse_strset(&d->address, a->address) != CSE_OK ||
+        cse_strset(&d->version, a->version) != CSE_OK) {
         cse_agent_free(d);
         return NULL;
     }
@@ -169,7 +176,378 @@ void cse_agent_free(cse_agent *a)
     free(a->role);
     free(a->ods);
     free(a->org_id);
+    cse_concept_clear(&a->type);
+    free(a->prefix);
+    free(a->given);
+    free(a->family);
+    free(a->telecom);
+    free(a->address);
+    free(a->version);
     free(a);
+}
+
+/* ---- Values ------------------------------------------------------------ */
+
+cse_code cse_quantity_set(cse_quantity *q, const char *value, const char *unit,
+                          const char *ucum)
+{
+    if (q == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (cse_strset(&q->value, value) != CSE_OK || cse_strset(&q->unit, unit) != CSE_OK ||
+        cse_strset(&q->ucum, ucum) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    return CSE_OK;
+}
+
+void cse_quantity_clear(cse_quantity *q)
+{
+    if (q == NULL)
+        return;
+    free(q->value);
+    free(q->unit);
+    free(q->ucum);
+    free(q->comparator);
+    memset(q, 0, sizeof(*q));
+}
+
+cse_code cse_quantity_copy(cse_quantity *dst, const cse_quantity *src)
+{
+    if (dst == NULL || src == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (cse_quantity_set(dst, src->value, src->unit, src->ucum) != CSE_OK ||
+        cse_strset(&dst->comparator, src->comparator) != CSE_OK) {
+        cse_quantity_clear(dst);
+        return CSE_ERR_NOMEM;
+    }
+    return CSE_OK;
+}
+
+bool cse_quantity_present(const cse_quantity *q)
+{
+    return q && q->value && *q->value;
+}
+
+void cse_range_clear(cse_range *r)
+{
+    if (r == NULL)
+        return;
+    cse_quantity_clear(&r->low);
+    cse_quantity_clear(&r->high);
+    free(r->text);
+    cse_concept_clear(&r->type);
+    memset(r, 0, sizeof(*r));
+}
+
+cse_code cse_range_copy(cse_range *dst, const cse_range *src)
+{
+    if (dst == NULL || src == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (cse_quantity_copy(&dst->low, &src->low) != CSE_OK ||
+        cse_quantity_copy(&dst->high, &src->high) != CSE_OK ||
+        cse_strset(&dst->text, src->text) != CSE_OK ||
+        cse_concept_copy(&dst->type, &src->type) != CSE_OK) {
+        cse_range_clear(dst);
+        return CSE_ERR_NOMEM;
+    }
+    return CSE_OK;
+}
+
+const char *cse_value_kind_name(cse_value_kind k)
+{
+    static const char *const names[] = {"none",  "quantity", "coded", "text",
+                                        "range", "boolean",  "date"};
+    if ((unsigned)k >= sizeof(names) / sizeof(names[0]))
+        return "none";
+    return names[k];
+}
+
+void cse_value_clear(cse_value *v)
+{
+    if (v == NULL)
+        return;
+    cse_quantity_clear(&v->quantity);
+    cse_concept_clear(&v->coded);
+    free(v->text);
+    cse_range_clear(&v->range);
+    memset(v, 0, sizeof(*v));
+}
+
+cse_code cse_value_copy(cse_value *dst, const cse_value *src)
+{
+    if (dst == NULL || src == NULL)
+        return CSE_ERR_INVALID_ARG;
+    dst->kind = src->kind;
+    dst->boolean = src->boolean;
+    dst->date = src->date;
+    if (cse_quantity_copy(&dst->quantity, &src->quantity) != CSE_OK ||
+        cse_concept_copy(&dst->coded, &src->coded) != CSE_OK ||
+        cse_strset(&dst->text, src->text) != CSE_OK ||
+        cse_range_copy(&dst->range, &src->range) != CSE_OK) {
+        cse_value_clear(dst);
+        return CSE_ERR_NOMEM;
+    }
+    return CSE_OK;
+}
+
+/* ---- Medication, allergy, pathology, requests -------------------------- */
+
+const char *cse_supply_kind_name(cse_supply_kind k)
+{
+    static const char *const names[] = {"authorise", "prescribe", "discontinue"};
+    if ((unsigned)k >= sizeof(names) / sizeof(names[0]))
+        return "authorise";
+    return names[k];
+}
+
+const char *cse_path_role_name(cse_path_role r)
+{
+    static const char *const names[] = {"none",    "report", "specimen", "battery",
+                                        "cluster", "result", "comment"};
+    if ((unsigned)r >= sizeof(names) / sizeof(names[0]))
+        return "none";
+    return names[r];
+}
+
+static void free_strv(char **v, size_t n);
+static cse_code strv_push(char ***v, size_t *n, const char *s);
+
+static void supply_clear(cse_supply *s)
+{
+    free(s->id);
+    cse_concept_clear(&s->code);
+    free(s->status);
+    cse_quantity_clear(&s->quantity);
+    free(s->quantity_text);
+    free(s->prior_id);
+    free(s->author_ref);
+    free(s->prescriber_ref);
+    free_strv(s->notes, s->n_notes);
+    memset(s, 0, sizeof(*s));
+}
+
+static void medication_clear(cse_medication *m)
+{
+    free(m->dosage);
+    free(m->prescription_type);
+    for (size_t i = 0; i < m->n_supplies; i++)
+        supply_clear(&m->supplies[i]);
+    free(m->supplies);
+    memset(m, 0, sizeof(*m));
+}
+
+cse_supply *cse_medication_add_supply(cse_medication *m, cse_supply_kind kind,
+                                      const char *id)
+{
+    cse_supply *ns, *s;
+
+    if (m == NULL || m->n_supplies >= 4096)
+        return NULL;
+    ns = realloc(m->supplies, (m->n_supplies + 1) * sizeof(*ns));
+    if (ns == NULL)
+        return NULL;
+    m->supplies = ns;
+    s = &ns[m->n_supplies];
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    s->repeats = -1;
+    if (id != NULL && (s->id = strdup(id)) == NULL)
+        return NULL;
+    m->n_supplies++;
+    return s;
+}
+
+cse_code cse_supply_add_note(cse_supply *s, const char *text)
+{
+    if (s == NULL)
+        return CSE_ERR_INVALID_ARG;
+    return strv_push(&s->notes, &s->n_notes, text);
+}
+
+cse_supply *cse_medication_find_supply(const cse_medication *m, const char *id)
+{
+    if (m == NULL || id == NULL)
+        return NULL;
+    for (size_t i = 0; i < m->n_supplies; i++)
+        if (m->supplies[i].id && strcmp(m->supplies[i].id, id) == 0)
+            return &m->supplies[i];
+    return NULL;
+}
+
+static cse_code supply_copy(cse_supply *d, const cse_supply *s)
+{
+    cse_code rc = CSE_OK;
+
+    d->kind = s->kind;
+    d->effective_low = s->effective_low;
+    d->effective_high = s->effective_high;
+    d->effective_center = s->effective_center;
+    d->availability = s->availability;
+    d->repeats = s->repeats;
+    d->labels = s->labels;
+    if (cse_strset(&d->id, s->id) != CSE_OK || cse_concept_copy(&d->code, &s->code) ||
+        cse_strset(&d->status, s->status) != CSE_OK ||
+        cse_quantity_copy(&d->quantity, &s->quantity) != CSE_OK ||
+        cse_strset(&d->quantity_text, s->quantity_text) != CSE_OK ||
+        cse_strset(&d->prior_id, s->prior_id) != CSE_OK ||
+        cse_strset(&d->author_ref, s->author_ref) != CSE_OK ||
+        cse_strset(&d->prescriber_ref, s->prescriber_ref) != CSE_OK)
+        rc = CSE_ERR_NOMEM;
+    for (size_t i = 0; rc == CSE_OK && i < s->n_notes; i++)
+        rc = cse_supply_add_note(d, s->notes[i]);
+    return rc;
+}
+
+static cse_code medication_copy(cse_medication *d, const cse_medication *s)
+{
+    if (cse_strset(&d->dosage, s->dosage) != CSE_OK ||
+        cse_strset(&d->prescription_type, s->prescription_type) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    for (size_t i = 0; i < s->n_supplies; i++) {
+        cse_supply *n = cse_medication_add_supply(d, s->supplies[i].kind, NULL);
+        if (n == NULL || supply_copy(n, &s->supplies[i]) != CSE_OK)
+            return CSE_ERR_NOMEM;
+    }
+    return CSE_OK;
+}
+
+static void allergy_clear(cse_allergy *a)
+{
+    cse_concept_clear(&a->allergen);
+    free(a->category);
+    free(a->type);
+    cse_concept_clear(&a->reaction);
+    free(a->clinical_status);
+    memset(a, 0, sizeof(*a));
+}
+
+static void pathology_clear(cse_pathology *p)
+{
+    free(p->report_id);
+    free(p->specimen_id);
+    free(p->accession);
+    cse_concept_clear(&p->specimen_type);
+    free(p->comment_type);
+    memset(p, 0, sizeof(*p));
+}
+
+static void request_clear(cse_request *r)
+{
+    free(r->priority);
+    free(r->requester_ref);
+    free(r->recipient_ref);
+    free(r->service_text);
+    cse_concept_clear(&r->reason);
+    free(r->mood);
+    memset(r, 0, sizeof(*r));
+}
+
+static cse_code entry_copy_parts(cse_entry *d, const cse_entry *e)
+{
+    cse_code rc = CSE_OK;
+
+    d->seq = e->seq;
+    d->snomed_description = e->snomed_description;
+    d->allergy.asserted = e->allergy.asserted;
+    d->allergy.onset = e->allergy.onset;
+    d->allergy.end = e->allergy.end;
+    d->path.role = e->path.role;
+    d->path.collected = e->path.collected;
+    d->path.received = e->path.received;
+    d->path.issued = e->path.issued;
+    d->problem.onset = e->problem.onset;
+    d->problem.abatement = e->problem.abatement;
+    d->req.occurrence = e->req.occurrence;
+    d->doc.absent = e->doc.absent;
+    if (cse_value_copy(&d->val, &e->val) != CSE_OK ||
+        cse_concept_copy(&d->interpretation, &e->interpretation) != CSE_OK ||
+        cse_strset(&d->performer_ref, e->performer_ref) != CSE_OK ||
+        cse_strset(&d->composition_id, e->composition_id) != CSE_OK ||
+        cse_strset(&d->class_code, e->class_code) != CSE_OK ||
+        cse_strset(&d->mood_code, e->mood_code) != CSE_OK ||
+        medication_copy(&d->med, &e->med) != CSE_OK ||
+        cse_concept_copy(&d->allergy.allergen, &e->allergy.allergen) != CSE_OK ||
+        cse_strset(&d->allergy.category, e->allergy.category) != CSE_OK ||
+        cse_strset(&d->allergy.type, e->allergy.type) != CSE_OK ||
+        cse_concept_copy(&d->allergy.reaction, &e->allergy.reaction) != CSE_OK ||
+        cse_strset(&d->allergy.clinical_status, e->allergy.clinical_status) != CSE_OK ||
+        cse_strset(&d->path.report_id, e->path.report_id) != CSE_OK ||
+        cse_strset(&d->path.specimen_id, e->path.specimen_id) != CSE_OK ||
+        cse_strset(&d->path.accession, e->path.accession) != CSE_OK ||
+        cse_concept_copy(&d->path.specimen_type, &e->path.specimen_type) != CSE_OK ||
+        cse_strset(&d->path.comment_type, e->path.comment_type) != CSE_OK ||
+        cse_strset(&d->problem.significance, e->problem.significance) != CSE_OK ||
+        cse_strset(&d->problem.named_id, e->problem.named_id) != CSE_OK ||
+        cse_strset(&d->req.priority, e->req.priority) != CSE_OK ||
+        cse_strset(&d->req.requester_ref, e->req.requester_ref) != CSE_OK ||
+        cse_strset(&d->req.recipient_ref, e->req.recipient_ref) != CSE_OK ||
+        cse_strset(&d->req.service_text, e->req.service_text) != CSE_OK ||
+        cse_concept_copy(&d->req.reason, &e->req.reason) != CSE_OK ||
+        cse_strset(&d->req.mood, e->req.mood) != CSE_OK ||
+        cse_strset(&d->doc.reference, e->doc.reference) != CSE_OK ||
+        cse_strset(&d->doc.media_type, e->doc.media_type) != CSE_OK ||
+        cse_strset(&d->doc.title, e->doc.title) != CSE_OK ||
+        cse_strset(&d->doc.custodian_ref, e->doc.custodian_ref) != CSE_OK ||
+        cse_strset(&d->enc.location_ref, e->enc.location_ref) != CSE_OK ||
+        cse_strset(&d->enc.performer_ref, e->enc.performer_ref) != CSE_OK ||
+        cse_strset(&d->enc.recorder_ref, e->enc.recorder_ref) != CSE_OK ||
+        cse_concept_copy(&d->enc.type, &e->enc.type) != CSE_OK)
+        rc = CSE_ERR_NOMEM;
+    for (size_t i = 0; rc == CSE_OK && i < e->n_ref_ranges; i++)
+        rc = cse_entry_add_ref_range(d, &e->ref_ranges[i]);
+    for (size_t i = 0; rc == CSE_OK && i < e->n_refs; i++)
+        rc = cse_entry_add_ref(d, e->refs[i].id, e->refs[i].role);
+    return rc;
+}
+
+cse_code cse_entry_add_ref(cse_entry *e, const char *id, const char *role)
+{
+    cse_entry_ref *nr;
+    char *i2, *r2;
+
+    if (e == NULL || id == NULL || role == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (e->n_refs >= 65536)
+        return CSE_ERR_LIMIT;
+    i2 = strdup(id);
+    r2 = strdup(role);
+    nr = i2 && r2 ? realloc(e->refs, (e->n_refs + 1) * sizeof(*nr)) : NULL;
+    if (nr == NULL) {
+        free(i2);
+        free(r2);
+        return CSE_ERR_NOMEM;
+    }
+    nr[e->n_refs].id = i2;
+    nr[e->n_refs].role = r2;
+    e->refs = nr;
+    e->n_refs++;
+    return CSE_OK;
+}
+
+const char *cse_entry_find_ref(const cse_entry *e, const char *role)
+{
+    for (size_t i = 0; e && role && i < e->n_refs; i++)
+        if (strcmp(e->refs[i].role, role) == 0)
+            return e->refs[i].id;
+    return NULL;
+}
+
+cse_code cse_entry_add_ref_range(cse_entry *e, const cse_range *r)
+{
+    cse_range *nr;
+
+    if (e == NULL || r == NULL)
+        return CSE_ERR_INVALID_ARG;
+    if (e->n_ref_ranges >= 64)
+        return CSE_ERR_LIMIT;
+    nr = realloc(e->ref_ranges, (e->n_ref_ranges + 1) * sizeof(*nr));
+    if (nr == NULL)
+        return CSE_ERR_NOMEM;
+    e->ref_ranges = nr;
+    memset(&nr[e->n_ref_ranges], 0, sizeof(*nr));
+    if (cse_range_copy(&nr[e->n_ref_ranges], r) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    e->n_ref_ranges++;
+    return CSE_OK;
 }
 
 /* ---- Entries ----------------------------------------------------------- */
@@ -217,6 +595,34 @@ void cse_entry_free(cse_entry *e)
     free(e->value);
     free_strv(e->annotations, e->n_annotations);
     free_strv(e->links, e->n_links);
+    cse_value_clear(&e->val);
+    cse_concept_clear(&e->interpretation);
+    for (size_t i = 0; i < e->n_ref_ranges; i++)
+        cse_range_clear(&e->ref_ranges[i]);
+    free(e->ref_ranges);
+    free(e->performer_ref);
+    free(e->composition_id);
+    free(e->class_code);
+    free(e->mood_code);
+    for (size_t i = 0; i < e->n_refs; i++) {
+        free(e->refs[i].id);
+        free(e->refs[i].role);
+    }
+    free(e->refs);
+    medication_clear(&e->med);
+    allergy_clear(&e->allergy);
+    pathology_clear(&e->path);
+    free(e->problem.significance);
+    free(e->problem.named_id);
+    request_clear(&e->req);
+    free(e->doc.reference);
+    free(e->doc.media_type);
+    free(e->doc.title);
+    free(e->doc.custodian_ref);
+    free(e->enc.location_ref);
+    free(e->enc.performer_ref);
+    free(e->enc.recorder_ref);
+    cse_concept_clear(&e->enc.type);
     free(e);
 }
 
@@ -265,6 +671,8 @@ cse_entry *cse_entry_dup(const cse_entry *e)
         rc = cse_entry_add_annotation(d, e->annotations[i]);
     for (size_t i = 0; rc == CSE_OK && i < e->n_links; i++)
         rc = cse_entry_add_link(d, e->links[i]);
+    if (rc == CSE_OK)
+        rc = entry_copy_parts(d, e);
     if (rc != CSE_OK) {
         cse_entry_free(d);
         return NULL;

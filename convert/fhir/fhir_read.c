@@ -110,6 +110,8 @@ typedef struct reader {
     cse__smap role_text;  /* Practitioner key -> role text */
     cse__smap prac_org;   /* Practitioner key -> Organization key */
     cse__smap encounters; /* Encounter key -> "index" */
+    cse__smap meds;       /* Medication key -> its code, packed (see pack_concept) */
+    cse__smap places;     /* Location key -> its name */
     cse__ptrvec agents;
 
     cse_patient patient;
@@ -145,6 +147,8 @@ static void reader_free(reader *r)
     cse__smap_free(&r->role_text);
     cse__smap_free(&r->prac_org);
     cse__smap_free(&r->encounters);
+    cse__smap_free(&r->meds);
+    cse__smap_free(&r->places);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -222,6 +226,8 @@ static cse_code count_loss(reader *r, const char *what, const char *why, int lin
 static const char WHY_STRUCTURAL[] = "structural (ignored deliberately)";
 static const char WHY_UNMAPPED[] = "resource type not mapped";
 static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
+static const char WHY_SUMMARY[] =
+    "summary of MedicationRequests (written from them, as the sending adaptor does)";
 
 /* ---- JSON helpers ------------------------------------------------------ */
 
@@ -306,6 +312,8 @@ static unsigned labels_of(const jv *o)
 
 /* Reads a CodeableConcept into c (zeroed): SNOMED codings first, so the
  * primary code is a SNOMED one when there is any. */
+static const jv *extension(const jv *o, const char *url);
+
 static cse_code read_concept(const jv *cc, cse_concept *c)
 {
     const jv *codings = jv_get(cc, "coding"), *k;
@@ -317,8 +325,32 @@ static cse_code read_concept(const jv *cc, cse_concept *c)
         {
             const char *sys = jstr(k, "system"), *code = jstr(k, "code");
             bool snomed = sys && strcmp(sys, CSE_SYSTEM_SNOMED) == 0;
+            const jv *desc, *d;
+            size_t j;
             if (code == NULL || *code == '\0' || snomed != (pass == 0))
                 continue;
+            /* GP Connect's sctdescid extension names the description the
+             * clinician picked: the sending adaptor writes that description
+             * id as the code (the concept follows as a translation; a
+             * marker is still written by its concept, see write_code()). */
+            desc = snomed ? extension(k, "https://fhir.nhs.uk/STU3/StructureDefinition/"
+                                         "Extension-coding-sctdescid")
+                          : NULL;
+            if (desc) {
+                const char *did = NULL, *ddisp = NULL;
+                jv_foreach(jv_get(desc, "extension"), j, d)
+                {
+                    const char *u = jstr(d, "url");
+                    if (u && strcmp(u, "descriptionId") == 0)
+                        did = jstr(d, "valueId");
+                    else if (u && strcmp(u, "descriptionDisplay") == 0)
+                        ddisp = jstr(d, "valueString");
+                }
+                if (did && *did && strcmp(did, code) != 0 &&
+                    (rc = cse_concept_add(c, sys, did,
+                                          ddisp ? ddisp : jstr(k, "display"))) != CSE_OK)
+                    break;
+            }
             if ((rc = cse_concept_add(c, sys, code, jstr(k, "display"))) != CSE_OK)
                 break;
         }
@@ -721,7 +753,22 @@ static cse_code scan_agent(reader *r, const res *x, const jv *o, const char *typ
     if (a == NULL)
         return nomem(r);
     if (person) {
+        const jv *n = jv_at(jv_get(o, "name"), 0), *g;
         a->name = name_text(jv_get(o, "name"));
+        /* The parts too, for the agentDirectory: the first prefix and given
+         * name, as the sending adaptor writes them. */
+        g = jv_get(n, "prefix");
+        if (jv_is_array(g))
+            g = jv_at(g, 0);
+        if (jv_is_string(g))
+            a->prefix = strdup(jv_str(g));
+        g = jv_get(n, "given");
+        if (jv_is_array(g))
+            g = jv_at(g, 0);
+        if (jv_is_string(g))
+            a->given = strdup(jv_str(g));
+        if (jstr(n, "family"))
+            a->family = strdup(jstr(n, "family"));
     } else {
         if (jstr(o, "name"))
             a->name = strdup(jstr(o, "name"));
@@ -813,6 +860,90 @@ static cse_code scan_flag(reader *r, const jv *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
+/* A drug's code, for the MedicationStatements and MedicationRequests that
+ * name it by medicationReference. Only the codes are kept (a compact index,
+ * not the resource): each coding as system, code and display separated by
+ * US (0x1f), codings separated by RS (0x1e), the text last after GS (0x1d).
+ * JSON strings here never hold those control characters unescaped, and an
+ * escaped one is dropped with its coding. */
+static bool packable(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '\x1d' || *s == '\x1e' || *s == '\x1f')
+            return false;
+    return true;
+}
+
+static cse_code scan_medication(reader *r, const res *x, const jv *o)
+{
+    const jv *cc = jv_get(o, "code"), *k;
+    const char *text = jstr(cc, "text");
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *f;
+    cse_code rc;
+
+    if (x->key == NULL || cc == NULL)
+        return CSE_OK;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return nomem(r);
+    jv_foreach(jv_get(cc, "coding"), i, k)
+    {
+        const char *sys = jstr(k, "system"), *code = jstr(k, "code");
+        const char *disp = jstr(k, "display");
+        if (code == NULL || *code == '\0' || !packable(sys) || !packable(code) ||
+            !packable(disp))
+            continue;
+        fprintf(f, "%s%s\x1f%s\x1f%s", ftell(f) ? "\x1e" : "", sys ? sys : "", code,
+                disp ? disp : "");
+    }
+    if (text && packable(text))
+        fprintf(f, "\x1d%s", text);
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return nomem(r);
+    }
+    rc = cse__smap_put(&r->meds, x->key, buf, true);
+    free(buf);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* Unpacks what scan_medication() kept into c (zeroed). */
+static cse_code unpack_concept(const char *packed, cse_concept *c)
+{
+    char *copy = strdup(packed), *text, *item, *save = NULL;
+    cse_code rc = CSE_OK;
+
+    if (copy == NULL)
+        return CSE_ERR_NOMEM;
+    if ((text = strchr(copy, '\x1d')) != NULL)
+        *text++ = '\0';
+    for (item = strtok_r(copy, "\x1e", &save); item && rc == CSE_OK;
+         item = strtok_r(NULL, "\x1e", &save)) {
+        char *sys = item, *code = strchr(sys, '\x1f'), *disp;
+        if (code == NULL || (disp = strchr(code + 1, '\x1f')) == NULL)
+            continue;
+        *code++ = '\0';
+        *disp++ = '\0';
+        rc = cse_concept_add(c, *sys ? sys : NULL, code, *disp ? disp : NULL);
+    }
+    /* SNOMED first, as read_concept() orders a CodeableConcept. */
+    for (size_t i = 1; rc == CSE_OK && i < c->n; i++) {
+        if (c->codings[i].system &&
+            strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0 &&
+            !(c->codings[0].system &&
+              strcmp(c->codings[0].system, CSE_SYSTEM_SNOMED) == 0)) {
+            cse_coding t = c->codings[0];
+            c->codings[0] = c->codings[i];
+            c->codings[i] = t;
+        }
+    }
+    if (rc == CSE_OK && text && *text)
+        rc = cse_concept_set_text(c, text);
+    free(copy);
+    return rc;
+}
+
 /* Pass 1 over one resource. */
 static cse_code scan(reader *r, res *x, const jv *o)
 {
@@ -858,6 +989,18 @@ static cse_code scan(reader *r, res *x, const jv *o)
     if (strcmp(type, "List") == 0) {
         x->kind = RK_STRUCTURAL;
         return scan_list(r, o);
+    }
+    if (strcmp(type, "Medication") == 0) {
+        x->kind = RK_STRUCTURAL;
+        return scan_medication(r, x, o);
+    }
+    if (strcmp(type, "Location") == 0) {
+        /* Only its name is kept, for the statements that name the place. */
+        x->kind = RK_STRUCTURAL;
+        if (x->key && jstr(o, "name") &&
+            cse__smap_put(&r->places, x->key, jstr(o, "name"), true) != CSE_OK)
+            return nomem(r);
+        return CSE_OK;
     }
     if (type_in(type, STRUCTURAL_TYPES)) {
         x->kind = RK_STRUCTURAL;
@@ -947,6 +1090,67 @@ static cse_code add_notes(cse_entry *e, const jv *o)
     }
     if (rc == CSE_OK && jv_is_object(notes) && jstr(notes, "text"))
         rc = cse_entry_add_annotation(e, jstr(notes, "text"));
+    return rc;
+}
+
+static char *number_text(const jv *n);
+
+/* A FHIR Quantity into q (zeroed); nothing when it has no number. */
+static cse_code read_quantity(const jv *fq, cse_quantity *q)
+{
+    char *num = number_text(jv_get(fq, "value"));
+    cse_code rc;
+    if (num == NULL)
+        return CSE_OK;
+    rc = cse_quantity_set(q, num, jstr(fq, "unit"), jstr(fq, "code"));
+    free(num);
+    if (rc == CSE_OK && jstr(fq, "comparator"))
+        rc = cse_strset(&q->comparator, jstr(fq, "comparator"));
+    return rc;
+}
+
+/* The typed parts of an Observation: its value, interpretation and
+ * reference ranges (the text form stays in `value`). */
+static cse_code observation_typed(cse_entry *e, const jv *o)
+{
+    const jv *v, *interp = jv_get(o, "interpretation");
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if ((v = jv_get(o, "valueQuantity")) != NULL && jv_get(v, "value")) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_quantity(v, &e->val.quantity);
+    } else if ((v = jv_get(o, "valueCodeableConcept")) != NULL) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = read_concept(v, &e->val.coded);
+    } else if (jstr(o, "valueString")) {
+        e->val.kind = CSE_VALUE_TEXT;
+        rc = cse_strset(&e->val.text, jstr(o, "valueString"));
+    } else if ((v = jv_get(o, "valueRange")) != NULL) {
+        e->val.kind = CSE_VALUE_RANGE;
+        rc = read_quantity(jv_get(v, "low"), &e->val.range.low);
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "high"), &e->val.range.high);
+    }
+    if (jv_is_array(interp))
+        interp = jv_at(interp, 0);
+    if (rc == CSE_OK && interp)
+        rc = read_concept(interp, &e->interpretation);
+    jv_foreach(jv_get(o, "referenceRange"), i, v)
+    {
+        cse_range r = {0};
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "low"), &r.low);
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(v, "high"), &r.high);
+        if (rc == CSE_OK)
+            rc = cse_strset(&r.text, jstr(v, "text"));
+        if (rc == CSE_OK && jv_get(v, "type"))
+            rc = read_concept(jv_get(v, "type"), &r.type);
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref_range(e, &r);
+        cse_range_clear(&r);
+    }
     return rc;
 }
 
@@ -1195,9 +1399,9 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
     const jv *p;
 
     if (strcmp(type, "Observation") == 0) {
+        /* The adaptor dates the statement by its effective time alone
+         * (unknown when there is none), not by when the result was issued. */
         rc = read_effective(r, x, o, "effective", e);
-        if (rc == CSE_OK)
-            rc = read_time(r, x, o, "issued", "issued", &e->availability);
     } else if (strcmp(type, "Condition") == 0 ||
                strcmp(type, "AllergyIntolerance") == 0) {
         rc = read_time(r, x, o, "onsetDateTime", "onsetDateTime", &e->effective_low);
@@ -1215,6 +1419,15 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
                            &e->effective_center);
         if (rc == CSE_OK)
             rc = read_time(r, x, o, "recorded", "recorded", &e->availability);
+    } else if (strcmp(type, "MedicationRequest") == 0) {
+        const jv *vp = jv_get(jv_get(o, "dispenseRequest"), "validityPeriod");
+        rc = read_time(r, x, o, "authoredOn", "authoredOn", &e->availability);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, vp, "start", "dispenseRequest.validityPeriod.start",
+                           &e->effective_low);
+        if (rc == CSE_OK)
+            rc = read_time(r, x, vp, "end", "dispenseRequest.validityPeriod.end",
+                           &e->effective_high);
     } else if (strcmp(type, "MedicationStatement") == 0) {
         rc = read_effective(r, x, o, "effective", e);
         if (rc == CSE_OK)
@@ -1270,6 +1483,591 @@ static const jv *author_ref_of(const jv *o, const char *type)
     return jv_get(o, "recorder");
 }
 
+/* ---- Medication requests ----------------------------------------------- */
+
+#define GPC_EXT "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-CareConnect-GPC-"
+#define UKCORE_EXT "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-"
+
+/* An extension by the tail of its URL, GP Connect (STU3) or UK Core (R4). */
+static const jv *ext_named(const jv *o, const char *gpc, const char *ukcore)
+{
+    char url[160];
+    const jv *v;
+    snprintf(url, sizeof(url), GPC_EXT "%s", gpc);
+    if ((v = extension(o, url)) != NULL)
+        return v;
+    snprintf(url, sizeof(url), UKCORE_EXT "%s", ukcore);
+    return extension(o, url);
+}
+
+/* A number as the source wrote it, or NULL. */
+static char *number_text(const jv *n)
+{
+    char *s;
+    if (!jv_is_number(n))
+        return NULL;
+    if (asprintf(&s, "%.*s", (int)n->len, n->s) < 0)
+        return NULL;
+    return s;
+}
+
+/* "Patient Instruction: .. Expected Supply Duration: 28 days Notes: ..": the
+ * supply annotation the sending adaptor writes from a MedicationRequest. */
+static cse_code supply_note(cse_supply *sp, const jv *o)
+{
+    const jv *dose = jv_at(jv_get(o, "dosageInstruction"), 0), *v;
+    const jv *dur = jv_get(jv_get(o, "dispenseRequest"), "expectedSupplyDuration");
+    char *buf = NULL, *num;
+    size_t len = 0, i;
+    FILE *f = open_memstream(&buf, &len);
+    bool notes = false;
+    cse_code rc = CSE_OK;
+
+    if (f == NULL)
+        return CSE_ERR_NOMEM;
+    if (jstr(dose, "patientInstruction"))
+        fprintf(f, "Patient Instruction: %s", jstr(dose, "patientInstruction"));
+    if ((num = number_text(jv_get(dur, "value"))) != NULL) {
+        const char *unit = jstr(dur, "unit") ? jstr(dur, "unit") : jstr(dur, "code");
+        fprintf(f, "%sExpected Supply Duration: %s%s%s%s", ftell(f) ? " " : "", num,
+                unit ? " " : "", unit ? unit : "",
+                unit && strcmp(num, "1") != 0 && unit[strlen(unit) - 1] != 's' ? "s"
+                                                                               : "");
+        free(num);
+    }
+    jv_foreach(jv_get(o, "note"), i, v)
+    {
+        if (jstr(v, "text") == NULL)
+            continue;
+        fprintf(f, "%s%s%s", ftell(f) ? " " : "",
+                notes ? "" : "Notes: ", jstr(v, "text"));
+        notes = true;
+    }
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    if (len)
+        rc = cse_supply_add_note(sp, buf);
+    free(buf);
+    return rc;
+}
+
+/* A MedicationRequest: a plan becomes an authorisation (with its repeats,
+ * quantity, prescription type, and a discontinuation when it was stopped),
+ * an order an issue that fulfils the plan it is based on, as the national
+ * sending adaptor writes them. The drug is already the entry's code. */
+static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
+{
+    const char *intent = jstr(o, "intent"), *status = jstr(o, "status");
+    bool plan = intent == NULL || strcmp(intent, "order") != 0;
+    const jv *disp = jv_get(o, "dispenseRequest"), *q = jv_get(disp, "quantity");
+    const jv *ptype = ext_named(o, "PrescriptionType-1", "MedicationPrescriptionType");
+    const jv *rep =
+        ext_named(o, "MedicationRepeatInformation-1", "MedicationRepeatInformation");
+    const jv *reason = ext_named(o, "MedicationStatusReason-1", "MedicationStatusReason");
+    const jv *agency = ext_named(o, "PrescribingAgency-1", "MedicationPrescribingAgency");
+    const jv *v;
+    cse_supply *sp;
+    char *num, *prior;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (cse_strset(&e->mood_code, plan ? "INT" : "ORD") != CSE_OK ||
+        cse_strset(&e->med.dosage,
+                   jstr(jv_at(jv_get(o, "dosageInstruction"), 0), "text")) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if ((sp = cse_medication_add_supply(
+             &e->med, plan ? CSE_SUPPLY_AUTHORISE : CSE_SUPPLY_PRESCRIBE, e->id)) == NULL)
+        return CSE_ERR_NOMEM;
+    sp->status = strdup(status && strcmp(status, "active") != 0 ? "COMPLETE" : "ACTIVE");
+    sp->effective_low = e->effective_low;
+    sp->effective_high = e->effective_high;
+    sp->availability = e->availability;
+    sp->repeats = -1;
+    if (sp->status == NULL || cse_strset(&sp->author_ref, e->author_ref) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    /* Who pays: the prescribing agency, NHS Prescription unless said. */
+    if (agency && jv_get(agency, "valueCodeableConcept"))
+        rc = read_concept(jv_get(agency, "valueCodeableConcept"), &sp->code);
+    if (rc == CSE_OK && sp->code.n == 0)
+        rc = cse_concept_add(&sp->code, CSE_SYSTEM_SNOMED, "394823007",
+                             "NHS Prescription");
+    if (rc == CSE_OK && ptype) {
+        const jv *k = jv_at(jv_get(jv_get(ptype, "valueCodeableConcept"), "coding"), 0);
+        const char *t = jstr(k, "display") ? jstr(k, "display") : jstr(k, "code");
+        rc = cse_strset(&e->med.prescription_type, t);
+        if (plan && jstr(k, "code") && strcmp(jstr(k, "code"), "acute") == 0)
+            sp->repeats = 0;
+    }
+    if (plan && sp->repeats < 0) {
+        sp->repeats = 1;
+        jv_foreach(jv_get(rep, "extension"), i, v)
+        {
+            const char *u = jstr(v, "url");
+            const jv *n = jv_get(v, "valueUnsignedInt");
+            if (n == NULL)
+                n = jv_get(v, "valuePositiveInt");
+            if (u && strcmp(u, "numberOfRepeatPrescriptionsAllowed") == 0 &&
+                jv_is_number(n))
+                sp->repeats = atoi(n->s);
+        }
+    }
+    if (rc == CSE_OK && (num = number_text(jv_get(q, "value"))) != NULL) {
+        rc = cse_quantity_set(&sp->quantity, num, jstr(q, "unit"), jstr(q, "code"));
+        free(num);
+    }
+    if (rc == CSE_OK) {
+        const jv *qt = extension(disp, GPC_EXT "MedicationQuantityText-1");
+        if (qt == NULL)
+            qt = extension(disp, UKCORE_EXT "MedicationQuantityText");
+        rc = cse_strset(&sp->quantity_text, jstr(qt, "valueString")
+                                                ? jstr(qt, "valueString")
+                                                : jstr(q, "unit"));
+    }
+    if (rc == CSE_OK)
+        rc = supply_note(sp, o);
+    if (rc == CSE_OK && !plan &&
+        (prior = ref_key(r, jv_at(jv_get(o, "basedOn"), 0))) != NULL) {
+        rc = cse_strset(&sp->prior_id, prior);
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref(e, prior, "fulfils");
+        free(prior);
+    }
+    if (rc != CSE_OK || !plan ||
+        (reason == NULL && (status == NULL || strcmp(status, "stopped") != 0)))
+        return rc;
+    /* Stopped: a discontinuation naming the authorisation, with its reason. */
+    {
+        char did[200];
+        const jv *why = NULL, *when = NULL;
+        cse_supply *dc;
+        jv_foreach(jv_get(reason, "extension"), i, v)
+        {
+            const char *u = jstr(v, "url");
+            if (u && strcmp(u, "statusReason") == 0)
+                why = jv_get(v, "valueCodeableConcept");
+            else if (u && strcmp(u, "statusChangeDate") == 0)
+                when = v;
+        }
+        snprintf(did, sizeof(did), "%s#discontinue", e->id ? e->id : "");
+        if ((dc = cse_medication_add_supply(&e->med, CSE_SUPPLY_DISCONTINUE, did)) ==
+            NULL)
+            return CSE_ERR_NOMEM;
+        /* sp may have moved: find the authorisation again. */
+        sp = cse_medication_find_supply(&e->med, e->id);
+        dc->status = strdup("COMPLETE");
+        dc->repeats = -1;
+        if (dc->status == NULL || cse_strset(&dc->prior_id, e->id) != CSE_OK ||
+            cse_strset(&dc->author_ref, e->author_ref) != CSE_OK)
+            return CSE_ERR_NOMEM;
+        if ((rc = read_concept(why, &dc->code)) == CSE_OK && dc->code.n == 0 &&
+            dc->code.text == NULL)
+            rc = cse_concept_set_text(&dc->code, "Stopped");
+        if (rc == CSE_OK && jstr(when, "valueDateTime") &&
+            cse_time_parse_fhir(jstr(when, "valueDateTime"), &dc->availability) != CSE_OK)
+            dc->availability.precision = CSE_TIME_NONE;
+        if (rc == CSE_OK && dc->availability.precision == CSE_TIME_NONE && sp)
+            dc->availability =
+                sp->effective_high.precision ? sp->effective_high : sp->availability;
+        if (rc == CSE_OK)
+            rc = cse_supply_add_note(dc, dc->code.text ? dc->code.text
+                                         : dc->code.n && dc->code.codings[0].display
+                                             ? dc->code.codings[0].display
+                                             : "Stopped");
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref(e, did, "reverses");
+    }
+    return rc;
+}
+
+/* ---- Allergies --------------------------------------------------------- */
+
+/* The first letter upper-cased ("resolved" -> "Resolved"), into buf. */
+static const char *capital(const char *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", s ? s : "");
+    if (buf[0] >= 'a' && buf[0] <= 'z')
+        buf[0] = (char)(buf[0] - 32);
+    return buf;
+}
+
+static const char *concept_text(const jv *cc)
+{
+    const char *t = jstr(cc, "text");
+    return t ? t : jstr(jv_at(jv_get(cc, "coding"), 0), "display");
+}
+
+/* An AllergyIntolerance: its parts in the model, and the one annotation the
+ * sending adaptor writes for what HL7 has no place for (reason ended,
+ * status, end date, type, criticality, last occurrence, who asserted it,
+ * reactions, then the notes). */
+static cse_code allergy(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *cs = jv_get(o, "clinicalStatus"), *cat = jv_get(o, "category"), *v, *w;
+    const jv *end = extension(o, GPC_EXT "AllergyIntoleranceEnd-1");
+    const char *status = jv_is_string(cs) ? jv_str(cs) : NULL;
+    const char *crit = jstr(o, "criticality"), *type = jstr(o, "type");
+    char *buf = NULL, cap[64];
+    size_t len = 0, i, j;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    if (status == NULL && jv_is_object(cs))
+        status = jstr(jv_at(jv_get(cs, "coding"), 0), "code");
+    if (jv_is_array(cat))
+        cat = jv_at(cat, 0);
+    if (end == NULL)
+        end = extension(o, UKCORE_EXT "AllergyIntoleranceEnd");
+    if (cse_strset(&e->allergy.category, jv_is_string(cat) ? jv_str(cat) : NULL) ||
+        cse_strset(&e->allergy.type, type) ||
+        cse_strset(&e->allergy.clinical_status, status))
+        return CSE_ERR_NOMEM;
+    e->allergy.onset = e->effective_low;
+    e->allergy.asserted = e->availability;
+    /* The adaptor dates it by its onset, as a point. */
+    e->effective_center = e->effective_low;
+    e->effective_low.precision = CSE_TIME_NONE;
+    e->effective_high.precision = CSE_TIME_NONE;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+#define SEP (ftell(f) ? " " : "")
+    jv_foreach(jv_get(end, "extension"), i, v)
+    {
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "reasonEnded") == 0 &&
+            jstr(v, "valueString"))
+            fprintf(f, "%sReason Ended: %s", SEP, jstr(v, "valueString"));
+    }
+    if (status)
+        fprintf(f, "%sStatus: %s", SEP, capital(status, cap, sizeof(cap)));
+    jv_foreach(jv_get(end, "extension"), i, v)
+    {
+        const char *d = jstr(v, "valueDateTime");
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "endDate") == 0 && d) {
+            cse_time t;
+            char day[32];
+            if (cse_time_parse_fhir(d, &t) == CSE_OK) {
+                e->allergy.end = t;
+                fprintf(f, "%sEnd Date: %s", SEP,
+                        cse_time_format_fhir_date(&t, day, sizeof(day)));
+            }
+        }
+    }
+    if (type)
+        fprintf(f, "%sType: %s", SEP, capital(type, cap, sizeof(cap)));
+    if (crit)
+        fprintf(f, "%sCriticality: %s", SEP,
+                strcmp(crit, "low") == 0    ? "Low Risk"
+                : strcmp(crit, "high") == 0 ? "High Risk"
+                                            : "Unable to Assess Risk");
+    if (jstr(o, "lastOccurrence")) {
+        cse_time t;
+        char day[32];
+        if (cse_time_parse_fhir(jstr(o, "lastOccurrence"), &t) == CSE_OK)
+            fprintf(f, "%sLast Occurred: %s", SEP,
+                    cse_time_format_fhir_date(&t, day, sizeof(day)));
+    }
+    {
+        /* Who said so, when it was not a clinician. */
+        const char *as = jstr(jv_get(o, "asserter"), "reference");
+        const char *rec = jstr(jv_get(o, "recorder"), "reference");
+        if (as && strstr(as, "Practitioner")) {
+            char *owned;
+            const char *k = agent_key(r, jv_get(o, "asserter"), &owned);
+            rc = cse_strset(&e->performer_ref, k);
+            free(owned);
+        }
+        if (as && strstr(as, "Patient/"))
+            fprintf(f, "%sAsserted By Patient", SEP);
+        else if (as && strstr(as, "RelatedPerson/"))
+            fprintf(f, "%sAsserted By: Related Person", SEP);
+        if (rec && strstr(rec, "Patient/"))
+            fprintf(f, "%sRecorded By Patient", SEP);
+    }
+    jv_foreach(jv_get(o, "reaction"), i, v)
+    {
+        const char *sev = jstr(v, "severity");
+        fprintf(f, "%s%sReaction %zu", i ? "," : "", SEP, i + 1);
+        if (jstr(v, "description"))
+            fprintf(f, " Description: %s", jstr(v, "description"));
+        if (concept_text(jv_get(v, "exposureRoute")))
+            fprintf(f, " Exposure Route: %s", concept_text(jv_get(v, "exposureRoute")));
+        if (sev) {
+            fputs(" Severity: ", f);
+            for (const char *p = sev; *p; p++)
+                fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, f);
+        }
+        jv_foreach(jv_get(v, "manifestation"), j, w)
+        {
+            fprintf(f, "%s%s", j ? ", " : " Manifestation(s): ", concept_text(w));
+        }
+        if (i == 0 && jv_get(v, "manifestation"))
+            rc = read_concept(jv_at(jv_get(v, "manifestation"), 0), &e->allergy.reaction);
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%s%s", SEP, e->annotations[i]);
+#undef SEP
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (rc == CSE_OK && len)
+        rc = cse_entry_add_annotation(e, buf);
+    if (rc == CSE_OK)
+        rc = cse_concept_copy(&e->allergy.allergen, &e->code);
+    free(buf);
+    return rc;
+}
+
+/* ---- Referrals ---------------------------------------------------------- */
+
+/* Displays of the concepts in a list, comma separated. */
+static void list_displays(FILE *f, const jv *list)
+{
+    const jv *v;
+    size_t i, n = 0;
+    jv_foreach(list, i, v)
+    {
+        const char *t = concept_text(v);
+        if (t)
+            fprintf(f, "%s%s", n++ ? "," : "", t);
+    }
+}
+
+/* A ReferralRequest: its priority, and the one text the sending adaptor
+ * writes (UBRN, services requested, specialty, reason codes, priority when
+ * it has no HL7 code, notes, description). */
+static cse_code referral(reader *r, const jv *o, cse_entry *e)
+{
+    const char *prio = jstr(o, "priority"), *ubrn;
+    char *buf = NULL;
+    size_t len = 0, i;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    (void)r;
+    if (cse_strset(&e->req.priority, prio) != CSE_OK ||
+        cse_strset(&e->req.service_text,
+                   concept_text(jv_at(jv_get(o, "serviceRequested"), 0))) != CSE_OK ||
+        read_concept(jv_at(jv_get(o, "reasonCode"), 0), &e->req.reason) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+    if ((ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/ubr-number")) != NULL ||
+        (ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/UBRN")) != NULL)
+        fprintf(f, "UBRN: %s", ubrn);
+    if (jv_get(o, "serviceRequested")) {
+        fprintf(f, "%sService(s) Requested: ", ftell(f) ? " " : "");
+        list_displays(f, jv_get(o, "serviceRequested"));
+    }
+    if (concept_text(jv_get(o, "specialty")))
+        fprintf(f, "%sSpecialty: %s", ftell(f) ? " " : "",
+                concept_text(jv_get(o, "specialty")));
+    if (jv_get(o, "reasonCode")) {
+        fprintf(f, "%sReason Codes: ", ftell(f) ? " " : "");
+        list_displays(f, jv_get(o, "reasonCode"));
+    }
+    if (prio && strcmp(prio, "routine") != 0 && strcmp(prio, "urgent") != 0) {
+        char up[32];
+        snprintf(up, sizeof(up), "%s", prio);
+        for (char *p = up; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        fprintf(f, "%sPriority: %s", ftell(f) ? " " : "", up);
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%sAnnotation: %s", ftell(f) ? " " : "", e->annotations[i]);
+    if (jstr(o, "description"))
+        fprintf(f, "%s%s", ftell(f) ? " " : "", jstr(o, "description"));
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (len)
+        rc = cse_entry_add_annotation(e, buf);
+    free(buf);
+    return rc;
+}
+
+/* ---- Immunisations ------------------------------------------------------ */
+
+/* "true" or "false" for a JSON boolean (or a string holding one). */
+static const char *bool_text(const jv *v)
+{
+    if (jv_is_string(v))
+        return strcmp(jv_str(v), "true") == 0 ? "true" : "false";
+    return v && v->type == JV_TRUE ? "true" : "false";
+}
+
+/* The name of the place or organisation a reference names, or NULL. */
+static const char *named(reader *r, const jv *ref)
+{
+    char *k = ref_key(r, ref);
+    const char *name = NULL;
+    const cse_agent *a;
+    if (k == NULL)
+        return NULL;
+    if ((name = cse__smap_get(&r->places, k)) == NULL && (a = find_agent(r, k)) != NULL)
+        name = a->name;
+    free(k);
+    return name;
+}
+
+/* An Immunization: the one annotation the sending adaptor writes for what the
+ * ObservationStatement has no place for (parent present, primary source,
+ * location, manufacturer, batch, expiry, site, route, dose, reasons,
+ * protocols, then the notes). */
+static cse_code immunization(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *pp = extension(o, "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                                "Extension-CareConnect-ParentPresent-1");
+    const jv *ps = jv_get(o, "primarySource"), *v, *w, *dq = jv_get(o, "doseQuantity");
+    const jv *expl = jv_get(o, "explanation");
+    char *buf = NULL, *num;
+    size_t len = 0, i, j;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+#define SEP (ftell(f) ? " " : "")
+    if (pp && (v = jv_get(pp, "valueBoolean")) != NULL)
+        fprintf(f, "Parent Present: %s", bool_text(v));
+    if (ps)
+        fprintf(f, "%sPrimary Source: %s", SEP, bool_text(ps));
+    if (named(r, jv_get(o, "location")))
+        fprintf(f, "%sLocation: %s", SEP, named(r, jv_get(o, "location")));
+    if (named(r, jv_get(o, "manufacturer")))
+        fprintf(f, "%sManufacturer: %s", SEP, named(r, jv_get(o, "manufacturer")));
+    if (jstr(o, "lotNumber"))
+        fprintf(f, "%sBatch: %s", SEP, jstr(o, "lotNumber"));
+    if (jstr(o, "expirationDate"))
+        fprintf(f, "%sExpiration: %s", SEP, jstr(o, "expirationDate"));
+    if (concept_text(jv_get(o, "site")))
+        fprintf(f, "%sSite: %s", SEP, concept_text(jv_get(o, "site")));
+    if (concept_text(jv_get(o, "route")))
+        fprintf(f, "%sRoute: %s", SEP, concept_text(jv_get(o, "route")));
+    if ((num = number_text(jv_get(dq, "value"))) != NULL) {
+        const char *u = jstr(dq, "unit") ? jstr(dq, "unit") : jstr(dq, "code");
+        fprintf(f, "%sQuantity: %s%s%s", SEP, num, u ? " " : "", u ? u : "");
+        free(num);
+    }
+    if (jv_get(expl, "reason")) {
+        fprintf(f, "%sReason:", SEP);
+        jv_foreach(jv_get(expl, "reason"), i, v)
+        {
+            if (concept_text(v))
+                fprintf(f, " %s", concept_text(v));
+        }
+    }
+    if (jv_get(expl, "reasonNotGiven")) {
+        fprintf(f, "%sReason not given:", SEP);
+        jv_foreach(jv_get(expl, "reasonNotGiven"), i, v)
+        {
+            if (concept_text(v))
+                fprintf(f, " %s", concept_text(v));
+        }
+    }
+    jv_foreach(jv_get(o, "vaccinationProtocol"), i, v)
+    {
+        const jv *seq = jv_get(v, "doseSequence"), *doses = jv_get(v, "seriesDoses");
+        fprintf(f, "%sVaccination Protocol %zu:", SEP, i + 1);
+        if (jstr(v, "description"))
+            fprintf(f, " %s", jstr(v, "description"));
+        if (jv_is_number(seq))
+            fprintf(f, " Sequence: %.*s", (int)seq->len, seq->s);
+        if (jv_is_number(doses))
+            fprintf(f, "%s Doses: %.*s", jv_is_number(seq) ? "," : "", (int)doses->len,
+                    doses->s);
+        if (jv_get(v, "targetDisease")) {
+            fputs(" Target Disease: ", f);
+            jv_foreach(jv_get(v, "targetDisease"), j, w)
+            {
+                if (concept_text(w))
+                    fprintf(f, "%s%s", j ? "," : "", concept_text(w));
+            }
+        }
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%s%s", SEP, e->annotations[i]);
+#undef SEP
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    for (i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    if (len)
+        rc = cse_entry_add_annotation(e, buf);
+    free(buf);
+    return rc;
+}
+
+/* ---- Problems ----------------------------------------------------------- */
+
+/* A Condition: its significance, the statement that names it (actualProblem,
+ * when that is an Observation written on its own) and the related clinical
+ * content it links to, as GP Connect's extensions carry them. */
+static cse_code condition(reader *r, const jv *o, cse_entry *e)
+{
+    const jv *ext = jv_get(o, "extension"), *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(ext, i, v)
+    {
+        const char *u = jstr(v, "url");
+        char *k;
+        if (u == NULL || rc != CSE_OK)
+            continue;
+        if (strstr(u, "ProblemSignificance") && jstr(v, "valueCode")) {
+            rc = cse_strset(&e->problem.significance, jstr(v, "valueCode"));
+        } else if (strstr(u, "RelatedClinicalContent") &&
+                   (k = ref_key(r, jv_get(v, "valueReference"))) != NULL) {
+            rc = cse_entry_add_link(e, k);
+            if (rc == CSE_OK)
+                rc = cse_entry_add_ref(e, k, "component");
+            free(k);
+        } else if (strstr(u, "ActualProblem") &&
+                   (k = ref_key(r, jv_get(v, "valueReference"))) != NULL) {
+            const char *ref = jstr(jv_get(v, "valueReference"), "reference");
+            if (ref && strstr(ref, "Observation/")) {
+                rc = cse_strset(&e->problem.named_id, k);
+                if (rc == CSE_OK)
+                    rc = cse_entry_add_ref(e, k, "named");
+            }
+            free(k);
+        }
+    }
+    e->problem.onset = e->effective_low;
+    e->problem.abatement = e->effective_high;
+    {
+        /* clinicalStatus: a code in STU3, a CodeableConcept in R4. */
+        const jv *cs = jv_get(o, "clinicalStatus");
+        const char *st =
+            jv_is_string(cs) ? jv_str(cs) : jstr(jv_at(jv_get(cs, "coding"), 0), "code");
+        if (rc == CSE_OK && st)
+            rc = cse_strset(&e->status, st);
+    }
+    return rc;
+}
+
+static bool comment_note(const cse_concept *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->codings[i].system &&
+            strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0 && c->codings[i].code &&
+            strcmp(c->codings[i].code, "37331000000100") == 0)
+            return true;
+    return false;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -1308,6 +2106,10 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
                 return count_loss(r, "Flag", WHY_NOT_MARKER, x->line);
         }
     }
+    /* GP Connect's MedicationStatement summarises the MedicationRequests it is
+     * based on, which are written themselves (as the sending adaptor does). */
+    if (strcmp(type, "MedicationStatement") == 0 && jv_at(jv_get(o, "basedOn"), 0))
+        return count_loss(r, "MedicationStatement", WHY_SUMMARY, x->line);
     if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
         return nomem(r);
     e->source_line = x->line;
@@ -1315,10 +2117,16 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
         strcmp(type, "MedicationStatement") != 0)
         cc = NULL;
-    if (cc == NULL && jv_get(o, "medicationReference"))
-        rc = cse_concept_set_text(&e->code,
-                                  jstr(jv_get(o, "medicationReference"), "display"));
-    else
+    if (cc == NULL && jv_get(o, "medicationReference")) {
+        /* The drug is a Medication resource: its code, found in pass 1. */
+        char *mk = ref_key(r, jv_get(o, "medicationReference"));
+        const char *packed = mk ? cse__smap_get(&r->meds, mk) : NULL;
+        free(mk);
+        rc = packed ? unpack_concept(packed, &e->code) : CSE_OK;
+        if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL)
+            rc = cse_concept_set_text(&e->code,
+                                      jstr(jv_get(o, "medicationReference"), "display"));
+    } else
         rc = read_concept(cc, &e->code);
     if (rc == CSE_OK && e->code.n == 0 && e->code.text == NULL &&
         strcmp(type, "Encounter") == 0)
@@ -1333,6 +2141,8 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         rc = add_notes(e, o);
     if (rc == CSE_OK && strcmp(type, "Observation") == 0)
         rc = observation_value(e, o);
+    if (rc == CSE_OK && strcmp(type, "Observation") == 0)
+        rc = observation_typed(e, o);
     if (rc != CSE_OK) {
         cse_entry_free(e);
         return nomem(r);
@@ -1340,6 +2150,38 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if ((rc = entry_times(r, x, o, type, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc;
+    }
+    if (strcmp(type, "Observation") == 0 && comment_note(&e->code)) {
+        /* A comment note (37331000000100) is a NarrativeStatement, as the
+         * sending adaptor writes it (and the requesting adaptor reads one
+         * back as): its text is the comment, its date the time issued. */
+        e->kind = CSE_ENTRY_NARRATIVE;
+        if (e->availability.precision == CSE_TIME_NONE &&
+            (rc = read_time(r, x, o, "issued", "issued", &e->availability)) != CSE_OK) {
+            cse_entry_free(e);
+            return rc;
+        }
+    }
+    if (strcmp(type, "Condition") == 0 && (rc = condition(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (strcmp(type, "Immunization") == 0 && (rc = immunization(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (strcmp(type, "ReferralRequest") == 0 && (rc = referral(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (strcmp(type, "AllergyIntolerance") == 0 && (rc = allergy(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (strcmp(type, "MedicationRequest") == 0 &&
+        (rc = medication_request(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     e->labels = labels_of(o);
     info.cls = cse_concept_classify(&e->code, &info.reason);
@@ -1366,6 +2208,9 @@ static cse_code emit(reader *r, const res *x)
         if ((o = fetch(r, x)) == NULL)
             return r->err ? r->err->code : CSE_ERR_INTERNAL;
         const char *t = jstr(o, "resourceType");
+        /* A Medication travels as the code of each statement naming it. */
+        if (strcmp(t, "Medication") == 0)
+            return CSE_OK;
         size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
         /* Only a resource type's name is ever reported, never other text. */
         return count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",

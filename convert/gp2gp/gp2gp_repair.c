@@ -103,6 +103,9 @@ struct repair {
 struct names {
     const xmlChar *hl7, *xsi, *comp, *obs, *code, *id, *translation, *original_text,
         *conf, *interaction_id, *schema_location;
+    /* the other statements, and the compound that may hold them */
+    const xmlChar *narrative, *link_set, *plan, *request, *medication, *registration,
+        *compound;
 };
 
 /* One pass: the parser and the stack of open element names. */
@@ -217,8 +220,17 @@ static int intern_names(xmlParserCtxtPtr ctxt, struct names *n)
     n->conf = xmlDictLookup(d, BAD_CAST "confidentialityCode", -1);
     n->interaction_id = xmlDictLookup(d, BAD_CAST "interactionId", -1);
     n->schema_location = xmlDictLookup(d, BAD_CAST "schemaLocation", -1);
+    n->narrative = xmlDictLookup(d, BAD_CAST "NarrativeStatement", -1);
+    n->link_set = xmlDictLookup(d, BAD_CAST "LinkSet", -1);
+    n->plan = xmlDictLookup(d, BAD_CAST "PlanStatement", -1);
+    n->request = xmlDictLookup(d, BAD_CAST "RequestStatement", -1);
+    n->medication = xmlDictLookup(d, BAD_CAST "MedicationStatement", -1);
+    n->registration = xmlDictLookup(d, BAD_CAST "RegistrationStatement", -1);
+    n->compound = xmlDictLookup(d, BAD_CAST "CompoundStatement", -1);
     return n->hl7 && n->xsi && n->comp && n->obs && n->code && n->id && n->translation &&
-           n->original_text && n->conf && n->interaction_id && n->schema_location;
+           n->original_text && n->conf && n->interaction_id && n->schema_location &&
+           n->narrative && n->link_set && n->plan && n->request && n->medication &&
+           n->registration && n->compound;
 }
 
 /* Feeds the input to a SAX2 push parser, a chunk at a time, until the end,
@@ -326,7 +338,19 @@ struct scan {
     size_t text_len;
     int primary_is_marker;
     char marker_code[20];
+    /* Whether the composition being read may be labelled (DESIGN.md section
+     * 4 rule 2): only when it holds a marker and every other statement in it
+     * is already labelled, itself or by a CompoundStatement around it. */
+    int comp_has_marker;
+    size_t comp_unlabelled;
+    size_t compounds_labelled; /* open CompoundStatements carrying NOPAT */
+    unsigned char *stmt;       /* by depth: STMT_* of the element open there */
 };
+
+/* What an open element is, for the composition rule. */
+#define STMT_LEAF 1u     /* a statement that is not a container */
+#define STMT_COMPOUND 2u /* a CompoundStatement */
+#define STMT_NOPAT 4u    /* it carries NOPAT itself */
 
 /* SAX2 attributes come as (localname, prefix, URI, value, end) tuples. Copies
  * the value of the unprefixed attribute `name` into buf; 1 when present. */
@@ -417,14 +441,46 @@ static cse_code note_marker(struct repair *rp, struct scan *s)
     m->promote = !s->primary_is_marker;
     memcpy(m->code, s->marker_code, sizeof(m->code));
     memcpy(m->id, s->obs_id, sizeof(m->id));
-    if (s->in_comp && (rp->n_comps == 0 || rp->comps[rp->n_comps - 1] != s->comp_ord)) {
-        if (rp->n_comps == rp->cap_comps &&
-            (rc = grow(rp, (void **)&rp->comps, &rp->cap_comps, sizeof(size_t),
-                       s->obs_line)) != CSE_OK)
-            return rc;
-        rp->comps[rp->n_comps++] = s->comp_ord;
-    }
     return CSE_OK;
+}
+
+/* The composition ends: note it for a label when every statement in it is a
+ * marker or already labelled and at least one is a marker. A composition that
+ * holds an ordinary entry is never labelled: the requesting adaptor applies a
+ * composition's label to everything in it, which would hide that entry from
+ * the patient's online record. */
+static cse_code scan_end_comp(struct repair *rp, struct scan *s)
+{
+    cse_code rc;
+
+    s->in_comp = 0;
+    if (!s->comp_has_marker || s->comp_unlabelled > 0)
+        return CSE_OK;
+    if (rp->n_comps == rp->cap_comps &&
+        (rc = grow(rp, (void **)&rp->comps, &rp->cap_comps, sizeof(size_t),
+                   sax_line(s))) != CSE_OK)
+        return rc;
+    rp->comps[rp->n_comps++] = s->comp_ord;
+    return CSE_OK;
+}
+
+/* A statement ends: count it for its composition's rule. */
+static void scan_end_stmt(struct scan *s, int depth, int is_marker)
+{
+    unsigned k = s->stmt[depth];
+
+    s->stmt[depth] = 0;
+    if (k & STMT_COMPOUND) {
+        if (k & STMT_NOPAT)
+            s->compounds_labelled--;
+        return;
+    }
+    if (!s->in_comp)
+        return;
+    if (is_marker)
+        s->comp_has_marker = 1;
+    else if (!(k & STMT_NOPAT) && s->compounds_labelled == 0)
+        s->comp_unlabelled++;
 }
 
 static cse_code scan_end_obs(struct repair *rp, struct scan *s)
@@ -516,12 +572,29 @@ static void sax_start(void *ctx, const xmlChar *name, const xmlChar *prefix,
     }
     if (uri != nm->hl7)
         return;
-    if (name == nm->conf)
+    if (name == nm->conf) {
+        char code[32];
         rp->any_label = 1;
+        if (depth > 0 && s->stmt[depth - 1] && !(s->stmt[depth - 1] & STMT_NOPAT) &&
+            sax_attr(attrs, n_attrs, "code", code, sizeof(code)) &&
+            strcmp(code, "NOPAT") == 0) {
+            s->stmt[depth - 1] |= STMT_NOPAT;
+            if (s->stmt[depth - 1] & STMT_COMPOUND)
+                s->compounds_labelled++;
+        }
+    }
+    if (name == nm->compound)
+        s->stmt[depth] = STMT_COMPOUND;
+    else if (name == nm->obs || name == nm->narrative || name == nm->link_set ||
+             name == nm->plan || name == nm->request || name == nm->medication ||
+             name == nm->registration)
+        s->stmt[depth] = STMT_LEAF;
     if (name == nm->comp) {
         s->comp_ord++;
         s->in_comp = 1;
         s->comp_depth = depth;
+        s->comp_has_marker = 0;
+        s->comp_unlabelled = 0;
     } else if (name == nm->obs) {
         s->obs_ord++;
         if (s->in_obs)
@@ -570,10 +643,15 @@ static void sax_end(void *ctx, const xmlChar *name, const xmlChar *prefix,
     if (s->in_code && depth == s->code_depth)
         s->in_code = 0;
     if (s->in_obs && depth == s->obs_depth) {
+        int is_marker = s->marker_code[0] != '\0';
         if ((rc = scan_end_obs(s->p->rp, s)) != CSE_OK)
             scan_stop(s, rc);
+        scan_end_stmt(s, depth, is_marker);
+    } else if (s->stmt[depth]) {
+        scan_end_stmt(s, depth, 0);
     } else if (s->in_comp && depth == s->comp_depth) {
-        s->in_comp = 0;
+        if ((rc = scan_end_comp(s->p->rp, s)) != CSE_OK)
+            scan_stop(s, rc);
     }
 }
 
@@ -633,7 +711,10 @@ static cse_code pass1(struct repair *rp)
     memset(&p, 0, sizeof(p));
     p.rp = rp;
     if ((s = calloc(1, sizeof(*s))) == NULL ||
+        (s->stmt = calloc(rp->max_depth + 1, 1)) == NULL ||
         (p.stack = calloc(rp->max_depth + 1, sizeof(*p.stack))) == NULL) {
+        if (s)
+            free(s->stmt);
         free(s);
         return cse__error_set(rp->err, CSE_ERR_NOMEM, 0, rp->source, "", "out of memory");
     }
@@ -660,6 +741,7 @@ static cse_code pass1(struct repair *rp)
 out:
     free_parser(&p);
     free(p.stack);
+    free(s->stmt);
     free(s);
     return rc;
 }

@@ -26,7 +26,10 @@
     "no disclosure to patient, family or caregivers without attending provider's "       \
     "authorization"
 #define UUID_NS "csemarker gp2gp"
+/* How the sending adaptor codes the composition of a resource outside any
+ * consultation, by what it holds (see non_consultation_code()). */
 #define CODE_NON_CONSULTATION "196401000000100"
+#define TERM_NON_CONSULTATION "Non-consultation data"
 #define MAX_COMPOSITION_ENTRIES 4096
 #define MAX_CONTAINER_DEPTH 64
 
@@ -153,13 +156,13 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
 {
     W(start(wr, "effectiveTime"));
     if (e->effective_low.precision || e->effective_high.precision) {
-        if (e->effective_low.precision)
-            W(write_ts(wr, "low", &e->effective_low));
+        /* An interval with only an end still says its start is unknown. */
+        W(write_ts(wr, "low", &e->effective_low));
         if (e->effective_high.precision)
             W(write_ts(wr, "high", &e->effective_high));
     } else if (e->effective_center.precision) {
         W(write_ts(wr, "center", &e->effective_center));
-    } else if (e->availability.precision) {
+    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY) {
         W(write_ts(wr, "center", &e->availability));
     } else {
         W(empty(wr, "center", "nullFlavor", "UNK", NULL));
@@ -187,8 +190,18 @@ static bool is_snomed(const cse_coding *k)
 /* A concept as CD/CE: a SNOMED CT code (the marker concept when there is
  * one) as `code`, other codes with a GP2GP OID as `translation`; with no
  * SNOMED code, nullFlavor UNK and the original text. */
+static cse_code write_code_as(writer *wr, const char *name, const char *xsi_type,
+                              const cse_concept *c, cse_error *err);
+
 static cse_code write_code(writer *wr, const char *name, const cse_concept *c,
                            cse_error *err)
+{
+    return write_code_as(wr, name, NULL, c, err);
+}
+
+/* The same with an xsi:type (a CD in a value). */
+static cse_code write_code_as(writer *wr, const char *name, const char *xsi_type,
+                              const cse_concept *c, cse_error *err)
 {
     const cse_coding *primary = NULL;
     const char *marker = cse_concept_marker_code(c);
@@ -199,6 +212,8 @@ static cse_code write_code(writer *wr, const char *name, const cse_concept *c,
             (marker == NULL || strcmp(c->codings[i].code, marker) == 0))
             primary = &c->codings[i];
     W(start(wr, name));
+    if (xsi_type)
+        W(attr(wr, "xsi:type", xsi_type));
     if (primary) {
         const char *display =
             primary->display ? primary->display : cse_code_term(primary->code);
@@ -297,9 +312,12 @@ static cse_code write_annotations(writer *wr, char **notes, size_t n, cse_error 
 
 /* ---- Statements -------------------------------------------------------- */
 
+/* A statement carries NOPAT when it is a marker or was labelled, itself or by
+ * the composition or compound it was read from: the label then travels on
+ * the statement, so the composition need not carry it. */
 static bool labelled(const cse_entry *e, const cse_marker *m)
 {
-    return m != NULL || (e->labels & CSE_LABEL_NOPAT);
+    return m != NULL || ((e->labels | e->inherited_labels) & CSE_LABEL_NOPAT);
 }
 
 /* Opens a statement: <component typeCode="COMP"><NAME classCode moodCode>. */
@@ -328,10 +346,188 @@ static cse_code close_statement(writer *wr, cse_error *err)
             return rc_;                                                                  \
     } while (0)
 
+/* A PQ-style quantity's attributes: the UCUM code as unit when there is one,
+ * else unit "1" with the unit as written in a translation (as the sending
+ * adaptor writes them). */
+static cse_code write_pq_body(writer *wr, const cse_quantity *q, bool with_translation,
+                              cse_error *err)
+{
+    W(attr(wr, "value", q->value));
+    W(attr(wr, "unit", q->ucum && *q->ucum ? q->ucum : "1"));
+    if (with_translation && !(q->ucum && *q->ucum) && q->unit && *q->unit) {
+        W(start(wr, "translation"));
+        W(attr(wr, "value", q->value));
+        W(text_element(wr, "originalText", q->unit));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+/* low/high of an IVL_PQ, each with its own unit; inclusive only when said. */
+static cse_code write_ivl_ends(writer *wr, const cse_quantity *low,
+                               const cse_quantity *high, const char *inclusive,
+                               cse_error *err)
+{
+    const cse_quantity *ends[2] = {low, high};
+    static const char *const names[2] = {"low", "high"};
+    for (int i = 0; i < 2; i++) {
+        const cse_quantity *q = ends[i];
+        if (q == NULL || !cse_quantity_present(q))
+            continue;
+        W(start(wr, names[i]));
+        W(attr(wr, "value", q->value));
+        if ((q->ucum && *q->ucum) || (q->unit && *q->unit))
+            W(attr(wr, "unit", q->ucum && *q->ucum ? q->ucum : q->unit));
+        if (inclusive)
+            W(attr(wr, "inclusive", inclusive));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+/* The observation's value in the type it has: PQ (a comparator makes it an
+ * IVL_PQ bound), CD, ST, IVL_PQ; or the text form as ST. */
+static cse_code write_value(writer *wr, const cse_entry *e, cse_error *err)
+{
+    const cse_value *v = &e->val;
+
+    if (v->kind == CSE_VALUE_QUANTITY && cse_quantity_present(&v->quantity)) {
+        const char *cmp = v->quantity.comparator;
+        W(start(wr, "value"));
+        if (cmp && *cmp) {
+            bool low = cmp[0] == '>';
+            W(attr(wr, "xsi:type", "IVL_PQ"));
+            TRY(write_ivl_ends(wr, low ? &v->quantity : NULL, low ? NULL : &v->quantity,
+                               cmp[1] == '=' ? "true" : "false", err));
+        } else {
+            W(attr(wr, "xsi:type", "PQ"));
+            TRY(write_pq_body(wr, &v->quantity, true, err));
+        }
+        W(end(wr));
+        return CSE_OK;
+    }
+    if (v->kind == CSE_VALUE_RANGE) {
+        W(start(wr, "value"));
+        W(attr(wr, "xsi:type", "IVL_PQ"));
+        TRY(write_ivl_ends(wr, &v->range.low, &v->range.high, NULL, err));
+        W(end(wr));
+        return CSE_OK;
+    }
+    {
+        const char *text = v->kind == CSE_VALUE_TEXT ? v->text : e->value;
+        if (text && *text) {
+            W(start(wr, "value"));
+            W(attr(wr, "xsi:type", "ST"));
+            W(cse__xo_text(&wr->out, text));
+            W(end(wr));
+        }
+    }
+    return CSE_OK;
+}
+
+/* The HL7 interpretation for a FHIR one: H/HH/HU above, L/LL/LU below,
+ * A/AA abnormal (the sending adaptor's table), or an HL7 code already. */
+static bool interpretation_hl7(const cse_concept *c, const char **code, const char **disp,
+                               const char **text)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const char *k = c->codings[i].code, *sys = c->codings[i].system;
+        /* Only the FHIR and HL7 interpretation code systems say what H means. */
+        if (k == NULL || sys == NULL ||
+            !(strstr(sys, "0078") || strstr(sys, "ObservationInterpretation") ||
+              strstr(sys, "2.16.840.1.113883.2.1.6.5")))
+            continue;
+        *text = c->codings[i].display ? c->codings[i].display : c->text;
+        if (strcmp(k, "H") == 0 || strcmp(k, "HH") == 0 || strcmp(k, "HU") == 0 ||
+            strcmp(k, "HI") == 0) {
+            *code = "HI", *disp = "Above high reference limit";
+            return true;
+        }
+        if (strcmp(k, "L") == 0 || strcmp(k, "LL") == 0 || strcmp(k, "LU") == 0 ||
+            strcmp(k, "LO") == 0) {
+            *code = "LO", *disp = "Below low reference limit";
+            return true;
+        }
+        if (strcmp(k, "A") == 0 || strcmp(k, "AA") == 0 || strcmp(k, "PA") == 0) {
+            *code = "PA", *disp = "Potentially abnormal";
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the statement's structure cannot carry goes before its first note, as
+ * the sending adaptor writes it: reference ranges when there is no value, an
+ * interpretation without an HL7 code. New string (caller frees) or NULL. */
+static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    const char *c, *d, *t;
+
+    if (!(ranges_in_text && e->n_ref_ranges) &&
+        !(e->interpretation.n + (e->interpretation.text != NULL) &&
+          !interpretation_hl7(&e->interpretation, &c, &d, &t)))
+        return NULL;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return NULL;
+    for (size_t i = 0; ranges_in_text && i < e->n_ref_ranges; i++) {
+        const cse_range *r = &e->ref_ranges[i];
+        fputs(ftell(f) ? " Range:" : "Range:", f);
+        if (r->text)
+            fprintf(f, " Text: %s", r->text);
+        if (cse_quantity_present(&r->low))
+            fprintf(f, " Low: %s%s%s", r->low.value, r->low.unit ? " " : "",
+                    r->low.unit ? r->low.unit : "");
+        if (cse_quantity_present(&r->high))
+            fprintf(f, " High: %s%s%s", r->high.value, r->high.unit ? " " : "",
+                    r->high.unit ? r->high.unit : "");
+    }
+    if ((e->interpretation.n || e->interpretation.text) &&
+        !interpretation_hl7(&e->interpretation, &c, &d, &t)) {
+        const char *it = e->interpretation.text;
+        if (it == NULL && e->interpretation.n)
+            it = e->interpretation.codings[0].display
+                     ? e->interpretation.codings[0].display
+                     : e->interpretation.codings[0].code;
+        if (it)
+            fprintf(f, "%sInterpretation: %s", ftell(f) ? " " : "", it);
+    }
+    if (fclose(f) != 0 || len == 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static cse_code observation_body(writer *wr, const cse_entry *e, const char *id,
+                                 bool nopat, const char *mood, const char *ptype,
+                                 cse_error *err);
+
 static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool nopat,
                             cse_error *err)
 {
-    TRY(open_statement(wr, "ObservationStatement", "OBS", "EVN", err));
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    TRY(observation_body(wr, e, id, nopat, "EVN", "PRF", err));
+    W(end(wr));
+    return CSE_OK;
+}
+
+/* <ObservationStatement classCode="OBS" moodCode=mood> and what it holds. */
+static cse_code observation_body(writer *wr, const cse_entry *e, const char *id,
+                                 bool nopat, const char *mood, const char *ptype,
+                                 cse_error *err)
+{
+    bool has_value = e->val.kind != CSE_VALUE_NONE || (e->value && *e->value);
+    const char *icode, *idisp, *itext;
+    char *pre;
+    cse_code rc = CSE_OK;
+
+    W(start(wr, "ObservationStatement"));
+    W(attr(wr, "classCode", "OBS"));
+    W(attr(wr, "moodCode", mood));
     W(write_id(wr, id));
     TRY(write_code(wr, "code", &e->code, err));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
@@ -339,15 +535,74 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
         TRY(write_nopat(wr, err));
-    if (e->value && *e->value) {
-        W(start(wr, "value"));
-        W(attr(wr, "xsi:type", "ST"));
-        W(cse__xo_text(&wr->out, e->value));
+    if (e->val.kind == CSE_VALUE_CODED && (e->val.coded.n || e->val.coded.text)) {
+        /* write_code() names the element; the type goes on it afterwards. */
+        TRY(write_code_as(wr, "value", "CD", &e->val.coded, err));
+    } else {
+        TRY(write_value(wr, e, err));
+    }
+    if (interpretation_hl7(&e->interpretation, &icode, &idisp, &itext)) {
+        W(start(wr, "interpretationCode"));
+        W(attr(wr, "code", icode));
+        W(attr(wr, "codeSystem", "2.16.840.1.113883.2.1.6.5"));
+        W(attr(wr, "displayName", idisp));
+        if (itext && *itext)
+            W(text_element(wr, "originalText", itext));
         W(end(wr));
     }
-    TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
-    TRY(write_participant(wr, e, err));
-    return close_statement(wr, err);
+    if ((pre = observation_preamble(e, !has_value)) != NULL) {
+        char **notes = calloc(e->n_annotations + 1, sizeof(*notes));
+        char *first = NULL;
+        if (notes == NULL) {
+            free(pre);
+            return nomem(err);
+        }
+        if (e->n_annotations && asprintf(&first, "%s\n%s", pre, e->annotations[0]) < 0)
+            first = NULL;
+        notes[0] = first ? first : pre;
+        for (size_t i = 1; i < e->n_annotations; i++)
+            notes[i] = e->annotations[i];
+        rc = write_annotations(wr, notes, e->n_annotations ? e->n_annotations : 1, err);
+        free(first);
+        free(notes);
+        free(pre);
+        TRY(rc);
+    } else {
+        TRY(write_annotations(wr, e->annotations, e->n_annotations, err));
+    }
+    for (size_t i = 0; has_value && i < e->n_ref_ranges; i++) {
+        const cse_range *r = &e->ref_ranges[i];
+        W(start(wr, "referenceRange"));
+        W(attr(wr, "typeCode", "REFV"));
+        W(start(wr, "referenceInterpretationRange"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN.CRT"));
+        if (r->text && *r->text)
+            W(text_element(wr, "text", r->text));
+        if (cse_quantity_present(&r->low) || cse_quantity_present(&r->high)) {
+            W(start(wr, "value"));
+            TRY(write_ivl_ends(wr, &r->low, &r->high, NULL, err));
+            W(end(wr));
+        }
+        W(end(wr));
+        W(end(wr));
+    }
+    W(start(wr, "Participant"));
+    W(attr(wr, "typeCode", ptype));
+    W(attr(wr, "contextControlCode", "OP"));
+    TRY(write_agent_ref(wr, e->author_ref, err));
+    W(end(wr));
+    if (strcmp(ptype, "AUT") == 0) {
+        /* Who recorded it, then who performed (asserted) it. */
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", "PRF"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->performer_ref ? e->performer_ref : e->author_ref,
+                            err));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
 }
 
 /* The text of a narrative-like entry: its notes, else its original text. */
@@ -398,27 +653,203 @@ static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
                              const char *id, bool nopat, cse_error *err)
 {
     const char *text = e->n_annotations ? e->annotations[0] : NULL;
-    TRY(open_statement(wr, name, "OBS", "INT", err));
+    bool referral = e->kind == CSE_ENTRY_REQUEST;
+    const char *prio = e->req.priority;
+    cse_concept code = {0};
+    cse_code rc;
+
+    TRY(open_statement(wr, name, "OBS", referral ? "RQO" : "INT", err));
     W(write_id(wr, id));
-    TRY(write_code(wr, "code", &e->code, err));
-    if (text && *text)
-        W(text_element(wr, "text", text));
+    if (referral) {
+        /* The sending adaptor codes every referral "Patient referral"; what
+         * was asked for stays as translations (and in the text). */
+        rc = cse_concept_add(&code, CSE_SYSTEM_SNOMED, "3457005", "Patient referral");
+        for (size_t i = 0; rc == CSE_OK && i < e->code.n; i++)
+            if (e->code.codings[i].system && e->code.codings[i].code)
+                rc = cse_concept_add(&code, e->code.codings[i].system,
+                                     e->code.codings[i].code, e->code.codings[i].display);
+        if (rc == CSE_OK)
+            rc = write_code(wr, "code", &code, err);
+        cse_concept_clear(&code);
+        TRY(rc);
+    } else {
+        TRY(write_code(wr, "code", &e->code, err));
+    }
+    if ((text && *text) || referral)
+        W(text_element(wr, "text", text ? text : ""));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
-    TRY(write_effective(wr, e, err));
+    if (referral && !e->effective_center.precision && !e->effective_low.precision) {
+        W(start(wr, "effectiveTime"));
+        W(empty(wr, "center", "nullFlavor", "NI", NULL));
+        W(end(wr));
+    } else {
+        TRY(write_effective(wr, e, err));
+    }
     W(write_ts(wr, "availabilityTime", availability(e)));
+    if (prio && (strcmp(prio, "routine") == 0 || strcmp(prio, "urgent") == 0)) {
+        bool normal = strcmp(prio, "routine") == 0;
+        W(start(wr, "priorityCode"));
+        W(attr(wr, "code", normal ? "394848005" : "394849002"));
+        W(attr(wr, "codeSystem", CSE_OID_SNOMED));
+        W(attr(wr, "displayName", normal ? "Normal" : "High"));
+        W(text_element(wr, "originalText", normal ? "Routine" : "Urgent"));
+        W(end(wr));
+    }
     if (nopat)
         TRY(write_nopat(wr, err));
-    TRY(write_participant(wr, e, err));
+    if (referral && e->author_ref) {
+        /* The requester, as the sending adaptor names it; none when unknown. */
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", "AUT"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->author_ref, err));
+        W(end(wr));
+    } else if (!referral) {
+        TRY(write_participant(wr, e, err));
+    }
     return close_statement(wr, err);
+}
+
+/* quantity value="100" unit="1" with the unit as written in a translation,
+ * as the sending adaptor writes a supply's quantity; 1 "Unk UoM" when none. */
+static cse_code write_supply_quantity(writer *wr, const cse_supply *sp, cse_error *err)
+{
+    const char *value = sp->quantity.value ? sp->quantity.value : "1";
+    const char *unit = sp->quantity_text   ? sp->quantity_text
+                       : sp->quantity.unit ? sp->quantity.unit
+                                           : "Unk UoM";
+    W(start(wr, "quantity"));
+    W(attr(wr, "value", value));
+    W(attr(wr, "unit", "1"));
+    if (unit && *unit) {
+        W(start(wr, "translation"));
+        W(attr(wr, "value", value));
+        W(text_element(wr, "originalText", unit));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
+}
+
+static cse_code write_supply_notes(writer *wr, const cse_supply *sp, cse_error *err)
+{
+    for (size_t i = 0; i < sp->n_notes; i++) {
+        if (sp->notes[i] == NULL || *sp->notes[i] == '\0')
+            continue;
+        W(start(wr, "pertinentInformation"));
+        W(attr(wr, "typeCode", "PERT"));
+        W(start(wr, "pertinentSupplyAnnotation"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(text_element(wr, "text", sp->notes[i]));
+        W(end(wr));
+        W(end(wr));
+    }
+    return CSE_OK;
+}
+
+static cse_code write_prior_ref(writer *wr, const char *wrapper, const char *type_code,
+                                const char *mood, const char *prior, cse_error *err)
+{
+    char pid[37];
+    to_uuid(prior, pid);
+    W(start(wr, wrapper));
+    W(attr(wr, "typeCode", type_code));
+    W(start(wr, "priorMedicationRef"));
+    W(attr(wr, "classCode", "SBADM"));
+    W(attr(wr, "moodCode", mood));
+    W(write_id(wr, pid));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+/* One ehrSupplyAuthorise, ehrSupplyPrescribe or ehrSupplyDiscontinue, in the
+ * element order of RCMR_MT030101UK05 (which gives them no confidentialityCode:
+ * the statement's label covers them). */
+static cse_code write_supply(writer *wr, const cse_supply *sp, const char *sid,
+                             cse_error *err)
+{
+    static const char *const names[] = {"ehrSupplyAuthorise", "ehrSupplyPrescribe",
+                                        "ehrSupplyDiscontinue"};
+    char id[37];
+    cse_concept none = {0};
+
+    if (sp->id)
+        to_uuid(sp->id, id);
+    else if (cse_uuid_derive(UUID_NS " supply", sid, id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(start(wr, names[sp->kind]));
+    W(attr(wr, "classCode", "SPLY"));
+    W(attr(wr, "moodCode",
+           sp->kind == CSE_SUPPLY_PRESCRIBE   ? "RQO"
+           : sp->kind == CSE_SUPPLY_AUTHORISE ? "INT"
+                                              : "RQO"));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", sp->code.n || sp->code.text ? &sp->code : &none, err));
+    W(empty(wr, "statusCode", "code", sp->status ? sp->status : "COMPLETE", NULL));
+    if (sp->kind == CSE_SUPPLY_AUTHORISE) {
+        W(start(wr, "effectiveTime"));
+        if (sp->effective_low.precision || sp->effective_high.precision) {
+            if (sp->effective_low.precision)
+                W(write_ts(wr, "low", &sp->effective_low));
+            if (sp->effective_high.precision)
+                W(write_ts(wr, "high", &sp->effective_high));
+        } else {
+            W(write_ts(wr, "center",
+                       sp->effective_center.precision ? &sp->effective_center
+                                                      : &sp->availability));
+        }
+        W(end(wr));
+    }
+    W(write_ts(wr, "availabilityTime",
+               sp->availability.precision    ? &sp->availability
+               : sp->effective_low.precision ? &sp->effective_low
+                                             : &sp->effective_center));
+    if (sp->kind == CSE_SUPPLY_AUTHORISE && sp->repeats >= 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", sp->repeats);
+        W(empty(wr, "repeatNumber", "value", n, NULL));
+    }
+    if (sp->kind != CSE_SUPPLY_DISCONTINUE)
+        TRY(write_supply_quantity(wr, sp, err));
+    if (sp->kind == CSE_SUPPLY_PRESCRIBE && sp->prior_id)
+        TRY(write_prior_ref(wr, "inFulfillmentOf", "FLFS", "INT", sp->prior_id, err));
+    if (sp->kind == CSE_SUPPLY_DISCONTINUE && sp->prior_id)
+        TRY(write_prior_ref(wr, "reversalOf", "REV", "ORD", sp->prior_id, err));
+    TRY(write_supply_notes(wr, sp, err));
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
 }
 
 static cse_code medication(writer *wr, const cse_entry *e, const char *id, bool nopat,
                            cse_error *err)
 {
-    TRY(open_statement(wr, "MedicationStatement", "SBADM", "INT", err));
+    const char *dosage = e->med.dosage && *e->med.dosage          ? e->med.dosage
+                         : e->n_annotations && *e->annotations[0] ? e->annotations[0]
+                                                                  : NULL;
+    const char *status = e->effective_high.precision ? "COMPLETE" : "ACTIVE";
+    char own[37];
+
+    if (e->med.n_supplies && e->med.supplies[0].status)
+        status = e->med.supplies[0].status;
+    /* A MedicationRequest gives its id to its supply, which others name
+     * (inFulfillmentOf, reversalOf): the statement then gets one of its own. */
+    for (size_t i = 0; e->id && i < e->med.n_supplies; i++) {
+        if (e->med.supplies[i].id && strcmp(e->med.supplies[i].id, e->id) == 0) {
+            if (cse_uuid_derive(UUID_NS " medication", e->id, own) != CSE_OK)
+                return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+            id = own;
+            break;
+        }
+    }
+    TRY(open_statement(wr, "MedicationStatement", "SBADM",
+                       e->mood_code && *e->mood_code ? e->mood_code : "INT", err));
     W(write_id(wr, id));
-    W(empty(wr, "statusCode", "code", e->effective_high.precision ? "COMPLETE" : "ACTIVE",
-            NULL));
+    W(empty(wr, "statusCode", "code", status, NULL));
     TRY(write_effective(wr, e, err));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
@@ -434,17 +865,22 @@ static cse_code medication(writer *wr, const cse_entry *e, const char *id, bool 
     W(end(wr));
     W(end(wr));
     W(end(wr));
+    for (size_t i = 0; i < e->med.n_supplies; i++)
+        TRY(write_supply(wr, &e->med.supplies[i], e->id ? e->id : id, err));
     W(start(wr, "pertinentInformation"));
     W(attr(wr, "typeCode", "PERT"));
     W(start(wr, "pertinentMedicationDosage"));
     W(attr(wr, "classCode", "SBADM"));
     W(attr(wr, "moodCode", "RMD"));
-    W(text_element(wr, "text",
-                   e->n_annotations && *e->annotations[0] ? e->annotations[0]
-                                                          : "No information available"));
+    W(text_element(wr, "text", dosage ? dosage : "No information available"));
     W(end(wr));
     W(end(wr));
-    TRY(write_participant(wr, e, err));
+    /* The prescriber who recorded it, as the sending adaptor names it. */
+    W(start(wr, "Participant"));
+    W(attr(wr, "typeCode", "AUT"));
+    W(attr(wr, "contextControlCode", "OP"));
+    TRY(write_agent_ref(wr, e->author_ref, err));
+    W(end(wr));
     return close_statement(wr, err);
 }
 
@@ -454,22 +890,44 @@ static cse_code problem(writer *wr, const cse_entry *e, const char *id, bool nop
                         cse_error *err)
 {
     char named[37], link[37];
-    cse_concept header = {0};
-    bool active = e->effective_high.precision == CSE_TIME_NONE;
-    cse_code rc;
+    const char *st = e->status;
+    bool active =
+        st ? (strcasecmp(st, "active") == 0 || strcasecmp(st, "recurrence") == 0 ||
+              strcasecmp(st, "relapse") == 0)
+           : e->effective_high.precision == CSE_TIME_NONE;
+    const char *sig = e->problem.significance;
+    bool major = sig && strcmp(sig, "major") == 0;
 
-    if (cse_uuid_derive(UUID_NS " problem", id, named) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
-    TRY(observation(wr, e, named, nopat, err));
+    if (e->problem.named_id) {
+        /* The statement that names it is an entry of its own. */
+        to_uuid(e->problem.named_id, named);
+    } else {
+        if (cse_uuid_derive(UUID_NS " problem", id, named) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+        TRY(observation(wr, e, named, nopat, err));
+    }
     TRY(open_statement(wr, "LinkSet", "OBS", "EVN", err));
     W(write_id(wr, id));
-    if (cse_concept_add(&header, CSE_SYSTEM_SNOMED, active ? "394774009" : "394775005",
-                        active ? "Active problem" : "Inactive problem") != CSE_OK)
-        return nomem(err);
-    rc = write_code(wr, "code", &header, err);
-    cse_concept_clear(&header);
-    TRY(rc);
-    W(empty(wr, "statusCode", "code", active ? "ACTIVE" : "COMPLETE", NULL));
+    /* As the sending adaptor writes the problem header: its state, and its
+     * significance as a qualifier. */
+    W(start(wr, "code"));
+    W(attr(wr, "code", active ? "394774009" : "394775005"));
+    W(attr(wr, "codeSystem", CSE_OID_SNOMED));
+    W(attr(wr, "displayName", active ? "Active Problem" : "Inactive Problem"));
+    {
+        char text[64];
+        snprintf(text, sizeof(text), "%s Problem, %s", active ? "Active" : "Inactive",
+                 major ? "major" : "minor");
+        W(text_element(wr, "originalText", text));
+    }
+    W(start(wr, "qualifier"));
+    W(attr(wr, "inverted", "false"));
+    W(empty(wr, "name", "code", major ? "386134007" : "394847000", "codeSystem",
+            CSE_OID_SNOMED, "displayName",
+            major ? "Significant" : "Unspecified significance", NULL));
+    W(end(wr));
+    W(end(wr));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
     TRY(write_effective(wr, e, err));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
@@ -526,6 +984,44 @@ static cse_code marker_statement(writer *wr, const cse_entry *e, const cse_marke
     return rc;
 }
 
+/* An allergy as the sending adaptor writes it: a CompoundStatement of class
+ * CATEGORY coded 14L..00 "H/O: drug allergy" (a medication) or SN53.00
+ * "Allergy, unspecified" (Read v2, as the requesting adaptor recognises
+ * them), holding the allergy's ObservationStatement. */
+static cse_code allergy_statement(writer *wr, const cse_entry *e, const char *id,
+                                  bool nopat, cse_error *err)
+{
+    bool drug = e->allergy.category && strcmp(e->allergy.category, "medication") == 0;
+    char cid[37];
+    cse_entry *inner;
+    cse_code rc;
+
+    if (cse_uuid_derive(UUID_NS " allergy", id, cid) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    TRY(open_statement(wr, "CompoundStatement", "CATEGORY", "EVN", err));
+    W(write_id(wr, cid));
+    W(empty(wr, "code", "code", drug ? "14L..00" : "SN53.00", "codeSystem",
+            "2.16.840.1.113883.2.1.6.2", "displayName",
+            drug ? "H/O: drug allergy" : "Allergy, unspecified", NULL));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (nopat)
+        TRY(write_nopat(wr, err));
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    W(attr(wr, "contextConductionInd", "true"));
+    /* The observation inside: observation() opens its own component, so it
+     * is written from a copy and its wrapper replaced by this one. */
+    if ((inner = cse_entry_dup(e)) == NULL)
+        return nomem(err);
+    rc = observation_body(wr, inner, id, nopat, "ENV", "AUT", err);
+    cse_entry_free(inner);
+    TRY(rc);
+    W(end(wr));
+    return close_statement(wr, err);
+}
+
 static cse_code statement(writer *wr, const pending *p, cse_error *err)
 {
     const cse_entry *e = p->e;
@@ -549,6 +1045,7 @@ static cse_code statement(writer *wr, const pending *p, cse_error *err)
     case CSE_ENTRY_REQUEST:
         return request_like(wr, "RequestStatement", e, id, nopat, err);
     case CSE_ENTRY_MEDICATION: return medication(wr, e, id, nopat, err);
+    case CSE_ENTRY_ALLERGY: return allergy_statement(wr, e, id, nopat, err);
     default: return observation(wr, e, id, nopat, err);
     }
 }
@@ -564,49 +1061,54 @@ static void clear_items(writer *wr)
     wr->n_items = 0;
 }
 
-/* Writes the buffered composition: header, NOPAT when any statement in it
- * is labelled or a marker, then its statements. */
-static cse_code flush(writer *wr, cse_error *err)
+/* Which buffered statements a composition holds. */
+typedef enum comp_part { PART_ALL, PART_ORDINARY, PART_MARKERS } comp_part;
+
+static bool in_part(const pending *p, comp_part part)
 {
-    const cse_entry *h = wr->comp;
-    char id[37], name[96];
-    bool nopat = h && ((h->labels | h->inherited_labels) & CSE_LABEL_NOPAT);
-    const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
+    return part == PART_ALL || (part == PART_MARKERS) == (p->marker != NULL);
+}
+
+/* Writes one ehrComposition: the header h (NULL for non-consultation data),
+ * with id, then the buffered statements of the part. NOPAT on the composition
+ * only when it holds statements and every one of them is labelled (DESIGN.md
+ * section 4 rule 2): the requesting adaptor applies a composition's label to
+ * every entry in it. */
+static cse_code write_composition(writer *wr, const cse_entry *h, const char *id,
+                                  comp_part part, cse_error *err)
+{
+    const cse_entry *first = NULL;
+    size_t n = 0, n_labelled = 0;
+    bool nopat,
+        source_labelled = h && ((h->labels | h->inherited_labels) & CSE_LABEL_NOPAT);
+    char name[96];
     cse_concept nonc = {0};
     cse_code rc;
 
-    if (!wr->comp_open)
-        return CSE_OK;
-    wr->comp_open = false;
-    if (h == NULL && first == NULL)
-        return CSE_OK;
     for (size_t i = 0; i < wr->n_items; i++) {
-        const cse_entry *e = wr->items[i].e;
-        /* A marker labels its composition; an ordinary labelled entry labels
-         * only itself, unless the label came from its container. */
-        if (wr->items[i].marker || (e->inherited_labels & CSE_LABEL_NOPAT))
-            nopat = true;
+        if (!in_part(&wr->items[i], part))
+            continue;
+        if (first == NULL)
+            first = wr->items[i].e;
+        n++;
+        if (labelled(wr->items[i].e, wr->items[i].marker))
+            n_labelled++;
     }
-    if (nopat && wr->uk06) {
+    /* An ordinary labelled entry labels only itself, as the adaptor writes
+     * it; a composition the source labelled keeps its label when everything
+     * in it is labelled. */
+    for (size_t i = 0; i < wr->n_items; i++)
+        if (in_part(&wr->items[i], part) &&
+            (wr->items[i].marker || (wr->items[i].e->inherited_labels & CSE_LABEL_NOPAT)))
+            source_labelled = true;
+    nopat = n > 0 ? n_labelled == n && source_labelled : source_labelled;
+    if (n_labelled > 0 && wr->uk06) {
         const cse_entry *e = first ? first : h;
-        clear_items(wr);
         return cse__error_set(err, CSE_ERR_UNSUPPORTED, e ? e->source_line : 0, NULL,
                               "ehrComposition",
                               "the record carries a NOPAT label (a marker or a "
                               "confidential entry): RCMR_IN030000UK06 cannot carry it; "
                               "write UK07 (drop --uk06)");
-    }
-    if (h && wr->comp_key != NULL) {
-        to_uuid(h->id, id);
-    } else if (h) {
-        /* A continuation of an encounter already written: a new id. */
-        snprintf(name, sizeof(name), "%s#%zu", h->id ? h->id : "", ++wr->continuations);
-        if (cse_uuid_derive(UUID_NS " continued", name, id) != CSE_OK)
-            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
-    } else if (h == NULL) {
-        if (cse_uuid_derive(UUID_NS " composition", first->id ? first->id : "", id) !=
-            CSE_OK)
-            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
     }
     wr->compositions++;
     W(start(wr, "component"));
@@ -618,8 +1120,19 @@ static cse_code flush(writer *wr, cse_error *err)
     if (h && (h->code.n || h->code.text)) {
         rc = write_code(wr, "code", &h->code, err);
     } else {
-        if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, CODE_NON_CONSULTATION,
-                            "Non-consultation data") != CSE_OK)
+        /* As the sending adaptor codes a resource outside a consultation:
+         * medication data, a problem or a note "GP to GP communication
+         * transaction", anything else non-consultation data. */
+        const cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
+        const char *code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
+                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                               ? "109341000000100"
+                               : CODE_NON_CONSULTATION;
+        const char *term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
+                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                               ? "GP to GP communication transaction"
+                               : TERM_NON_CONSULTATION;
+        if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, code, term) != CSE_OK)
             return nomem(err);
         rc = write_code(wr, "code", &nonc, err);
         cse_concept_clear(&nonc);
@@ -642,7 +1155,20 @@ static cse_code flush(writer *wr, cse_error *err)
     }
     TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
     W(end(wr));
-    if (wr->n_items == 0) {
+    {
+        /* The clinician who performed it: the encounter's performer, else
+         * its author (the sending adaptor's Participant2). */
+        const char *prf = h && h->enc.performer_ref ? h->enc.performer_ref
+                          : h && h->performer_ref   ? h->performer_ref
+                          : h                       ? h->author_ref
+                                                    : first->author_ref;
+        W(start(wr, "Participant2"));
+        W(attr(wr, "typeCode", "PRF"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, prf, err));
+        W(end(wr));
+    }
+    if (n == 0) {
         /* An encounter with nothing recorded: the schema needs a component. */
         W(start(wr, "component"));
         W(attr(wr, "typeCode", "COMP"));
@@ -659,11 +1185,60 @@ static cse_code flush(writer *wr, cse_error *err)
         W(end(wr));
     }
     for (size_t i = 0; i < wr->n_items; i++)
-        TRY(statement(wr, &wr->items[i], err));
+        if (in_part(&wr->items[i], part))
+            TRY(statement(wr, &wr->items[i], err));
     W(end(wr));
     W(end(wr));
-    clear_items(wr);
     return CSE_OK;
+}
+
+/* Writes the buffered composition. A marker never shares a composition: when
+ * the encounter holds ordinary entries too, they are written in the
+ * encounter's composition, unlabelled, and the markers follow in a
+ * composition of their own with the encounter's code, time and author,
+ * labelled NOPAT. */
+static cse_code flush(writer *wr, cse_error *err)
+{
+    const cse_entry *h = wr->comp;
+    char id[37], name[96];
+    const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
+    size_t markers = 0;
+    cse_code rc;
+
+    if (!wr->comp_open)
+        return CSE_OK;
+    wr->comp_open = false;
+    if (h == NULL && first == NULL)
+        return CSE_OK;
+    for (size_t i = 0; i < wr->n_items; i++)
+        if (wr->items[i].marker)
+            markers++;
+    if (h && wr->comp_key != NULL) {
+        to_uuid(h->id, id);
+    } else if (h) {
+        /* A continuation of an encounter already written: a new id. */
+        snprintf(name, sizeof(name), "%s#%zu", h->id ? h->id : "", ++wr->continuations);
+        if (cse_uuid_derive(UUID_NS " continued", name, id) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    } else if (h == NULL) {
+        if (cse_uuid_derive(UUID_NS " composition", first->id ? first->id : "", id) !=
+            CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    }
+    if (markers == 0 || markers == wr->n_items) {
+        rc = write_composition(wr, h, id, PART_ALL, err);
+    } else {
+        rc = write_composition(wr, h, id, PART_ORDINARY, err);
+        if (rc == CSE_OK) {
+            char mid[37];
+            if (cse_uuid_derive(UUID_NS " marker composition", id, mid) != CSE_OK)
+                rc = cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+            else
+                rc = write_composition(wr, h, mid, PART_MARKERS, err);
+        }
+    }
+    clear_items(wr);
+    return rc;
 }
 
 /* The encounter an entry belongs to, following compounds up; NULL when none
@@ -783,18 +1358,31 @@ static cse_code write_agent(writer *wr, const char *id, const cse_agent *a,
     W(start(wr, "Agent"));
     W(attr(wr, "classCode", "AGNT"));
     W(write_id(wr, id));
-    if (a->role && *a->role) {
+    if ((a->role && *a->role) || a->kind == CSE_AGENT_PERSON) {
+        /* A person's role as written ("Unknown" when none, as the sending
+         * adaptor writes it). */
         W(start(wr, "code"));
         W(attr(wr, "nullFlavor", "UNK"));
-        W(text_element(wr, "originalText", a->role));
+        W(text_element(wr, "originalText", a->role && *a->role ? a->role : "Unknown"));
         W(end(wr));
     }
     if (a->kind == CSE_AGENT_PERSON) {
+        bool parts = (a->given && *a->given) || (a->family && *a->family);
         W(start(wr, "agentPerson"));
         W(attr(wr, "classCode", "PSN"));
         W(attr(wr, "determinerCode", "INSTANCE"));
         W(start(wr, "name"));
-        W(text_element(wr, "family", a->name && *a->name ? a->name : "Unknown"));
+        if (parts) {
+            /* The name in its parts, as the sending adaptor writes them. */
+            if (a->prefix && *a->prefix)
+                W(text_element(wr, "prefix", a->prefix));
+            if (a->given && *a->given)
+                W(text_element(wr, "given", a->given));
+            if (a->family && *a->family)
+                W(text_element(wr, "family", a->family));
+        } else {
+            W(text_element(wr, "family", a->name && *a->name ? a->name : "Unknown"));
+        }
         W(end(wr));
         W(end(wr));
         if (org_ods || org_name) {
@@ -1032,8 +1620,9 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
     }
     key = composition_of(wr, e->parent_id);
     if (key == NULL) {
-        if (!wr->comp_open || wr->comp != NULL)
-            TRY(open_composition(wr, NULL, NULL, err));
+        /* Outside any consultation: a composition of its own, as the sending
+         * adaptor writes each such resource. */
+        TRY(open_composition(wr, NULL, NULL, err));
     } else if (!wr->comp_open || wr->comp_key == NULL || strcmp(wr->comp_key, key) != 0) {
         /* An encounter written before: a continuation composition. */
         TRY(open_composition(wr, encounter_header(wr, key), NULL, err));

@@ -128,10 +128,15 @@ CSE_EXPORT cse_code cse_gp2gp_read_memory(const char *buf, size_t len,
  * medications as MedicationStatement; attachments as a NarrativeStatement
  * referring to an ExternalDocument. A marker entry (info->marker set) is
  * written from cse_marker_to_entry(): SNOMED concept as `code`, legacy codes
- * as `translation`, the csemarker annotation, NOPAT on the statement and on
- * its ehrComposition. Ids are upper-case UUIDs: an id that is a UUID is kept
- * (upper-cased), any other is derived with cse_uuid_derive(), so the same
- * input always gives the same ids. */
+ * as `translation`, the csemarker annotation, NOPAT on the statement. A
+ * marker never shares a composition: when its encounter (or the
+ * non-consultation data) holds other entries, those are written unlabelled
+ * and the markers follow in an ehrComposition of their own, with the
+ * encounter's code, time and author, labelled NOPAT (DESIGN.md section 4
+ * rule 2). An ordinary composition is labelled only when the source labelled
+ * it and every statement in it carries NOPAT. Ids are upper-case UUIDs: an
+ * id that is a UUID is kept (upper-cased), any other is derived with
+ * cse_uuid_derive(), so the same input always gives the same ids. */
 
 /* Options; a NULL pointer or zeros give the defaults. Strings are copied. */
 typedef struct cse_gp2gp_write_options {

@@ -4,7 +4,17 @@
  * wrote it, its clinical entries and its CSE markers. Readers fill it, writers
  * read it, and the streaming readers hand entries over one at a time with the
  * same structs. Strings are NUL-terminated UTF-8 owned by the struct that
- * holds them; *_free() releases everything reachable and accepts NULL. */
+ * holds them; *_free() releases everything reachable and accepts NULL.
+ *
+ * Streaming: a container (an ehrComposition as CSE_ENTRY_ENCOUNTER, a
+ * CompoundStatement as CSE_ENTRY_COMPOUND) is handed over before its
+ * components, and each component names it in parent_id. A container has
+ * ended when an entry arrives whose parent_id is neither it nor one of its
+ * components (an encounter's parent_id is NULL), or at the end of the record:
+ * a writer that must name a container's components (a DiagnosticReport, a
+ * List) keeps a stack of open containers and finishes them then. Everything
+ * one statement says (a MedicationStatement with all its supplies, an
+ * observation with its value and ranges) arrives in one cse_entry. */
 #ifndef CSEMARKER_MODEL_H
 #define CSEMARKER_MODEL_H
 
@@ -98,6 +108,209 @@ CSE_EXPORT void cse_concept_clear(cse_concept *c);
 /* Deep copy into dst (which must be zeroed). */
 CSE_EXPORT cse_code cse_concept_copy(cse_concept *dst, const cse_concept *src);
 
+/* ---- Values ------------------------------------------------------------ */
+
+/* A quantity as GP2GP carries it (PQ): the number is kept exactly as written
+ * so nothing is rounded or reformatted on the way through. */
+typedef struct cse_quantity {
+    char *value;      /* "120", "0.50", "-1e3"; NULL when no number */
+    char *unit;       /* human unit text (translation/originalText, or @unit);
+                         NULL when none (HL7 unit "1" is "no unit") */
+    char *ucum;       /* UCUM code (HL7 @unit when it is not "1"), may be NULL */
+    char *comparator; /* "<", "<=", ">=", ">" or NULL */
+} cse_quantity;
+
+/* Sets the parts (copies; NULL clears a part). */
+CSE_EXPORT cse_code cse_quantity_set(cse_quantity *q, const char *value, const char *unit,
+                                     const char *ucum);
+CSE_EXPORT void cse_quantity_clear(cse_quantity *q);
+/* Deep copy into dst (zeroed). */
+CSE_EXPORT cse_code cse_quantity_copy(cse_quantity *dst, const cse_quantity *src);
+/* True when the quantity has a number. */
+CSE_EXPORT bool cse_quantity_present(const cse_quantity *q);
+
+/* A range (IVL_PQ) or a reference range: either end may be absent. */
+typedef struct cse_range {
+    cse_quantity low, high;
+    char *text;       /* a range written as text ("< 5"), may be NULL */
+    cse_concept type; /* reference range: what it applies to (may be empty) */
+} cse_range;
+
+CSE_EXPORT void cse_range_clear(cse_range *r);
+CSE_EXPORT cse_code cse_range_copy(cse_range *dst, const cse_range *src);
+
+typedef enum cse_value_kind {
+    CSE_VALUE_NONE = 0,
+    CSE_VALUE_QUANTITY, /* PQ, INT, REAL: quantity (ucum/unit NULL for a plain number) */
+    CSE_VALUE_CODED,    /* CD, CV: coded */
+    CSE_VALUE_TEXT,     /* ST, ED: text */
+    CSE_VALUE_RANGE,    /* IVL_PQ: range */
+    CSE_VALUE_BOOLEAN,  /* BL: boolean */
+    CSE_VALUE_DATE      /* TS: date */
+} cse_value_kind;
+
+/* Static name ("quantity", "coded", ...). */
+CSE_EXPORT const char *cse_value_kind_name(cse_value_kind k);
+
+/* An observation's value: exactly one member is meaningful, by kind. */
+typedef struct cse_value {
+    cse_value_kind kind;
+    cse_quantity quantity;
+    cse_concept coded;
+    char *text;
+    cse_range range;
+    bool boolean;
+    cse_time date;
+} cse_value;
+
+CSE_EXPORT void cse_value_clear(cse_value *v);
+CSE_EXPORT cse_code cse_value_copy(cse_value *dst, const cse_value *src);
+
+/* ---- Typed links between entries ---------------------------------------- */
+
+/* A typed pointer from one entry to another (in addition to the untyped
+ * `links`). Roles used by the readers:
+ *   "named"      LinkSet conditionNamed: the statement that names the problem
+ *   "component"  LinkSet component: a statement related to the problem
+ *   "parent", "child", "sibling"  problem hierarchy (LinkSet to LinkSet)
+ *   "fulfils"    ehrSupplyPrescribe -> ehrSupplyAuthorise (inFulfillmentOf)
+ *   "reverses"   ehrSupplyDiscontinue -> ehrSupplyAuthorise (reversalOf)
+ *   "reason"     a request or plan made for another entry
+ *   "document"   a narrative -> the ExternalDocument it refers to */
+typedef struct cse_entry_ref {
+    char *id;
+    char *role;
+} cse_entry_ref;
+
+/* ---- Medication ----------------------------------------------------------- */
+
+typedef enum cse_supply_kind {
+    CSE_SUPPLY_AUTHORISE = 0, /* ehrSupplyAuthorise: a plan (MedicationRequest plan) */
+    CSE_SUPPLY_PRESCRIBE,     /* ehrSupplyPrescribe: an issue (MedicationRequest order) */
+    CSE_SUPPLY_DISCONTINUE    /* ehrSupplyDiscontinue: ends an authorisation */
+} cse_supply_kind;
+
+/* Static name ("authorise", "prescribe", "discontinue"). */
+CSE_EXPORT const char *cse_supply_kind_name(cse_supply_kind k);
+
+/* One component of a MedicationStatement. */
+typedef struct cse_supply {
+    cse_supply_kind kind;
+    char *id;
+    cse_concept code; /* AUTHORISE: prescription type ("Repeat", "Acute", ...);
+                         DISCONTINUE: the reason code; PRESCRIBE: the code given */
+    char *status;     /* statusCode: ACTIVE, COMPLETE, NULLIFIED, ... */
+    cse_time effective_low, effective_high, effective_center;
+    cse_time availability; /* authorised, issued or discontinued on */
+    cse_quantity quantity; /* quantity supplied: number as written, unit */
+    char *quantity_text;   /* quantity/translation/originalText ("28 tablet") */
+    int repeats;           /* AUTHORISE: repeatNumber; -1 when not stated */
+    char *prior_id;        /* PRESCRIBE: the authorise it fulfils;
+                              DISCONTINUE: the authorise it ends */
+    char *author_ref;      /* author or Participant AUT */
+    char *prescriber_ref;  /* the prescriber (Participant PPRF/PRF), may be NULL */
+    char **notes;          /* pertinentSupplyAnnotation texts, in order
+                              (DISCONTINUE: the reasons as written) */
+    size_t n_notes;
+    unsigned labels; /* CSE_LABEL_* on this component */
+} cse_supply;
+
+/* The medication parts of a CSE_ENTRY_MEDICATION. The drug is the entry's
+ * `code` (consumable/manufacturedMaterial/code: codings and text). */
+typedef struct cse_medication {
+    char *dosage;            /* pertinentMedicationDosage/text */
+    char *prescription_type; /* the statement's own prescribing type text, may be NULL */
+    cse_supply *supplies;    /* in document order */
+    size_t n_supplies;
+} cse_medication;
+
+/* Appends a supply with a copy of id; returns it (lent, valid until the next
+ * add or the entry's free), NULL on allocation failure or past the cap. */
+CSE_EXPORT cse_supply *cse_medication_add_supply(cse_medication *m, cse_supply_kind kind,
+                                                 const char *id);
+CSE_EXPORT cse_code cse_supply_add_note(cse_supply *s, const char *text);
+/* Finds a supply by id; NULL when absent. */
+CSE_EXPORT cse_supply *cse_medication_find_supply(const cse_medication *m,
+                                                  const char *id);
+
+/* ---- Allergy ---------------------------------------------------------------- */
+
+/* The allergy parts of a CSE_ENTRY_ALLERGY. The entry's `code` stays the
+ * statement's own code (e.g. "H/O: drug allergy"). */
+typedef struct cse_allergy {
+    cse_concept allergen;  /* the substance: the coded value when present */
+    char *category;        /* FHIR category: "medication", "environment", "food" */
+    char *type;            /* "allergy" or "intolerance", may be NULL */
+    cse_concept reaction;  /* manifestation, may be empty */
+    cse_time asserted;     /* when it was recorded (availabilityTime) */
+    cse_time onset;        /* effectiveTime center or low */
+    cse_time end;          /* effectiveTime high (resolved) */
+    char *clinical_status; /* "active", "inactive", "resolved", may be NULL */
+} cse_allergy;
+
+/* ---- Pathology -------------------------------------------------------------- */
+
+typedef enum cse_path_role {
+    CSE_PATH_NONE = 0,
+    CSE_PATH_REPORT,   /* CompoundStatement: the laboratory report (DiagnosticReport) */
+    CSE_PATH_SPECIMEN, /* CompoundStatement: one specimen (Specimen) */
+    CSE_PATH_BATTERY,  /* CompoundStatement BATTERY: a test group (Observation) */
+    CSE_PATH_CLUSTER,  /* CompoundStatement CLUSTER under a report: a result cluster */
+    CSE_PATH_RESULT,   /* ObservationStatement under a report: a test result */
+    CSE_PATH_COMMENT   /* NarrativeStatement under a report: a comment */
+} cse_path_role;
+
+/* Static name ("report", "specimen", ...). */
+CSE_EXPORT const char *cse_path_role_name(cse_path_role r);
+
+typedef struct cse_pathology {
+    cse_path_role role;
+    char *report_id;           /* the report it belongs to (REPORT: its own id) */
+    char *specimen_id;         /* the specimen it is under, may be NULL */
+    char *accession;           /* the laboratory's report or specimen number */
+    cse_concept specimen_type; /* SPECIMEN: what was taken */
+    cse_time collected;        /* SPECIMEN: when taken */
+    cse_time received;         /* SPECIMEN: when the laboratory received it */
+    cse_time issued;           /* REPORT: when issued (availabilityTime) */
+    char *comment_type;        /* COMMENT: "LAB RESULT COMMENT(E141)" etc., as written */
+} cse_pathology;
+
+/* ---- Problems, requests, documents, encounters ------------------------------ */
+
+typedef struct cse_problem {
+    char *significance;        /* "major" or "minor", may be NULL */
+    char *named_id;            /* the statement that names it (conditionNamed) */
+    cse_time onset, abatement; /* effectiveTime low and high */
+} cse_problem;
+
+/* PlanStatement and RequestStatement details. */
+typedef struct cse_request {
+    char *priority;      /* FHIR priority: "routine", "urgent", "asap", "stat" */
+    char *requester_ref; /* agent who asked */
+    char *recipient_ref; /* agent or organisation it is for (responsibleParty) */
+    char *service_text;  /* what is asked for, as written */
+    cse_concept reason;  /* why, may be empty */
+    cse_time occurrence; /* when planned or due */
+    char *mood;          /* HL7 moodCode ("INT", "RQO", ...) */
+} cse_request;
+
+/* ExternalDocument details. value keeps the reference as before. */
+typedef struct cse_document {
+    char *reference;     /* text/reference/@value ("file://...", "cid:...") */
+    char *media_type;    /* text/@mediaType */
+    char *title;         /* the narrative's text, as written */
+    char *custodian_ref; /* organisation agent, may be NULL */
+    bool absent;         /* the file was not sent (placeholder only) */
+} cse_document;
+
+/* ehrComposition details (CSE_ENTRY_ENCOUNTER). */
+typedef struct cse_encounter {
+    char *location_ref;  /* CSE_AGENT_LOCATION agent id, may be NULL */
+    char *performer_ref; /* Participant2 PRF, may be NULL */
+    char *recorder_ref;  /* author, may be NULL */
+    cse_concept type;    /* the composition code (also in `code`) */
+} cse_encounter;
+
 /* ---- Confidentiality --------------------------------------------------- */
 
 /* Security labels as bits. Absence of NOPAT never means "safe to show". */
@@ -105,7 +318,12 @@ CSE_EXPORT cse_code cse_concept_copy(cse_concept *dst, const cse_concept *src);
 
 /* ---- Agents ------------------------------------------------------------ */
 
-typedef enum cse_agent_kind { CSE_AGENT_PERSON, CSE_AGENT_ORGANISATION } cse_agent_kind;
+typedef enum cse_agent_kind {
+    CSE_AGENT_PERSON,
+    CSE_AGENT_ORGANISATION,
+    CSE_AGENT_LOCATION, /* a place (ehrComposition location); becomes a Location */
+    CSE_AGENT_DEVICE    /* a software agent (a GP system named as author) */
+} cse_agent_kind;
 
 typedef struct cse_agent {
     char *id; /* the GP2GP agentDirectory id, upper-case UUID */
@@ -114,6 +332,13 @@ typedef struct cse_agent {
     char *role;   /* role text, may be NULL */
     char *ods;    /* ODS code of the organisation, may be NULL */
     char *org_id; /* for a person: the id of the organisation agent, may be NULL */
+    /* Appended for the whole-record model (all may be NULL or empty). */
+    cse_concept type; /* organisation type (agentOrganization/code), a person's
+                         role code (Agent/code), a location's type */
+    char *prefix, *given, *family; /* a person's name in parts, as written */
+    char *telecom;                 /* an organisation's or place's phone, as written */
+    char *address;                 /* an organisation's or place's address, one line */
+    char *version;                 /* DEVICE: software version, may be NULL */
 } cse_agent;
 
 CSE_EXPORT cse_agent *cse_agent_new(cse_agent_kind kind, const char *id);
@@ -159,6 +384,27 @@ typedef struct cse_entry {
     char **links; /* ids this entry points to (LinkSet components, references) */
     size_t n_links;
     int source_line; /* line in the input where it started, 0 if unknown */
+
+    /* Appended for the whole-record model. Every part is optional and zero
+     * when absent; cse_entry_free() and cse_entry_dup() handle all of them. */
+    cse_value val;              /* the typed value (`value` keeps a text form) */
+    cse_concept interpretation; /* interpretationCode */
+    cse_range *ref_ranges;      /* referenceRange, in order */
+    size_t n_ref_ranges;
+    char *performer_ref;          /* Participant PRF (or Participant2), may be NULL */
+    char *composition_id;         /* the ehrComposition it is in (ENCOUNTER: its own) */
+    int seq;                      /* position among the parent's components, from 0 */
+    char *class_code, *mood_code; /* HL7 classCode and moodCode, as written */
+    cse_entry_ref *refs;          /* typed links (see cse_entry_ref) */
+    size_t n_refs;
+    cse_medication med;      /* MEDICATION */
+    cse_allergy allergy;     /* ALLERGY */
+    cse_pathology path;      /* any entry inside a laboratory report */
+    cse_problem problem;     /* PROBLEM */
+    cse_request req;         /* PLAN, REQUEST */
+    cse_document doc;        /* ATTACHMENT */
+    cse_encounter enc;       /* ENCOUNTER */
+    bool snomed_description; /* code.codings[0] may be a SNOMED description id */
 } cse_entry;
 
 /* Makes an empty entry with a copy of id (may be NULL). */
@@ -168,8 +414,28 @@ CSE_EXPORT void cse_entry_free(cse_entry *e);
 CSE_EXPORT cse_entry *cse_entry_dup(const cse_entry *e);
 CSE_EXPORT cse_code cse_entry_add_annotation(cse_entry *e, const char *text);
 CSE_EXPORT cse_code cse_entry_add_link(cse_entry *e, const char *id);
+/* Appends a typed link (copies both). */
+CSE_EXPORT cse_code cse_entry_add_ref(cse_entry *e, const char *id, const char *role);
+/* The first typed link with that role; NULL when none. */
+CSE_EXPORT const char *cse_entry_find_ref(const cse_entry *e, const char *role);
+/* Appends a copy of a reference range. */
+CSE_EXPORT cse_code cse_entry_add_ref_range(cse_entry *e, const cse_range *r);
 /* Replaces *field with a copy of value (NULL clears). For any char* member. */
 CSE_EXPORT cse_code cse_strset(char **field, const char *value);
+
+/* ---- Terminology hook ---------------------------------------------------- */
+
+/* An optional SNOMED CT lookup a reader or writer may be given (the RF2
+ * index of snomed.h plugs in here). Either callback may be NULL. */
+typedef struct cse_code_lookup {
+    /* A SNOMED CT description id -> its concept id, written into out (at
+     * least 20 bytes). Returns false when id is not a known description. */
+    bool (*concept_of)(void *ctx, const char *id, char *out, size_t size);
+    /* True when the concept is an immunisation, as the national requesting
+     * adaptor decides it (descendants of its immunisation roots). */
+    bool (*is_immunisation)(void *ctx, const char *concept);
+    void *ctx;
+} cse_code_lookup;
 
 /* ---- Markers ----------------------------------------------------------- */
 

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Round trips through fhir2ehr on the national requesting adaptor's PWTP
+# extracts (../shared/conformance/nia/ehr-to-fhir/pwtp): UK06 -> FHIR STU3
+# (ehr2fhir) -> UK07 (fhir2ehr) loses no statement: problems (LinkSet),
+# medications, plans and referrals come back one for one, observations and
+# narratives at least as many as were sent (a problem without its named
+# statement gets one, as the sending adaptor writes it); every extract
+# validates against the UK07 schema; and FHIR -> UK07 -> FHIR keeps every
+# allergy and medication of gpc-access-structured.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
+conv="$top_builddir/cse-convert"
+pwtp="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/pwtp"
+xsd="$CSE_SHARED_DIR/conformance/nia/xsd"
+[ -n "$CSE_SHARED_DIR" ] && [ -d "$pwtp" ] || skip "no PWTP extracts (set CSE_SHARED_DIR)"
+
+count() { grep -c "<$1[ >]" "$2"; }
+n=0
+for f in "$pwtp"/PWTP*.xml; do
+    name=$(basename "$f" .xml)
+    "$conv" ehr2fhir --stu3 "$f" -o "$scratch/$name.json" 2> "$scratch/$name.e1" ||
+        fail "$name: ehr2fhir exit $?: $(tail -1 "$scratch/$name.e1")"
+    "$conv" fhir2ehr "$scratch/$name.json" --sender A99001 --receiver B99002 \
+        --validate "$xsd" -o "$scratch/$name.xml" 2> "$scratch/$name.e2" ||
+        fail "$name: fhir2ehr exit $?: $(tail -1 "$scratch/$name.e2")"
+    for k in LinkSet MedicationStatement PlanStatement RequestStatement; do
+        [ "$(count $k "$f")" -eq "$(count $k "$scratch/$name.xml")" ] ||
+            fail "$name: $k $(count $k "$f") sent, $(count $k "$scratch/$name.xml") back"
+    done
+    for k in ObservationStatement NarrativeStatement; do
+        [ "$(count $k "$scratch/$name.xml")" -ge "$(count $k "$f")" ] ||
+            fail "$name: $k $(count $k "$f") sent, only $(count $k "$scratch/$name.xml") back"
+    done
+    n=$((n + 1))
+done
+[ $n -ge 9 ] || fail "only $n PWTP extracts"
+
+# FHIR -> UK07 -> FHIR: the allergies and every drug code come back.
+src="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/gpc-access-structured.json"
+sed 's/"1234567890"/"9990010005"/' "$src" > "$scratch/gpc.json"
+"$conv" fhir2ehr "$scratch/gpc.json" --sender A99001 --receiver B99002 -o "$scratch/gpc.xml" \
+    2> /dev/null || fail "fhir2ehr gpc-access-structured"
+"$conv" ehr2fhir --stu3 "$scratch/gpc.xml" -o "$scratch/gpc-back.json" 2> /dev/null ||
+    fail "ehr2fhir of our extract"
+a=$(grep -c '"resourceType" *: *"AllergyIntolerance"' "$scratch/gpc.json")
+b=$(grep -c '"resourceType": *"AllergyIntolerance"' "$scratch/gpc-back.json")
+[ "$a" -eq "$b" ] || fail "gpc: $a AllergyIntolerances sent, $b back"
+for code in $(grep -o '"code" *: *"[0-9]\{6,18\}"' "$scratch/gpc.json" | grep -o '[0-9]*' | sort -u); do
+    grep -q "\"$code\"" "$scratch/gpc-back.json" || echo "$code" >> "$scratch/lost"
+done
+lost=$(cat "$scratch/lost" 2> /dev/null | wc -l)
+total=$(grep -o '"code" *: *"[0-9]\{6,18\}"' "$scratch/gpc.json" | sort -u | wc -l)
+echo "fhir2ehr round trips: $n PWTP extracts; gpc: $lost of $total SNOMED codes not back"

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""cse-convert fhir2ehr against the national sending adaptor's per-mapper fixtures.
+
+Usage: sending_mapper_conformance.py CSE_CONVERT MAPPER_DIR SCRATCH [--detail]
+
+MAPPER_DIR is ../shared/conformance/nia/fhir-to-ehr/mapper: per mapper (a
+folder), FHIR JSON inputs and the HL7 fragments the adaptor's mapper writes
+from them. The adaptor's unit tests pair them in Java; here each expected
+fragment is paired by name with the input it was written from (see pair()).
+
+For each pair the input is wrapped as our reader needs it: a Bundle holding
+the folder's context Bundle (the adaptor's tests resolve references through
+one), a Patient with a valid NHS number (the adaptor's 1234567890 fails the
+modulus 11 check), and the input resource. cse-convert fhir2ehr writes a whole
+UK07 extract; the statement of the fragment's type that matches best is
+compared with the fragment as a set of facts: the element path, and per
+element the attributes that carry meaning (code, codeSystem, value, unit,
+classCode, moodCode, typeCode, nullFlavor, inversionInd) and the text of
+text and originalText. Ids, agent references and displayName (the adaptor
+looks terms up in its own SNOMED database) are left aside, and times compare
+to the day. A pair is equivalent when every fact of the fragment is in our
+statement. Where the adaptor's test mocked its code mapper (code "Mocked
+code"), the statement's code is not compared. A fragment that is only a part
+of a statement (a value, an interpretationCode, a referenceRange, a code) is
+compared with the element of that name in ours that matches best. The
+encounter fixtures' statements come from a mocked components mapper, so
+there only the ehrComposition's own elements are compared.
+
+Each pair that cannot be compared is put in an exception class, printed with
+its reason. Prints one line per mapper and `equivalent: N/M` last."""
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+HL7 = "{urn:hl7-org:v3}"
+NHS = "9990010005"
+KEPT_ATTRS = ("code", "codeSystem", "value", "unit", "classCode", "moodCode",
+              "typeCode", "nullFlavor", "inversionInd")
+TEXT_ELEMS = ("text", "originalText")
+STATEMENTS = ("ObservationStatement", "NarrativeStatement", "PlanStatement",
+              "RequestStatement", "LinkSet", "MedicationStatement", "CompoundStatement",
+              "ehrComposition", "Agent", "agentDirectory")
+NOISE = {"expected", "output", "example", "input", "resource", "json", "xml", "with",
+         "the", "a", "of", "and", "to", "mr", "ms", "fhir", "statement", "uses"}
+
+
+def local(tag):
+    return tag.split("}", 1)[-1]
+
+
+# Words the adaptor's fixtures use for the same thing on the two sides.
+SYNONYMS = {"authorise": "plan", "prescribe": "order", "observations": "observation",
+            "statements": "statement", "conditions": "condition"}
+
+
+def tokens(name):
+    base = os.path.splitext(os.path.basename(name))[0].lower()
+    return [SYNONYMS.get(t, t) for t in re.split(r"[^a-z0-9]+", base)
+            if t and t not in NOISE]
+
+
+def similarity(a, b):
+    ta, tb = tokens(a), tokens(b)
+    if not ta or not tb:
+        return 0.0
+    na = [t for t in ta if t.isdigit()]
+    nb = [t for t in tb if t.isdigit()]
+    if na != nb:
+        return 0.0  # numbered fixtures pair only with the same number
+    sa, sb = set(ta), set(tb)
+    return len(sa & sb) / len(sa | sb)
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+PAIRS = {}
+
+
+def load_pairs(path):
+    """Explicit pairs (tests/sending_mapper_pairs.txt): folder expected input."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and not line.startswith("#"):
+                    PAIRS[(parts[0], parts[1])] = parts[2]
+    except OSError:
+        pass
+
+
+def pair(folder, jsons, xmls, mapper=""):
+    """Each expected fragment with its input: the explicit pair when there is
+    one, else the input whose name is most like its own.
+    Returns [(xml, json or None, score)]."""
+    inputs = [j for j in jsons if not is_context(j)]
+    out = []
+    for x in xmls:
+        explicit = PAIRS.get((mapper, os.path.basename(x)))
+        if explicit:
+            out.append((x, os.path.join(folder, explicit), 1.0))
+            continue
+        if any(m == mapper for m, _x in PAIRS):
+            out.append((x, None, 0.0))  # the folder's pairs are all listed
+            continue
+        best, score = None, 0.0
+        for j in inputs:
+            s = similarity(j, x)
+            if s > score:
+                best, score = j, s
+        out.append((x, best if score >= 0.34 else None, score))
+    return out
+
+
+def is_context(path):
+    """A Bundle named as the folder's shared context."""
+    name = os.path.basename(path).lower()
+    return bool(re.match(r"(fhir[-_]bundle|input-bundle|input-agent-directory-bundle)"
+                         r"(-with-[a-z-]+)?\.json$", name))
+
+
+def context_entries(folder):
+    entries = []
+    for name in sorted(os.listdir(folder)):
+        p = os.path.join(folder, name)
+        if name.endswith(".json") and is_context(p):
+            b = load_json(p)
+            if isinstance(b, dict) and b.get("resourceType") == "Bundle":
+                entries += [e for e in b.get("entry", []) if isinstance(e, dict)]
+    return entries
+
+
+def wrap(resource, context):
+    """A Bundle for our reader: context, a Patient with a valid NHS number, the
+    input (a Bundle's own entries when the input is a Bundle)."""
+    if resource.get("resourceType") == "Bundle":
+        entries = [e for e in resource.get("entry", []) if isinstance(e, dict)]
+    else:
+        key = (resource.get("resourceType"), resource.get("id"))
+        entries = [e for e in context
+                   if (e.get("resource", {}).get("resourceType"),
+                       e.get("resource", {}).get("id")) != key]
+        entries.append({"resource": resource})
+    if not any(e.get("resource", {}).get("resourceType") == "Patient" for e in entries):
+        entries.insert(0, {"resource": {
+            "resourceType": "Patient", "id": "harness-patient",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": NHS}]}})
+    text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    return text.replace('"1234567890"', '"%s"' % NHS)
+
+
+def parse_fragment(path):
+    """The fragment's statement element, or None. Fragments are not always
+    well-formed (unbound prefixes): those are an exception class."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    text = re.sub(r"\sxsi:type=", " type=", text)
+    try:
+        root = ET.fromstring("<wrap>%s</wrap>" % text)
+    except ET.ParseError:
+        return None
+    for el in root.iter():
+        if local(el.tag) in STATEMENTS:
+            return el
+    # A part of a statement (a value, an interpretation, a reference range,
+    # a code): compared with the best element of that name in ours.
+    for el in root:
+        return el
+    return None
+
+
+def facts(el, path=""):
+    """The comparable facts of a statement subtree, as a set of strings."""
+    out = set()
+    name = local(el.tag)
+    here = path + "/" + name
+    if name in ("id", "agentRef", "templateId"):
+        return out
+    out.add(here)
+    for k, v in el.attrib.items():
+        k = local(k)
+        if k not in KEPT_ATTRS:
+            continue
+        if k == "value" and re.fullmatch(r"\d{8,14}", v or ""):
+            v = v[:8]
+        out.add("%s@%s=%s" % (here, k, v))
+    if name in TEXT_ELEMS:
+        t = " ".join("".join(el.itertext()).split())
+        if t and name == "text" or name == "originalText":
+            out.add("%s#%s" % (here, t))
+    for child in el:
+        out |= facts(child, here)
+    return out
+
+
+def best_statement(extract, want, expected):
+    best, best_facts, hit = None, set(), -1
+    for el in extract.iter():
+        if local(el.tag) != want:
+            continue
+        f = facts(el)
+        h = len(expected & f)
+        if h > hit:
+            best, best_facts, hit = el, f, h
+    return best, best_facts
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    conv, root, scratch = sys.argv[1:4]
+    detail = "--detail" in sys.argv[4:]
+    load_pairs(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "sending_mapper_pairs.txt"))
+    tally = {}
+    exceptions = {}
+    total_eq = total = 0
+    for dirpath, _dirs, files in sorted(os.walk(root)):
+        xmls = sorted(os.path.join(dirpath, f) for f in files if f.endswith(".xml"))
+        jsons = sorted(os.path.join(dirpath, f) for f in files if f.endswith(".json"))
+        if not xmls:
+            continue
+        mapper = os.path.relpath(dirpath, root)
+        if mapper == ".":
+            mapper = "(wrapper)"
+        context = context_entries(dirpath)
+        eq = n = 0
+        for x, j, _score in pair(dirpath, jsons, xmls, mapper):
+            n += 1
+            name = os.path.relpath(x, root)
+
+            def exc(cls):
+                exceptions.setdefault(cls, []).append(name)
+            frag = parse_fragment(x)
+            if frag is None:
+                exc("fragment not well-formed XML or no statement in it")
+                continue
+            if j is None:
+                exc("no input paired by name (the adaptor pairs it in Java test code)")
+                continue
+            res = load_json(j)
+            if not isinstance(res, dict):
+                exc("input not a JSON object")
+                continue
+            src = os.path.join(scratch, "in.json")
+            out = os.path.join(scratch, "out.xml")
+            with open(src, "w", encoding="utf-8") as f:
+                f.write(wrap(res, context))
+            if os.path.exists(out):
+                os.unlink(out)
+            p = subprocess.run([conv, "fhir2ehr", src, "--sender", "A99001",
+                                "--receiver", "B99002", "-o", out],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if p.returncode != 0:
+                exc("refused by fhir2ehr (exit %d)" % p.returncode)
+                continue
+            try:
+                extract = ET.parse(out).getroot()
+            except ET.ParseError:
+                exc("our output unreadable")
+                continue
+            want = local(frag.tag)
+            expected = facts(frag)
+            # The adaptor's unit tests mock the code mapper for some mappers:
+            # that code is not the mapper's output, so it is not compared.
+            # EncounterMapperTest mocks its components mapper: the statements
+            # inside its compositions are not the mapper's output, so only the
+            # composition's own elements are compared.
+            if mapper == "encounter":
+                expected = {f for f in expected
+                            if not f.startswith("/ehrComposition/component")}
+            mocked = [f[:-len("/originalText#Mocked code")] for f in expected
+                      if f.endswith("/code/originalText#Mocked code")]
+            for m in mocked:
+                expected = {f for f in expected
+                            if not (f == m or f.startswith(m + "/")
+                                    or f.startswith(m + "@") or f.startswith(m + "#"))}
+            _el, ours = best_statement(extract, want, expected)
+            missing = expected - ours
+            if not missing:
+                eq += 1
+            elif detail:
+                print("MISS %s <- %s:" % (name, os.path.basename(j)))
+                for m in sorted(missing)[:12]:
+                    print("    " + m)
+        tally[mapper] = (eq, n)
+        total_eq += eq
+        total += n
+    for mapper, (eq, n) in sorted(tally.items()):
+        print("%-40s %4d/%-4d" % (mapper, eq, n))
+    for cls, names in sorted(exceptions.items()):
+        print("exception: %s: %d" % (cls, len(names)))
+        if detail:
+            for nm in names:
+                print("    " + nm)
+    print("equivalent: %d/%d" % (total_eq, total))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
