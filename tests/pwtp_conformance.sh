@@ -7,7 +7,9 @@
 # difference in a type we map fails unless it is listed in KNOWN below with
 # its reason. Types we do not write (List, Location, Medication, ...) are
 # printed for information. Then every fragment in nopat/ must yield NOPAT on
-# the resources the adaptor puts it on.
+# the resources the adaptor puts it on. Last, the field-level comparison
+# (../shared/tools/compare-fields.py) over the nine pairs must reach
+# FIELDS_FLOOR per mille: the floor is what was measured, never less.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$CSE_SHARED_DIR/conformance/nia" ] ||
     skip "CSE_SHARED_DIR does not hold conformance/nia (configure --with-shared-dir)"
@@ -17,8 +19,8 @@ pwtp="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/pwtp"
 nopat="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/nopat"
 
 MAPPED="Patient Practitioner Organization Encounter Observation Condition
-AllergyIntolerance Immunization MedicationStatement ProcedureRequest ReferralRequest
-DocumentReference"
+AllergyIntolerance Immunization Medication MedicationRequest MedicationStatement
+ProcedureRequest ReferralRequest DocumentReference"
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='
@@ -30,9 +32,6 @@ PWTP6 Immunization count the adaptor decides from its SNOMED CT database which o
 PWTP6 Immunization codes as the PWTP6 Immunization count
 PWTP6 Observation count the immunisations of the PWTP6 Immunization count are Observations here
 PWTP6 Observation codes the codes of those immunisations
-PWTP2 MedicationStatement count we write one MedicationStatement per GP2GP MedicationStatement; the adaptor writes one per ehrSupplyAuthorise, which the record model does not carry
-PWTP4 MedicationStatement count we write one MedicationStatement per GP2GP MedicationStatement; the adaptor writes one per ehrSupplyAuthorise, which the record model does not carry
-* MedicationStatement codes we code the MedicationStatement itself; the adaptor codes a separate Medication resource, which we do not write
 PWTP9 Observation count pathology: the adaptor writes DiagnosticReport and Specimen resources and folds battery and specimen CompoundStatements into them; we write the compounds and their narratives as Observations
 PWTP9 Observation codes pathology (as the PWTP9 Observation count): specimen CompoundStatement codes become Observations here
 PWTP7_vis Condition count the adaptor writes no Condition for a LinkSet whose named statement is a RequestStatement; we write every problem
@@ -127,6 +126,28 @@ while read -r file id rest; do
     case $file in '' | '#'*) continue ;; esac
     check_nopat "$file" "$id" "${rest#KNOWN: }"
 done < "$top_srcdir/tests/pwtp_nopat.list"
+
+# Field level: matched and total summed over the nine pairs.
+FIELDS_FLOOR=935
+compare="$CSE_SHARED_DIR/tools/compare-fields.py"
+if command -v python3 > /dev/null 2>&1 && [ -f "$compare" ]; then
+    m=0 t=0
+    for in in "$pwtp"/PWTP*.xml; do
+        case=$(basename "$in" .xml)
+        line=$(python3 "$compare" "$scratch/$case.json" "$pwtp/$case-output.json" | tail -n 1)
+        echo "$case $line"
+        cm=$(echo "$line" | sed -n 's/^fields: \([0-9]*\)\/\([0-9]*\).*/\1/p')
+        ct=$(echo "$line" | sed -n 's/^fields: \([0-9]*\)\/\([0-9]*\).*/\2/p')
+        [ -n "$cm" ] && [ -n "$ct" ] || fail "$case: compare-fields.py printed: $line"
+        m=$((m + cm)) t=$((t + ct))
+    done
+    permille=$((m * 1000 / t))
+    echo "fields: $m/$t ($permille per mille, floor $FIELDS_FLOOR)"
+    [ "$permille" -ge "$FIELDS_FLOOR" ] ||
+        { echo "field-level fidelity fell below the floor"; failed=$((failed + 1)); }
+else
+    echo "python3 or compare-fields.py missing: field-level comparison skipped"
+fi
 
 [ $failed -eq 0 ] || fail "$failed unexpected differences"
 echo "pwtp_conformance: $n cases, mapped types as expected"

@@ -458,6 +458,7 @@ static cse_code entry_copy_parts(cse_entry *d, const cse_entry *e)
     d->problem.abatement = e->problem.abatement;
     d->req.occurrence = e->req.occurrence;
     d->doc.absent = e->doc.absent;
+    d->enc.authored = e->enc.authored;
     if (cse_value_copy(&d->val, &e->val) != CSE_OK ||
         cse_concept_copy(&d->interpretation, &e->interpretation) != CSE_OK ||
         cse_strset(&d->performer_ref, e->performer_ref) != CSE_OK ||

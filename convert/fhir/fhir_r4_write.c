@@ -157,15 +157,19 @@ static cse__jw *r4_observation(cse__fhirw *w, const cse_entry *e, const char *en
     cse__fw_set(w, res, "code", code);
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        set_effective(w, res, e);
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_obs_time(w, e)));
     cse__fw_set(w, res, "issued", instant(w, &e->availability));
-    if (e->author_ref)
-        cse__fw_set(w, res, "performer",
-                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, e->author_ref)));
+    if (cse__fw_performer(w, e))
+        cse__fw_set(
+            w, res, "performer",
+            cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, cse__fw_performer(w, e))));
     if (e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0 && e->code.text)
         cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->code.text));
-    else if (e->value)
-        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+    else
+        cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "note", cse__fw_notes(w, e));
     if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
         cse__fw_set(
@@ -286,27 +290,6 @@ static cse__jw *r4_immunization(cse__fhirw *w, const cse_entry *e, const char *e
             w, res, "performer",
             cse__jw_pack(w->jw, "[{s:o}]", "actor", cse__fw_agent_ref(w, e->author_ref)));
     cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    return res;
-}
-
-static cse__jw *r4_medication(cse__fhirw *w, const cse_entry *e, const char *enc)
-{
-    cse__jw *res = start(w, "MedicationStatement", e->id, UKCORE "MedicationStatement",
-                         cse__fw_entry_nopat(e));
-    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
-
-    if (res == NULL)
-        return NULL;
-    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
-    cse__fw_set(w, res, "medicationCodeableConcept", code_or_unknown(w, &e->code));
-    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
-    cse__fw_set(w, res, "informationSource", cse__fw_agent_ref(w, e->author_ref));
-    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (e->value)
-        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
     return res;
 }
 
@@ -484,7 +467,7 @@ static cse_code r4_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info
         return r4_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);
     case CSE_ENTRY_ALLERGY: res = r4_allergy(w, e, enc); break;
     case CSE_ENTRY_IMMUNIZATION: res = r4_immunization(w, e, enc); break;
-    case CSE_ENTRY_MEDICATION: res = r4_medication(w, e, enc); break;
+    case CSE_ENTRY_MEDICATION: return cse__fw_medication(w, e, enc, err);
     case CSE_ENTRY_PLAN:
     case CSE_ENTRY_REQUEST: res = r4_service_request(w, e, enc); break;
     case CSE_ENTRY_ATTACHMENT:

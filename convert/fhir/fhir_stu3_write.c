@@ -184,13 +184,19 @@ static cse__jw *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *
                     cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_OTHER));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "issued", instant(w, &e->availability));
-    if (e->author_ref)
-        cse__fw_set(w, res, "performer",
-                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, e->author_ref)));
-    if (e->value)
-        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        set_effective(w, res, e);
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_obs_time(w, e)));
+    cse__fw_set(w, res, "issued",
+                instant(w, w->enc_authored.precision != CSE_TIME_NONE
+                               ? &w->enc_authored
+                               : &e->availability));
+    if (cse__fw_performer(w, e))
+        cse__fw_set(
+            w, res, "performer",
+            cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, cse__fw_performer(w, e))));
+    cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "comment", comment(w, e));
     if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
         cse__fw_set(w, res, "related",
@@ -364,27 +370,6 @@ static cse__jw *stu3_immunization(cse__fhirw *w, const cse_entry *e, const char 
             w, res, "practitioner",
             cse__jw_pack(w->jw, "[{s:o}]", "actor", cse__fw_agent_ref(w, e->author_ref)));
     cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    return res;
-}
-
-static cse__jw *stu3_medication(cse__fhirw *w, const cse_entry *e)
-{
-    cse__jw *res = start(w, "MedicationStatement", e->id, GPC "MedicationStatement-1",
-                         cse__fw_entry_nopat(e));
-    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
-
-    if (res == NULL)
-        return NULL;
-    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
-    cse__fw_set(w, res, "medicationCodeableConcept",
-                cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_MEDICATION));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
-    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
-    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (e->value)
-        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
     return res;
 }
 
@@ -611,14 +596,7 @@ static cse_code stu3_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_in
         return stu3_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);
     case CSE_ENTRY_ALLERGY: res = stu3_allergy(w, e, enc); break;
     case CSE_ENTRY_IMMUNIZATION: res = stu3_immunization(w, e, enc); break;
-    case CSE_ENTRY_MEDICATION:
-        if ((rc = cse__fw_loss(
-                 w, "MedicationStatement prescriptions",
-                 "Medication and MedicationRequest resources are not written",
-                 e->source_line, err)) != CSE_OK)
-            return rc;
-        res = stu3_medication(w, e);
-        break;
+    case CSE_ENTRY_MEDICATION: return cse__fw_medication(w, e, enc, err);
     case CSE_ENTRY_PLAN: res = stu3_plan(w, e, enc); break;
     case CSE_ENTRY_REQUEST: res = stu3_referral(w, e, enc); break;
     case CSE_ENTRY_ATTACHMENT:

@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "jsonw.h"
+#include "strmap.h"
 
 /* A compound statement of the current composition: its id and class. */
 typedef struct cse__fw_compound {
@@ -38,6 +39,20 @@ typedef struct cse__fw_vec {
 } cse__fw_vec;
 
 typedef struct cse__fhirw cse__fhirw;
+
+/* An acute authorisation: enough to write the further plan the requesting
+ * adaptor makes for each order after its first (fhir_map.c). */
+typedef struct cse__fw_acute {
+    char *id;
+    char med_id[37];
+    char *dosage;
+    char *enc;
+    char *requester;
+    cse_quantity quantity;
+    cse_time start, authored;
+    bool nopat;
+    int orders;
+} cse__fw_acute;
 
 /* The version-specific part of a writer. */
 typedef struct cse__fw_ops {
@@ -95,6 +110,16 @@ struct cse__fhirw {
     cse__jw_buf jbuf;        /* the JSON of the resource being written */
     cse_entry *pending;      /* an entry held until the next one is seen */
     char *pending_enc;       /* its encounter, may be NULL */
+    /* The current composition's times and people, for the fallbacks the
+     * requesting adaptor applies (fhir_map.c). */
+    cse_time enc_availability, enc_authored;
+    char *enc_performer, *enc_recorder;
+    cse__smap medications;  /* Medication key -> id, written once each */
+    cse__ptrvec meds;       /* medication entries held until their composition ends */
+    cse__ptrvec med_encs;   /* their encounters (char *, may be NULL) */
+    cse__smap acute_index;  /* acute plan id -> index in acute */
+    cse__fw_vec acute;      /* cse__fw_acute: acute plans seen, for their orders */
+    cse__smap early_orders; /* plan id -> orders seen before the plan */
 };
 
 /* Makes the sink around the version-specific ops. */
@@ -180,5 +205,33 @@ bool cse__fw_entry_nopat(const cse_entry *e);
  * that did (as the adaptor labels a Condition whose named statement is
  * NOPAT). */
 bool cse__fw_entry_nopat_linked(const cse__fhirw *w, const cse_entry *e);
+
+/* ---- The one mapping for both versions (fhir_map.c) --------------------- */
+
+/* A Quantity: value as written, comparator, unit and, for a UCUM unit, the
+ * UCUM system and code. NULL when q has no number. */
+cse__jw *cse__fw_quantity(const cse__fhirw *w, const cse_quantity *q);
+/* Sets value[x], interpretation and referenceRange on an Observation. */
+bool cse__fw_obs_value(const cse__fhirw *w, cse__jw *res, const cse_entry *e);
+/* When an Observation happened: effective center or low; else the
+ * statement's availabilityTime (as the adaptor falls back); else NULL. */
+const cse_time *cse__fw_obs_time(const cse__fhirw *w, const cse_entry *e);
+/* The performer of an entry: its PRF participant, its author, else the
+ * composition's performer or author. NULL when none. */
+const char *cse__fw_performer(const cse__fhirw *w, const cse_entry *e);
+/* A MedicationStatement entry as the adaptor writes it: a Medication per
+ * drug (written once), a MedicationRequest plan and a MedicationStatement
+ * per authorise, a MedicationRequest order per prescribe. STU3 and R4 differ
+ * only in profiles and a few element names, chosen here by w->stu3. */
+cse_code cse__fw_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
+                            cse_error *err);
+/* Writes the medication entries held for the composition that ended (a
+ * discontinue ends an authorisation of the same composition); called at
+ * every composition's start and at the end. */
+cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err);
+/* Frees what the medication mapping holds. */
+void cse__fw_medications_free(cse__fhirw *w);
+/* A growable array of plain structs (fhir_write_common.c). */
+void *cse__fw_vec_push(cse__fw_vec *v);
 
 #endif

@@ -197,6 +197,8 @@ static void read_time(cse__doc *d, const cse__xnode *n, cse_time *out, const cha
     }
 }
 
+static cse_code read_pq(const cse__xnode *pq, cse_quantity *q);
+
 static const char *agent_ref(const cse__xnode *participation)
 {
     return cse__hl7_id_root(cse__hl7_child(participation, "agentRef"));
@@ -231,17 +233,56 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
     } else if (cse__hl7_is(c, "author")) {
         if ((v = agent_ref(c)) != NULL && cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (e->kind == CSE_ENTRY_ENCOUNTER) {
+            read_time(d, cse__hl7_child(c, "time"), &e->enc.authored, owner);
+            if (v && cse_strset(&e->enc.recorder_ref, v) != CSE_OK)
+                return NOMEM(d);
+        }
     } else if (cse__hl7_is(c, "Participant")) {
         /* UK07 statements name their author as a Participant of type AUT. */
         const char *type = cse__hl7_attr(c, "typeCode");
         bool aut = type && strcmp(type, "AUT") == 0;
+        bool prf = type && (strcmp(type, "PRF") == 0 || strcmp(type, "PPRF") == 0);
+        if (cse__hl7_attr(c, "nullFlavor"))
+            return CSE_OK;
         if ((aut || e->author_ref == NULL) && (v = agent_ref(c)) != NULL &&
             cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (prf && e->performer_ref == NULL && (v = agent_ref(c)) != NULL &&
+            cse_strset(&e->performer_ref, v) != CSE_OK)
+            return NOMEM(d);
     } else if (cse__hl7_is(c, "Participant2")) {
+        if (cse__hl7_attr(c, "nullFlavor"))
+            return CSE_OK;
         if (e->author_ref == NULL && (v = agent_ref(c)) != NULL &&
             cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (e->kind == CSE_ENTRY_ENCOUNTER && e->enc.performer_ref == NULL &&
+            (v = agent_ref(c)) != NULL && cse_strset(&e->enc.performer_ref, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "interpretationCode")) {
+        if (cse__gp2gp_concept(c, &e->interpretation) != CSE_OK)
+            return NOMEM(d);
+        if (e->interpretation.text == NULL && cse__hl7_attr(c, "displayName") &&
+            cse_concept_set_text(&e->interpretation, cse__hl7_attr(c, "displayName")) !=
+                CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "referenceRange")) {
+        const cse__xnode *ri = cse__hl7_child(c, "referenceInterpretationRange");
+        const cse__xnode *rv = cse__hl7_child(ri, "value");
+        cse_range r = {0};
+        char *t = text_of(cse__hl7_child(ri, "text"));
+        cse_code rc = CSE_OK;
+        r.text = t;
+        if (rv && (rc = read_pq(cse__hl7_child(rv, "low"), &r.low)) == CSE_OK)
+            rc = read_pq(cse__hl7_child(rv, "high"), &r.high);
+        if (rc == CSE_OK && (rv || t))
+            rc = cse_entry_add_ref_range(e, &r);
+        cse_range_clear(&r);
+        if (rc != CSE_OK)
+            return rc == CSE_ERR_NOMEM ? NOMEM(d)
+                                       : cse__gp2gp_fail(d, rc, cse__gp2gp_line(c), NULL,
+                                                         "too many reference ranges");
     } else if (cse__hl7_is(c, "pertinentInformation")) {
         char *t =
             text_of(cse__hl7_child(cse__hl7_child(c, "pertinentAnnotation"), "text"));
@@ -255,15 +296,121 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
     return CSE_OK;
 }
 
-/* A simple text form of an ObservationStatement value. */
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
+/* xsi:type without its prefix ("PQ", "CD", ...); NULL when absent. */
+static const char *xsi_type(const cse__xnode *n)
+{
+    for (int i = 0; n && i < n->n_attrs; i++)
+        if (n->attrs[i].uri && strcmp(n->attrs[i].uri, XSI_NS) == 0 &&
+            strcmp(n->attrs[i].name, "type") == 0) {
+            const char *v = n->attrs[i].value, *colon = strchr(v, ':');
+            return colon ? colon + 1 : v;
+        }
+    return NULL;
+}
+
+/* A PQ (or a PQ-like low/high/quantity) into q: the number as written; the
+ * unit from translation/originalText when there is one (GP systems put the
+ * unit there and "1" in @unit), else @unit; the UCUM code when the unit is
+ * UCUM. Returns CSE_OK, or CSE_ERR_NOMEM. */
+static cse_code read_pq(const cse__xnode *pq, cse_quantity *q)
+{
+    const char *v = cse__hl7_attr(pq, "value");
+    const char *u = cse__hl7_attr(pq, "unit");
+    char *ot = NULL;
+    cse_code rc;
+
+    if (pq == NULL)
+        return CSE_OK;
+    for (const cse__xnode *t = pq->children; t && ot == NULL; t = t->next)
+        if (cse__hl7_is(t, "translation"))
+            ot = text_of(cse__hl7_child(t, "originalText"));
+    if (v == NULL)
+        for (const cse__xnode *t = pq->children; t && v == NULL; t = t->next)
+            if (cse__hl7_is(t, "translation"))
+                v = cse__hl7_attr(t, "value");
+    if (ot == NULL && u && *u)
+        rc = cse_quantity_set(q, v, u, cse__ucum_valid(u) ? u : NULL);
+    else
+        rc = cse_quantity_set(q, v, ot, cse__ucum_valid(ot) ? ot : NULL);
+    free(ot);
+    return rc;
+}
+
+/* An IVL_PQ value with one end only is a number with a comparator, as the
+ * requesting adaptor reads it ("<= 0.5 g/L"); with both ends a range. */
+static cse_code read_ivl(const cse__xnode *v, cse_entry *e)
+{
+    const cse__xnode *low = cse__hl7_child(v, "low"), *high = cse__hl7_child(v, "high");
+    const char *inc;
+    cse_code rc;
+
+    if (low && high) {
+        e->val.kind = CSE_VALUE_RANGE;
+        if ((rc = read_pq(low, &e->val.range.low)) != CSE_OK)
+            return rc;
+        return read_pq(high, &e->val.range.high);
+    }
+    if (low == NULL && high == NULL)
+        return CSE_OK;
+    e->val.kind = CSE_VALUE_QUANTITY;
+    if ((rc = read_pq(high ? high : low, &e->val.quantity)) != CSE_OK)
+        return rc;
+    inc = cse__hl7_attr(high ? high : low, "inclusive");
+    if (inc && strcmp(inc, "false") == 0)
+        return cse_strset(&e->val.quantity.comparator, high ? "<" : ">");
+    return cse_strset(&e->val.quantity.comparator, high ? "<=" : ">=");
+}
+
+/* The typed value and a simple text form of an ObservationStatement value. */
 static cse_code read_value(cse__doc *d, cse_entry *e, const cse__xnode *v)
 {
     const char *val = cse__hl7_attr(v, "value");
     const char *unit = cse__hl7_attr(v, "unit");
     const char *code = cse__hl7_attr(v, "code");
+    const char *type = xsi_type(v);
     const cse__xnode *low = cse__hl7_child(v, "low"), *high = cse__hl7_child(v, "high");
     char buf[512];
     bool nomem;
+    cse_code rc = CSE_OK;
+
+    if (type && (strcmp(type, "PQ") == 0 || strcmp(type, "INT") == 0 ||
+                 strcmp(type, "REAL") == 0)) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_pq(v, &e->val.quantity);
+    } else if (type && strcmp(type, "IVL_PQ") == 0) {
+        rc = read_ivl(v, e);
+    } else if (type && (strcmp(type, "CD") == 0 || strcmp(type, "CV") == 0 ||
+                        strcmp(type, "CE") == 0)) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = cse__gp2gp_concept(v, &e->val.coded);
+        if (rc == CSE_OK && e->val.coded.n == 0 && e->val.coded.text == NULL &&
+            cse__hl7_attr(v, "displayName"))
+            rc = cse_concept_set_text(&e->val.coded, cse__hl7_attr(v, "displayName"));
+    } else if (type && strcmp(type, "BL") == 0 && val) {
+        e->val.kind = CSE_VALUE_BOOLEAN;
+        e->val.boolean = strcmp(val, "true") == 0;
+    } else if (type && strcmp(type, "TS") == 0 && val) {
+        if (cse_time_parse_hl7(val, &e->val.date) == CSE_OK)
+            e->val.kind = CSE_VALUE_DATE;
+    } else if (val && !code) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_pq(v, &e->val.quantity);
+    } else if (code) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = cse__gp2gp_concept(v, &e->val.coded);
+    } else if (low || high) {
+        rc = read_ivl(v, e);
+    } else {
+        char *t = text_of(v);
+        if (t) {
+            e->val.kind = CSE_VALUE_TEXT;
+            e->val.text = t;
+        }
+    }
+    if (rc != CSE_OK)
+        return NOMEM(d);
 
     if (val) {
         if (unit && *unit && strcmp(unit, "1") != 0)
@@ -346,6 +493,91 @@ out:
     return out;
 }
 
+/* One ehrSupplyAuthorise, ehrSupplyPrescribe or ehrSupplyDiscontinue of a
+ * MedicationStatement (its component c). */
+static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
+{
+    static const struct {
+        const char *name;
+        cse_supply_kind kind;
+        const char *ref_elem, *role;
+    } parts[] = {
+        {"ehrSupplyAuthorise", CSE_SUPPLY_AUTHORISE, NULL, NULL},
+        {"ehrSupplyPrescribe", CSE_SUPPLY_PRESCRIBE, "inFulfillmentOf", "fulfils"},
+        {"ehrSupplyDiscontinue", CSE_SUPPLY_DISCONTINUE, "reversalOf", "reverses"},
+    };
+    const char *owner = "MedicationStatement/component";
+    const cse__xnode *n = NULL;
+    cse_supply *s;
+    size_t k;
+
+    for (k = 0; k < sizeof(parts) / sizeof(parts[0]) && n == NULL; k++)
+        n = cse__hl7_child(c, parts[k].name);
+    if (n == NULL) {
+        cse__gp2gp_loss(d, "MedicationStatement/component/(other)",
+                        "medication component not mapped", cse__gp2gp_line(c));
+        return CSE_OK;
+    }
+    k--;
+    if ((s = cse_medication_add_supply(&e->med, parts[k].kind, cse__hl7_id_root(n))) ==
+        NULL)
+        return NOMEM(d);
+    for (const cse__xnode *p = n->children; p; p = p->next) {
+        const char *v;
+        if (p->type != XML_READER_TYPE_ELEMENT)
+            continue;
+        if (cse__hl7_is(p, "code")) {
+            if (cse__gp2gp_concept(p, &s->code) != CSE_OK)
+                return NOMEM(d);
+            if (s->code.text == NULL && cse__hl7_attr(p, "displayName") &&
+                cse_concept_set_text(&s->code, cse__hl7_attr(p, "displayName")) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "statusCode")) {
+            if ((v = cse__hl7_attr(p, "code")) && cse_strset(&s->status, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "effectiveTime")) {
+            read_time(d, p, &s->effective_center, owner);
+            read_time(d, cse__hl7_child(p, "center"), &s->effective_center, owner);
+            read_time(d, cse__hl7_child(p, "low"), &s->effective_low, owner);
+            read_time(d, cse__hl7_child(p, "high"), &s->effective_high, owner);
+        } else if (cse__hl7_is(p, "availabilityTime")) {
+            read_time(d, p, &s->availability, owner);
+        } else if (cse__hl7_is(p, "repeatNumber")) {
+            if ((v = cse__hl7_attr(p, "value")) && *v)
+                s->repeats = atoi(v);
+        } else if (cse__hl7_is(p, "quantity")) {
+            if (read_pq(p, &s->quantity) != CSE_OK)
+                return NOMEM(d);
+            if (s->quantity.unit &&
+                cse_strset(&s->quantity_text, s->quantity.unit) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "confidentialityCode")) {
+            if ((v = cse__hl7_attr(p, "code")) && strcmp(v, "NOPAT") == 0)
+                s->labels |= CSE_LABEL_NOPAT;
+        } else if (cse__hl7_is(p, "author")) {
+            if ((v = agent_ref(p)) && cse_strset(&s->author_ref, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "performer") || cse__hl7_is(p, "Participant")) {
+            if (!cse__hl7_attr(p, "nullFlavor") && (v = agent_ref(p)) &&
+                s->prescriber_ref == NULL && cse_strset(&s->prescriber_ref, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (parts[k].ref_elem && cse__hl7_is(p, parts[k].ref_elem)) {
+            v = cse__hl7_id_root(cse__hl7_child(p, "priorMedicationRef"));
+            if (v && (cse_strset(&s->prior_id, v) != CSE_OK ||
+                      cse_entry_add_ref(e, v, parts[k].role) != CSE_OK))
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "pertinentInformation")) {
+            char *t = text_of(
+                cse__hl7_child(cse__hl7_child(p, "pertinentSupplyAnnotation"), "text"));
+            cse_code rc = t ? cse_supply_add_note(s, t) : CSE_OK;
+            free(t);
+            if (rc != CSE_OK)
+                return NOMEM(d);
+        }
+    }
+    return CSE_OK;
+}
+
 cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame *f,
                               char **skeleton_id)
 {
@@ -405,8 +637,11 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
         } else if (kind == CSE_ENTRY_MEDICATION &&
                    cse__hl7_is(c, "pertinentInformation")) {
             const cse__xnode *dose = cse__hl7_child(c, "pertinentMedicationDosage");
-            if (dose)
-                rc = set_text(d, &e->value, cse__hl7_child(dose, "text"), &nomem);
+            if (dose && (rc = set_text(d, &e->value, cse__hl7_child(dose, "text"),
+                                       &nomem)) == CSE_OK)
+                rc = cse_strset(&e->med.dosage, e->value);
+        } else if (kind == CSE_ENTRY_MEDICATION && cse__hl7_is(c, "component")) {
+            rc = read_supply(d, e, c);
         }
     }
     if (rc != CSE_OK) {

@@ -309,6 +309,7 @@ typedef struct cse_encounter {
     char *performer_ref; /* Participant2 PRF, may be NULL */
     char *recorder_ref;  /* author, may be NULL */
     cse_concept type;    /* the composition code (also in `code`) */
+    cse_time authored;   /* author/time: when the composition was written */
 } cse_encounter;
 
 /* ---- Confidentiality --------------------------------------------------- */

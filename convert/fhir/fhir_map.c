@@ -1,0 +1,679 @@
+/* The one mapping from the record model to FHIR for what STU3 and R4 share
+ * (values, medication); the few places where the versions differ test
+ * w->stu3 here and nowhere else. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhir_write_common.h"
+
+#define GPC "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-"
+#define UKCORE "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
+#define UCUM "http://unitsofmeasure.org"
+
+/* Profiles by version: {STU3, R4}. */
+enum { P_MEDICATION, P_MEDREQ, P_MEDSTMT };
+static const char *const profiles[][2] = {
+    {GPC "Medication-1", UKCORE "Medication"},
+    {GPC "MedicationRequest-1", UKCORE "MedicationRequest"},
+    {GPC "MedicationStatement-1", UKCORE "MedicationStatement"},
+};
+
+static const char *profile(const cse__fhirw *w, int which)
+{
+    return profiles[which][w->stu3 ? 0 : 1];
+}
+
+/* A resource with id, profile, NOPAT and (STU3) the PSSAdaptor identifier. */
+static cse__jw *start(cse__fhirw *w, const char *type, const char *id, int prof,
+                      bool nopat)
+{
+    cse__jw *res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", type, "id", id,
+                                "meta", cse__fw_meta(w, profile(w, prof), nopat));
+    if (res && w->stu3 && w->identifier_system)
+        cse__fw_set(w, res, "identifier",
+                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
+                                 "value", id));
+    return res;
+}
+
+cse__jw *cse__fw_quantity(const cse__fhirw *w, const cse_quantity *q)
+{
+    cse__jw *o, *num;
+
+    if (!cse_quantity_present(q) || (num = cse__jw_number_text(w->jw, q->value)) == NULL)
+        return NULL;
+    if ((o = cse__jw_object(w->jw)) == NULL)
+        return NULL;
+    cse__fw_set(w, o, "value", num);
+    if (q->comparator)
+        cse__fw_set(w, o, "comparator", cse__jw_string(w->jw, q->comparator));
+    if (q->unit || q->ucum)
+        cse__fw_set(w, o, "unit", cse__jw_string(w->jw, q->unit ? q->unit : q->ucum));
+    if (q->ucum) {
+        cse__fw_set(w, o, "system", cse__jw_string(w->jw, UCUM));
+        cse__fw_set(w, o, "code", cse__jw_string(w->jw, q->ucum));
+    }
+    return o;
+}
+
+/* A quantity without its unit when it has none, for reference ranges. */
+static cse__jw *range(const cse__fhirw *w, const cse_range *r)
+{
+    cse__jw *o = cse__jw_object(w->jw);
+    if (o == NULL)
+        return NULL;
+    cse__fw_set(w, o, "low", cse__fw_quantity(w, &r->low));
+    cse__fw_set(w, o, "high", cse__fw_quantity(w, &r->high));
+    if (r->text)
+        cse__fw_set(w, o, "text", cse__jw_string(w->jw, r->text));
+    return cse__jw_object_size(o) ? o : NULL;
+}
+
+/* HL7 v3 interpretation codes to FHIR's: STU3 uses the v2 0078 table, R4
+ * the v3 ObservationInterpretation code system; display is the HL7 text. */
+static cse__jw *interpretation(const cse__fhirw *w, const cse_concept *c)
+{
+    static const struct {
+        const char *hl7, *code, *display;
+    } map[] = {{"HI", "H", "High"},           {"LO", "L", "Low"},
+               {"OR", "A", "Abnormal"},       {"AN", "A", "Abnormal"},
+               {"HH", "HH", "Critical high"}, {"LL", "LL", "Critical low"},
+               {"N", "N", "Normal"}};
+    const char *system = w->stu3 ? "http://hl7.org/fhir/v2/0078"
+                                 : "http://terminology.hl7.org/CodeSystem/"
+                                   "v3-ObservationInterpretation";
+    const char *code = c->n ? c->codings[0].code : NULL;
+    cse__jw *cc, *coding;
+
+    if (c->n == 0 && c->text == NULL)
+        return NULL;
+    if ((cc = cse__jw_object(w->jw)) == NULL || (coding = cse__jw_object(w->jw)) == NULL)
+        return NULL;
+    cse__fw_set(w, coding, "system", cse__jw_string(w->jw, system));
+    for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(code, map[i].hl7) == 0) {
+            cse__fw_set(w, coding, "code", cse__jw_string(w->jw, map[i].code));
+            cse__fw_set(w, coding, "display", cse__jw_string(w->jw, map[i].display));
+        }
+    /* R4 requires a code in a coding; an unmapped one ("PA") keeps its text. */
+    if (w->stu3 || cse__jw_object_get(coding, "code"))
+        cse__fw_set(w, cc, "coding", cse__jw_pack(w->jw, "[o]", coding));
+    if (c->text)
+        cse__fw_set(w, cc, "text", cse__jw_string(w->jw, c->text));
+    else if (c->n && c->codings[0].display)
+        cse__fw_set(w, cc, "text", cse__jw_string(w->jw, c->codings[0].display));
+    return cse__jw_object_size(cc) ? cc : NULL;
+}
+
+bool cse__fw_obs_value(const cse__fhirw *w, cse__jw *res, const cse_entry *e)
+{
+    const cse_value *v = &e->val;
+    cse__jw *arr;
+
+    switch (v->kind) {
+    case CSE_VALUE_QUANTITY:
+        if (!cse__fw_set(w, res, "valueQuantity", cse__fw_quantity(w, &v->quantity)))
+            return false;
+        if (cse__jw_object_get(res, "valueQuantity") == NULL && e->value)
+            cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+        break;
+    case CSE_VALUE_CODED:
+        cse__fw_set(w, res, "valueCodeableConcept", cse__fw_concept(w, &v->coded));
+        break;
+    case CSE_VALUE_RANGE: cse__fw_set(w, res, "valueRange", range(w, &v->range)); break;
+    case CSE_VALUE_BOOLEAN:
+        cse__fw_set(w, res, "valueBoolean",
+                    v->boolean ? cse__jw_true() : cse__jw_false());
+        break;
+    case CSE_VALUE_DATE:
+        cse__fw_set(w, res, "valueDateTime", cse__fw_time(w, &v->date));
+        break;
+    case CSE_VALUE_TEXT:
+        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, v->text));
+        break;
+    case CSE_VALUE_NONE:
+        if (e->value)
+            cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+        break;
+    }
+    if ((arr = interpretation(w, &e->interpretation)) != NULL)
+        /* STU3 has one interpretation, R4 a list. */
+        cse__fw_set(w, res, "interpretation",
+                    w->stu3 ? arr : cse__jw_pack(w->jw, "[o]", arr));
+    if (e->n_ref_ranges && (arr = cse__jw_array(w->jw)) != NULL) {
+        for (size_t i = 0; i < e->n_ref_ranges; i++) {
+            cse__jw *r = range(w, &e->ref_ranges[i]);
+            if (r)
+                cse__jw_array_append(w->jw, arr, r);
+        }
+        if (cse__jw_array_size(arr))
+            cse__fw_set(w, res, "referenceRange", arr);
+    }
+    return true;
+}
+
+const cse_time *cse__fw_obs_time(const cse__fhirw *w, const cse_entry *e)
+{
+    const cse_time *t = cse__fw_effective(e);
+    (void)w;
+    if (t)
+        return t;
+    if (e->availability.precision != CSE_TIME_NONE)
+        return &e->availability;
+    return NULL;
+}
+
+const char *cse__fw_performer(const cse__fhirw *w, const cse_entry *e)
+{
+    if (e->performer_ref)
+        return e->performer_ref;
+    if (e->author_ref)
+        return e->author_ref;
+    return w->enc_performer ? w->enc_performer : w->enc_recorder;
+}
+
+/* ---- Medication ---------------------------------------------------------- */
+
+/* The key a drug is known by: its codings and text. */
+static void drug_key(const cse_concept *c, char *buf, size_t size)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < c->n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s|%s|",
+                                 c->codings[i].system ? c->codings[i].system : "",
+                                 c->codings[i].code);
+    if (used < size)
+        snprintf(buf + used, size - used, "%s", c->text ? c->text : "");
+}
+
+/* The Medication for the entry's drug: written the first time it is seen,
+ * with a stable id derived from the drug. */
+static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
+                               cse_error *err)
+{
+    char key[1024];
+    cse__jw *res, *code;
+    bool nopat = cse__fw_entry_nopat(e);
+
+    drug_key(&e->code, key, sizeof(key));
+    if (nopat) /* a labelled drug is its own resource, so the label stays on it */
+        snprintf(key + strlen(key), sizeof(key) - strlen(key), "|NOPAT");
+    if (cse_uuid_derive("csemarker-medication", key, id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no uuid");
+    if (cse__smap_has(&w->medications, key))
+        return CSE_OK;
+    if (w->medications.n < 65536 &&
+        cse__smap_put(&w->medications, key, NULL, true) != CSE_OK)
+        return cse__fw_emit(w, NULL, err);
+    res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Medication", "id", id,
+                       "meta", cse__fw_meta(w, profile(w, P_MEDICATION), nopat));
+    code = cse__fw_concept(w, &e->code);
+    if (code == NULL)
+        code = cse__fw_degrade(w, NULL, "196421000000109",
+                               "Transfer-degraded medication entry");
+    cse__fw_set(w, res, "code", code);
+    return cse__fw_emit(w, res, err);
+}
+
+/* The adaptor's prescription type: an authorisation with repeats is a
+ * repeat, one without is acute (an order takes its plan's type). */
+static bool is_repeat(const cse_supply *s)
+{
+    return s->kind == CSE_SUPPLY_AUTHORISE && s->repeats > 0;
+}
+
+static cse__jw *prescription_type(const cse__fhirw *w, bool repeat)
+{
+    if (!w->stu3)
+        return NULL;
+    return cse__jw_pack(
+        w->jw, "[{s:s,s:{s:[{s:s,s:s,s:s}]}}]", "url",
+        "https://fhir.nhs.uk/STU3/StructureDefinition/"
+        "Extension-CareConnect-GPC-PrescriptionType-1",
+        "valueCodeableConcept", "coding", "system",
+        "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-PrescriptionType-1", "code",
+        repeat ? "repeat" : "acute", "display", repeat ? "Repeat" : "Acute");
+}
+
+/* The held medication entries of the composition being written, where a
+ * discontinue for an authorise is looked for. */
+static const cse_supply *discontinue_in(const cse_entry *e, const cse_supply *auth)
+{
+    for (size_t i = 0; i < e->med.n_supplies; i++) {
+        const cse_supply *s = &e->med.supplies[i];
+        if (s->kind == CSE_SUPPLY_DISCONTINUE && s->prior_id && auth->id &&
+            strcmp(s->prior_id, auth->id) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* The discontinue that ends the authorise: in its own statement or in
+ * another of the same composition. NULL when none. */
+static const cse_supply *discontinue_of(const cse__fhirw *w, const cse_entry *e,
+                                        const cse_supply *auth)
+{
+    const cse_supply *d = discontinue_in(e, auth);
+    for (size_t i = 0; d == NULL && i < w->meds.n; i++)
+        d = discontinue_in(w->meds.items[i], auth);
+    return d;
+}
+
+static const cse_time *start_of(const cse_supply *s)
+{
+    if (s->effective_low.precision != CSE_TIME_NONE)
+        return &s->effective_low;
+    if (s->effective_center.precision != CSE_TIME_NONE)
+        return &s->effective_center;
+    if (s->availability.precision != CSE_TIME_NONE)
+        return &s->availability;
+    return NULL;
+}
+
+static cse__jw *period(const cse__fhirw *w, const cse_time *from, const cse_time *to)
+{
+    cse__jw *p = cse__jw_object(w->jw);
+    if (p == NULL)
+        return NULL;
+    if (from)
+        cse__fw_set(w, p, "start", cse__fw_time(w, from));
+    if (to && to->precision != CSE_TIME_NONE)
+        cse__fw_set(w, p, "end", cse__fw_time(w, to));
+    return cse__jw_object_size(p) ? p : NULL;
+}
+
+static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply *s,
+                            const char *med_id, const char *enc, const char *based_on)
+{
+    bool plan = s->kind == CSE_SUPPLY_AUTHORISE;
+    const cse_supply *disc = plan ? discontinue_of(w, e, s) : NULL;
+    const char *requester =
+        s->prescriber_ref ? s->prescriber_ref : cse__fw_performer(w, e);
+    const cse_time *authored =
+        e->availability.precision != CSE_TIME_NONE
+            ? &e->availability
+            : (w->enc_availability.precision != CSE_TIME_NONE ? &w->enc_availability
+                                                              : &w->enc_authored);
+    const char *status;
+    cse__jw *res, *dr, *who, *notes;
+
+    if ((res = start(w, "MedicationRequest", s->id, P_MEDREQ,
+                     cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) == NULL)
+        return NULL;
+    cse__fw_set(w, res, "extension", prescription_type(w, is_repeat(s)));
+    if (!plan && s->prior_id)
+        cse__fw_set(
+            w, res, "basedOn",
+            cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "MedicationRequest", s->prior_id)));
+    if (disc)
+        status = "stopped";
+    else if (!plan)
+        status = "completed";
+    else
+        status = s->status && strcmp(s->status, "ACTIVE") == 0 ? "active" : "completed";
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, status));
+    cse__fw_set(w, res, "intent", cse__jw_string(w->jw, plan ? "plan" : "order"));
+    cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", med_id));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
+                cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "authoredOn", cse__fw_time(w, authored));
+    if ((who = cse__fw_agent_ref(w, requester)) != NULL) {
+        cse__fw_set(w, res, "requester",
+                    w->stu3 ? cse__jw_pack(w->jw, "{s:o}", "agent", who) : who);
+        cse__fw_set(w, res, "recorder", cse__fw_agent_ref(w, requester));
+    }
+    if (s->n_notes && (notes = cse__jw_array(w->jw)) != NULL) {
+        for (size_t i = 0; i < s->n_notes; i++)
+            cse__jw_array_append(w->jw, notes,
+                                 cse__jw_pack(w->jw, "{s:s}", "text", s->notes[i]));
+        cse__fw_set(w, res, "note", notes);
+    }
+    if (e->med.dosage)
+        cse__fw_set(w, res, "dosageInstruction",
+                    cse__jw_pack(w->jw, "[{s:s}]", "text", e->med.dosage));
+    if ((dr = cse__jw_object(w->jw)) != NULL) {
+        if (plan && s->repeats >= 0)
+            cse__fw_set(w, dr, "numberOfRepeatsAllowed",
+                        cse__jw_integer(w->jw, s->repeats));
+        cse__fw_set(w, dr, "validityPeriod",
+                    period(w, start_of(s), plan ? &s->effective_high : NULL));
+        cse__fw_set(w, dr, "quantity", cse__fw_quantity(w, &s->quantity));
+        if (cse__jw_object_size(dr))
+            cse__fw_set(w, res, "dispenseRequest", dr);
+    }
+    if (disc && disc->n_notes && w->stu3)
+        cse__fw_set(w, res, "extension",
+                    cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
+                                 "https://fhir.nhs.uk/STU3/StructureDefinition/"
+                                 "Extension-CareConnect-GPC-MedicationStatusReason-1",
+                                 "extension", "url", "statusReason", "valueString",
+                                 disc->notes[0]));
+    return res;
+}
+
+static cse__jw *med_statement(cse__fhirw *w, const cse_entry *e, const cse_supply *s,
+                              const char *med_id, const char *enc)
+{
+    const cse_supply *disc = discontinue_of(w, e, s);
+    char id[80];
+    const char *status;
+    const cse_time *from = start_of(s);
+    const cse_time *to = disc && disc->availability.precision != CSE_TIME_NONE
+                             ? &disc->availability
+                             : &s->effective_high;
+    cse__jw *res;
+
+    snprintf(id, sizeof(id), "%s-MS", s->id);
+    if ((res = start(w, "MedicationStatement", id, P_MEDSTMT,
+                     cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) == NULL)
+        return NULL;
+    if (disc)
+        status = "stopped";
+    else
+        status = s->status && strcmp(s->status, "COMPLETE") == 0 ? "completed" : "active";
+    cse__fw_set(w, res, "basedOn",
+                cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "MedicationRequest", s->id)));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, status));
+    cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", med_id));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    if (strcmp(status, "active") != 0 && (to == NULL || to->precision == CSE_TIME_NONE))
+        to = from;
+    cse__fw_set(w, res, "effectivePeriod", period(w, from, to));
+    cse__fw_set(w, res, "dateAsserted",
+                cse__fw_time(w, w->enc_authored.precision != CSE_TIME_NONE
+                                    ? &w->enc_authored
+                                    : &w->extract_time));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    if (w->stu3)
+        cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
+    if (e->med.dosage)
+        cse__fw_set(w, res, "dosage",
+                    cse__jw_pack(w->jw, "[{s:s}]", "text", e->med.dosage));
+    return res;
+}
+
+/* A medication with no authorise or prescribe (a FHIR source, a damaged
+ * extract): one MedicationStatement under the entry's id, coded in place. */
+static cse__jw *plain_statement(cse__fhirw *w, const cse_entry *e, const char *enc)
+{
+    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
+    cse__jw *res, *code;
+
+    if (e->id == NULL)
+        return NULL;
+    if ((res = start(w, "MedicationStatement", e->id, P_MEDSTMT,
+                     cse__fw_entry_nopat(e))) == NULL)
+        return NULL;
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
+    if ((code = cse__fw_concept(w, &e->code)) == NULL)
+        code = cse__fw_degrade(w, NULL, "196421000000109",
+                               "Transfer-degraded medication entry");
+    cse__fw_set(w, res, "medicationCodeableConcept", code);
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        cse__fw_set(w, res, "effectivePeriod",
+                    period(w, cse__fw_effective(e), &e->effective_high));
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
+    if (w->stu3)
+        cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
+    else
+        cse__fw_set(w, res, "informationSource", cse__fw_agent_ref(w, e->author_ref));
+    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
+    if (e->value)
+        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
+    return res;
+}
+
+/* ---- Acute plans with several orders -------------------------------------- */
+
+#define MAX_ACUTE 200000u
+
+/* Writes the copy of acute plan a that the adaptor makes for a further
+ * order: id dup, valid from st. */
+static cse_code write_acute_copy(cse__fhirw *w, const cse__fw_acute *a, const char *dup,
+                                 const cse_time *st, cse_error *err);
+
+static cse_code remember_acute(cse__fhirw *w, const cse_entry *e, const cse_supply *s,
+                               const char *med_id, const char *enc, cse_error *err)
+{
+    char idx[24];
+    cse__fw_acute *a;
+    const cse_time *st = start_of(s);
+    const char *early;
+
+    if (w->acute.size == 0)
+        w->acute.size = sizeof(cse__fw_acute);
+    if (cse__smap_has(&w->acute_index, s->id))
+        return CSE_OK;
+    if (w->acute.n >= MAX_ACUTE)
+        return cse__fw_loss(w, "ehrSupplyAuthorise (acute) beyond the tracked number",
+                            "a further order of it is not given its own plan",
+                            e->source_line, err);
+    if ((a = cse__fw_vec_push(&w->acute)) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    memset(a, 0, sizeof(*a));
+    snprintf(idx, sizeof(idx), "%zu", w->acute.n - 1);
+    memcpy(a->med_id, med_id, sizeof(a->med_id));
+    a->start = st ? *st : (cse_time){0};
+    a->authored = e->availability;
+    a->nopat = cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT);
+    if (cse_strset(&a->id, s->id) != CSE_OK || cse_strset(&a->dosage, e->med.dosage) ||
+        cse_strset(&a->enc, enc) != CSE_OK ||
+        cse_strset(&a->requester,
+                   s->prescriber_ref ? s->prescriber_ref : cse__fw_performer(w, e)) !=
+            CSE_OK ||
+        cse_quantity_copy(&a->quantity, &s->quantity) != CSE_OK ||
+        cse__smap_put(&w->acute_index, s->id, idx, true) != CSE_OK)
+        return cse__fw_emit(w, NULL, err);
+    early = cse__smap_get(&w->early_orders, s->id);
+    a->orders = early ? (int)strtoul(early, NULL, 10) : 0;
+    for (int k = 1; k < a->orders; k++) {
+        char name[80], dup[37];
+        cse_code rc;
+        snprintf(name, sizeof(name), "%s/%d", s->id, k);
+        if (cse_uuid_derive("csemarker-acute-plan-early", name, dup) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no uuid");
+        if ((rc = write_acute_copy(w, a, dup, st, err)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
+/* An order for an acute plan: the first keeps the plan; each later one gets
+ * a copy of the plan (and its MedicationStatement) of its own, as the
+ * requesting adaptor makes them. dup receives the copy's id, or "". An
+ * order seen before its plan is counted, and its copy written with the
+ * plan. */
+static cse_code acute_order(cse__fhirw *w, const cse_supply *order, char dup[37],
+                            cse_error *err)
+{
+    const char *idx = cse__smap_get(&w->acute_index, order->prior_id);
+    cse__fw_acute *a;
+
+    dup[0] = '\0';
+    if (idx == NULL) {
+        const char *n = cse__smap_get(&w->early_orders, order->prior_id);
+        char buf[24];
+        if (w->early_orders.n >= MAX_ACUTE)
+            return CSE_OK;
+        snprintf(buf, sizeof(buf), "%lu", (n ? strtoul(n, NULL, 10) : 0) + 1);
+        if (cse__smap_put(&w->early_orders, order->prior_id, buf, false) != CSE_OK)
+            return cse__fw_emit(w, NULL, err);
+        return CSE_OK;
+    }
+    a = (cse__fw_acute *)((char *)w->acute.items +
+                          w->acute.size * strtoul(idx, NULL, 10));
+    if (a->orders++ == 0)
+        return CSE_OK;
+    if (cse_uuid_derive("csemarker-acute-plan", order->id, dup) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no uuid");
+    return write_acute_copy(w, a, dup, start_of(order), err);
+}
+
+static cse_code write_acute_copy(cse__fhirw *w, const cse__fw_acute *a, const char *dup,
+                                 const cse_time *st, cse_error *err)
+{
+    char ms[80];
+    cse__jw *res, *dr;
+    cse_code rc;
+
+    if ((res = start(w, "MedicationRequest", dup, P_MEDREQ, a->nopat)) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    cse__fw_set(w, res, "extension", prescription_type(w, false));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "completed"));
+    cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "plan"));
+    cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", a->med_id));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
+                cse__fw_ref(w, "Encounter", a->enc));
+    cse__fw_set(w, res, "authoredOn", cse__fw_time(w, st ? st : &a->authored));
+    if (a->requester && cse__fw_agent_ref(w, a->requester))
+        cse__fw_set(w, res, "requester",
+                    w->stu3 ? cse__jw_pack(w->jw, "{s:o}", "agent",
+                                           cse__fw_agent_ref(w, a->requester))
+                            : cse__fw_agent_ref(w, a->requester));
+    cse__fw_set(w, res, "priorPrescription", cse__fw_ref(w, "MedicationRequest", a->id));
+    if (a->dosage)
+        cse__fw_set(w, res, "dosageInstruction",
+                    cse__jw_pack(w->jw, "[{s:s}]", "text", a->dosage));
+    if ((dr = cse__jw_object(w->jw)) != NULL) {
+        cse__fw_set(w, dr, "validityPeriod", period(w, st, NULL));
+        cse__fw_set(w, dr, "quantity", cse__fw_quantity(w, &a->quantity));
+        if (cse__jw_object_size(dr))
+            cse__fw_set(w, res, "dispenseRequest", dr);
+    }
+    if ((rc = cse__fw_emit(w, res, err)) != CSE_OK)
+        return rc;
+    snprintf(ms, sizeof(ms), "%s-MS", dup);
+    if ((res = start(w, "MedicationStatement", ms, P_MEDSTMT, a->nopat)) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    cse__fw_set(w, res, "basedOn",
+                cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "MedicationRequest", dup)));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "completed"));
+    cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", a->med_id));
+    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", a->enc));
+    cse__fw_set(w, res, "effectivePeriod", period(w, st, st));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    if (w->stu3)
+        cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
+    if (a->dosage)
+        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", a->dosage));
+    return cse__fw_emit(w, res, err);
+}
+
+static cse_code write_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
+                                 cse_error *err)
+{
+    char med_id[37];
+    cse_code rc;
+    bool any = false;
+
+    for (size_t i = 0; i < e->med.n_supplies; i++)
+        if (e->med.supplies[i].kind != CSE_SUPPLY_DISCONTINUE && e->med.supplies[i].id)
+            any = true;
+    if (!any && e->med.n_supplies > 0)
+        /* Only discontinues: the authorisations they end were written with
+         * their own statements, earlier in the stream. */
+        return cse__fw_loss(w, "MedicationStatement/component/ehrSupplyDiscontinue",
+                            "ends an authorisation written earlier: its plan keeps the "
+                            "status it was written with",
+                            e->source_line, err);
+    if (!any)
+        return cse__fw_emit(w, plain_statement(w, e, enc), err);
+    if ((rc = medication_ref(w, e, med_id, err)) != CSE_OK)
+        return rc;
+    for (size_t i = 0; i < e->med.n_supplies; i++) {
+        const cse_supply *s = &e->med.supplies[i];
+        char dup[37];
+        const char *based_on = NULL;
+        if (s->kind == CSE_SUPPLY_DISCONTINUE || s->id == NULL)
+            continue;
+        if (s->kind == CSE_SUPPLY_AUTHORISE && !is_repeat(s) &&
+            (rc = remember_acute(w, e, s, med_id, enc, err)) != CSE_OK)
+            return rc;
+        if (s->kind == CSE_SUPPLY_PRESCRIBE && s->prior_id &&
+            (rc = acute_order(w, s, dup, err)) != CSE_OK)
+            return rc;
+        if (s->kind == CSE_SUPPLY_PRESCRIBE && dup[0])
+            based_on = dup;
+        if ((rc = cse__fw_emit(w, med_request(w, e, s, med_id, enc, based_on), err)) !=
+            CSE_OK)
+            return rc;
+        if (s->kind == CSE_SUPPLY_AUTHORISE &&
+            (rc = cse__fw_emit(w, med_statement(w, e, s, med_id, enc), err)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
+#define MAX_HELD_MEDS 4096u
+
+cse_code cse__fw_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
+                            cse_error *err)
+{
+    cse_entry *d;
+    char *ed = NULL;
+    cse_code rc;
+
+    /* A composition with a great many: write what is held first. */
+    if (w->meds.n >= MAX_HELD_MEDS && (rc = cse__fw_flush_medications(w, err)) != CSE_OK)
+        return rc;
+    if ((d = cse_entry_dup(e)) == NULL || (enc && (ed = strdup(enc)) == NULL) ||
+        cse__ptrvec_push(&w->meds, d) != CSE_OK) {
+        cse_entry_free(d);
+        free(ed);
+        return cse__fw_emit(w, NULL, err);
+    }
+    if (cse__ptrvec_push(&w->med_encs, ed) != CSE_OK) {
+        w->meds.n--;
+        cse_entry_free(d);
+        free(ed);
+        return cse__fw_emit(w, NULL, err);
+    }
+    return CSE_OK;
+}
+
+cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err)
+{
+    cse_code rc = CSE_OK;
+
+    for (size_t i = 0; i < w->meds.n && rc == CSE_OK; i++) {
+        cse__jw_arena_reset(w->jw);
+        rc = write_medication(w, w->meds.items[i], w->med_encs.items[i], err);
+    }
+    for (size_t i = 0; i < w->meds.n; i++) {
+        cse_entry_free(w->meds.items[i]);
+        free(w->med_encs.items[i]);
+    }
+    w->meds.n = w->med_encs.n = 0;
+    return rc;
+}
+
+void cse__fw_medications_free(cse__fhirw *w)
+{
+    for (size_t i = 0; i < w->meds.n; i++) {
+        cse_entry_free(w->meds.items[i]);
+        free(w->med_encs.items[i]);
+    }
+    free(w->meds.items);
+    free(w->med_encs.items);
+    for (size_t i = 0; i < w->acute.n; i++) {
+        cse__fw_acute *a = (cse__fw_acute *)((char *)w->acute.items + w->acute.size * i);
+        free(a->id);
+        free(a->dosage);
+        free(a->enc);
+        free(a->requester);
+        cse_quantity_clear(&a->quantity);
+    }
+    free(w->acute.items);
+    cse__smap_free(&w->acute_index);
+    cse__smap_free(&w->early_orders);
+    cse__smap_free(&w->medications);
+}
