@@ -20,7 +20,7 @@ nopat="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/nopat"
 
 MAPPED="Patient Practitioner Organization Encounter Observation Condition
 AllergyIntolerance Immunization Medication MedicationRequest MedicationStatement
-ProcedureRequest ReferralRequest DocumentReference"
+ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen"
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='
@@ -32,8 +32,7 @@ PWTP6 Immunization count the adaptor decides from its SNOMED CT database which o
 PWTP6 Immunization codes as the PWTP6 Immunization count
 PWTP6 Observation count the immunisations of the PWTP6 Immunization count are Observations here
 PWTP6 Observation codes the codes of those immunisations
-PWTP9 Observation count pathology: the adaptor writes DiagnosticReport and Specimen resources and folds battery and specimen CompoundStatements into them; we write the compounds and their narratives as Observations
-PWTP9 Observation codes pathology (as the PWTP9 Observation count): specimen CompoundStatement codes become Observations here
+PWTP9 Observation count the adaptor adds a generated comment Observation (a random id, coded 37331000000100) to four of the reports; we write no invented entry
 PWTP7_vis Condition count the adaptor writes no Condition for a LinkSet whose named statement is a RequestStatement; we write every problem
 PWTP7_vis Condition codes that extra Condition (see the Condition count) is coded with the code of the referral it names
 PWTP7_vis Observation count a self-referral RequestStatement (RequestType qualifier SelfReferral) is an Observation in the adaptor and a ReferralRequest here
@@ -127,8 +126,12 @@ while read -r file id rest; do
     check_nopat "$file" "$id" "${rest#KNOWN: }"
 done < "$top_srcdir/tests/pwtp_nopat.list"
 
-# Field level: matched and total summed over the nine pairs.
-FIELDS_FLOOR=935
+# Field level: matched and total summed over the nine pairs. What stays
+# unmatched and why: the adaptor's extra plan (and MedicationStatement) for a
+# further order of an acute plan gets a random id, so it cannot be paired;
+# the generated report comments above; the Organization of PWTP7_vis; the
+# referral priorities; see docs/fhirwrite.md.
+FIELDS_FLOOR=981
 compare="$CSE_SHARED_DIR/tools/compare-fields.py"
 if command -v python3 > /dev/null 2>&1 && [ -f "$compare" ]; then
     m=0 t=0

@@ -675,5 +675,289 @@ void cse__fw_medications_free(cse__fhirw *w)
     free(w->acute.items);
     cse__smap_free(&w->acute_index);
     cse__smap_free(&w->early_orders);
+    for (size_t i = 0; i < w->path.n; i++)
+        cse_entry_free(w->path.items[i]);
+    free(w->path.items);
     cse__smap_free(&w->medications);
+}
+
+/* ---- Laboratory reports ---------------------------------------------------- */
+
+#define MAX_HELD_PATH 4096u
+
+bool cse__fw_path_wants(const cse__fhirw *w, const cse_entry *e,
+                        const cse_entry_info *info)
+{
+    const cse_entry *r = w->path.n ? w->path.items[0] : NULL;
+
+    /* Markers and review candidates are written at once, as everywhere. */
+    if (info->cls == CSE_CLASS_MARKER || info->cls == CSE_CLASS_CANDIDATE)
+        return false;
+    if (e->path.role == CSE_PATH_REPORT && e->id)
+        return true;
+    return r && e->path.report_id && strcmp(e->path.report_id, r->id) == 0;
+}
+
+cse_code cse__fw_path_hold(cse__fhirw *w, const cse_entry *e, cse_error *err)
+{
+    cse_entry *d;
+    cse_code rc;
+
+    if (w->path.n >= MAX_HELD_PATH) {
+        /* A report this big is written as plain entries from here on. */
+        static const cse_entry_info none = {0};
+        if ((rc = cse__fw_loss(w, "laboratory report beyond the held size",
+                               "the rest of it is written as plain entries",
+                               e->source_line, err)) != CSE_OK)
+            return rc;
+        return w->ops->entry(w, e, &none, err);
+    }
+    if ((d = cse_entry_dup(e)) == NULL || cse__ptrvec_push(&w->path, d) != CSE_OK) {
+        cse_entry_free(d);
+        return cse__fw_emit(w, NULL, err);
+    }
+    return CSE_OK;
+}
+
+/* A PMIP comment without its "CommentType:" and "CommentDate:" lines, as the
+ * adaptor folds it. Ownership: caller frees. NULL when nothing is left. */
+static char *pmip_comment(const char *text)
+{
+    size_t n = strlen(text);
+    char *out = malloc(n + 1), *o = out;
+    const char *p = text;
+
+    if (out == NULL)
+        return NULL;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *s = p;
+        while (s < p + len && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        if (strncmp(s, "CommentType:", 12) != 0 && strncmp(s, "CommentDate:", 12) != 0 &&
+            s < p + len) {
+            size_t k = (size_t)(p + len - s);
+            while (k && (s[k - 1] == ' ' || s[k - 1] == '\r' || s[k - 1] == '\t'))
+                k--;
+            if (o != out)
+                *o++ = '\n';
+            memcpy(o, s, k);
+            o += k;
+        }
+        p += len + (eol ? 1 : 0);
+    }
+    *o = '\0';
+    if (o == out) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static bool user_comment(const cse_entry *e)
+{
+    return e->code.text && strstr(e->code.text, "USER COMMENT") != NULL;
+}
+
+static const cse_entry *held(const cse__fhirw *w, const char *id)
+{
+    for (size_t i = 0; id && i < w->path.n; i++) {
+        const cse_entry *e = w->path.items[i];
+        if (e->id && strcmp(e->id, id) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Where a folded comment goes: the held entry it is written into. A comment
+ * in a cluster goes to the cluster's results. */
+static bool folds_into(const cse__fhirw *w, const cse_entry *c, const cse_entry *into)
+{
+    const cse_entry *p = held(w, c->parent_id);
+
+    if (p == NULL || into->id == NULL)
+        return false;
+    if (p == into)
+        return true;
+    return p->path.role == CSE_PATH_CLUSTER && into->path.role == CSE_PATH_RESULT &&
+           into->parent_id && strcmp(into->parent_id, p->id) == 0;
+}
+
+/* A result of the report: a result or test group in a specimen, or a result
+ * in a cluster directly in a specimen. */
+static bool is_report_result(const cse__fhirw *w, const cse_entry *e)
+{
+    const cse_entry *p = held(w, e->parent_id);
+
+    if (e->path.role != CSE_PATH_RESULT && e->path.role != CSE_PATH_BATTERY)
+        return false;
+    if (p && p->path.role == CSE_PATH_SPECIMEN)
+        return true;
+    if (e->path.role == CSE_PATH_RESULT && p && p->path.role == CSE_PATH_CLUSTER) {
+        const cse_entry *pp = held(w, p->parent_id);
+        return pp && pp->path.role == CSE_PATH_SPECIMEN;
+    }
+    return false;
+}
+
+/* The folded comments for into, joined by new lines; NULL when none.
+ * Ownership: caller frees. */
+static char *folded(const cse__fhirw *w, const cse_entry *into)
+{
+    char *out = NULL;
+    size_t len = 0;
+
+    for (size_t i = 0; i < w->path.n; i++) {
+        const cse_entry *c = w->path.items[i];
+        char *t, *n;
+        if (c->path.role != CSE_PATH_COMMENT || user_comment(c) || c->code.text == NULL ||
+            !folds_into(w, c, into) || (t = pmip_comment(c->code.text)) == NULL)
+            continue;
+        n = realloc(out, len + strlen(t) + 2);
+        if (n == NULL) {
+            free(t);
+            continue;
+        }
+        out = n;
+        if (len)
+            out[len++] = '\n';
+        strcpy(out + len, t);
+        len += strlen(t);
+        free(t);
+    }
+    return out;
+}
+
+static cse__jw *specimen_resource(cse__fhirw *w, const cse_entry *s)
+{
+    cse__jw *res = cse__jw_pack(
+        w->jw, "{s:s,s:s,s:o}", "resourceType", "Specimen", "id", s->id, "meta",
+        cse__fw_meta(w, w->stu3 ? GPC "Specimen-1" : UKCORE "Specimen",
+                     cse__fw_entry_nopat(s)));
+    char *note = folded(w, s);
+
+    if (res && w->stu3 && w->identifier_system)
+        cse__fw_set(w, res, "identifier",
+                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
+                                 "value", s->id));
+    if (s->path.accession)
+        cse__fw_set(w, res, "accessionIdentifier",
+                    cse__jw_pack(w->jw, "{s:s}", "value", s->path.accession));
+    cse__fw_set(w, res, "type", cse__fw_concept(w, &s->path.specimen_type));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    if (s->path.collected.precision != CSE_TIME_NONE)
+        cse__fw_set(w, res, "collection",
+                    cse__jw_pack(w->jw, "{s:o}", "collectedDateTime",
+                                 cse__fw_time(w, &s->path.collected)));
+    if (note)
+        cse__fw_set(w, res, "note", cse__jw_pack(w->jw, "[{s:s}]", "text", note));
+    free(note);
+    return res;
+}
+
+static cse__jw *report_resource(cse__fhirw *w, const cse_entry *r, const char *enc)
+{
+    cse__jw *res = cse__jw_pack(
+        w->jw, "{s:s,s:s,s:o}", "resourceType", "DiagnosticReport", "id", r->id, "meta",
+        cse__fw_meta(w,
+                     w->stu3 ? GPC "DiagnosticReport-1" : UKCORE "DiagnosticReport-Lab",
+                     cse__fw_entry_nopat(r)));
+    cse__jw *ids, *specs, *results;
+    char *conclusion = folded(w, r);
+
+    if (res == NULL || (ids = cse__jw_array(w->jw)) == NULL ||
+        (specs = cse__jw_array(w->jw)) == NULL ||
+        (results = cse__jw_array(w->jw)) == NULL) {
+        free(conclusion);
+        return NULL;
+    }
+    if (w->stu3 && w->identifier_system)
+        cse__jw_array_append(w->jw, ids,
+                             cse__jw_pack(w->jw, "{s:s,s:s}", "system",
+                                          w->identifier_system, "value", r->id));
+    if (r->path.accession)
+        cse__jw_array_append(w->jw, ids,
+                             cse__jw_pack(w->jw, "{s:s,s:s}", "system",
+                                          "urn:oid:2.16.840.1.113883.2.1.4.5.5", "value",
+                                          r->path.accession));
+    if (cse__jw_array_size(ids))
+        cse__fw_set(w, res, "identifier", ids);
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "unknown"));
+    cse__fw_set(w, res, "code",
+                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
+                             CSE_SYSTEM_SNOMED, "code", "721981007", "display",
+                             "Diagnostic studies report"));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
+                cse__fw_ref(w, "Encounter", enc));
+    if (r->availability.precision >= CSE_TIME_MINUTE)
+        cse__fw_set(w, res, "issued", cse__fw_time(w, &r->availability));
+    for (size_t i = 1; i < w->path.n; i++) {
+        const cse_entry *e = w->path.items[i];
+        if (e->path.role == CSE_PATH_SPECIMEN)
+            cse__jw_array_append(w->jw, specs, cse__fw_ref(w, "Specimen", e->id));
+        else if (e->id && is_report_result(w, e))
+            cse__jw_array_append(w->jw, results, cse__fw_ref(w, "Observation", e->id));
+    }
+    if (cse__jw_array_size(specs))
+        cse__fw_set(w, res, "specimen", specs);
+    if (cse__jw_array_size(results))
+        cse__fw_set(w, res, "result", results);
+    if (conclusion)
+        cse__fw_set(w, res, "conclusion", cse__jw_string(w->jw, conclusion));
+    free(conclusion);
+    return res;
+}
+
+cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err)
+{
+    static const cse_entry_info none = {0};
+    const cse_entry *r = w->path.n ? w->path.items[0] : NULL;
+    char *enc = NULL;
+    cse_code rc = CSE_OK;
+
+    if (r == NULL || (e && e->path.report_id && strcmp(e->path.report_id, r->id) == 0 &&
+                      e->path.role != CSE_PATH_REPORT))
+        return CSE_OK;
+    if (cse__fw_context(w, r) && (enc = strdup(cse__fw_context(w, r))) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    cse__jw_arena_reset(w->jw);
+    rc = cse__fw_emit(w, report_resource(w, r, enc), err);
+    for (size_t i = 1; i < w->path.n && rc == CSE_OK; i++) {
+        cse_entry *x = w->path.items[i];
+        char *note;
+        cse__jw_arena_reset(w->jw);
+        /* The version's writer may hold a narrative until the next entry. */
+        if (w->ops->flush && (rc = w->ops->flush(w, x, err)) != CSE_OK)
+            break;
+        switch (x->path.role) {
+        case CSE_PATH_SPECIMEN: rc = cse__fw_emit(w, specimen_resource(w, x), err); break;
+        case CSE_PATH_CLUSTER: break; /* its results and comments carry it */
+        case CSE_PATH_COMMENT:
+            if (user_comment(x) || held(w, x->parent_id) == NULL)
+                rc = w->ops->entry(w, x, &none, err);
+            break;
+        case CSE_PATH_RESULT:
+        case CSE_PATH_BATTERY:
+            if ((note = folded(w, x)) != NULL) {
+                rc = cse_entry_add_annotation(x, note);
+                free(note);
+                if (rc != CSE_OK)
+                    return cse__fw_emit(w, NULL, err);
+            }
+            rc = w->ops->entry(w, x, &none, err);
+            break;
+        default: rc = w->ops->entry(w, x, &none, err); break;
+        }
+    }
+    cse__jw_arena_reset(w->jw);
+    /* A user comment held by the version's writer is written now. */
+    if (rc == CSE_OK && w->ops->flush)
+        rc = w->ops->flush(w, r, err);
+    for (size_t i = 0; i < w->path.n; i++)
+        cse_entry_free(w->path.items[i]);
+    w->path.n = 0;
+    free(enc);
+    return rc;
 }

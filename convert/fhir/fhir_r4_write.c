@@ -201,7 +201,12 @@ static cse__jw *r4_encounter(cse__fhirw *w, const cse_entry *e)
     else if (e->author_ref)
         cse__fw_set(w, res, "serviceProvider",
                     cse__fw_ref(w, "Organization", e->author_ref));
-    cse__fw_set(w, res, "period", timing_period(w, e));
+    if (cse__fw_obs_time(w, e)) {
+        cse__jw *p = cse__jw_object(w->jw);
+        cse__fw_set(w, p, "start", cse__fw_time(w, cse__fw_obs_time(w, e)));
+        cse__fw_set(w, p, "end", cse__fw_time(w, &e->effective_high));
+        cse__fw_set(w, res, "period", p);
+    }
     return res;
 }
 
@@ -256,6 +261,11 @@ static cse__jw *r4_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
             w->jw, "{s:[{s:s,s:s}]}", "coding", "system",
             "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code",
             e->effective_high.precision != CSE_TIME_NONE ? "resolved" : "active"));
+    cse__fw_set(w, res, "category",
+                cse__jw_pack(w->jw, "[s]",
+                             e->allergy.category                    ? e->allergy.category
+                             : cse__fw_parent_nondrug_allergy(w, e) ? "environment"
+                                                                    : "medication"));
     cse__fw_set(w, res, "code", cse__fw_concept(w, &e->code));
     cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));

@@ -227,7 +227,7 @@ static cse__jw *stu3_encounter(cse__fhirw *w, const cse_entry *e)
                                  "GPConnect-ParticipantType-1",
                                  "code", "REC", "display", "recorder", "individual",
                                  who));
-    cse__fw_set(w, res, "period", period(w, cse__fw_effective(e), &e->effective_high));
+    cse__fw_set(w, res, "period", period(w, cse__fw_obs_time(w, e), &e->effective_high));
     return res;
 }
 
@@ -322,6 +322,13 @@ static cse__jw *stu3_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
         cse__fw_parent_nondrug_allergy(w, e)
             ? cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_NON_DRUG_ALLERGY)
             : cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_DRUG_ALLERGY));
+    {
+        const char *cat =
+            e->allergy.category
+                ? e->allergy.category
+                : (cse__fw_parent_nondrug_allergy(w, e) ? "environment" : "medication");
+        cse__fw_set(w, res, "category", cse__jw_pack(w->jw, "[s]", cat));
+    }
     cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "onsetDateTime", cse__fw_time(w, cse__fw_effective(e)));
     cse__fw_set(w, res, "assertedDate", cse__fw_time(w, &e->availability));

@@ -202,6 +202,9 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
         info = &none;
     if (w->ops->flush && (rc = w->ops->flush(w, e, err)) != CSE_OK)
         return rc;
+    if ((rc = cse__fw_path_flush(w, e->kind == CSE_ENTRY_ENCOUNTER ? NULL : e, err)) !=
+        CSE_OK)
+        return rc;
     if (e->kind == CSE_ENTRY_ENCOUNTER &&
         ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
          (rc = flush_problems(w, err)) != CSE_OK))
@@ -236,6 +239,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
             !cse__fw_entry_nopat(e) && (rc = cse__fw_nopat_added(w, e, err)) != CSE_OK)
             return rc;
     }
+    if (cse__fw_path_wants(w, e, info))
+        return cse__fw_path_hold(w, e, err);
     return w->ops->entry(w, e, info, err);
 }
 
@@ -264,6 +269,8 @@ static cse_code fw_end(cse_sink *s, const cse_summary *summary, cse_error *err)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
                               "the writer was ended before it began");
     cse__jw_arena_reset(w->jw);
+    if ((rc = cse__fw_path_flush(w, NULL, err)) != CSE_OK)
+        return rc;
     if (w->ops->flush && (rc = w->ops->flush(w, NULL, err)) != CSE_OK)
         return rc;
     if ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||

@@ -120,6 +120,7 @@ struct cse__fhirw {
     cse__smap acute_index;  /* acute plan id -> index in acute */
     cse__fw_vec acute;      /* cse__fw_acute: acute plans seen, for their orders */
     cse__smap early_orders; /* plan id -> orders seen before the plan */
+    cse__ptrvec path;       /* the laboratory report being read (cse_entry *) */
 };
 
 /* Makes the sink around the version-specific ops. */
@@ -229,6 +230,16 @@ cse_code cse__fw_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
  * discontinue ends an authorisation of the same composition); called at
  * every composition's start and at the end. */
 cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err);
+/* A laboratory report is held, with everything in it, until it ends: then
+ * one DiagnosticReport, a Specimen per specimen and an Observation per
+ * result and test group are written, comments folded as the adaptor folds
+ * them. cse__fw_path_hold returns true when it kept e (a copy). */
+bool cse__fw_path_wants(const cse__fhirw *w, const cse_entry *e,
+                        const cse_entry_info *info);
+cse_code cse__fw_path_hold(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* Writes the held report when e (NULL at a composition's start or the end)
+ * is not part of it. */
+cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err);
 /* Frees what the medication mapping holds. */
 void cse__fw_medications_free(cse__fhirw *w);
 /* A growable array of plain structs (fhir_write_common.c). */

@@ -518,6 +518,49 @@ static bool allergy_code(const cse_concept *c)
     return false;
 }
 
+static bool nondrug_code(const cse_concept *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->codings[i].code, "SN53.00") == 0)
+            return true;
+    return false;
+}
+
+/* Where a CompoundStatement stands in a laboratory report, as the national
+ * requesting adaptor reads one: coded 16488004 it is the report, coded
+ * 123038009 inside a report a specimen, and inside a specimen a BATTERY is a
+ * test group and anything else a cluster. f (this compound's frame for its
+ * components) gets the report and specimen its components are in. */
+static cse_code path_roles(cse_entry *e, const cse__frame *up, cse__frame *f)
+{
+    bool report = false, specimen = false;
+
+    for (size_t i = 0; i < e->code.n; i++) {
+        report = report || strcmp(e->code.codings[i].code, "16488004") == 0;
+        specimen = specimen || strcmp(e->code.codings[i].code, "123038009") == 0;
+    }
+    f->report_id = up ? up->report_id : NULL;
+    f->specimen_id = up ? up->specimen_id : NULL;
+    if (report && f->id) {
+        e->path.role = CSE_PATH_REPORT;
+        f->report_id = f->id;
+    } else if (f->report_id == NULL) {
+        return CSE_OK;
+    } else if (specimen && f->id) {
+        e->path.role = CSE_PATH_SPECIMEN;
+        f->specimen_id = f->id;
+    } else {
+        e->path.role = e->compound_class && strcmp(e->compound_class, "battery") == 0
+                           ? CSE_PATH_BATTERY
+                           : CSE_PATH_CLUSTER;
+    }
+    f->path_role = e->path.role;
+    if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||
+        cse_strset(&e->path.specimen_id, up ? up->specimen_id : NULL) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    return CSE_OK;
+}
+
 static cse_code walk_container(cse__doc *d, const cse__frame *up, bool composition);
 
 /* One element inside a component of frame f (or a fragment's root read in
@@ -588,8 +631,9 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
     int depth = node_depth(d), rc = 0;
     cse_entry *e =
         cse_entry_new(composition ? CSE_ENTRY_ENCOUNTER : CSE_ENTRY_COMPOUND, NULL);
-    cse__frame f = {up, NULL, composition ? "ehrComposition" : "CompoundStatement", 0,
-                    false};
+    cse__frame f = {up,   NULL,  composition ? "ehrComposition" : "CompoundStatement",
+                    0,    false, false,
+                    NULL, NULL,  CSE_PATH_NONE};
     char *id = NULL;
     bool emitted = false;
     cse_code c = CSE_OK;
@@ -636,9 +680,12 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
             if (!emitted) {
                 f.inherited = e->inherited_labels | e->labels;
                 f.allergy = !composition && allergy_code(&e->code);
+                f.nondrug = f.allergy && nondrug_code(&e->code);
                 if (e->id && (id = strdup(e->id)) == NULL)
                     goto nomem;
                 f.id = id;
+                if (!composition && path_roles(e, up, &f) != CSE_OK)
+                    goto nomem;
                 emitted = true;
                 c = cse__gp2gp_emit(d, e);
                 e = NULL;

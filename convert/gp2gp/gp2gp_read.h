@@ -62,6 +62,11 @@ typedef struct cse__frame {
     const char *elem;   /* element name, for loss paths */
     unsigned inherited; /* labels of this container and those around it */
     bool allergy;       /* an allergy category (Read v2 14L..00 or SN53.00) */
+    bool nondrug;       /* of those, the non-drug one (SN53.00) */
+    /* Inside a laboratory report: the report and specimen around, and what
+     * this container is in it (cse_path_role). */
+    const char *report_id, *specimen_id;
+    int path_role;
 } cse__frame;
 
 /* One XML document being read (the extract, or one fragment). */

@@ -213,6 +213,28 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
         if (e->id == NULL && (v = cse__hl7_attr(c, "root")) != NULL &&
             cse_strset(&e->id, v) != CSE_OK)
             return NOMEM(d);
+        /* A second id with an extension: the laboratory's report number. */
+        else if (e->id && (v = cse__hl7_attr(c, "extension")) != NULL &&
+                 e->path.accession == NULL && cse_strset(&e->path.accession, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "specimen")) {
+        const cse__xnode *role = cse__hl7_child(c, "specimenRole");
+        const cse__xnode *mat = cse__hl7_child(role, "specimenSpecimenMaterial");
+        const cse__xnode *et = cse__hl7_child(role, "effectiveTime");
+        char *desc = text_of(cse__hl7_child(mat, "desc"));
+        cse_code rc = CSE_OK;
+        for (const cse__xnode *i = role ? role->children : NULL; i; i = i->next)
+            if (cse__hl7_is(i, "id") && (v = cse__hl7_attr(i, "extension")) != NULL &&
+                e->path.accession == NULL)
+                rc = cse_strset(&e->path.accession, v);
+        read_time(d, et, &e->path.collected, owner);
+        read_time(d, cse__hl7_child(et, "center"), &e->path.collected, owner);
+        read_time(d, cse__hl7_child(et, "low"), &e->path.collected, owner);
+        if (rc == CSE_OK && desc)
+            rc = cse_concept_set_text(&e->path.specimen_type, desc);
+        free(desc);
+        if (rc != CSE_OK)
+            return NOMEM(d);
     } else if (cse__hl7_is(c, "code")) {
         if (cse__gp2gp_concept(c, &e->code) != CSE_OK)
             return NOMEM(d);
@@ -578,6 +600,30 @@ static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
     return CSE_OK;
 }
 
+/* The allergy parts, as the requesting adaptor reads them: the category from
+ * the compound (14L..00 drug, SN53.00 non-drug), the allergen from a coded
+ * value, asserted when recorded, onset when it happened, resolved when it
+ * has an end. */
+static cse_code fill_allergy(cse_entry *e, const cse__frame *f)
+{
+    const cse_time *on = e->effective_center.precision != CSE_TIME_NONE
+                             ? &e->effective_center
+                             : &e->effective_low;
+
+    e->allergy.asserted = e->availability;
+    e->allergy.onset = *on;
+    e->allergy.end = e->effective_high;
+    if (cse_strset(&e->allergy.category,
+                   f && f->nondrug ? "environment" : "medication") != CSE_OK ||
+        cse_strset(&e->allergy.clinical_status,
+                   e->effective_high.precision != CSE_TIME_NONE ? "resolved"
+                                                                : "active") != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if (e->val.kind == CSE_VALUE_CODED)
+        return cse_concept_copy(&e->allergy.allergen, &e->val.coded);
+    return CSE_OK;
+}
+
 cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame *f,
                               char **skeleton_id)
 {
@@ -643,6 +689,15 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
         } else if (kind == CSE_ENTRY_MEDICATION && cse__hl7_is(c, "component")) {
             rc = read_supply(d, e, c);
         }
+    }
+    if (rc == CSE_OK && kind == CSE_ENTRY_ALLERGY)
+        rc = fill_allergy(e, f);
+    if (rc == CSE_OK && f && f->report_id) {
+        e->path.role = kind == CSE_ENTRY_NARRATIVE ? CSE_PATH_COMMENT : CSE_PATH_RESULT;
+        if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||
+            cse_strset(&e->path.specimen_id, f->specimen_id) != CSE_OK)
+            rc = CSE_ERR_NOMEM;
+        e->path.issued = e->availability;
     }
     if (rc != CSE_OK) {
         cse_entry_free(e);
