@@ -285,6 +285,17 @@ static cse__jw *period(const cse__fhirw *w, const cse_time *from, const cse_time
     return cse__jw_object_size(p) ? p : NULL;
 }
 
+/* The authorise an order fulfils, when it is in this composition. */
+static const cse_supply *plan_of(const cse__fhirw *w, const cse_entry *e,
+                                 const cse_supply *order)
+{
+    const cse_supply *p = cse_medication_find_supply(&e->med, order->prior_id);
+    for (size_t i = 0; p == NULL && i < w->meds.n; i++)
+        p = cse_medication_find_supply(&((const cse_entry *)w->meds.items[i])->med,
+                                       order->prior_id);
+    return p && p->kind == CSE_SUPPLY_AUTHORISE ? p : order;
+}
+
 static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply *s,
                             const char *med_id, const char *enc, const char *based_on)
 {
@@ -303,7 +314,8 @@ static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply 
     if ((res = start(w, "MedicationRequest", s->id, P_MEDREQ,
                      cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) == NULL)
         return NULL;
-    cse__fw_set(w, res, "extension", prescription_type(w, is_repeat(s)));
+    cse__fw_set(w, res, "extension",
+                prescription_type(w, is_repeat(plan ? s : plan_of(w, e, s))));
     if (!plan && s->prior_id)
         cse__fw_set(
             w, res, "basedOn",
@@ -345,13 +357,14 @@ static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply 
         if (cse__jw_object_size(dr))
             cse__fw_set(w, res, "dispenseRequest", dr);
     }
-    if (disc && disc->n_notes && w->stu3)
-        cse__fw_set(w, res, "extension",
-                    cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
-                                 "https://fhir.nhs.uk/STU3/StructureDefinition/"
-                                 "Extension-CareConnect-GPC-MedicationStatusReason-1",
-                                 "extension", "url", "statusReason", "valueString",
-                                 disc->notes[0]));
+    if (disc && disc->n_notes && w->stu3 && cse__jw_object_get(res, "extension"))
+        cse__jw_array_append(
+            w->jw, cse__jw_object_get(res, "extension"),
+            cse__jw_pack(w->jw, "{s:s,s:[{s:s,s:s}]}", "url",
+                         "https://fhir.nhs.uk/STU3/StructureDefinition/"
+                         "Extension-CareConnect-GPC-MedicationStatusReason-1",
+                         "extension", "url", "statusReason", "valueString",
+                         disc->notes[0]));
     return res;
 }
 
@@ -578,13 +591,26 @@ static cse_code write_medication(cse__fhirw *w, const cse_entry *e, const char *
     for (size_t i = 0; i < e->med.n_supplies; i++)
         if (e->med.supplies[i].kind != CSE_SUPPLY_DISCONTINUE && e->med.supplies[i].id)
             any = true;
-    if (!any && e->med.n_supplies > 0)
-        /* Only discontinues: the authorisations they end were written with
-         * their own statements, earlier in the stream. */
-        return cse__fw_loss(w, "MedicationStatement/component/ehrSupplyDiscontinue",
-                            "ends an authorisation written earlier: its plan keeps the "
-                            "status it was written with",
-                            e->source_line, err);
+    if (!any && e->med.n_supplies > 0) {
+        /* Only discontinues: they stop the authorisations of this
+         * composition (see discontinue_of); one for an authorisation of an
+         * earlier composition, already written, is reported. */
+        for (size_t i = 0; i < e->med.n_supplies; i++) {
+            const cse_supply *s = &e->med.supplies[i];
+            bool found = false;
+            for (size_t j = 0; j < w->meds.n && !found; j++)
+                found = s->prior_id &&
+                        cse_medication_find_supply(
+                            &((const cse_entry *)w->meds.items[j])->med, s->prior_id);
+            if (!found && (rc = cse__fw_loss(
+                               w, "MedicationStatement/component/ehrSupplyDiscontinue",
+                               "ends an authorisation of an earlier consultation: its "
+                               "plan keeps the status it was written with",
+                               e->source_line, err)) != CSE_OK)
+                return rc;
+        }
+        return CSE_OK;
+    }
     if (!any)
         return cse__fw_emit(w, plain_statement(w, e, enc), err);
     if ((rc = medication_ref(w, e, med_id, err)) != CSE_OK)

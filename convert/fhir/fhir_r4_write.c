@@ -171,7 +171,12 @@ static cse__jw *r4_observation(cse__fhirw *w, const cse_entry *e, const char *en
     else
         cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
+    if (e->path.specimen_id && e->path.role == CSE_PATH_RESULT)
+        cse__fw_set(w, res, "specimen", cse__fw_ref(w, "Specimen", e->path.specimen_id));
+    /* A cluster inside a laboratory report is no resource of its own: its
+     * results point to their specimen instead. */
+    if (pc && (strcmp(pc, "battery") == 0 ||
+               (strcmp(pc, "cluster") == 0 && e->path.role == CSE_PATH_NONE)))
         cse__fw_set(
             w, res, "derivedFrom",
             cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "Observation", e->parent_id)));

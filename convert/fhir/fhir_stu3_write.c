@@ -198,7 +198,12 @@ static cse__jw *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *
             cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, cse__fw_performer(w, e))));
     cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "comment", comment(w, e));
-    if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
+    if (e->path.specimen_id && e->path.role == CSE_PATH_RESULT)
+        cse__fw_set(w, res, "specimen", cse__fw_ref(w, "Specimen", e->path.specimen_id));
+    /* A cluster inside a laboratory report is no resource of its own: its
+     * results point to their specimen instead. */
+    if (pc && (strcmp(pc, "battery") == 0 ||
+               (strcmp(pc, "cluster") == 0 && e->path.role == CSE_PATH_NONE)))
         cse__fw_set(w, res, "related",
                     cse__jw_pack(w->jw, "[{s:s,s:o}]", "type", "derived-from", "target",
                                  cse__fw_ref(w, "Observation", e->parent_id)));

@@ -748,6 +748,18 @@ static const char *ods_of(const cse__xnode *n)
     return NULL;
 }
 
+/* True when author|destination names its organisation with a null-flavoured
+ * id. */
+static bool null_id(const cse__xnode *n)
+{
+    const cse__xnode *org =
+        cse__hl7_child(cse__hl7_child(n, "AgentOrgSDS"), "agentOrganizationSDS");
+    for (const cse__xnode *c = org ? org->children : NULL; c; c = c->next)
+        if (cse__hl7_is(c, "id") && cse__hl7_attr(c, "nullFlavor"))
+            return true;
+    return false;
+}
+
 static cse_code read_patient(cse__doc *d, const cse__xnode *n)
 {
     const cse__xnode *id = cse__hl7_child(cse__hl7_child(n, "patient"), "id");
@@ -778,6 +790,32 @@ static cse_code read_patient(cse__doc *d, const cse__xnode *n)
     if (set_str(d, &d->patient.local_id_root, root) != CSE_OK)
         return CSE_ERR_NOMEM;
     return set_str(d, &d->patient.local_id, ext);
+}
+
+static bool differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* A fragment's recordTarget must name the skeleton's patient: a fragment of
+ * another record is refused, naming both places and neither patient. */
+static cse_code same_patient(cse__doc *d, int line)
+{
+    const cse_patient *s = d->g->patient, *f = &d->patient;
+
+    if (s == NULL || (f->nhs_number == NULL && f->local_id == NULL))
+        return CSE_OK; /* nothing to compare (an unidentified fragment is reported) */
+    if (s->nhs_number == NULL && s->local_id == NULL)
+        return CSE_OK;
+    if (!differ(s->nhs_number, f->nhs_number) && !differ(s->local_id, f->local_id) &&
+        !differ(s->local_id_root, f->local_id_root))
+        return CSE_OK;
+    return cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, line, "/patient/id",
+                           "the fragment's patient is not the patient of the extract it "
+                           "belongs to (%s, line %d, recordTarget/patient/id): a "
+                           "fragment of another record is refused",
+                           d->g->patient_source ? d->g->patient_source : "the skeleton",
+                           d->g->patient_line);
 }
 
 static cse_code walk_directory(cse__doc *d)
@@ -860,7 +898,11 @@ static cse_code walk_extract(cse__doc *d)
                 break;
             if (!is_child(d, depth))
                 continue;
-            if (d->fragment && !hl7_element(d, "component")) {
+            if (d->fragment && hl7_element(d, "recordTarget")) {
+                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK &&
+                    (c = same_patient(d, cse__gp2gp_line(n))) == CSE_OK)
+                    c = skip_expanded(d);
+            } else if (d->fragment && !hl7_element(d, "component")) {
                 c = skip(d);
             } else if (hl7_element(d, "id")) {
                 d->has_id = current_attr(d, "root") != NULL;
@@ -875,16 +917,26 @@ static cse_code walk_extract(cse__doc *d)
                                         "the extract's availabilityTime is not a date");
             } else if (hl7_element(d, "recordTarget")) {
                 d->has_target = true;
-                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK)
+                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK) {
+                    d->patient_line = cse__gp2gp_line(n);
+                    if (d->g->patient == NULL) {
+                        d->g->patient = &d->patient;
+                        d->g->patient_source = d->source;
+                        d->g->patient_line = d->patient_line;
+                    }
                     c = skip_expanded(d);
+                }
             } else if (hl7_element(d, "author") || hl7_element(d, "destination")) {
                 bool author = hl7_element(d, "author");
                 if ((c = expand(d, &n)) == CSE_OK) {
                     const char *ods = ods_of(n);
+                    /* An id the sender marks unknown (nullFlavor="UNK", as
+                     * the schema allows) is present, with no ODS code. */
+                    bool there = ods != NULL || null_id(n);
                     if (author)
-                        d->has_author = ods != NULL;
+                        d->has_author = there;
                     else
-                        d->has_dest = ods != NULL;
+                        d->has_dest = there;
                     if ((c = set_str(d, author ? &d->author_ods : &d->dest_ods, ods)) ==
                         CSE_OK)
                         c = skip_expanded(d);
@@ -1004,7 +1056,13 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
     }
     root = node_name(d);
     ns = node(d)->uri;
-    if (ns == NULL || strcmp(ns, CSE__HL7_NS) != 0) {
+    if (ns == NULL && d->fragment) {
+        /* Some senders write a fragment's attachment without the HL7
+         * namespace; its element names are still the HL7 ones. */
+        cse__xr_set_bare_hl7(d->r);
+        cse__gp2gp_loss(d, "fragment root element in no namespace",
+                        "read as HL7 v3 (urn:hl7-org:v3)", current_line(d));
+    } else if (ns == NULL || strcmp(ns, CSE__HL7_NS) != 0) {
         c = cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, 0, NULL,
                             "the root element is not in the HL7 v3 namespace "
                             "urn:hl7-org:v3");

@@ -52,6 +52,11 @@ typedef struct cse__gp2gp {
     int missing_line;
     char missing_path[512];
     int nesting; /* fragments being read inside fragments */
+    /* The skeleton's patient, which every fragment's must match (lent from
+     * the outermost document, which outlives its fragments). */
+    const cse_patient *patient;
+    const char *patient_source;
+    int patient_line;
 } cse__gp2gp;
 
 /* A container (ehrComposition or CompoundStatement) around the statements
@@ -89,6 +94,7 @@ typedef struct cse__doc {
     bool has_id, has_status, has_avail, has_target, has_author, has_dest, has_folder,
         has_fulfil, has_limit;
     size_t compositions;
+    int patient_line;
     int extract_line;
     char extract_path[512];
 } cse__doc;
