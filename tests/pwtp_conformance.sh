@@ -20,7 +20,7 @@ nopat="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/nopat"
 
 MAPPED="Patient Practitioner Organization Encounter Observation Condition
 AllergyIntolerance Immunization Medication MedicationRequest MedicationStatement
-ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen"
+ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen List Location"
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='

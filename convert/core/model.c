@@ -491,7 +491,9 @@ static cse_code entry_copy_parts(cse_entry *d, const cse_entry *e)
         cse_strset(&d->enc.location_ref, e->enc.location_ref) != CSE_OK ||
         cse_strset(&d->enc.performer_ref, e->enc.performer_ref) != CSE_OK ||
         cse_strset(&d->enc.recorder_ref, e->enc.recorder_ref) != CSE_OK ||
-        cse_concept_copy(&d->enc.type, &e->enc.type) != CSE_OK)
+        cse_concept_copy(&d->enc.type, &e->enc.type) != CSE_OK ||
+        cse_strset(&d->enc.location_name, e->enc.location_name) != CSE_OK ||
+        cse_concept_copy(&d->enc.location_type, &e->enc.location_type) != CSE_OK)
         rc = CSE_ERR_NOMEM;
     for (size_t i = 0; rc == CSE_OK && i < e->n_ref_ranges; i++)
         rc = cse_entry_add_ref_range(d, &e->ref_ranges[i]);
@@ -624,6 +626,8 @@ void cse_entry_free(cse_entry *e)
     free(e->enc.performer_ref);
     free(e->enc.recorder_ref);
     cse_concept_clear(&e->enc.type);
+    free(e->enc.location_name);
+    cse_concept_clear(&e->enc.location_type);
     free(e);
 }
 

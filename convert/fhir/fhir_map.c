@@ -175,6 +175,9 @@ const char *cse__fw_performer(const cse__fhirw *w, const cse_entry *e)
     return w->enc_performer ? w->enc_performer : w->enc_recorder;
 }
 
+static void list_clear(cse__fw_list *l);
+static cse__fw_list *list_at(const cse__fhirw *w, size_t i);
+
 /* ---- Medication ---------------------------------------------------------- */
 
 /* The key a drug is known by: its codings and text. */
@@ -705,6 +708,11 @@ void cse__fw_medications_free(cse__fhirw *w)
         cse_entry_free(w->path.items[i]);
     free(w->path.items);
     cse__smap_free(&w->medications);
+    for (size_t i = 0; i < w->lists.n; i++)
+        list_clear(list_at(w, i));
+    free(w->lists.items);
+    free(w->lists_enc);
+    cse__smap_free(&w->locations);
 }
 
 /* ---- Laboratory reports ---------------------------------------------------- */
@@ -986,4 +994,276 @@ cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err)
     w->path.n = 0;
     free(enc);
     return rc;
+}
+
+/* ---- Consultation Lists ---------------------------------------------------- */
+
+#define MAX_LISTS 4096u
+#define MAX_LIST_REFS 65536u
+
+static cse__fw_list *list_at(const cse__fhirw *w, size_t i)
+{
+    return (cse__fw_list *)((char *)w->lists.items + w->lists.size * i);
+}
+
+static cse__fw_list *find_list(const cse__fhirw *w, const char *id)
+{
+    for (size_t i = 0; id && i < w->lists.n; i++)
+        if (strcmp(list_at(w, i)->id, id) == 0)
+            return list_at(w, i);
+    return NULL;
+}
+
+static void list_clear(cse__fw_list *l)
+{
+    free(l->id);
+    free(l->title);
+    free(l->parent);
+    for (size_t i = 0; i < l->n_refs; i++)
+        free(l->refs[i]);
+    free(l->refs);
+}
+
+static cse_code list_add_ref(cse__fhirw *w, cse__fw_list *l, const char *type,
+                             const char *id, cse_error *err)
+{
+    char **n;
+    char *r;
+
+    if (l->n_refs >= MAX_LIST_REFS)
+        return CSE_OK;
+    if (asprintf(&r, "%s/%s", type, id) < 0)
+        return cse__fw_emit(w, NULL, err);
+    if ((n = realloc(l->refs, (l->n_refs + 1) * sizeof(*n))) == NULL) {
+        free(r);
+        return cse__fw_emit(w, NULL, err);
+    }
+    n[l->n_refs++] = r;
+    l->refs = n;
+    return CSE_OK;
+}
+
+/* The resource type and id an entry is written as, for a List's entry;
+ * false when it is written as none (or as several, named elsewhere). */
+static bool written_as(const cse__fhirw *w, const cse_entry *e,
+                       const cse_entry_info *info, const char **type, const char **id)
+{
+    *id = e->id;
+    if (e->id == NULL)
+        return false;
+    if (info->cls == CSE_CLASS_MARKER && info->marker) {
+        *type = w->stu3 ? "Observation" : "Flag";
+        return true;
+    }
+    switch (e->kind) {
+    case CSE_ENTRY_OBSERVATION:
+    case CSE_ENTRY_NARRATIVE: *type = "Observation"; return true;
+    case CSE_ENTRY_ALLERGY: *type = "AllergyIntolerance"; return true;
+    case CSE_ENTRY_IMMUNIZATION: *type = "Immunization"; return true;
+    case CSE_ENTRY_PROBLEM: *type = "Condition"; return true;
+    case CSE_ENTRY_PLAN:
+        *type = w->stu3 ? "ProcedureRequest" : "ServiceRequest";
+        return true;
+    case CSE_ENTRY_REQUEST:
+        *type = w->stu3 ? "ReferralRequest" : "ServiceRequest";
+        return true;
+    case CSE_ENTRY_MEDICATION:
+        for (size_t i = 0; i < e->med.n_supplies; i++)
+            if (e->med.supplies[i].kind == CSE_SUPPLY_AUTHORISE &&
+                e->med.supplies[i].id) {
+                *type = "MedicationRequest";
+                *id = e->med.supplies[i].id;
+                return true;
+            }
+        return false;
+    case CSE_ENTRY_COMPOUND:
+        if (e->path.role == CSE_PATH_REPORT) {
+            *type = "DiagnosticReport";
+            return true;
+        }
+        if (e->path.role == CSE_PATH_BATTERY ||
+            (e->path.role == CSE_PATH_NONE && e->compound_class &&
+             (strcmp(e->compound_class, "battery") == 0 ||
+              strcmp(e->compound_class, "cluster") == 0))) {
+            *type = "Observation";
+            return true;
+        }
+        return false;
+    default: return false;
+    }
+}
+
+static bool allergy_heading(const cse_entry *e)
+{
+    for (size_t i = 0; i < e->code.n; i++)
+        if (strcmp(e->code.codings[i].code, "14L..00") == 0 ||
+            strcmp(e->code.codings[i].code, "SN53.00") == 0)
+            return true;
+    return false;
+}
+
+static cse_code new_list(cse__fhirw *w, const cse_entry *e, int level, const char *id,
+                         const cse_time *date, const char *title, cse_error *err)
+{
+    cse__fw_list *l;
+
+    if (w->lists.size == 0)
+        w->lists.size = sizeof(cse__fw_list);
+    if (w->lists.n >= MAX_LISTS)
+        return cse__fw_loss(
+            w, "CompoundStatement (topic or category) beyond the held number",
+            "no List is written for it", e->source_line, err);
+    if ((l = cse__fw_vec_push(&w->lists)) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    memset(l, 0, sizeof(*l));
+    l->level = level;
+    l->date = *date;
+    l->nopat = cse__fw_entry_nopat(e);
+    if (cse_strset(&l->id, id) != CSE_OK || cse_strset(&l->title, title) != CSE_OK ||
+        cse_strset(&l->parent, level ? e->parent_id : NULL) != CSE_OK)
+        return cse__fw_emit(w, NULL, err);
+    return CSE_OK;
+}
+
+static const char *title_of(const cse_entry *e)
+{
+    if (e->code.text)
+        return e->code.text;
+    return e->code.n ? e->code.codings[0].display : NULL;
+}
+
+cse_code cse__fw_lists_note(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                            cse_error *err)
+{
+    const char *type, *id;
+    cse__fw_list *parent;
+    cse_code rc;
+
+    if (e->kind == CSE_ENTRY_ENCOUNTER && e->id) {
+        char cons[80];
+        const cse_time *date = e->enc.authored.precision != CSE_TIME_NONE
+                                   ? &e->enc.authored
+                                   : &e->availability;
+        if (cse_strset(&w->lists_enc, e->id) != CSE_OK)
+            return cse__fw_emit(w, NULL, err);
+        snprintf(cons, sizeof(cons), "%s-CONS", e->id);
+        return new_list(w, e, 0, cons, date, title_of(e), err);
+    }
+    if (e->kind == CSE_ENTRY_COMPOUND && e->id && e->compound_class &&
+        (strcmp(e->compound_class, "topic") == 0 ||
+         (strcmp(e->compound_class, "category") == 0 && !allergy_heading(e)))) {
+        int level = strcmp(e->compound_class, "topic") == 0 ? 1 : 2;
+        const cse_time *date = cse__fw_obs_time(w, e);
+        if ((rc = new_list(w, e, level, e->id,
+                           e->availability.precision != CSE_TIME_NONE ? &e->availability
+                           : date                                     ? date
+                                                                      : &w->enc_authored,
+                           title_of(e), err)) != CSE_OK)
+            return rc;
+        parent = find_list(w, e->parent_id);
+        if (parent == NULL && e->parent_id && w->lists_enc &&
+            strcmp(e->parent_id, w->lists_enc) == 0) {
+            char cons[80];
+            snprintf(cons, sizeof(cons), "%s-CONS", e->parent_id);
+            parent = find_list(w, cons);
+        }
+        return parent ? list_add_ref(w, parent, "List", e->id, err) : CSE_OK;
+    }
+    if ((parent = find_list(w, e->parent_id)) == NULL || parent->level == 0)
+        return CSE_OK;
+    if (!written_as(w, e, info, &type, &id))
+        return CSE_OK;
+    return list_add_ref(w, parent, type, id, err);
+}
+
+static cse__jw *list_resource(cse__fhirw *w, const cse__fw_list *l, const char *enc)
+{
+    static const char *const codes[][2] = {{"325851000000107", "Consultation"},
+                                           {"25851000000105", "Topic (EHR)"},
+                                           {"24781000000107", "Category (EHR)"}};
+    cse__jw *res =
+        cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "List", "id", l->id, "meta",
+                     cse__fw_meta(w, w->stu3 ? GPC "List-1" : UKCORE "List", l->nopat));
+    cse__jw *entries = cse__jw_array(w->jw);
+
+    if (res == NULL || entries == NULL)
+        return NULL;
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "current"));
+    cse__fw_set(w, res, "mode", cse__jw_string(w->jw, "snapshot"));
+    if (l->title)
+        cse__fw_set(w, res, "title", cse__jw_string(w->jw, l->title));
+    cse__fw_set(w, res, "code",
+                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
+                             CSE_SYSTEM_SNOMED, "code", codes[l->level][0], "display",
+                             codes[l->level][1]));
+    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
+    cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_set(w, res, "date", cse__fw_time(w, &l->date));
+    cse__fw_set(w, res, "orderedBy",
+                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
+                             w->stu3 ? "http://hl7.org/fhir/list-order"
+                                     : "http://terminology.hl7.org/CodeSystem/list-order",
+                             "code", "system", "display", "Sorted by System"));
+    for (size_t i = 0; i < l->n_refs; i++)
+        cse__jw_array_append(
+            w->jw, entries,
+            cse__jw_pack(w->jw, "{s:{s:s}}", "item", "reference", l->refs[i]));
+    if (cse__jw_array_size(entries))
+        cse__fw_set(w, res, "entry", entries);
+    else if (!w->stu3)
+        /* R4 wants a reason when a List is empty. */
+        cse__fw_set(
+            w, res, "emptyReason",
+            cse__jw_pack(w->jw, "{s:[{s:s,s:s}]}", "coding", "system",
+                         "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+                         "code", "unavailable"));
+    return res;
+}
+
+cse_code cse__fw_lists_flush(cse__fhirw *w, cse_error *err)
+{
+    cse_code rc = CSE_OK;
+    const char *enc = w->lists_enc && !w->enc_skipped ? w->lists_enc : NULL;
+
+    for (size_t i = 0; i < w->lists.n && rc == CSE_OK; i++) {
+        cse__fw_list *l = list_at(w, i);
+        cse__jw_arena_reset(w->jw);
+        /* A consultation List only for a written Encounter with topics. */
+        if (l->level == 0 && (enc == NULL || l->n_refs == 0))
+            continue;
+        rc = cse__fw_emit(w, list_resource(w, l, enc), err);
+    }
+    for (size_t i = 0; i < w->lists.n; i++)
+        list_clear(list_at(w, i));
+    w->lists.n = 0;
+    return rc;
+}
+
+/* ---- Locations ------------------------------------------------------------- */
+
+bool cse__fw_location_id(const cse_entry *e, char id[37])
+{
+    return e->kind == CSE_ENTRY_ENCOUNTER && e->enc.location_name &&
+           cse_uuid_derive("csemarker-location", e->enc.location_name, id) == CSE_OK;
+}
+
+cse_code cse__fw_location(cse__fhirw *w, const cse_entry *e, cse_error *err)
+{
+    char id[37];
+    cse__jw *res;
+
+    if (!cse__fw_location_id(e, id) || cse__smap_has(&w->locations, id))
+        return CSE_OK;
+    if (w->locations.n < 65536 && cse__smap_put(&w->locations, id, NULL, true) != CSE_OK)
+        return cse__fw_emit(w, NULL, err);
+    res = cse__jw_pack(
+        w->jw, "{s:s,s:s,s:o}", "resourceType", "Location", "id", id, "meta",
+        cse__fw_meta(w, w->stu3 ? GPC "Location-1" : UKCORE "Location", false));
+    if (res && w->stu3 && w->identifier_system)
+        cse__fw_set(w, res, "identifier",
+                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
+                                 "value", id));
+    cse__fw_set(w, res, "status", cse__jw_string(w->jw, "active"));
+    cse__fw_set(w, res, "name", cse__jw_string(w->jw, e->enc.location_name));
+    return cse__fw_emit(w, res, err);
 }

@@ -212,6 +212,13 @@ static cse__jw *r4_encounter(cse__fhirw *w, const cse_entry *e)
         cse__fw_set(w, p, "end", cse__fw_time(w, &e->effective_high));
         cse__fw_set(w, res, "period", p);
     }
+    {
+        char loc[37];
+        if (cse__fw_location_id(e, loc))
+            cse__fw_set(w, res, "location",
+                        cse__jw_pack(w->jw, "[{s:o}]", "location",
+                                     cse__fw_ref(w, "Location", loc)));
+    }
     return res;
 }
 
@@ -461,7 +468,13 @@ static cse_code r4_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info
     if (info->cls == CSE_CLASS_MARKER && info->marker)
         return r4_marker(w, e, info->marker, enc, err);
     switch (e->kind) {
-    case CSE_ENTRY_ENCOUNTER: res = r4_encounter(w, e); break;
+    case CSE_ENTRY_ENCOUNTER: {
+        cse_code lrc = cse__fw_location(w, e, err);
+        if (lrc != CSE_OK)
+            return lrc;
+        res = r4_encounter(w, e);
+        break;
+    }
     case CSE_ENTRY_OBSERVATION: res = r4_observation(w, e, enc); break;
     case CSE_ENTRY_NARRATIVE:
         if ((w->pending = cse_entry_dup(e)) == NULL ||
@@ -474,8 +487,15 @@ static cse_code r4_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info
             res = r4_observation(w, e, enc);
             break;
         }
-        return cse__fw_loss(w, "CompoundStatement (topic or category)",
-                            "a grouping heading: its entries keep their encounter",
+        /* A topic or category is a List (fhir_map.c); an allergy heading
+         * is carried by its allergies' category; a laboratory report or
+         * specimen, by the report written when it ends. */
+        if (e->compound_class && (strcmp(e->compound_class, "topic") == 0 ||
+                                  strcmp(e->compound_class, "category") == 0))
+            return CSE_OK;
+        return cse__fw_loss(w, "CompoundStatement (no class)",
+                            "a grouping without a known class: its entries keep their "
+                            "encounter",
                             e->source_line, err);
     case CSE_ENTRY_PROBLEM: /* normally held by the common code until its
                                composition ends; here only a damaged marker */

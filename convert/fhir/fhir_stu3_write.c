@@ -233,6 +233,13 @@ static cse__jw *stu3_encounter(cse__fhirw *w, const cse_entry *e)
                                  "code", "REC", "display", "recorder", "individual",
                                  who));
     cse__fw_set(w, res, "period", period(w, cse__fw_obs_time(w, e), &e->effective_high));
+    {
+        char loc[37];
+        if (cse__fw_location_id(e, loc))
+            cse__fw_set(w, res, "location",
+                        cse__jw_pack(w->jw, "[{s:o}]", "location",
+                                     cse__fw_ref(w, "Location", loc)));
+    }
     return res;
 }
 
@@ -478,6 +485,10 @@ static cse_code stu3_flush(cse__fhirw *w, const cse_entry *next, cse_error *err)
     if (p->kind == CSE_ENTRY_ENCOUNTER) {
         cse_code rc;
         if (next && next->kind != CSE_ENTRY_ENCOUNTER) {
+            if ((rc = cse__fw_location(w, p, err)) != CSE_OK) {
+                cse_entry_free(p);
+                return rc;
+            }
             res = stu3_encounter(w, p);
         } else {
             rc = cse__fw_loss(w, "ehrComposition without entries",
@@ -600,9 +611,16 @@ static cse_code stu3_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_in
             res = stu3_observation(w, e, enc);
             break;
         }
-        return cse__fw_loss(w, "CompoundStatement (topic or category)",
-                            "GP Connect List resources are not written", e->source_line,
-                            err);
+        /* A topic or category is a List (fhir_map.c); an allergy heading
+         * is carried by its allergies' category; a laboratory report or
+         * specimen, by the report written when it ends. */
+        if (e->compound_class && (strcmp(e->compound_class, "topic") == 0 ||
+                                  strcmp(e->compound_class, "category") == 0))
+            return CSE_OK;
+        return cse__fw_loss(w, "CompoundStatement (no class)",
+                            "a grouping without a known class: its entries keep their "
+                            "encounter",
+                            e->source_line, err);
     case CSE_ENTRY_PROBLEM: /* normally held by the common code until its
                                composition ends; here only a damaged marker */
         return stu3_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);

@@ -207,7 +207,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
         return rc;
     if (e->kind == CSE_ENTRY_ENCOUNTER &&
         ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
-         (rc = flush_problems(w, err)) != CSE_OK))
+         (rc = flush_problems(w, err)) != CSE_OK ||
+         (rc = cse__fw_lists_flush(w, err)) != CSE_OK))
         return rc;
     if ((rc = cse__fw_track(w, e, err)) != CSE_OK)
         return rc;
@@ -230,6 +231,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
      * ordinary entry and listed for review, never dropped. */
     if (info->cls == CSE_CLASS_MARKER && info->marker == NULL &&
         (rc = cse__fw_candidate(w, e, CSE_CANDIDATE_DAMAGED, err)) != CSE_OK)
+        return rc;
+    if ((rc = cse__fw_lists_note(w, e, info, err)) != CSE_OK)
         return rc;
     if (e->kind == CSE_ENTRY_PROBLEM && !(info->cls == CSE_CLASS_MARKER && info->marker))
         return hold_problem(w, e, cse__fw_context(w, e), err);
@@ -274,7 +277,8 @@ static cse_code fw_end(cse_sink *s, const cse_summary *summary, cse_error *err)
     if (w->ops->flush && (rc = w->ops->flush(w, NULL, err)) != CSE_OK)
         return rc;
     if ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
-        (rc = flush_problems(w, err)) != CSE_OK)
+        (rc = flush_problems(w, err)) != CSE_OK ||
+        (rc = cse__fw_lists_flush(w, err)) != CSE_OK)
         return rc;
     if ((rc = copy_losses(w, summary, err)) != CSE_OK)
         return rc;

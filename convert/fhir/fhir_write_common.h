@@ -40,6 +40,19 @@ typedef struct cse__fw_vec {
 
 typedef struct cse__fhirw cse__fhirw;
 
+/* A List being gathered for the current composition: the consultation, a
+ * topic or a category, with the references of what it holds. */
+typedef struct cse__fw_list {
+    char *id;
+    int level; /* 0 consultation, 1 topic, 2 category */
+    char *title;
+    char *parent; /* the container it sits in (composition or topic), may be NULL */
+    cse_time date;
+    bool nopat;
+    char **refs; /* "Type/id" */
+    size_t n_refs;
+} cse__fw_list;
+
 /* An acute authorisation: enough to write the further plan the requesting
  * adaptor makes for each order after its first (fhir_map.c). */
 typedef struct cse__fw_acute {
@@ -121,6 +134,9 @@ struct cse__fhirw {
     cse__fw_vec acute;      /* cse__fw_acute: acute plans seen, for their orders */
     cse__smap early_orders; /* plan id -> orders seen before the plan */
     cse__ptrvec path;       /* the laboratory report being read (cse_entry *) */
+    cse__fw_vec lists;      /* cse__fw_list of the current composition */
+    char *lists_enc;        /* the composition they belong to */
+    cse__smap locations;    /* Location ids written */
 };
 
 /* Makes the sink around the version-specific ops. */
@@ -240,6 +256,18 @@ cse_code cse__fw_path_hold(cse__fhirw *w, const cse_entry *e, cse_error *err);
 /* Writes the held report when e (NULL at a composition's start or the end)
  * is not part of it. */
 cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* The consultation structure as GP Connect Lists: a List per written
+ * Encounter (id ENC-CONS), per TOPIC and per CATEGORY CompoundStatement
+ * (an allergy heading excepted, as the adaptor does), each naming what it
+ * holds. cse__fw_lists_note sees every entry; the Lists of a composition
+ * are written when it ends. */
+cse_code cse__fw_lists_note(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                            cse_error *err);
+cse_code cse__fw_lists_flush(cse__fhirw *w, cse_error *err);
+/* The id of the Location of a composition's place (derived from its name),
+ * written once; false when the composition names no place. */
+bool cse__fw_location_id(const cse_entry *e, char id[37]);
+cse_code cse__fw_location(cse__fhirw *w, const cse_entry *e, cse_error *err);
 /* Frees what the medication mapping holds. */
 void cse__fw_medications_free(cse__fhirw *w);
 /* A growable array of plain structs (fhir_write_common.c). */

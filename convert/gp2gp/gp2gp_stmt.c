@@ -282,6 +282,19 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
         if (e->kind == CSE_ENTRY_ENCOUNTER && e->enc.performer_ref == NULL &&
             (v = agent_ref(c)) != NULL && cse_strset(&e->enc.performer_ref, v) != CSE_OK)
             return NOMEM(d);
+    } else if (cse__hl7_is(c, "location") && e->kind == CSE_ENTRY_ENCOUNTER) {
+        const cse__xnode *le = cse__hl7_child(c, "locatedEntity");
+        char *name = text_of(cse__hl7_child(cse__hl7_child(le, "locatedPlace"), "name"));
+        cse_code rc = CSE_OK;
+        if (name) {
+            free(e->enc.location_name);
+            e->enc.location_name = name;
+        }
+        if (cse__gp2gp_concept(cse__hl7_child(le, "code"), &e->enc.location_type) !=
+            CSE_OK)
+            rc = CSE_ERR_NOMEM;
+        if (rc != CSE_OK)
+            return NOMEM(d);
     } else if (cse__hl7_is(c, "interpretationCode")) {
         if (cse__gp2gp_concept(c, &e->interpretation) != CSE_OK)
             return NOMEM(d);
