@@ -101,7 +101,7 @@ cse_code cse_concept_set_text(cse_concept *c, const char *text)
 
 void cse_concept_clear(cse_concept *c)
 {
-    if (c == NULL)
+    if (c == NULL || (c->codings == NULL && c->text == NULL && c->n == 0))
         return;
     for (size_t i = 0; i < c->n; i++) {
         free(c->codings[i].system);
@@ -201,7 +201,7 @@ cse_code cse_quantity_set(cse_quantity *q, const char *value, const char *unit,
 
 void cse_quantity_clear(cse_quantity *q)
 {
-    if (q == NULL)
+    if (q == NULL || (!q->value && !q->unit && !q->ucum && !q->comparator))
         return;
     free(q->value);
     free(q->unit);
@@ -263,7 +263,9 @@ const char *cse_value_kind_name(cse_value_kind k)
 
 void cse_value_clear(cse_value *v)
 {
-    if (v == NULL)
+    if (v == NULL || (v->kind == CSE_VALUE_NONE && !v->text && !v->coded.codings &&
+                      !v->coded.text && !v->quantity.value && !v->range.low.value &&
+                      !v->range.high.value && !v->range.text))
         return;
     cse_quantity_clear(&v->quantity);
     cse_concept_clear(&v->coded);

@@ -1027,19 +1027,24 @@ static void list_clear(cse__fw_list *l)
 static cse_code list_add_ref(cse__fhirw *w, cse__fw_list *l, const char *type,
                              const char *id, cse_error *err)
 {
-    char **n;
+    size_t tl = strlen(type), il = strlen(id);
     char *r;
 
     if (l->n_refs >= MAX_LIST_REFS)
         return CSE_OK;
-    if (asprintf(&r, "%s/%s", type, id) < 0)
-        return cse__fw_emit(w, NULL, err);
-    if ((n = realloc(l->refs, (l->n_refs + 1) * sizeof(*n))) == NULL) {
-        free(r);
-        return cse__fw_emit(w, NULL, err);
+    /* Grow by doubling: a category may name thousands of entries. */
+    if ((l->n_refs & (l->n_refs - 1)) == 0) {
+        char **n = realloc(l->refs, (l->n_refs ? l->n_refs * 2 : 4) * sizeof(*n));
+        if (n == NULL)
+            return cse__fw_emit(w, NULL, err);
+        l->refs = n;
     }
-    n[l->n_refs++] = r;
-    l->refs = n;
+    if ((r = malloc(tl + il + 2)) == NULL)
+        return cse__fw_emit(w, NULL, err);
+    memcpy(r, type, tl);
+    r[tl] = '/';
+    memcpy(r + tl + 1, id, il + 1);
+    l->refs[l->n_refs++] = r;
     return CSE_OK;
 }
 
