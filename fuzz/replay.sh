@@ -21,4 +21,6 @@ json=$(find test-fixtures fhir-profiles/json fhir-profiles/invalid -name '*.json
 [ -n "$xml" ] || fail "no XML seeds found under test-fixtures"
 for t in $FUZZ_TARGETS_XML; do run "$t" $xml; done
 for t in $FUZZ_TARGETS_JSON; do run "$t" $json; done
+rf2=$(find test-fixtures/snomed -name '*.txt' 2>/dev/null | LC_ALL=C sort)
+for t in ${FUZZ_TARGETS_RF2:-}; do run "$t" $rf2; done
 exit $status

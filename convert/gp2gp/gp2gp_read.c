@@ -1120,6 +1120,7 @@ static void setup(cse__gp2gp *g, const cse_gp2gp_read_options *opt, cse_sink *si
     g->max_text = opt && opt->max_text ? opt->max_text : CSE_GP2GP_MAX_TEXT_DEFAULT;
     g->max_attr = opt && opt->max_attr ? opt->max_attr : CSE_GP2GP_MAX_ATTR_DEFAULT;
     g->fragments_dir = opt ? opt->fragments_dir : NULL;
+    g->lookup = opt ? opt->lookup : NULL;
 }
 
 static void teardown(cse__gp2gp *g)

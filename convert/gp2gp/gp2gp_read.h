@@ -40,6 +40,7 @@ typedef struct cse__gp2gp {
     cse_error *err;
     size_t max_depth, max_text, max_attr;
     const char *fragments_dir;
+    const cse_code_lookup *lookup; /* SNOMED CT, or NULL */
     bool begun;
     size_t entries, markers, candidates;
     cse__loss losses[CSE__MAX_LOSSES];

@@ -9,6 +9,8 @@
 
 #include "gp2gp_read.h"
 
+#include <csemarker/snomed.h>
+
 #define NOMEM(d)                                                                         \
     cse__error_set((d)->g->err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory")
 
@@ -613,6 +615,24 @@ static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
     return CSE_OK;
 }
 
+/* The requesting adaptor's immunisation test: the first translation's code,
+ * then the code itself, against a SNOMED CT database when one is given,
+ * else against the codes it checks itself. */
+static bool is_immunisation(const cse__doc *d, const cse_concept *c)
+{
+    const cse_code_lookup *l = d->g->lookup;
+
+    if (l == NULL || l->is_immunisation == NULL)
+        return cse_snomed_concept_is_immunisation(NULL, c);
+    if (c->n > 1 && c->codings[1].system &&
+        strcmp(c->codings[1].system, CSE_SYSTEM_SNOMED) == 0 &&
+        l->is_immunisation(l->ctx, c->codings[1].code))
+        return true;
+    return c->n > 0 && c->codings[0].system &&
+           strcmp(c->codings[0].system, CSE_SYSTEM_SNOMED) == 0 &&
+           l->is_immunisation(l->ctx, c->codings[0].code);
+}
+
 /* The allergy parts, as the requesting adaptor reads them: the category from
  * the compound (14L..00 drug, SN53.00 non-drug), the allergen from a coded
  * value, asserted when recorded, onset when it happened, resolved when it
@@ -705,6 +725,8 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
     }
     if (rc == CSE_OK && kind == CSE_ENTRY_ALLERGY)
         rc = fill_allergy(e, f);
+    if (rc == CSE_OK && kind == CSE_ENTRY_OBSERVATION && is_immunisation(d, &e->code))
+        e->kind = CSE_ENTRY_IMMUNIZATION;
     if (rc == CSE_OK && f && f->report_id) {
         e->path.role = kind == CSE_ENTRY_NARRATIVE ? CSE_PATH_COMMENT : CSE_PATH_RESULT;
         if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||

@@ -12,5 +12,6 @@
 #include <csemarker/rules.h>
 #include <csemarker/report.h>
 #include <csemarker/sink.h>
+#include <csemarker/snomed.h>
 
 #endif
