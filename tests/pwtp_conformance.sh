@@ -24,11 +24,11 @@ ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen Lis
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='
-PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; we cannot, so they stay Observations
+PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; without --snomed we cannot, so they stay Observations (tests/ehr2fhir_snomed.sh shows --snomed turning them into Immunizations)
 PWTP5 Immunization codes as the PWTP5 Immunization count
 PWTP5 Observation count the immunisations of the PWTP5 Immunization count are Observations here
 PWTP5 Observation codes the codes of those immunisations
-PWTP6 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; we cannot, so they stay Observations
+PWTP6 Immunization count as the PWTP5 Immunization count (SNOMED CT database; see tests/ehr2fhir_snomed.sh)
 PWTP6 Immunization codes as the PWTP6 Immunization count
 PWTP6 Observation count the immunisations of the PWTP6 Immunization count are Observations here
 PWTP6 Observation codes the codes of those immunisations

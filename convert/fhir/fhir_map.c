@@ -198,18 +198,26 @@ static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
                                cse_error *err)
 {
     char key[1024];
+    const char *known;
     cse__jw *res, *code;
     bool nopat = cse__fw_entry_nopat(e);
 
     drug_key(&e->code, key, sizeof(key));
     if (nopat) /* a labelled drug is its own resource, so the label stays on it */
         snprintf(key + strlen(key), sizeof(key) - strlen(key), "|NOPAT");
+    /* A drug seen before keeps its id (deriving one costs a SHA-256). */
+    if ((known = cse__smap_get(&w->medications, key)) != NULL) {
+        memcpy(id, known, 37);
+        return CSE_OK;
+    }
+    /* Past the cap on remembered drugs, each statement gets its own
+     * Medication (never two resources with one id). */
+    if (w->medications.n >= 65536)
+        snprintf(key + strlen(key), sizeof(key) - strlen(key), "|%s", e->id ? e->id : "");
     if (cse_uuid_derive("csemarker-medication", key, id) != CSE_OK)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no uuid");
-    if (cse__smap_has(&w->medications, key))
-        return CSE_OK;
     if (w->medications.n < 65536 &&
-        cse__smap_put(&w->medications, key, NULL, true) != CSE_OK)
+        cse__smap_put(&w->medications, key, id, true) != CSE_OK)
         return cse__fw_emit(w, NULL, err);
     res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Medication", "id", id,
                        "meta", cse__fw_meta(w, profile(w, P_MEDICATION), nopat));
