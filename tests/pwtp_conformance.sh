@@ -131,7 +131,7 @@ done < "$top_srcdir/tests/pwtp_nopat.list"
 # further order of an acute plan gets a random id, so it cannot be paired;
 # the generated report comments above; the Organization of PWTP7_vis; the
 # referral priorities; see docs/fhirwrite.md.
-FIELDS_FLOOR=981
+FIELDS_FLOOR=983
 compare="$CSE_SHARED_DIR/tools/compare-fields.py"
 if command -v python3 > /dev/null 2>&1 && [ -f "$compare" ]; then
     m=0 t=0

@@ -222,8 +222,11 @@ static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
     res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Medication", "id", id,
                        "meta", cse__fw_meta(w, profile(w, P_MEDICATION), nopat));
     code = cse__fw_concept(w, &e->code);
-    if (code == NULL)
-        code = cse__fw_degrade(w, NULL, "196421000000109",
+    /* STU3 (GP Connect) needs a SNOMED CT code: a drug coded only in a
+     * local scheme gets the adaptor's transfer-degraded code beside it; R4
+     * keeps the codes as sent, and only an uncoded drug gets it. */
+    if (code == NULL || w->stu3)
+        code = cse__fw_degrade(w, code, "196421000000109",
                                "Transfer-degraded medication entry");
     cse__fw_set(w, res, "code", code);
     return cse__fw_emit(w, res, err);
