@@ -324,6 +324,8 @@ static cse__jw *r4_service_request(cse__fhirw *w, const cse_entry *e, const char
         return NULL;
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "active"));
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, referral ? "order" : "plan"));
+    if (e->req.priority)
+        cse__fw_set(w, res, "priority", cse__jw_string(w->jw, e->req.priority));
     if (referral)
         cse__fw_set(w, res, "category",
                     cse__jw_pack(w->jw, "[{s:[{s:s,s:s,s:s}]}]", "coding", "system",

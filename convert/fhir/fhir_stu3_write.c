@@ -425,6 +425,8 @@ static cse__jw *stu3_referral(cse__fhirw *w, const cse_entry *e, const char *enc
         return NULL;
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "unknown"));
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "order"));
+    if (e->req.priority)
+        cse__fw_set(w, res, "priority", cse__jw_string(w->jw, e->req.priority));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
     cse__fw_set(w, res, "authoredOn", cse__fw_time(w, &e->availability));

@@ -297,6 +297,18 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
             rc = CSE_ERR_NOMEM;
         if (rc != CSE_OK)
             return NOMEM(d);
+    } else if (cse__hl7_is(c, "priorityCode")) {
+        /* The SNOMED CT priorities, as the requesting adaptor reads them. */
+        const char *code = cse__hl7_attr(c, "code");
+        const char *p = NULL;
+        if (code && strcmp(code, "394848005") == 0)
+            p = "routine";
+        else if (code && strcmp(code, "394849002") == 0)
+            p = "urgent";
+        else if (code && strcmp(code, "88694003") == 0)
+            p = "asap";
+        if (p && cse_strset(&e->req.priority, p) != CSE_OK)
+            return NOMEM(d);
     } else if (cse__hl7_is(c, "interpretationCode")) {
         if (cse__gp2gp_concept(c, &e->interpretation) != CSE_OK)
             return NOMEM(d);
