@@ -627,6 +627,24 @@ static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
     return CSE_OK;
 }
 
+/* A RequestStatement whose code carries the qualifier RequestType =
+ * SelfReferral. */
+static bool self_referral(const cse__xnode *n)
+{
+    const cse__xnode *code = cse__hl7_child(n, "code");
+    for (const cse__xnode *q = code ? code->children : NULL; q; q = q->next) {
+        const char *name, *value;
+        if (!cse__hl7_is(q, "qualifier"))
+            continue;
+        name = cse__hl7_attr(cse__hl7_child(q, "name"), "code");
+        value = cse__hl7_attr(cse__hl7_child(q, "value"), "code");
+        if (name && value && strcmp(name, "RequestType") == 0 &&
+            strcmp(value, "SelfReferral") == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The requesting adaptor's immunisation test: the first translation's code,
  * then the code itself, against a SNOMED CT database when one is given,
  * else against the codes it checks itself. */
@@ -739,6 +757,10 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
         rc = fill_allergy(e, f);
     if (rc == CSE_OK && kind == CSE_ENTRY_OBSERVATION && is_immunisation(d, &e->code))
         e->kind = CSE_ENTRY_IMMUNIZATION;
+    /* A self-referral is a fact recorded, not a request to anyone: the
+     * requesting adaptor writes it as an Observation. */
+    if (rc == CSE_OK && kind == CSE_ENTRY_REQUEST && self_referral(n))
+        e->kind = CSE_ENTRY_OBSERVATION;
     if (rc == CSE_OK && f && f->report_id) {
         e->path.role = kind == CSE_ENTRY_NARRATIVE ? CSE_PATH_COMMENT : CSE_PATH_RESULT;
         if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||
