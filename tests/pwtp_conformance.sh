@@ -7,7 +7,9 @@
 # difference in a type we map fails unless it is listed in KNOWN below with
 # its reason. Types we do not write (List, Location, Medication, ...) are
 # printed for information. Then every fragment in nopat/ must yield NOPAT on
-# the resources the adaptor puts it on.
+# the resources the adaptor puts it on. Last, the field-level comparison
+# (../shared/tools/compare-fields.py) over the nine pairs must reach
+# FIELDS_FLOOR per mille: the floor is what was measured, never less.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$CSE_SHARED_DIR/conformance/nia" ] ||
     skip "CSE_SHARED_DIR does not hold conformance/nia (configure --with-shared-dir)"
@@ -17,30 +19,22 @@ pwtp="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/pwtp"
 nopat="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/nopat"
 
 MAPPED="Patient Practitioner Organization Encounter Observation Condition
-AllergyIntolerance Immunization MedicationStatement ProcedureRequest ReferralRequest
-DocumentReference"
+AllergyIntolerance Immunization Medication MedicationRequest MedicationStatement
+ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen List Location"
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='
-PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; we cannot, so they stay Observations
+PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; without --snomed we cannot, so they stay Observations (tests/ehr2fhir_snomed.sh shows --snomed turning them into Immunizations)
 PWTP5 Immunization codes as the PWTP5 Immunization count
 PWTP5 Observation count the immunisations of the PWTP5 Immunization count are Observations here
 PWTP5 Observation codes the codes of those immunisations
-PWTP6 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; we cannot, so they stay Observations
+PWTP6 Immunization count as the PWTP5 Immunization count (SNOMED CT database; see tests/ehr2fhir_snomed.sh)
 PWTP6 Immunization codes as the PWTP6 Immunization count
 PWTP6 Observation count the immunisations of the PWTP6 Immunization count are Observations here
 PWTP6 Observation codes the codes of those immunisations
-PWTP2 MedicationStatement count we write one MedicationStatement per GP2GP MedicationStatement; the adaptor writes one per ehrSupplyAuthorise, which the record model does not carry
-PWTP4 MedicationStatement count we write one MedicationStatement per GP2GP MedicationStatement; the adaptor writes one per ehrSupplyAuthorise, which the record model does not carry
-* MedicationStatement codes we code the MedicationStatement itself; the adaptor codes a separate Medication resource, which we do not write
-PWTP9 Observation count pathology: the adaptor writes DiagnosticReport and Specimen resources and folds battery and specimen CompoundStatements into them; we write the compounds and their narratives as Observations
-PWTP9 Observation codes pathology (as the PWTP9 Observation count): specimen CompoundStatement codes become Observations here
+PWTP9 Observation count the adaptor adds a generated comment Observation (a random id, coded 37331000000100) to four of the reports; we write no invented entry
 PWTP7_vis Condition count the adaptor writes no Condition for a LinkSet whose named statement is a RequestStatement; we write every problem
 PWTP7_vis Condition codes that extra Condition (see the Condition count) is coded with the code of the referral it names
-PWTP7_vis Observation count a self-referral RequestStatement (RequestType qualifier SelfReferral) is an Observation in the adaptor and a ReferralRequest here
-PWTP7_vis Observation codes as the PWTP7_vis Observation count (self-referral)
-PWTP7_vis ReferralRequest count as the PWTP7_vis Observation count (self-referral)
-PWTP7_vis ReferralRequest codes as the PWTP7_vis Observation count (self-referral)
 PWTP7_vis Organization count the adaptor writes the sending practice as an Organization when a DocumentReference names it as custodian; we write no custodian
 '
 known() { # case type aspect: a line for the case wins over a general one
@@ -127,6 +121,32 @@ while read -r file id rest; do
     case $file in '' | '#'*) continue ;; esac
     check_nopat "$file" "$id" "${rest#KNOWN: }"
 done < "$top_srcdir/tests/pwtp_nopat.list"
+
+# Field level: matched and total summed over the nine pairs. What stays
+# unmatched and why: the adaptor's extra plan (and MedicationStatement) for a
+# further order of an acute plan gets a random id, so it cannot be paired;
+# the generated report comments above; the Organization of PWTP7_vis; see
+# docs/fhirwrite.md.
+FIELDS_FLOOR=985
+compare="$CSE_SHARED_DIR/tools/compare-fields.py"
+if command -v python3 > /dev/null 2>&1 && [ -f "$compare" ]; then
+    m=0 t=0
+    for in in "$pwtp"/PWTP*.xml; do
+        case=$(basename "$in" .xml)
+        line=$(python3 "$compare" "$scratch/$case.json" "$pwtp/$case-output.json" | tail -n 1)
+        echo "$case $line"
+        cm=$(echo "$line" | sed -n 's/^fields: \([0-9]*\)\/\([0-9]*\).*/\1/p')
+        ct=$(echo "$line" | sed -n 's/^fields: \([0-9]*\)\/\([0-9]*\).*/\2/p')
+        [ -n "$cm" ] && [ -n "$ct" ] || fail "$case: compare-fields.py printed: $line"
+        m=$((m + cm)) t=$((t + ct))
+    done
+    permille=$((m * 1000 / t))
+    echo "fields: $m/$t ($permille per mille, floor $FIELDS_FLOOR)"
+    [ "$permille" -ge "$FIELDS_FLOOR" ] ||
+        { echo "field-level fidelity fell below the floor"; failed=$((failed + 1)); }
+else
+    echo "python3 or compare-fields.py missing: field-level comparison skipped"
+fi
 
 [ $failed -eq 0 ] || fail "$failed unexpected differences"
 echo "pwtp_conformance: $n cases, mapped types as expected"

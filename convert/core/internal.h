@@ -35,4 +35,9 @@ struct json_error_t;
 const char *cse__json_error_text(const struct json_error_t *e, const char *buf,
                                  size_t len);
 
+/* True when unit is UCUM syntax over the atoms clinical systems use
+ * (convert/core/ucum.c). */
+#include <stdbool.h>
+bool cse__ucum_valid(const char *unit);
+
 #endif

@@ -101,7 +101,7 @@ cse_code cse_concept_set_text(cse_concept *c, const char *text)
 
 void cse_concept_clear(cse_concept *c)
 {
-    if (c == NULL)
+    if (c == NULL || (c->codings == NULL && c->text == NULL && c->n == 0))
         return;
     for (size_t i = 0; i < c->n; i++) {
         free(c->codings[i].system);
@@ -201,7 +201,7 @@ cse_code cse_quantity_set(cse_quantity *q, const char *value, const char *unit,
 
 void cse_quantity_clear(cse_quantity *q)
 {
-    if (q == NULL)
+    if (q == NULL || (!q->value && !q->unit && !q->ucum && !q->comparator))
         return;
     free(q->value);
     free(q->unit);
@@ -263,7 +263,9 @@ const char *cse_value_kind_name(cse_value_kind k)
 
 void cse_value_clear(cse_value *v)
 {
-    if (v == NULL)
+    if (v == NULL || (v->kind == CSE_VALUE_NONE && !v->text && !v->coded.codings &&
+                      !v->coded.text && !v->quantity.value && !v->range.low.value &&
+                      !v->range.high.value && !v->range.text))
         return;
     cse_quantity_clear(&v->quantity);
     cse_concept_clear(&v->coded);
@@ -458,6 +460,7 @@ static cse_code entry_copy_parts(cse_entry *d, const cse_entry *e)
     d->problem.abatement = e->problem.abatement;
     d->req.occurrence = e->req.occurrence;
     d->doc.absent = e->doc.absent;
+    d->enc.authored = e->enc.authored;
     if (cse_value_copy(&d->val, &e->val) != CSE_OK ||
         cse_concept_copy(&d->interpretation, &e->interpretation) != CSE_OK ||
         cse_strset(&d->performer_ref, e->performer_ref) != CSE_OK ||
@@ -490,7 +493,9 @@ static cse_code entry_copy_parts(cse_entry *d, const cse_entry *e)
         cse_strset(&d->enc.location_ref, e->enc.location_ref) != CSE_OK ||
         cse_strset(&d->enc.performer_ref, e->enc.performer_ref) != CSE_OK ||
         cse_strset(&d->enc.recorder_ref, e->enc.recorder_ref) != CSE_OK ||
-        cse_concept_copy(&d->enc.type, &e->enc.type) != CSE_OK)
+        cse_concept_copy(&d->enc.type, &e->enc.type) != CSE_OK ||
+        cse_strset(&d->enc.location_name, e->enc.location_name) != CSE_OK ||
+        cse_concept_copy(&d->enc.location_type, &e->enc.location_type) != CSE_OK)
         rc = CSE_ERR_NOMEM;
     for (size_t i = 0; rc == CSE_OK && i < e->n_ref_ranges; i++)
         rc = cse_entry_add_ref_range(d, &e->ref_ranges[i]);
@@ -623,6 +628,8 @@ void cse_entry_free(cse_entry *e)
     free(e->enc.performer_ref);
     free(e->enc.recorder_ref);
     cse_concept_clear(&e->enc.type);
+    free(e->enc.location_name);
+    cse_concept_clear(&e->enc.location_type);
     free(e);
 }
 

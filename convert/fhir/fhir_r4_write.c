@@ -157,17 +157,26 @@ static cse__jw *r4_observation(cse__fhirw *w, const cse_entry *e, const char *en
     cse__fw_set(w, res, "code", code);
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        set_effective(w, res, e);
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_obs_time(w, e)));
     cse__fw_set(w, res, "issued", instant(w, &e->availability));
-    if (e->author_ref)
-        cse__fw_set(w, res, "performer",
-                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, e->author_ref)));
+    if (cse__fw_performer(w, e))
+        cse__fw_set(
+            w, res, "performer",
+            cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, cse__fw_performer(w, e))));
     if (e->kind == CSE_ENTRY_NARRATIVE && e->code.n == 0 && e->code.text)
         cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->code.text));
-    else if (e->value)
-        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+    else
+        cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
+    if (e->path.specimen_id && e->path.role == CSE_PATH_RESULT)
+        cse__fw_set(w, res, "specimen", cse__fw_ref(w, "Specimen", e->path.specimen_id));
+    /* A cluster inside a laboratory report is no resource of its own: its
+     * results point to their specimen instead. */
+    if (pc && (strcmp(pc, "battery") == 0 ||
+               (strcmp(pc, "cluster") == 0 && e->path.role == CSE_PATH_NONE)))
         cse__fw_set(
             w, res, "derivedFrom",
             cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "Observation", e->parent_id)));
@@ -197,7 +206,19 @@ static cse__jw *r4_encounter(cse__fhirw *w, const cse_entry *e)
     else if (e->author_ref)
         cse__fw_set(w, res, "serviceProvider",
                     cse__fw_ref(w, "Organization", e->author_ref));
-    cse__fw_set(w, res, "period", timing_period(w, e));
+    if (cse__fw_obs_time(w, e)) {
+        cse__jw *p = cse__jw_object(w->jw);
+        cse__fw_set(w, p, "start", cse__fw_time(w, cse__fw_obs_time(w, e)));
+        cse__fw_set(w, p, "end", cse__fw_time(w, &e->effective_high));
+        cse__fw_set(w, res, "period", p);
+    }
+    {
+        char loc[37];
+        if (cse__fw_location_id(e, loc))
+            cse__fw_set(w, res, "location",
+                        cse__jw_pack(w->jw, "[{s:o}]", "location",
+                                     cse__fw_ref(w, "Location", loc)));
+    }
     return res;
 }
 
@@ -252,6 +273,11 @@ static cse__jw *r4_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
             w->jw, "{s:[{s:s,s:s}]}", "coding", "system",
             "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code",
             e->effective_high.precision != CSE_TIME_NONE ? "resolved" : "active"));
+    cse__fw_set(w, res, "category",
+                cse__jw_pack(w->jw, "[s]",
+                             e->allergy.category                    ? e->allergy.category
+                             : cse__fw_parent_nondrug_allergy(w, e) ? "environment"
+                                                                    : "medication"));
     cse__fw_set(w, res, "code", cse__fw_concept(w, &e->code));
     cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
@@ -289,27 +315,6 @@ static cse__jw *r4_immunization(cse__fhirw *w, const cse_entry *e, const char *e
     return res;
 }
 
-static cse__jw *r4_medication(cse__fhirw *w, const cse_entry *e, const char *enc)
-{
-    cse__jw *res = start(w, "MedicationStatement", e->id, UKCORE "MedicationStatement",
-                         cse__fw_entry_nopat(e));
-    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
-
-    if (res == NULL)
-        return NULL;
-    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
-    cse__fw_set(w, res, "medicationCodeableConcept", code_or_unknown(w, &e->code));
-    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
-    cse__fw_set(w, res, "informationSource", cse__fw_agent_ref(w, e->author_ref));
-    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (e->value)
-        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
-    return res;
-}
-
 static cse__jw *r4_service_request(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
     bool referral = e->kind == CSE_ENTRY_REQUEST;
@@ -319,6 +324,8 @@ static cse__jw *r4_service_request(cse__fhirw *w, const cse_entry *e, const char
         return NULL;
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "active"));
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, referral ? "order" : "plan"));
+    if (e->req.priority)
+        cse__fw_set(w, res, "priority", cse__jw_string(w->jw, e->req.priority));
     if (referral)
         cse__fw_set(w, res, "category",
                     cse__jw_pack(w->jw, "[{s:[{s:s,s:s,s:s}]}]", "coding", "system",
@@ -463,7 +470,13 @@ static cse_code r4_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info
     if (info->cls == CSE_CLASS_MARKER && info->marker)
         return r4_marker(w, e, info->marker, enc, err);
     switch (e->kind) {
-    case CSE_ENTRY_ENCOUNTER: res = r4_encounter(w, e); break;
+    case CSE_ENTRY_ENCOUNTER: {
+        cse_code lrc = cse__fw_location(w, e, err);
+        if (lrc != CSE_OK)
+            return lrc;
+        res = r4_encounter(w, e);
+        break;
+    }
     case CSE_ENTRY_OBSERVATION: res = r4_observation(w, e, enc); break;
     case CSE_ENTRY_NARRATIVE:
         if ((w->pending = cse_entry_dup(e)) == NULL ||
@@ -476,15 +489,22 @@ static cse_code r4_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info
             res = r4_observation(w, e, enc);
             break;
         }
-        return cse__fw_loss(w, "CompoundStatement (topic or category)",
-                            "a grouping heading: its entries keep their encounter",
+        /* A topic or category is a List (fhir_map.c); an allergy heading
+         * is carried by its allergies' category; a laboratory report or
+         * specimen, by the report written when it ends. */
+        if (e->compound_class && (strcmp(e->compound_class, "topic") == 0 ||
+                                  strcmp(e->compound_class, "category") == 0))
+            return CSE_OK;
+        return cse__fw_loss(w, "CompoundStatement (no class)",
+                            "a grouping without a known class: its entries keep their "
+                            "encounter",
                             e->source_line, err);
     case CSE_ENTRY_PROBLEM: /* normally held by the common code until its
                                composition ends; here only a damaged marker */
         return r4_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);
     case CSE_ENTRY_ALLERGY: res = r4_allergy(w, e, enc); break;
     case CSE_ENTRY_IMMUNIZATION: res = r4_immunization(w, e, enc); break;
-    case CSE_ENTRY_MEDICATION: res = r4_medication(w, e, enc); break;
+    case CSE_ENTRY_MEDICATION: return cse__fw_medication(w, e, enc, err);
     case CSE_ENTRY_PLAN:
     case CSE_ENTRY_REQUEST: res = r4_service_request(w, e, enc); break;
     case CSE_ENTRY_ATTACHMENT:

@@ -184,15 +184,26 @@ static cse__jw *stu3_observation(cse__fhirw *w, const cse_entry *e, const char *
                     cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_OTHER));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "issued", instant(w, &e->availability));
-    if (e->author_ref)
-        cse__fw_set(w, res, "performer",
-                    cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, e->author_ref)));
-    if (e->value)
-        cse__fw_set(w, res, "valueString", cse__jw_string(w->jw, e->value));
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        set_effective(w, res, e);
+    else
+        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_obs_time(w, e)));
+    cse__fw_set(w, res, "issued",
+                instant(w, w->enc_authored.precision != CSE_TIME_NONE
+                               ? &w->enc_authored
+                               : &e->availability));
+    if (cse__fw_performer(w, e))
+        cse__fw_set(
+            w, res, "performer",
+            cse__jw_pack(w->jw, "[o]", cse__fw_agent_ref(w, cse__fw_performer(w, e))));
+    cse__fw_obs_value(w, res, e);
     cse__fw_set(w, res, "comment", comment(w, e));
-    if (pc && (strcmp(pc, "battery") == 0 || strcmp(pc, "cluster") == 0))
+    if (e->path.specimen_id && e->path.role == CSE_PATH_RESULT)
+        cse__fw_set(w, res, "specimen", cse__fw_ref(w, "Specimen", e->path.specimen_id));
+    /* A cluster inside a laboratory report is no resource of its own: its
+     * results point to their specimen instead. */
+    if (pc && (strcmp(pc, "battery") == 0 ||
+               (strcmp(pc, "cluster") == 0 && e->path.role == CSE_PATH_NONE)))
         cse__fw_set(w, res, "related",
                     cse__jw_pack(w->jw, "[{s:s,s:o}]", "type", "derived-from", "target",
                                  cse__fw_ref(w, "Observation", e->parent_id)));
@@ -221,7 +232,14 @@ static cse__jw *stu3_encounter(cse__fhirw *w, const cse_entry *e)
                                  "GPConnect-ParticipantType-1",
                                  "code", "REC", "display", "recorder", "individual",
                                  who));
-    cse__fw_set(w, res, "period", period(w, cse__fw_effective(e), &e->effective_high));
+    cse__fw_set(w, res, "period", period(w, cse__fw_obs_time(w, e), &e->effective_high));
+    {
+        char loc[37];
+        if (cse__fw_location_id(e, loc))
+            cse__fw_set(w, res, "location",
+                        cse__jw_pack(w->jw, "[{s:o}]", "location",
+                                     cse__fw_ref(w, "Location", loc)));
+    }
     return res;
 }
 
@@ -316,6 +334,13 @@ static cse__jw *stu3_allergy(cse__fhirw *w, const cse_entry *e, const char *enc)
         cse__fw_parent_nondrug_allergy(w, e)
             ? cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_NON_DRUG_ALLERGY)
             : cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_DRUG_ALLERGY));
+    {
+        const char *cat =
+            e->allergy.category
+                ? e->allergy.category
+                : (cse__fw_parent_nondrug_allergy(w, e) ? "environment" : "medication");
+        cse__fw_set(w, res, "category", cse__jw_pack(w->jw, "[s]", cat));
+    }
     cse__fw_set(w, res, "patient", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "onsetDateTime", cse__fw_time(w, cse__fw_effective(e)));
     cse__fw_set(w, res, "assertedDate", cse__fw_time(w, &e->availability));
@@ -367,27 +392,6 @@ static cse__jw *stu3_immunization(cse__fhirw *w, const cse_entry *e, const char 
     return res;
 }
 
-static cse__jw *stu3_medication(cse__fhirw *w, const cse_entry *e)
-{
-    cse__jw *res = start(w, "MedicationStatement", e->id, GPC "MedicationStatement-1",
-                         cse__fw_entry_nopat(e));
-    bool active = e->status && strcmp(e->status, "ACTIVE") == 0;
-
-    if (res == NULL)
-        return NULL;
-    cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
-    cse__fw_set(w, res, "medicationCodeableConcept",
-                cse__fw_degrade(w, cse__fw_concept(w, &e->code), DEGRADED_MEDICATION));
-    set_effective(w, res, e);
-    cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
-    cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
-    cse__fw_set(w, res, "note", cse__fw_notes(w, e));
-    if (e->value)
-        cse__fw_set(w, res, "dosage", cse__jw_pack(w->jw, "[{s:s}]", "text", e->value));
-    return res;
-}
-
 static cse__jw *stu3_plan(cse__fhirw *w, const cse_entry *e, const char *enc)
 {
     cse__jw *res = start(w, "ProcedureRequest", e->id, GPC "ProcedureRequest-1",
@@ -421,6 +425,8 @@ static cse__jw *stu3_referral(cse__fhirw *w, const cse_entry *e, const char *enc
         return NULL;
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "unknown"));
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "order"));
+    if (e->req.priority)
+        cse__fw_set(w, res, "priority", cse__jw_string(w->jw, e->req.priority));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
     cse__fw_set(w, res, "authoredOn", cse__fw_time(w, &e->availability));
@@ -481,6 +487,10 @@ static cse_code stu3_flush(cse__fhirw *w, const cse_entry *next, cse_error *err)
     if (p->kind == CSE_ENTRY_ENCOUNTER) {
         cse_code rc;
         if (next && next->kind != CSE_ENTRY_ENCOUNTER) {
+            if ((rc = cse__fw_location(w, p, err)) != CSE_OK) {
+                cse_entry_free(p);
+                return rc;
+            }
             res = stu3_encounter(w, p);
         } else {
             rc = cse__fw_loss(w, "ehrComposition without entries",
@@ -603,22 +613,22 @@ static cse_code stu3_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_in
             res = stu3_observation(w, e, enc);
             break;
         }
-        return cse__fw_loss(w, "CompoundStatement (topic or category)",
-                            "GP Connect List resources are not written", e->source_line,
-                            err);
+        /* A topic or category is a List (fhir_map.c); an allergy heading
+         * is carried by its allergies' category; a laboratory report or
+         * specimen, by the report written when it ends. */
+        if (e->compound_class && (strcmp(e->compound_class, "topic") == 0 ||
+                                  strcmp(e->compound_class, "category") == 0))
+            return CSE_OK;
+        return cse__fw_loss(w, "CompoundStatement (no class)",
+                            "a grouping without a known class: its entries keep their "
+                            "encounter",
+                            e->source_line, err);
     case CSE_ENTRY_PROBLEM: /* normally held by the common code until its
                                composition ends; here only a damaged marker */
         return stu3_problem(w, e, enc, NULL, cse__fw_entry_nopat_linked(w, e), err);
     case CSE_ENTRY_ALLERGY: res = stu3_allergy(w, e, enc); break;
     case CSE_ENTRY_IMMUNIZATION: res = stu3_immunization(w, e, enc); break;
-    case CSE_ENTRY_MEDICATION:
-        if ((rc = cse__fw_loss(
-                 w, "MedicationStatement prescriptions",
-                 "Medication and MedicationRequest resources are not written",
-                 e->source_line, err)) != CSE_OK)
-            return rc;
-        res = stu3_medication(w, e);
-        break;
+    case CSE_ENTRY_MEDICATION: return cse__fw_medication(w, e, enc, err);
     case CSE_ENTRY_PLAN: res = stu3_plan(w, e, enc); break;
     case CSE_ENTRY_REQUEST: res = stu3_referral(w, e, enc); break;
     case CSE_ENTRY_ATTACHMENT:

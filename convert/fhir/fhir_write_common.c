@@ -41,6 +41,11 @@ static void *vec_push(cse__fw_vec *v)
     return (char *)v->items + v->size * v->n++;
 }
 
+void *cse__fw_vec_push(cse__fw_vec *v)
+{
+    return vec_push(v);
+}
+
 static void *vec_at(const cse__fw_vec *v, size_t i)
 {
     return (char *)v->items + v->size * i;
@@ -197,7 +202,13 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
         info = &none;
     if (w->ops->flush && (rc = w->ops->flush(w, e, err)) != CSE_OK)
         return rc;
-    if (e->kind == CSE_ENTRY_ENCOUNTER && (rc = flush_problems(w, err)) != CSE_OK)
+    if ((rc = cse__fw_path_flush(w, e->kind == CSE_ENTRY_ENCOUNTER ? NULL : e, err)) !=
+        CSE_OK)
+        return rc;
+    if (e->kind == CSE_ENTRY_ENCOUNTER &&
+        ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
+         (rc = flush_problems(w, err)) != CSE_OK ||
+         (rc = cse__fw_lists_flush(w, err)) != CSE_OK))
         return rc;
     if ((rc = cse__fw_track(w, e, err)) != CSE_OK)
         return rc;
@@ -221,6 +232,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
     if (info->cls == CSE_CLASS_MARKER && info->marker == NULL &&
         (rc = cse__fw_candidate(w, e, CSE_CANDIDATE_DAMAGED, err)) != CSE_OK)
         return rc;
+    if ((rc = cse__fw_lists_note(w, e, info, err)) != CSE_OK)
+        return rc;
     if (e->kind == CSE_ENTRY_PROBLEM && !(info->cls == CSE_CLASS_MARKER && info->marker))
         return hold_problem(w, e, cse__fw_context(w, e), err);
     if (info->cls == CSE_CLASS_MARKER && info->marker) {
@@ -229,6 +242,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
             !cse__fw_entry_nopat(e) && (rc = cse__fw_nopat_added(w, e, err)) != CSE_OK)
             return rc;
     }
+    if (cse__fw_path_wants(w, e, info))
+        return cse__fw_path_hold(w, e, err);
     return w->ops->entry(w, e, info, err);
 }
 
@@ -257,9 +272,13 @@ static cse_code fw_end(cse_sink *s, const cse_summary *summary, cse_error *err)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
                               "the writer was ended before it began");
     cse__jw_arena_reset(w->jw);
+    if ((rc = cse__fw_path_flush(w, NULL, err)) != CSE_OK)
+        return rc;
     if (w->ops->flush && (rc = w->ops->flush(w, NULL, err)) != CSE_OK)
         return rc;
-    if ((rc = flush_problems(w, err)) != CSE_OK)
+    if ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
+        (rc = flush_problems(w, err)) != CSE_OK ||
+        (rc = cse__fw_lists_flush(w, err)) != CSE_OK)
         return rc;
     if ((rc = copy_losses(w, summary, err)) != CSE_OK)
         return rc;
@@ -297,6 +316,9 @@ static void fw_destroy(cse_sink *s)
         cse_agent_free(w->agents.items[i]);
     free(w->agents.items);
     free(w->enc_id);
+    free(w->enc_performer);
+    free(w->enc_recorder);
+    cse__fw_medications_free(w);
     clear_compounds(w);
     free(w->compounds.items);
     free_items(&w->nopat_added);
@@ -604,8 +626,13 @@ cse_code cse__fw_track(cse__fhirw *w, const cse_entry *e, cse_error *err)
     if (e->kind == CSE_ENTRY_ENCOUNTER) {
         clear_compounds(w);
         w->enc_skipped = false;
-        if (cse_strset(&w->enc_id, e->id) != CSE_OK)
+        if (cse_strset(&w->enc_id, e->id) != CSE_OK ||
+            cse_strset(&w->enc_performer, e->enc.performer_ref) != CSE_OK ||
+            cse_strset(&w->enc_recorder, e->enc.recorder_ref ? e->enc.recorder_ref
+                                                             : e->author_ref) != CSE_OK)
             return nomem(err);
+        w->enc_availability = e->availability;
+        w->enc_authored = e->enc.authored;
         return CSE_OK;
     }
     if (e->kind != CSE_ENTRY_COMPOUND || e->id == NULL || e->parent_id == NULL ||

@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "jsonw.h"
+#include "strmap.h"
 
 /* A compound statement of the current composition: its id and class. */
 typedef struct cse__fw_compound {
@@ -38,6 +39,33 @@ typedef struct cse__fw_vec {
 } cse__fw_vec;
 
 typedef struct cse__fhirw cse__fhirw;
+
+/* A List being gathered for the current composition: the consultation, a
+ * topic or a category, with the references of what it holds. */
+typedef struct cse__fw_list {
+    char *id;
+    int level; /* 0 consultation, 1 topic, 2 category */
+    char *title;
+    char *parent; /* the container it sits in (composition or topic), may be NULL */
+    cse_time date;
+    bool nopat;
+    char **refs; /* "Type/id" */
+    size_t n_refs;
+} cse__fw_list;
+
+/* An acute authorisation: enough to write the further plan the requesting
+ * adaptor makes for each order after its first (fhir_map.c). */
+typedef struct cse__fw_acute {
+    char *id;
+    char med_id[37];
+    char *dosage;
+    char *enc;
+    char *requester;
+    cse_quantity quantity;
+    cse_time start, authored;
+    bool nopat;
+    int orders;
+} cse__fw_acute;
 
 /* The version-specific part of a writer. */
 typedef struct cse__fw_ops {
@@ -95,6 +123,20 @@ struct cse__fhirw {
     cse__jw_buf jbuf;        /* the JSON of the resource being written */
     cse_entry *pending;      /* an entry held until the next one is seen */
     char *pending_enc;       /* its encounter, may be NULL */
+    /* The current composition's times and people, for the fallbacks the
+     * requesting adaptor applies (fhir_map.c). */
+    cse_time enc_availability, enc_authored;
+    char *enc_performer, *enc_recorder;
+    cse__smap medications;  /* Medication key -> id, written once each */
+    cse__ptrvec meds;       /* medication entries held until their composition ends */
+    cse__ptrvec med_encs;   /* their encounters (char *, may be NULL) */
+    cse__smap acute_index;  /* acute plan id -> index in acute */
+    cse__fw_vec acute;      /* cse__fw_acute: acute plans seen, for their orders */
+    cse__smap early_orders; /* plan id -> orders seen before the plan */
+    cse__ptrvec path;       /* the laboratory report being read (cse_entry *) */
+    cse__fw_vec lists;      /* cse__fw_list of the current composition */
+    char *lists_enc;        /* the composition they belong to */
+    cse__smap locations;    /* Location ids written */
 };
 
 /* Makes the sink around the version-specific ops. */
@@ -180,5 +222,55 @@ bool cse__fw_entry_nopat(const cse_entry *e);
  * that did (as the adaptor labels a Condition whose named statement is
  * NOPAT). */
 bool cse__fw_entry_nopat_linked(const cse__fhirw *w, const cse_entry *e);
+
+/* ---- The one mapping for both versions (fhir_map.c) --------------------- */
+
+/* A Quantity: value as written, comparator, unit and, for a UCUM unit, the
+ * UCUM system and code. NULL when q has no number. */
+cse__jw *cse__fw_quantity(const cse__fhirw *w, const cse_quantity *q);
+/* Sets value[x], interpretation and referenceRange on an Observation. */
+bool cse__fw_obs_value(const cse__fhirw *w, cse__jw *res, const cse_entry *e);
+/* When an Observation happened: effective center or low; else the
+ * statement's availabilityTime (as the adaptor falls back); else NULL. */
+const cse_time *cse__fw_obs_time(const cse__fhirw *w, const cse_entry *e);
+/* The performer of an entry: its PRF participant, its author, else the
+ * composition's performer or author. NULL when none. */
+const char *cse__fw_performer(const cse__fhirw *w, const cse_entry *e);
+/* A MedicationStatement entry as the adaptor writes it: a Medication per
+ * drug (written once), a MedicationRequest plan and a MedicationStatement
+ * per authorise, a MedicationRequest order per prescribe. STU3 and R4 differ
+ * only in profiles and a few element names, chosen here by w->stu3. */
+cse_code cse__fw_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
+                            cse_error *err);
+/* Writes the medication entries held for the composition that ended (a
+ * discontinue ends an authorisation of the same composition); called at
+ * every composition's start and at the end. */
+cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err);
+/* A laboratory report is held, with everything in it, until it ends: then
+ * one DiagnosticReport, a Specimen per specimen and an Observation per
+ * result and test group are written, comments folded as the adaptor folds
+ * them. cse__fw_path_hold returns true when it kept e (a copy). */
+bool cse__fw_path_wants(const cse__fhirw *w, const cse_entry *e,
+                        const cse_entry_info *info);
+cse_code cse__fw_path_hold(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* Writes the held report when e (NULL at a composition's start or the end)
+ * is not part of it. */
+cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* The consultation structure as GP Connect Lists: a List per written
+ * Encounter (id ENC-CONS), per TOPIC and per CATEGORY CompoundStatement
+ * (an allergy heading excepted, as the adaptor does), each naming what it
+ * holds. cse__fw_lists_note sees every entry; the Lists of a composition
+ * are written when it ends. */
+cse_code cse__fw_lists_note(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                            cse_error *err);
+cse_code cse__fw_lists_flush(cse__fhirw *w, cse_error *err);
+/* The id of the Location of a composition's place (derived from its name),
+ * written once; false when the composition names no place. */
+bool cse__fw_location_id(const cse_entry *e, char id[37]);
+cse_code cse__fw_location(cse__fhirw *w, const cse_entry *e, cse_error *err);
+/* Frees what the medication mapping holds. */
+void cse__fw_medications_free(cse__fhirw *w);
+/* A growable array of plain structs (fhir_write_common.c). */
+void *cse__fw_vec_push(cse__fw_vec *v);
 
 #endif

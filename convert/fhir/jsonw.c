@@ -321,6 +321,45 @@ cse__jw *cse__jw_integer(cse__jw_arena *a, long long i)
     return v;
 }
 
+cse__jw *cse__jw_number_text(cse__jw_arena *a, const char *s)
+{
+    char buf[64];
+    size_t n = 0;
+    const char *p = s;
+    bool digits = false, frac = false;
+    cse__jw *v;
+
+    if (s == NULL || strlen(s) >= sizeof(buf) - 2)
+        return NULL;
+    if (*p == '+')
+        p++;
+    else if (*p == '-')
+        buf[n++] = *p++;
+    if (*p == '.')
+        buf[n++] = '0';
+    while (*p == '0' && p[1] >= '0' && p[1] <= '9')
+        p++; /* JSON allows no leading zeros */
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            digits = true;
+        } else if (*p == '.' && !frac) {
+            frac = true;
+            if (!(p[1] >= '0' && p[1] <= '9'))
+                continue; /* "5." is 5 */
+        } else {
+            return NULL;
+        }
+        buf[n++] = *p;
+    }
+    if (!digits)
+        return NULL;
+    buf[n] = '\0';
+    if ((v = cse__jw_string(a, buf)) == NULL)
+        return NULL;
+    v->type = CSE__JW_NUMBER;
+    return v;
+}
+
 const char *cse__jw_string_value(const cse__jw *v)
 {
     return v && v->type == CSE__JW_STRING ? v->u.str.s : NULL;
@@ -765,6 +804,7 @@ static int dump(const cse__jw *v, cse__jw_buf *b, int indent, int depth)
     case CSE__JW_TRUE: return put(b, "true", 4);
     case CSE__JW_FALSE: return put(b, "false", 5);
     case CSE__JW_NULL: return put(b, "null", 4);
+    case CSE__JW_NUMBER: return put(b, v->u.str.s, v->u.str.len);
     }
     return -1;
 }

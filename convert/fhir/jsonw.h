@@ -28,7 +28,8 @@ typedef enum {
     CSE__JW_INTEGER,
     CSE__JW_TRUE,
     CSE__JW_FALSE,
-    CSE__JW_NULL
+    CSE__JW_NULL,
+    CSE__JW_NUMBER /* a decimal kept as written (str) */
 } cse__jw_type;
 
 typedef struct cse__jw cse__jw;
@@ -76,6 +77,10 @@ cse__jw *cse__jw_object(cse__jw_arena *a);
 cse__jw *cse__jw_array(cse__jw_arena *a);
 cse__jw *cse__jw_string(cse__jw_arena *a, const char *s);
 cse__jw *cse__jw_integer(cse__jw_arena *a, long long v);
+/* A decimal number kept exactly as written ("0.50" stays "0.50"), after
+ * reducing an HL7 form JSON does not allow ("+1", ".5", "5.") to the JSON
+ * one. NULL when s is not a decimal number or out of memory. */
+cse__jw *cse__jw_number_text(cse__jw_arena *a, const char *s);
 cse__jw *cse__jw_true(void);
 cse__jw *cse__jw_false(void);
 cse__jw *cse__jw_null(void);

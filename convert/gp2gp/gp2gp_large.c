@@ -99,6 +99,9 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
     int fd;
     const char *dir = getenv("TMPDIR");
     cse_code rc = CSE_OK;
+    long skipped = 0;
+    bool xml = false;
+    int c;
 
     *out = NULL;
     *tmp = NULL;
@@ -113,6 +116,14 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
         return open_reader(d, path, path, in_fd, out);
     }
     rewind(f);
+    /* White space before the first '<' (a fragment saved with a leading
+     * line break): XML all the same, but an XML declaration must come
+     * first, so the copy read starts at the '<'. */
+    while ((c = getc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+        skipped++;
+    if (c == '<')
+        xml = true;
+    rewind(f);
     if (asprintf(tmp, "%s/cse-fragment.XXXXXX", dir && *dir ? dir : "/tmp") < 0) {
         *tmp = NULL;
         fclose(f);
@@ -125,7 +136,20 @@ static cse_code open_fragment(cse__doc *d, const char *path, cse__xr **out, char
             close(fd);
         goto out;
     }
-    if (b64_decode(f, o) != 0) {
+    if (xml) {
+        char buf[8192];
+        size_t k;
+        if (fseek(f, skipped, SEEK_SET) != 0)
+            rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL, "cannot read");
+        while (rc == CSE_OK && (k = fread(buf, 1, sizeof(buf), f)) > 0)
+            if (fwrite(buf, 1, k, o) != k)
+                rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, *tmp, NULL,
+                                    "cannot write a temporary file: %s", strerror(errno));
+        if (rc == CSE_OK && ferror(f))
+            rc = cse__error_set(d->g->err, CSE_ERR_IO, 0, path, NULL, "cannot read");
+        if (rc != CSE_OK)
+            goto out;
+    } else if (b64_decode(f, o) != 0) {
         rc = cse__error_set(d->g->err, CSE_ERR_STRUCTURE, 0, path, NULL,
                             "the fragment is neither XML, gzip nor base64");
         goto out;

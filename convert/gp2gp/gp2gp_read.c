@@ -518,6 +518,49 @@ static bool allergy_code(const cse_concept *c)
     return false;
 }
 
+static bool nondrug_code(const cse_concept *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->codings[i].code, "SN53.00") == 0)
+            return true;
+    return false;
+}
+
+/* Where a CompoundStatement stands in a laboratory report, as the national
+ * requesting adaptor reads one: coded 16488004 it is the report, coded
+ * 123038009 inside a report a specimen, and inside a specimen a BATTERY is a
+ * test group and anything else a cluster. f (this compound's frame for its
+ * components) gets the report and specimen its components are in. */
+static cse_code path_roles(cse_entry *e, const cse__frame *up, cse__frame *f)
+{
+    bool report = false, specimen = false;
+
+    for (size_t i = 0; i < e->code.n; i++) {
+        report = report || strcmp(e->code.codings[i].code, "16488004") == 0;
+        specimen = specimen || strcmp(e->code.codings[i].code, "123038009") == 0;
+    }
+    f->report_id = up ? up->report_id : NULL;
+    f->specimen_id = up ? up->specimen_id : NULL;
+    if (report && f->id) {
+        e->path.role = CSE_PATH_REPORT;
+        f->report_id = f->id;
+    } else if (f->report_id == NULL) {
+        return CSE_OK;
+    } else if (specimen && f->id) {
+        e->path.role = CSE_PATH_SPECIMEN;
+        f->specimen_id = f->id;
+    } else {
+        e->path.role = e->compound_class && strcmp(e->compound_class, "battery") == 0
+                           ? CSE_PATH_BATTERY
+                           : CSE_PATH_CLUSTER;
+    }
+    f->path_role = e->path.role;
+    if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||
+        cse_strset(&e->path.specimen_id, up ? up->specimen_id : NULL) != CSE_OK)
+        return CSE_ERR_NOMEM;
+    return CSE_OK;
+}
+
 static cse_code walk_container(cse__doc *d, const cse__frame *up, bool composition);
 
 /* One element inside a component of frame f (or a fragment's root read in
@@ -588,8 +631,9 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
     int depth = node_depth(d), rc = 0;
     cse_entry *e =
         cse_entry_new(composition ? CSE_ENTRY_ENCOUNTER : CSE_ENTRY_COMPOUND, NULL);
-    cse__frame f = {up, NULL, composition ? "ehrComposition" : "CompoundStatement", 0,
-                    false};
+    cse__frame f = {up,   NULL,  composition ? "ehrComposition" : "CompoundStatement",
+                    0,    false, false,
+                    NULL, NULL,  CSE_PATH_NONE};
     char *id = NULL;
     bool emitted = false;
     cse_code c = CSE_OK;
@@ -636,9 +680,12 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
             if (!emitted) {
                 f.inherited = e->inherited_labels | e->labels;
                 f.allergy = !composition && allergy_code(&e->code);
+                f.nondrug = f.allergy && nondrug_code(&e->code);
                 if (e->id && (id = strdup(e->id)) == NULL)
                     goto nomem;
                 f.id = id;
+                if (!composition && path_roles(e, up, &f) != CSE_OK)
+                    goto nomem;
                 emitted = true;
                 c = cse__gp2gp_emit(d, e);
                 e = NULL;
@@ -701,6 +748,18 @@ static const char *ods_of(const cse__xnode *n)
     return NULL;
 }
 
+/* True when author|destination names its organisation with a null-flavoured
+ * id. */
+static bool null_id(const cse__xnode *n)
+{
+    const cse__xnode *org =
+        cse__hl7_child(cse__hl7_child(n, "AgentOrgSDS"), "agentOrganizationSDS");
+    for (const cse__xnode *c = org ? org->children : NULL; c; c = c->next)
+        if (cse__hl7_is(c, "id") && cse__hl7_attr(c, "nullFlavor"))
+            return true;
+    return false;
+}
+
 static cse_code read_patient(cse__doc *d, const cse__xnode *n)
 {
     const cse__xnode *id = cse__hl7_child(cse__hl7_child(n, "patient"), "id");
@@ -731,6 +790,32 @@ static cse_code read_patient(cse__doc *d, const cse__xnode *n)
     if (set_str(d, &d->patient.local_id_root, root) != CSE_OK)
         return CSE_ERR_NOMEM;
     return set_str(d, &d->patient.local_id, ext);
+}
+
+static bool differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* A fragment's recordTarget must name the skeleton's patient: a fragment of
+ * another record is refused, naming both places and neither patient. */
+static cse_code same_patient(cse__doc *d, int line)
+{
+    const cse_patient *s = d->g->patient, *f = &d->patient;
+
+    if (s == NULL || (f->nhs_number == NULL && f->local_id == NULL))
+        return CSE_OK; /* nothing to compare (an unidentified fragment is reported) */
+    if (s->nhs_number == NULL && s->local_id == NULL)
+        return CSE_OK;
+    if (!differ(s->nhs_number, f->nhs_number) && !differ(s->local_id, f->local_id) &&
+        !differ(s->local_id_root, f->local_id_root))
+        return CSE_OK;
+    return cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, line, "/patient/id",
+                           "the fragment's patient is not the patient of the extract it "
+                           "belongs to (%s, line %d, recordTarget/patient/id): a "
+                           "fragment of another record is refused",
+                           d->g->patient_source ? d->g->patient_source : "the skeleton",
+                           d->g->patient_line);
 }
 
 static cse_code walk_directory(cse__doc *d)
@@ -813,7 +898,11 @@ static cse_code walk_extract(cse__doc *d)
                 break;
             if (!is_child(d, depth))
                 continue;
-            if (d->fragment && !hl7_element(d, "component")) {
+            if (d->fragment && hl7_element(d, "recordTarget")) {
+                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK &&
+                    (c = same_patient(d, cse__gp2gp_line(n))) == CSE_OK)
+                    c = skip_expanded(d);
+            } else if (d->fragment && !hl7_element(d, "component")) {
                 c = skip(d);
             } else if (hl7_element(d, "id")) {
                 d->has_id = current_attr(d, "root") != NULL;
@@ -828,16 +917,26 @@ static cse_code walk_extract(cse__doc *d)
                                         "the extract's availabilityTime is not a date");
             } else if (hl7_element(d, "recordTarget")) {
                 d->has_target = true;
-                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK)
+                if ((c = expand(d, &n)) == CSE_OK && (c = read_patient(d, n)) == CSE_OK) {
+                    d->patient_line = cse__gp2gp_line(n);
+                    if (d->g->patient == NULL) {
+                        d->g->patient = &d->patient;
+                        d->g->patient_source = d->source;
+                        d->g->patient_line = d->patient_line;
+                    }
                     c = skip_expanded(d);
+                }
             } else if (hl7_element(d, "author") || hl7_element(d, "destination")) {
                 bool author = hl7_element(d, "author");
                 if ((c = expand(d, &n)) == CSE_OK) {
                     const char *ods = ods_of(n);
+                    /* An id the sender marks unknown (nullFlavor="UNK", as
+                     * the schema allows) is present, with no ODS code. */
+                    bool there = ods != NULL || null_id(n);
                     if (author)
-                        d->has_author = ods != NULL;
+                        d->has_author = there;
                     else
-                        d->has_dest = ods != NULL;
+                        d->has_dest = there;
                     if ((c = set_str(d, author ? &d->author_ods : &d->dest_ods, ods)) ==
                         CSE_OK)
                         c = skip_expanded(d);
@@ -957,7 +1056,13 @@ cse_code cse__gp2gp_read_doc(cse__gp2gp *g, cse__xr *r, const char *source,
     }
     root = node_name(d);
     ns = node(d)->uri;
-    if (ns == NULL || strcmp(ns, CSE__HL7_NS) != 0) {
+    if (ns == NULL && d->fragment) {
+        /* Some senders write a fragment's attachment without the HL7
+         * namespace; its element names are still the HL7 ones. */
+        cse__xr_set_bare_hl7(d->r);
+        cse__gp2gp_loss(d, "fragment root element in no namespace",
+                        "read as HL7 v3 (urn:hl7-org:v3)", current_line(d));
+    } else if (ns == NULL || strcmp(ns, CSE__HL7_NS) != 0) {
         c = cse__gp2gp_fail(d, CSE_ERR_STRUCTURE, 0, NULL,
                             "the root element is not in the HL7 v3 namespace "
                             "urn:hl7-org:v3");
@@ -1015,6 +1120,7 @@ static void setup(cse__gp2gp *g, const cse_gp2gp_read_options *opt, cse_sink *si
     g->max_text = opt && opt->max_text ? opt->max_text : CSE_GP2GP_MAX_TEXT_DEFAULT;
     g->max_attr = opt && opt->max_attr ? opt->max_attr : CSE_GP2GP_MAX_ATTR_DEFAULT;
     g->fragments_dir = opt ? opt->fragments_dir : NULL;
+    g->lookup = opt ? opt->lookup : NULL;
 }
 
 static void teardown(cse__gp2gp *g)

@@ -40,6 +40,7 @@ typedef struct cse__gp2gp {
     cse_error *err;
     size_t max_depth, max_text, max_attr;
     const char *fragments_dir;
+    const cse_code_lookup *lookup; /* SNOMED CT, or NULL */
     bool begun;
     size_t entries, markers, candidates;
     cse__loss losses[CSE__MAX_LOSSES];
@@ -52,6 +53,11 @@ typedef struct cse__gp2gp {
     int missing_line;
     char missing_path[512];
     int nesting; /* fragments being read inside fragments */
+    /* The skeleton's patient, which every fragment's must match (lent from
+     * the outermost document, which outlives its fragments). */
+    const cse_patient *patient;
+    const char *patient_source;
+    int patient_line;
 } cse__gp2gp;
 
 /* A container (ehrComposition or CompoundStatement) around the statements
@@ -62,6 +68,11 @@ typedef struct cse__frame {
     const char *elem;   /* element name, for loss paths */
     unsigned inherited; /* labels of this container and those around it */
     bool allergy;       /* an allergy category (Read v2 14L..00 or SN53.00) */
+    bool nondrug;       /* of those, the non-drug one (SN53.00) */
+    /* Inside a laboratory report: the report and specimen around, and what
+     * this container is in it (cse_path_role). */
+    const char *report_id, *specimen_id;
+    int path_role;
 } cse__frame;
 
 /* One XML document being read (the extract, or one fragment). */
@@ -84,6 +95,7 @@ typedef struct cse__doc {
     bool has_id, has_status, has_avail, has_target, has_author, has_dest, has_folder,
         has_fulfil, has_limit;
     size_t compositions;
+    int patient_line;
     int extract_line;
     char extract_path[512];
 } cse__doc;

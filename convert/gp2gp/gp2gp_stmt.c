@@ -9,6 +9,8 @@
 
 #include "gp2gp_read.h"
 
+#include <csemarker/snomed.h>
+
 #define NOMEM(d)                                                                         \
     cse__error_set((d)->g->err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory")
 
@@ -197,6 +199,8 @@ static void read_time(cse__doc *d, const cse__xnode *n, cse_time *out, const cha
     }
 }
 
+static cse_code read_pq(const cse__xnode *pq, cse_quantity *q);
+
 static const char *agent_ref(const cse__xnode *participation)
 {
     return cse__hl7_id_root(cse__hl7_child(participation, "agentRef"));
@@ -210,6 +214,28 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
     if (cse__hl7_is(c, "id")) {
         if (e->id == NULL && (v = cse__hl7_attr(c, "root")) != NULL &&
             cse_strset(&e->id, v) != CSE_OK)
+            return NOMEM(d);
+        /* A second id with an extension: the laboratory's report number. */
+        else if (e->id && (v = cse__hl7_attr(c, "extension")) != NULL &&
+                 e->path.accession == NULL && cse_strset(&e->path.accession, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "specimen")) {
+        const cse__xnode *role = cse__hl7_child(c, "specimenRole");
+        const cse__xnode *mat = cse__hl7_child(role, "specimenSpecimenMaterial");
+        const cse__xnode *et = cse__hl7_child(role, "effectiveTime");
+        char *desc = text_of(cse__hl7_child(mat, "desc"));
+        cse_code rc = CSE_OK;
+        for (const cse__xnode *i = role ? role->children : NULL; i; i = i->next)
+            if (cse__hl7_is(i, "id") && (v = cse__hl7_attr(i, "extension")) != NULL &&
+                e->path.accession == NULL)
+                rc = cse_strset(&e->path.accession, v);
+        read_time(d, et, &e->path.collected, owner);
+        read_time(d, cse__hl7_child(et, "center"), &e->path.collected, owner);
+        read_time(d, cse__hl7_child(et, "low"), &e->path.collected, owner);
+        if (rc == CSE_OK && desc)
+            rc = cse_concept_set_text(&e->path.specimen_type, desc);
+        free(desc);
+        if (rc != CSE_OK)
             return NOMEM(d);
     } else if (cse__hl7_is(c, "code")) {
         if (cse__gp2gp_concept(c, &e->code) != CSE_OK)
@@ -231,17 +257,81 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
     } else if (cse__hl7_is(c, "author")) {
         if ((v = agent_ref(c)) != NULL && cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (e->kind == CSE_ENTRY_ENCOUNTER) {
+            read_time(d, cse__hl7_child(c, "time"), &e->enc.authored, owner);
+            if (v && cse_strset(&e->enc.recorder_ref, v) != CSE_OK)
+                return NOMEM(d);
+        }
     } else if (cse__hl7_is(c, "Participant")) {
         /* UK07 statements name their author as a Participant of type AUT. */
         const char *type = cse__hl7_attr(c, "typeCode");
         bool aut = type && strcmp(type, "AUT") == 0;
+        bool prf = type && (strcmp(type, "PRF") == 0 || strcmp(type, "PPRF") == 0);
+        if (cse__hl7_attr(c, "nullFlavor"))
+            return CSE_OK;
         if ((aut || e->author_ref == NULL) && (v = agent_ref(c)) != NULL &&
             cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (prf && e->performer_ref == NULL && (v = agent_ref(c)) != NULL &&
+            cse_strset(&e->performer_ref, v) != CSE_OK)
+            return NOMEM(d);
     } else if (cse__hl7_is(c, "Participant2")) {
+        if (cse__hl7_attr(c, "nullFlavor"))
+            return CSE_OK;
         if (e->author_ref == NULL && (v = agent_ref(c)) != NULL &&
             cse_strset(&e->author_ref, v) != CSE_OK)
             return NOMEM(d);
+        if (e->kind == CSE_ENTRY_ENCOUNTER && e->enc.performer_ref == NULL &&
+            (v = agent_ref(c)) != NULL && cse_strset(&e->enc.performer_ref, v) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "location") && e->kind == CSE_ENTRY_ENCOUNTER) {
+        const cse__xnode *le = cse__hl7_child(c, "locatedEntity");
+        char *name = text_of(cse__hl7_child(cse__hl7_child(le, "locatedPlace"), "name"));
+        cse_code rc = CSE_OK;
+        if (name) {
+            free(e->enc.location_name);
+            e->enc.location_name = name;
+        }
+        if (cse__gp2gp_concept(cse__hl7_child(le, "code"), &e->enc.location_type) !=
+            CSE_OK)
+            rc = CSE_ERR_NOMEM;
+        if (rc != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "priorityCode")) {
+        /* The SNOMED CT priorities, as the requesting adaptor reads them. */
+        const char *code = cse__hl7_attr(c, "code");
+        const char *p = NULL;
+        if (code && strcmp(code, "394848005") == 0)
+            p = "routine";
+        else if (code && strcmp(code, "394849002") == 0)
+            p = "urgent";
+        else if (code && strcmp(code, "88694003") == 0)
+            p = "asap";
+        if (p && cse_strset(&e->req.priority, p) != CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "interpretationCode")) {
+        if (cse__gp2gp_concept(c, &e->interpretation) != CSE_OK)
+            return NOMEM(d);
+        if (e->interpretation.text == NULL && cse__hl7_attr(c, "displayName") &&
+            cse_concept_set_text(&e->interpretation, cse__hl7_attr(c, "displayName")) !=
+                CSE_OK)
+            return NOMEM(d);
+    } else if (cse__hl7_is(c, "referenceRange")) {
+        const cse__xnode *ri = cse__hl7_child(c, "referenceInterpretationRange");
+        const cse__xnode *rv = cse__hl7_child(ri, "value");
+        cse_range r = {0};
+        char *t = text_of(cse__hl7_child(ri, "text"));
+        cse_code rc = CSE_OK;
+        r.text = t;
+        if (rv && (rc = read_pq(cse__hl7_child(rv, "low"), &r.low)) == CSE_OK)
+            rc = read_pq(cse__hl7_child(rv, "high"), &r.high);
+        if (rc == CSE_OK && (rv || t))
+            rc = cse_entry_add_ref_range(e, &r);
+        cse_range_clear(&r);
+        if (rc != CSE_OK)
+            return rc == CSE_ERR_NOMEM ? NOMEM(d)
+                                       : cse__gp2gp_fail(d, rc, cse__gp2gp_line(c), NULL,
+                                                         "too many reference ranges");
     } else if (cse__hl7_is(c, "pertinentInformation")) {
         char *t =
             text_of(cse__hl7_child(cse__hl7_child(c, "pertinentAnnotation"), "text"));
@@ -255,15 +345,121 @@ cse_code cse__gp2gp_apply_child(cse__doc *d, cse_entry *e, const cse__xnode *c)
     return CSE_OK;
 }
 
-/* A simple text form of an ObservationStatement value. */
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
+/* xsi:type without its prefix ("PQ", "CD", ...); NULL when absent. */
+static const char *xsi_type(const cse__xnode *n)
+{
+    for (int i = 0; n && i < n->n_attrs; i++)
+        if (n->attrs[i].uri && strcmp(n->attrs[i].uri, XSI_NS) == 0 &&
+            strcmp(n->attrs[i].name, "type") == 0) {
+            const char *v = n->attrs[i].value, *colon = strchr(v, ':');
+            return colon ? colon + 1 : v;
+        }
+    return NULL;
+}
+
+/* A PQ (or a PQ-like low/high/quantity) into q: the number as written; the
+ * unit from translation/originalText when there is one (GP systems put the
+ * unit there and "1" in @unit), else @unit; the UCUM code when the unit is
+ * UCUM. Returns CSE_OK, or CSE_ERR_NOMEM. */
+static cse_code read_pq(const cse__xnode *pq, cse_quantity *q)
+{
+    const char *v = cse__hl7_attr(pq, "value");
+    const char *u = cse__hl7_attr(pq, "unit");
+    char *ot = NULL;
+    cse_code rc;
+
+    if (pq == NULL)
+        return CSE_OK;
+    for (const cse__xnode *t = pq->children; t && ot == NULL; t = t->next)
+        if (cse__hl7_is(t, "translation"))
+            ot = text_of(cse__hl7_child(t, "originalText"));
+    if (v == NULL)
+        for (const cse__xnode *t = pq->children; t && v == NULL; t = t->next)
+            if (cse__hl7_is(t, "translation"))
+                v = cse__hl7_attr(t, "value");
+    if (ot == NULL && u && *u)
+        rc = cse_quantity_set(q, v, u, cse__ucum_valid(u) ? u : NULL);
+    else
+        rc = cse_quantity_set(q, v, ot, cse__ucum_valid(ot) ? ot : NULL);
+    free(ot);
+    return rc;
+}
+
+/* An IVL_PQ value with one end only is a number with a comparator, as the
+ * requesting adaptor reads it ("<= 0.5 g/L"); with both ends a range. */
+static cse_code read_ivl(const cse__xnode *v, cse_entry *e)
+{
+    const cse__xnode *low = cse__hl7_child(v, "low"), *high = cse__hl7_child(v, "high");
+    const char *inc;
+    cse_code rc;
+
+    if (low && high) {
+        e->val.kind = CSE_VALUE_RANGE;
+        if ((rc = read_pq(low, &e->val.range.low)) != CSE_OK)
+            return rc;
+        return read_pq(high, &e->val.range.high);
+    }
+    if (low == NULL && high == NULL)
+        return CSE_OK;
+    e->val.kind = CSE_VALUE_QUANTITY;
+    if ((rc = read_pq(high ? high : low, &e->val.quantity)) != CSE_OK)
+        return rc;
+    inc = cse__hl7_attr(high ? high : low, "inclusive");
+    if (inc && strcmp(inc, "false") == 0)
+        return cse_strset(&e->val.quantity.comparator, high ? "<" : ">");
+    return cse_strset(&e->val.quantity.comparator, high ? "<=" : ">=");
+}
+
+/* The typed value and a simple text form of an ObservationStatement value. */
 static cse_code read_value(cse__doc *d, cse_entry *e, const cse__xnode *v)
 {
     const char *val = cse__hl7_attr(v, "value");
     const char *unit = cse__hl7_attr(v, "unit");
     const char *code = cse__hl7_attr(v, "code");
+    const char *type = xsi_type(v);
     const cse__xnode *low = cse__hl7_child(v, "low"), *high = cse__hl7_child(v, "high");
     char buf[512];
     bool nomem;
+    cse_code rc = CSE_OK;
+
+    if (type && (strcmp(type, "PQ") == 0 || strcmp(type, "INT") == 0 ||
+                 strcmp(type, "REAL") == 0)) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_pq(v, &e->val.quantity);
+    } else if (type && strcmp(type, "IVL_PQ") == 0) {
+        rc = read_ivl(v, e);
+    } else if (type && (strcmp(type, "CD") == 0 || strcmp(type, "CV") == 0 ||
+                        strcmp(type, "CE") == 0)) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = cse__gp2gp_concept(v, &e->val.coded);
+        if (rc == CSE_OK && e->val.coded.n == 0 && e->val.coded.text == NULL &&
+            cse__hl7_attr(v, "displayName"))
+            rc = cse_concept_set_text(&e->val.coded, cse__hl7_attr(v, "displayName"));
+    } else if (type && strcmp(type, "BL") == 0 && val) {
+        e->val.kind = CSE_VALUE_BOOLEAN;
+        e->val.boolean = strcmp(val, "true") == 0;
+    } else if (type && strcmp(type, "TS") == 0 && val) {
+        if (cse_time_parse_hl7(val, &e->val.date) == CSE_OK)
+            e->val.kind = CSE_VALUE_DATE;
+    } else if (val && !code) {
+        e->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_pq(v, &e->val.quantity);
+    } else if (code) {
+        e->val.kind = CSE_VALUE_CODED;
+        rc = cse__gp2gp_concept(v, &e->val.coded);
+    } else if (low || high) {
+        rc = read_ivl(v, e);
+    } else {
+        char *t = text_of(v);
+        if (t) {
+            e->val.kind = CSE_VALUE_TEXT;
+            e->val.text = t;
+        }
+    }
+    if (rc != CSE_OK)
+        return NOMEM(d);
 
     if (val) {
         if (unit && *unit && strcmp(unit, "1") != 0)
@@ -346,6 +542,151 @@ out:
     return out;
 }
 
+/* One ehrSupplyAuthorise, ehrSupplyPrescribe or ehrSupplyDiscontinue of a
+ * MedicationStatement (its component c). */
+static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
+{
+    static const struct {
+        const char *name;
+        cse_supply_kind kind;
+        const char *ref_elem, *role;
+    } parts[] = {
+        {"ehrSupplyAuthorise", CSE_SUPPLY_AUTHORISE, NULL, NULL},
+        {"ehrSupplyPrescribe", CSE_SUPPLY_PRESCRIBE, "inFulfillmentOf", "fulfils"},
+        {"ehrSupplyDiscontinue", CSE_SUPPLY_DISCONTINUE, "reversalOf", "reverses"},
+    };
+    const char *owner = "MedicationStatement/component";
+    const cse__xnode *n = NULL;
+    cse_supply *s;
+    size_t k;
+
+    for (k = 0; k < sizeof(parts) / sizeof(parts[0]) && n == NULL; k++)
+        n = cse__hl7_child(c, parts[k].name);
+    if (n == NULL) {
+        cse__gp2gp_loss(d, "MedicationStatement/component/(other)",
+                        "medication component not mapped", cse__gp2gp_line(c));
+        return CSE_OK;
+    }
+    k--;
+    if ((s = cse_medication_add_supply(&e->med, parts[k].kind, cse__hl7_id_root(n))) ==
+        NULL)
+        return NOMEM(d);
+    for (const cse__xnode *p = n->children; p; p = p->next) {
+        const char *v;
+        if (p->type != XML_READER_TYPE_ELEMENT)
+            continue;
+        if (cse__hl7_is(p, "code")) {
+            if (cse__gp2gp_concept(p, &s->code) != CSE_OK)
+                return NOMEM(d);
+            if (s->code.text == NULL && cse__hl7_attr(p, "displayName") &&
+                cse_concept_set_text(&s->code, cse__hl7_attr(p, "displayName")) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "statusCode")) {
+            if ((v = cse__hl7_attr(p, "code")) && cse_strset(&s->status, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "effectiveTime")) {
+            read_time(d, p, &s->effective_center, owner);
+            read_time(d, cse__hl7_child(p, "center"), &s->effective_center, owner);
+            read_time(d, cse__hl7_child(p, "low"), &s->effective_low, owner);
+            read_time(d, cse__hl7_child(p, "high"), &s->effective_high, owner);
+        } else if (cse__hl7_is(p, "availabilityTime")) {
+            read_time(d, p, &s->availability, owner);
+        } else if (cse__hl7_is(p, "repeatNumber")) {
+            if ((v = cse__hl7_attr(p, "value")) && *v)
+                s->repeats = atoi(v);
+        } else if (cse__hl7_is(p, "quantity")) {
+            if (read_pq(p, &s->quantity) != CSE_OK)
+                return NOMEM(d);
+            if (s->quantity.unit &&
+                cse_strset(&s->quantity_text, s->quantity.unit) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "confidentialityCode")) {
+            if ((v = cse__hl7_attr(p, "code")) && strcmp(v, "NOPAT") == 0)
+                s->labels |= CSE_LABEL_NOPAT;
+        } else if (cse__hl7_is(p, "author")) {
+            if ((v = agent_ref(p)) && cse_strset(&s->author_ref, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "performer") || cse__hl7_is(p, "Participant")) {
+            if (!cse__hl7_attr(p, "nullFlavor") && (v = agent_ref(p)) &&
+                s->prescriber_ref == NULL && cse_strset(&s->prescriber_ref, v) != CSE_OK)
+                return NOMEM(d);
+        } else if (parts[k].ref_elem && cse__hl7_is(p, parts[k].ref_elem)) {
+            v = cse__hl7_id_root(cse__hl7_child(p, "priorMedicationRef"));
+            if (v && (cse_strset(&s->prior_id, v) != CSE_OK ||
+                      cse_entry_add_ref(e, v, parts[k].role) != CSE_OK))
+                return NOMEM(d);
+        } else if (cse__hl7_is(p, "pertinentInformation")) {
+            char *t = text_of(
+                cse__hl7_child(cse__hl7_child(p, "pertinentSupplyAnnotation"), "text"));
+            cse_code rc = t ? cse_supply_add_note(s, t) : CSE_OK;
+            free(t);
+            if (rc != CSE_OK)
+                return NOMEM(d);
+        }
+    }
+    return CSE_OK;
+}
+
+/* A RequestStatement whose code carries the qualifier RequestType =
+ * SelfReferral. */
+static bool self_referral(const cse__xnode *n)
+{
+    const cse__xnode *code = cse__hl7_child(n, "code");
+    for (const cse__xnode *q = code ? code->children : NULL; q; q = q->next) {
+        const char *name, *value;
+        if (!cse__hl7_is(q, "qualifier"))
+            continue;
+        name = cse__hl7_attr(cse__hl7_child(q, "name"), "code");
+        value = cse__hl7_attr(cse__hl7_child(q, "value"), "code");
+        if (name && value && strcmp(name, "RequestType") == 0 &&
+            strcmp(value, "SelfReferral") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The requesting adaptor's immunisation test: the first translation's code,
+ * then the code itself, against a SNOMED CT database when one is given,
+ * else against the codes it checks itself. */
+static bool is_immunisation(const cse__doc *d, const cse_concept *c)
+{
+    const cse_code_lookup *l = d->g->lookup;
+
+    if (l == NULL || l->is_immunisation == NULL)
+        return cse_snomed_concept_is_immunisation(NULL, c);
+    if (c->n > 1 && c->codings[1].system &&
+        strcmp(c->codings[1].system, CSE_SYSTEM_SNOMED) == 0 &&
+        l->is_immunisation(l->ctx, c->codings[1].code))
+        return true;
+    return c->n > 0 && c->codings[0].system &&
+           strcmp(c->codings[0].system, CSE_SYSTEM_SNOMED) == 0 &&
+           l->is_immunisation(l->ctx, c->codings[0].code);
+}
+
+/* The allergy parts, as the requesting adaptor reads them: the category from
+ * the compound (14L..00 drug, SN53.00 non-drug), the allergen from a coded
+ * value, asserted when recorded, onset when it happened, resolved when it
+ * has an end. */
+static cse_code fill_allergy(cse_entry *e, const cse__frame *f)
+{
+    const cse_time *on = e->effective_center.precision != CSE_TIME_NONE
+                             ? &e->effective_center
+                             : &e->effective_low;
+
+    e->allergy.asserted = e->availability;
+    e->allergy.onset = *on;
+    e->allergy.end = e->effective_high;
+    if (cse_strset(&e->allergy.category,
+                   f && f->nondrug ? "environment" : "medication") != CSE_OK ||
+        cse_strset(&e->allergy.clinical_status,
+                   e->effective_high.precision != CSE_TIME_NONE ? "resolved"
+                                                                : "active") != CSE_OK)
+        return CSE_ERR_NOMEM;
+    if (e->val.kind == CSE_VALUE_CODED)
+        return cse_concept_copy(&e->allergy.allergen, &e->val.coded);
+    return CSE_OK;
+}
+
 cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame *f,
                               char **skeleton_id)
 {
@@ -405,9 +746,27 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
         } else if (kind == CSE_ENTRY_MEDICATION &&
                    cse__hl7_is(c, "pertinentInformation")) {
             const cse__xnode *dose = cse__hl7_child(c, "pertinentMedicationDosage");
-            if (dose)
-                rc = set_text(d, &e->value, cse__hl7_child(dose, "text"), &nomem);
+            if (dose && (rc = set_text(d, &e->value, cse__hl7_child(dose, "text"),
+                                       &nomem)) == CSE_OK)
+                rc = cse_strset(&e->med.dosage, e->value);
+        } else if (kind == CSE_ENTRY_MEDICATION && cse__hl7_is(c, "component")) {
+            rc = read_supply(d, e, c);
         }
+    }
+    if (rc == CSE_OK && kind == CSE_ENTRY_ALLERGY)
+        rc = fill_allergy(e, f);
+    if (rc == CSE_OK && kind == CSE_ENTRY_OBSERVATION && is_immunisation(d, &e->code))
+        e->kind = CSE_ENTRY_IMMUNIZATION;
+    /* A self-referral is a fact recorded, not a request to anyone: the
+     * requesting adaptor writes it as an Observation. */
+    if (rc == CSE_OK && kind == CSE_ENTRY_REQUEST && self_referral(n))
+        e->kind = CSE_ENTRY_OBSERVATION;
+    if (rc == CSE_OK && f && f->report_id) {
+        e->path.role = kind == CSE_ENTRY_NARRATIVE ? CSE_PATH_COMMENT : CSE_PATH_RESULT;
+        if (cse_strset(&e->path.report_id, f->report_id) != CSE_OK ||
+            cse_strset(&e->path.specimen_id, f->specimen_id) != CSE_OK)
+            rc = CSE_ERR_NOMEM;
+        e->path.issued = e->availability;
     }
     if (rc != CSE_OK) {
         cse_entry_free(e);

@@ -66,6 +66,7 @@ struct cse__xr {
     int *lines;     /* start-tag lines by depth, for end nodes */
     size_t cap_lines;
     const xmlChar *hl7; /* the HL7 namespace in the parser's dictionary */
+    bool bare_hl7;      /* elements in no namespace count as HL7 */
     /* a run of character data not yet queued */
     char *text;
     size_t text_len, text_kept, text_cap, max_text;
@@ -224,7 +225,8 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
         return;
     n->name = (const char *)local;
     n->uri = (const char *)uri;
-    n->hl7 = uri != NULL && (uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0);
+    n->hl7 = uri != NULL ? uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0
+                         : x->bare_hl7;
     /* The parser calls this with the start tag read up to "/>" or ">". */
     n->empty = cur != NULL && cur[0] == '/';
     if (n_attrs > 0) {
@@ -293,7 +295,8 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
         return;
     n->name = (const char *)local;
     n->uri = (const char *)uri;
-    n->hl7 = uri != NULL && (uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0);
+    n->hl7 = uri != NULL ? uri == x->hl7 || strcmp((const char *)uri, HL7_NS) == 0
+                         : x->bare_hl7;
 }
 
 static void on_text(void *ctx, const xmlChar *v, int len)
@@ -706,6 +709,17 @@ int cse__xr_read(cse__xr *x)
         x->tail = NULL;
     x->cur->next = NULL;
     return 1;
+}
+
+void cse__xr_set_bare_hl7(cse__xr *x)
+{
+    x->bare_hl7 = true;
+    if (x->cur && x->cur->uri == NULL && x->cur->type == XML_READER_TYPE_ELEMENT)
+        x->cur->hl7 = true;
+    for (cse__xnode *n = x->head; n; n = n->next)
+        if (n->uri == NULL && (n->type == XML_READER_TYPE_ELEMENT ||
+                               n->type == XML_READER_TYPE_END_ELEMENT))
+            n->hl7 = true;
 }
 
 const cse__xnode *cse__xr_node(const cse__xr *x)

@@ -67,6 +67,11 @@ void cse__xr_free(cse__xr *x);
 
 /* Errors libxml2 reports go to fn(arg, error) as they happen (the parser
  * reads ahead of the caller, as xmlTextReader does). */
+/* From now on (and for the nodes already read but not delivered, the
+ * current one included), elements in no namespace count as HL7 elements:
+ * for a large-message fragment whose sender left the namespace out. */
+void cse__xr_set_bare_hl7(cse__xr *x);
+
 void cse__xr_set_error_handler(cse__xr *x, cse__xml_error_fn fn, void *arg);
 
 /* Why the input could not be read (after a read returned -1 with no error

@@ -75,6 +75,13 @@ typedef struct cse_gp2gp_read_options {
     size_t max_text;           /* bytes in one text node; 0 = 1 MiB */
     size_t max_attr;           /* bytes in one attribute value; 0 = 64 KiB */
     const char *fragments_dir; /* folder holding large-message fragments, or NULL */
+    /* Appended: a SNOMED CT lookup (model.h), or NULL. An ObservationStatement
+     * whose code (its first translation, then the code itself, as the
+     * requesting adaptor tests) is an immunisation becomes
+     * CSE_ENTRY_IMMUNIZATION: by lookup->is_immunisation when given, else by
+     * the sixteen codes the adaptor itself checks (snomed.h).
+     * (lookup->concept_of is not used by the reader yet.) */
+    const cse_code_lookup *lookup;
 } cse_gp2gp_read_options;
 
 /* Reads the GP2GP extract in the file at path ("-" = standard input) into

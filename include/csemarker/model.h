@@ -305,10 +305,13 @@ typedef struct cse_document {
 
 /* ehrComposition details (CSE_ENTRY_ENCOUNTER). */
 typedef struct cse_encounter {
-    char *location_ref;  /* CSE_AGENT_LOCATION agent id, may be NULL */
-    char *performer_ref; /* Participant2 PRF, may be NULL */
-    char *recorder_ref;  /* author, may be NULL */
-    cse_concept type;    /* the composition code (also in `code`) */
+    char *location_ref;        /* CSE_AGENT_LOCATION agent id, may be NULL */
+    char *performer_ref;       /* Participant2 PRF, may be NULL */
+    char *recorder_ref;        /* author, may be NULL */
+    cse_concept type;          /* the composition code (also in `code`) */
+    cse_time authored;         /* author/time: when the composition was written */
+    char *location_name;       /* location/locatedEntity/locatedPlace/name, as written */
+    cse_concept location_type; /* location/locatedEntity/code */
 } cse_encounter;
 
 /* ---- Confidentiality --------------------------------------------------- */
