@@ -252,10 +252,13 @@ static void now_iso(char out[32])
 
 /* ---- Files -------------------------------------------------------------- */
 
-/* Files in the journal folder: never through a symbolic link. */
+/* Files in the journal folder: never through a symbolic link, and never
+ * blocking on a FIFO planted under a journal name (the regular-file checks
+ * after opening refuse it). */
 static int open_in(const cse__journal *j, const char *name, int flags, mode_t mode)
 {
-    return openat(j->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+    return openat(j->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                  mode);
 }
 
 static cse_code sync_dir(const cse__journal *j, cse_error *err)
@@ -1328,7 +1331,7 @@ static void file_digest(const cse__journal *j, const char *name, json_t *into,
     long long total = 0;
     ssize_t got;
     char hex[65];
-    int fd = open_in(j, name, O_RDONLY | O_NONBLOCK, 0);
+    int fd = open_in(j, name, O_RDONLY, 0);
     struct stat st;
 
     if (fd < 0 || ctx == NULL || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||

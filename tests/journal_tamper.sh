@@ -112,6 +112,8 @@ t_older_journal()      { cp "$scratch/journal-at-6" "$J"; }
 t_swap_other_practice(){ cp "$other/j/csemarker-audit.jsonl" "$J"; cp "$other/j/csemarker-audit.head" "$HD"; }
 t_journal_symlink()    { cp "$J" "$J.real"; rm "$J"; ln -s "$J.real" "$J"; }
 t_head_symlink()       { mv "$HD" "$HD.real"; ln -s "$HD.real" "$HD"; }
+t_journal_fifo()       { rm "$J"; mkfifo "$J"; }
+t_head_fifo()          { rm "$HD"; mkfifo "$HD"; }
 t_garbage_appended()   { printf '\001\002 junk' >> "$J"; }
 t_empty_line()         { echo >> "$J"; }
 
@@ -121,7 +123,7 @@ delete_last_three reorder_adjacent swap_first_last duplicate_middle duplicate_la
 forge_past_head forge_random_mac forge_inserted rechain_keyless rechain_past_head
 truncate_last_line truncate_half wipe_journal delete_journal delete_head wipe_head
 edit_head_seq older_head older_journal swap_other_practice journal_symlink head_symlink
-garbage_appended empty_line"
+journal_fifo head_fifo garbage_appended empty_line"
 
 n=0
 for c in $cases; do
