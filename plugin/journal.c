@@ -171,21 +171,36 @@ cse_code cse__pseudonym(const unsigned char *key, size_t keylen, const char *nhs
 
 #define CANON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
-/* HMAC-SHA256 with the practice key over domain || data, as hex. */
-static cse_code keyed_mac(const cse__journal *j, const char *domain, const void *data,
-                          size_t len, char out[65])
+/* An HMAC-SHA256 context keyed with the practice key, made once per handle
+ * (fetching and keying per entry would dominate verification). */
+static void *keyed_ctx_new(const unsigned char *key, size_t keylen)
 {
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
     OSSL_PARAM params[2];
-    unsigned char md[32];
-    size_t mdlen = 0;
-    cse_code rc = CSE_ERR_INTERNAL;
 
     params[0] =
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
-    if (ctx != NULL && EVP_MAC_init(ctx, j->key, j->keylen, params) == 1 &&
+    if (ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    return ctx;
+}
+
+/* HMAC-SHA256 with the practice key over domain || data, as hex. Called
+ * under the handle's mutex (the keyed context is shared). */
+static cse_code keyed_mac(const cse__journal *j, const char *domain, const void *data,
+                          size_t len, char out[65])
+{
+    EVP_MAC_CTX *ctx = j->mac ? EVP_MAC_CTX_dup(j->mac) : NULL;
+    unsigned char md[32];
+    size_t mdlen = 0;
+    cse_code rc = CSE_ERR_INTERNAL;
+
+    if (ctx != NULL &&
         EVP_MAC_update(ctx, (const unsigned char *)domain, strlen(domain)) == 1 &&
         EVP_MAC_update(ctx, data, len) == 1 &&
         EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) == 1 && mdlen == 32) {
@@ -193,7 +208,6 @@ static cse_code keyed_mac(const cse__journal *j, const char *domain, const void 
         rc = CSE_OK;
     }
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return rc;
 }
 
@@ -213,6 +227,40 @@ static cse_code entry_mac(const cse__journal *j, json_t *entry, char out[65])
         return CSE_ERR_NOMEM;
     rc = keyed_mac(j, ENTRY_DOMAIN, canon, strlen(canon), out);
     free(canon);
+    return rc;
+}
+
+/* The MAC of a line already known to be canonical: the canonical form
+ * without "mac" is the line without its `"mac":"<64 hex>",` member, found
+ * as the first `,"mac":"` (the keys before "mac" are "action" and "detail",
+ * whose strings are escaped and whose keys are the journal's own). These are
+ * the bytes entry_mac() signs, without serialising every entry again. */
+static cse_code line_mac(const cse__journal *j, const char *line, size_t len,
+                         char out[65])
+{
+    static const char member[] = ",\"mac\":\"";
+    const size_t cut = sizeof(member) - 2 + 64 + 2; /* "mac":"<64 hex>", */
+    const char *p = NULL;
+    char *buf;
+    size_t at;
+    cse_code rc;
+
+    for (size_t i = 0; i + sizeof(member) - 1 <= len; i++)
+        if (memcmp(line + i, member, sizeof(member) - 1) == 0) {
+            p = line + i;
+            break;
+        }
+    if (p == NULL)
+        return CSE_ERR_INTEGRITY;
+    at = (size_t)(p - line) + 1;
+    if (at + cut > len || line[at + cut - 2] != '"' || line[at + cut - 1] != ',')
+        return CSE_ERR_INTEGRITY;
+    if ((buf = malloc(len - cut)) == NULL)
+        return CSE_ERR_NOMEM;
+    memcpy(buf, line, at);
+    memcpy(buf + at, line + at + cut, len - at - cut);
+    rc = keyed_mac(j, ENTRY_DOMAIN, buf, len - cut, out);
+    free(buf);
     return rc;
 }
 
@@ -657,7 +705,7 @@ static cse_code check_entry(const cse__journal *j, scan *s, const char *line, si
                 expect);
         goto out;
     }
-    if (!is_hex64(mac) || (rc = entry_mac(j, e, want)) != CSE_OK ||
+    if (!is_hex64(mac) || (rc = line_mac(j, line, len, want)) != CSE_OK ||
         CRYPTO_memcmp(want, mac, 64) != 0) {
         if (rc == CSE_ERR_NOMEM)
             goto out;
@@ -1129,6 +1177,11 @@ cse_code cse__journal_open(cse__journal *j, const char *dir, const unsigned char
     }
     j->key = key;
     j->keylen = keylen;
+    if ((j->mac = keyed_ctx_new(key, keylen)) == NULL) {
+        rc = cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
+                            "cannot set up HMAC-SHA256 (OpenSSL)");
+        goto out;
+    }
     if ((j->dir = strdup(dir)) == NULL) {
         rc = cse__error_set(err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
         goto out;
@@ -1159,6 +1212,7 @@ cse_code cse__journal_open(cse__journal *j, const char *dir, const unsigned char
 out:
     if (j->dirfd >= 0)
         close(j->dirfd);
+    EVP_MAC_CTX_free(j->mac);
     free(j->dir);
     memset(j, 0, sizeof(*j));
     j->dirfd = -1;
@@ -1172,6 +1226,7 @@ void cse__journal_close(cse__journal *j)
     pthread_mutex_destroy(&j->mu);
     if (j->dirfd >= 0)
         close(j->dirfd);
+    EVP_MAC_CTX_free(j->mac);
     free(j->dir);
     memset(j, 0, sizeof(*j));
     j->dirfd = -1;
@@ -1199,10 +1254,12 @@ cse_code cse__journal_intent(cse__journal *j, const cse__audit *a,
                               "missing audit argument");
     /* With no marker nothing is written, but a journal that does not verify
      * still refuses the action: every export and import is a write. */
-    if (cse__journal_result_mac(j, result, len, txn) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
-                              "cannot compute the result's MAC");
     pthread_mutex_lock(&j->mu);
+    if (cse__journal_result_mac(j, result, len, txn) != CSE_OK) {
+        rc = cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
+                            "cannot compute the result's MAC");
+        goto out;
+    }
     if ((rc = lock_journal(j, true, &lock, err)) != CSE_OK)
         goto out;
     if ((rc = prepare_write(j, &s, a->user, a->role, now, err)) != CSE_OK)
@@ -1243,10 +1300,12 @@ cse_code cse__journal_outcome(cse__journal *j, const char *user, const char *rol
     if (j == NULL || j->dir == NULL || user == NULL || result == NULL)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL,
                               "missing audit argument");
-    if (cse__journal_result_mac(j, result, len, txn) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
-                              "cannot compute the result's MAC");
     pthread_mutex_lock(&j->mu);
+    if (cse__journal_result_mac(j, result, len, txn) != CSE_OK) {
+        rc = cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL,
+                            "cannot compute the result's MAC");
+        goto out;
+    }
     if ((rc = lock_journal(j, true, &lock, err)) != CSE_OK)
         goto out;
     if ((rc = prepare_write(j, &s, user, role, now, err)) != CSE_OK)

@@ -35,6 +35,7 @@ typedef struct cse__journal {
     int dirfd; /* the folder, opened once: every file is opened relative to it */
     const unsigned char *key; /* lent by the handle */
     size_t keylen;
+    void *mac;          /* an EVP_MAC_CTX keyed once; duplicated for each MAC */
     pthread_mutex_t mu; /* one journal operation at a time per handle */
 } cse__journal;
 
@@ -55,7 +56,8 @@ cse_code cse__journal_open(cse__journal *j, const char *dir, const unsigned char
                            size_t keylen, size_t *torn, cse_error *err);
 void cse__journal_close(cse__journal *j);
 
-/* The MAC that names a result (a record, an extract) in the journal. */
+/* The MAC that names a result (a record, an extract) in the journal. Call
+ * it under the journal's mutex. */
 cse_code cse__journal_result_mac(const cse__journal *j, const char *result, size_t len,
                                  char out[65]);
 
