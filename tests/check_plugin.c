@@ -1343,6 +1343,44 @@ START_TEST(test_plugin_handle_is_thread_safe)
 }
 END_TEST
 
+/* Several processes, each with its own handle, append at once: the lock
+ * file serialises them and the chain stays whole. */
+START_TEST(test_plugin_journal_processes_append_in_turn)
+{
+    pid_t pids[4];
+    cse_plugin_handle *h;
+    int status;
+
+    make_journal(1);
+    for (int p = 0; p < 4; p++) {
+        pids[p] = fork();
+        ck_assert_int_ge(pids[p], 0);
+        if (pids[p] == 0) {
+            cse_plugin_handle *ch = open_at("2025-03-14", NULL);
+            char *rec = fixture("child.json");
+            for (int i = 0; i < 15; i++) {
+                char *out = NULL, *id = NULL;
+                cse_plugin_error err;
+                if (api->marker_add(ch, &gp, rec, MARKER, NULL, NULL, &out, &id, &err) !=
+                        0 ||
+                    api->action_outcome(ch, &gp, out, 1, &err) != 0)
+                    _exit(3);
+                api->free_string(out);
+                api->free_string(id);
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 4; p++) {
+        ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    h = open_at("2025-03-14", NULL);
+    ck_assert_int_eq(verify_entries(h), 1 + 4 * 15 * 2);
+    api->close(h);
+}
+END_TEST
+
 START_TEST(test_plugin_gp2gp_import_refuses_non_xml)
 {
     cse_plugin_handle *h = open_at("2025-03-14", NULL);
@@ -1395,6 +1433,7 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_plugin_journal_anchor_finds_rollback);
     tcase_add_test(tc, test_plugin_journal_survives_sigkill);
     tcase_add_test(tc, test_plugin_handle_is_thread_safe);
+    tcase_add_test(tc, test_plugin_journal_processes_append_in_turn);
     tcase_add_test(tc, test_plugin_gp2gp_import_refuses_non_xml);
     suite_add_tcase(s, tc);
     return s;
