@@ -18,7 +18,7 @@ printf '%064d\n' 9 > "$d/key" && chmod 600 "$d/key" || exit 99
 key=$(head -c 64 "$d/key")
 cp "$fx/child.json" "$d/rec/sam.json" || exit 99
 H() { "$host" --records "$d/rec" --journal "$d/j" --key "$d/key" \
-      --user G1000001 --role gp --ods A11111 "$@"; }
+      --user G1000001 --role clinician --ods A11111 "$@"; }
 J="$d/j/csemarker-audit.jsonl" HD="$d/j/csemarker-audit.head"
 phases() { jq -r "select(.action == \"$1\") | .phase" "$J" | tr '\n' ' '; }
 files_digest() { (cd "$d/j" && ls -A | sort | while read -r f; do
@@ -47,7 +47,7 @@ for state in whole torn older-head tampered; do
     case $state in
     torn) printf '{"action":"mar' >> "$J" ;;
     older-head) truncate -s -14 "$J"; cp "$scratch/head.1" "$HD" ;;
-    tampered) sed -i '2s/"gp"/"GP"/' "$J" ;;
+    tampered) sed -i '2s/"clinician"/"Clinician"/' "$J" ;;
     esac
     files_digest > "$scratch/before"
     H audit verify > /dev/null 2>&1
@@ -82,7 +82,7 @@ hmac() { openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" | awk '{ print $NF
 keyed_append() { # TIME: a keyholder's entry and head
     seq=$(($(tail -n 1 "$J" | jq .seq) + 1)) prev=$(tail -n 1 "$J" | jq -r .mac)
     canon=$(jq -ncS --arg p "$prev" --arg t "$1" --argjson s "$seq" '{action: "journal-repair",
-        detail: {}, marker: null, patient: null, phase: "event", prev: $p, role: "gp",
+        detail: {}, marker: null, patient: null, phase: "event", prev: $p, role: "clinician",
         seq: $s, time: $t, txn: null, user: "KEYHOLDER"}')
     mac=$({ printf 'csemarker-journal-entry-v2\n'; printf '%s' "$canon"; } | hmac)
     printf '%s' "$canon" | jq -cS --arg m "$mac" '.mac = $m' >> "$J"

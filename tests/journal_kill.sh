@@ -24,7 +24,7 @@ mkdir -p "$d/rec" "$d/j" "$d/out" && chmod 700 "$d/j" || exit 99
 printf '%064d\n' 5 > "$d/key" && chmod 600 "$d/key" || exit 99
 key=$(head -c 64 "$d/key")
 cp "$fx/child.json" "$d/rec/sam.json" || exit 99
-args() { echo --records "$d/rec" --journal "$d/j" --key "$d/key" --user G1000001 --role gp --ods A11111; }
+args() { echo --records "$d/rec" --journal "$d/j" --key "$d/key" --user G1000001 --role clinician --ods A11111; }
 H() { "$host" $(args) "$@"; }
 # The extract every import reads, made before the loop. How long these take
 # here spreads the kills over a whole run (it decides only where the kills

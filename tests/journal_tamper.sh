@@ -14,10 +14,10 @@ command -v sha256sum >/dev/null || skip "sha256sum is not installed"
 # H DIR ARGS...: cse-host over the practice in DIR as a GP.
 H() { d=$1; shift
       "$host" --records "$d/rec" --journal "$d/j" --key "$d/key" \
-          --user G1000001 --role gp --ods A11111 "$@"; }
+          --user G1000001 --role clinician --ods A11111 "$@"; }
 A() { d=$1; shift
       "$host" --records "$d/rec" --journal "$d/j" --key "$d/key" \
-          --user AUDITOR1 --role gp --ods A11111 "$@"; }
+          --user AUDITOR1 --role clinician --ods A11111 "$@"; }
 practice() { # DIR KEYDIGIT
     mkdir -p "$1/rec" "$1/j" && chmod 700 "$1/j" || exit 99
     printf '%064d\n' "$2" > "$1/key" && chmod 600 "$1/key" || exit 99
@@ -73,7 +73,7 @@ rechain() { # rewrites every entry with unkeyed hashes; MALLORY edits entry 2
 }
 
 t_edit_user()          { sed -i '3s/"user":"G1000001"/"user":"G1000009"/' "$J"; }
-t_edit_role_case()     { sed -i '5s/"role":"gp"/"role":"GP"/' "$J"; }
+t_edit_role_case()     { sed -i '5s/"role":"clinician"/"role":"Clinician"/' "$J"; }
 t_edit_action()        { sed -i '9s/"gp2gp-export"/"gp2gp-import"/' "$J"; }
 t_edit_mac_byte()      { flip 4 mac; }
 t_edit_prev_byte()     { flip 6 prev; }
@@ -153,7 +153,7 @@ for c in $cases; do
         [ "$c" = delete_journal ] || fail "$c: the damaged journal was not kept"
     H "$d" flag sam 716565009 > /dev/null 2> "$scratch/e" || fail "$c: flag after recovery: $(cat "$scratch/e")"
     H "$d" audit verify > "$scratch/v" 2> "$scratch/e" || fail "$c: verify after recovery: $(cat "$scratch/v" "$scratch/e")"
-    grep -q 'NOTE: entry [0-9]* recovered the journal (.*, by AUDITOR1 as gp) after: ' "$scratch/e" ||
+    grep -q 'NOTE: entry [0-9]* recovered the journal (.*, by AUDITOR1 as clinician) after: ' "$scratch/e" ||
         fail "$c: verify after recovery does not report it: $(cat "$scratch/e")"
     [ "$(jq '.recoveries | length' "$scratch/v")" -eq 1 ] || fail "$c: recoveries: $(cat "$scratch/v")"
     rm -rf "$d"
