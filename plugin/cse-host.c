@@ -51,6 +51,24 @@ enum {
 #endif
 #endif
 
+/* A build for the test suite only (tests/cse-host-test, never installed)
+ * takes --today, the module's clock for clinical dates; the audit journal
+ * always keeps the system's time. It can also stop itself with SIGKILL at
+ * a named point (CSE_HOST_TEST_KILL), for the crash tests. */
+#ifdef CSE_HOST_TEST_CLOCK
+#include <signal.h>
+#define TODAY_USAGE " [--today YYYY-MM-DD]"
+static void kill_point(const char *name)
+{
+    const char *at = getenv("CSE_HOST_TEST_KILL");
+    if (at && strcmp(at, name) == 0)
+        raise(SIGKILL);
+}
+#else
+#define TODAY_USAGE ""
+#define kill_point(name) ((void)0)
+#endif
+
 struct host {
     const char *module, *records, *journal, *key, *ods, *today;
     cse_plugin_user user;
@@ -65,7 +83,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cse-host [--module PATH] --records DIR --journal DIR --key FILE\n"
             "                --user ID --role ROLE [--ods CODE] [--unauthenticated]\n"
-            "                [--review-months N] [--today YYYY-MM-DD] COMMAND ...\n"
+            "                [--review-months N]" TODAY_USAGE " COMMAND ...\n"
             "commands:\n"
             "  open PATIENT                          show the clinician alert\n"
             "  save PATIENT                          review suggestions on save\n"
@@ -77,7 +95,10 @@ static void usage(FILE *out)
             "  import FILE.xml [--as PATIENT] [--force]\n"
             "  online-view PATIENT [-o FILE]         the patient-facing record\n"
             "  due [--within DAYS]                   markers due for review\n"
-            "  audit verify                          check the audit journal\n"
+            "  audit verify [--expect SEQ:MAC]       check the audit journal\n"
+            "  audit anchor                          print SEQ:MAC to keep elsewhere\n"
+            "  audit recover                         recover a journal that does not\n"
+            "                                        verify (journaled, by --user)\n"
             "PATIENT names DIR/PATIENT.json. See cse-host(1).\n");
 }
 
@@ -694,7 +715,7 @@ static int load(struct host *H)
     }
     if ((H->api = entry(CSE_PLUGIN_ABI_VERSION, &err)) == NULL)
         return report("module", NULL, &err);
-    if (H->api->size < sizeof(cse_plugin_api)) {
+    if (H->api->size < sizeof(cse_plugin_api) || H->api->action_outcome == NULL) {
         fprintf(stderr, "cse-host: the module's table is older than this host\n");
         return HOST_MODULE;
     }
@@ -717,8 +738,8 @@ static int open_handle(struct host *H)
         return report("open", NULL, &err);
     if (recovered)
         fprintf(stderr,
-                "cse-host: the audit journal ended in a torn line (%zu bytes) left by "
-                "a crash; it was never acknowledged and has been removed\n",
+                "cse-host: the audit journal ends in a torn line (%zu bytes) left by a "
+                "crash; it was never acknowledged, and the next write removes it\n",
                 recovered);
     return HOST_OK;
 }
@@ -763,9 +784,32 @@ static int cmd_open(struct host *H, int argc, char **argv, bool saved)
     return rc;
 }
 
-static int save_result(struct host *H, const char *path, char *out)
+/* Tells the module whether the result it handed out was kept (rc is the
+ * status of saving or writing it), so that the journal says what happened.
+ * Returns rc, or the outcome's own failure when rc was success. */
+static int confirm(struct host *H, const char *what, const char *result, int rc)
 {
-    int rc = write_atomic(path, out, strlen(out), false);
+    cse_plugin_error err;
+
+    kill_point("before-outcome");
+    if (H->api->action_outcome(H->h, &H->user, result, rc == HOST_OK, &err) ==
+        CSE_PLUGIN_OK)
+        return rc;
+    if (rc != HOST_OK) {
+        report(what, "the failure could not be journaled", &err);
+        return rc;
+    }
+    fprintf(stderr, "cse-host: %s: done, but the audit journal could not record it:\n",
+            what);
+    return report(what, NULL, &err);
+}
+
+static int save_result(struct host *H, const char *what, const char *path, char *out)
+{
+    int rc;
+
+    kill_point("before-write");
+    rc = confirm(H, what, out, write_atomic(path, out, strlen(out), false));
     H->api->free_string(out);
     return rc;
 }
@@ -790,7 +834,7 @@ static int cmd_flag(struct host *H, int argc, char **argv)
                            opt_value(argc, argv, "--review"), &out, &id,
                            &err) != CSE_PLUGIN_OK)
         rc = report("flag", path, &err);
-    else if ((rc = save_result(H, path, out)) == HOST_OK)
+    else if ((rc = save_result(H, "flag", path, out)) == HOST_OK)
         printf("%s\n", id);
     unlock_record(lk);
     H->api->free_string(id);
@@ -827,7 +871,7 @@ static int cmd_change(struct host *H, int argc, char **argv)
                                  opt_value(argc, argv, "--reason"), &out, &err);
     else
         prc = H->api->marker_entered_in_error(H->h, &H->user, rec, argv[2], &out, &err);
-    rc = prc != CSE_PLUGIN_OK ? report(cmd, path, &err) : save_result(H, path, out);
+    rc = prc != CSE_PLUGIN_OK ? report(cmd, path, &err) : save_result(H, cmd, path, out);
     unlock_record(lk);
     free(rec);
     return rc;
@@ -850,8 +894,10 @@ static int cmd_export(struct host *H, int argc, char **argv)
     if (H->api->gp2gp_export(H->h, &H->user, rec, &opt, &xml, &len, &err) !=
         CSE_PLUGIN_OK)
         rc = report("export", path, &err);
-    else
-        rc = write_atomic(out, xml, len, true);
+    else {
+        kill_point("before-write");
+        rc = confirm(H, "export", xml, write_atomic(out, xml, len, true));
+    }
     H->api->free_string(xml);
     free(rec);
     return rc;
@@ -1010,7 +1056,9 @@ static int cmd_import(struct host *H, int argc, char **argv)
         rc = report("import", argv[1], &err);
         goto out;
     }
-    if ((rc = write_atomic(path, rec, strlen(rec), false)) != HOST_OK)
+    kill_point("before-write");
+    if ((rc = confirm(H, "import", rec, write_atomic(path, rec, strlen(rec), false))) !=
+        HOST_OK)
         goto out;
     if (xid && !seen && (rc = note_import(H, xid, name)) != HOST_OK)
         goto out;
@@ -1180,21 +1228,61 @@ out:
     return rc;
 }
 
+/* A recovery or any earlier one: said on every verify, so that tampering,
+ * once found, stays in view. */
+static void note_recoveries(const char *report_json)
+{
+    json_t *rep = json_loads(report_json, 0, NULL), *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(rep, "recoveries"), i, r)
+    {
+        json_t *d = json_object_get(r, "detail");
+        fprintf(
+            stderr,
+            "cse-host: audit: NOTE: entry %lld recovered the journal (%s, by %s as %s) "
+            "after: %s; entries kept: %lld; the damaged files are kept as %s.*\n",
+            (long long)json_integer_value(json_object_get(r, "seq")),
+            json_string_value(json_object_get(r, "time")) ?: "?",
+            json_string_value(json_object_get(r, "user")) ?: "?",
+            json_string_value(json_object_get(r, "role")) ?: "?",
+            json_string_value(json_object_get(d, "problem")) ?: "?",
+            (long long)json_integer_value(json_object_get(d, "entries_kept")),
+            json_string_value(json_object_get(d, "archive")) ?: "?");
+    }
+    json_decref(rep);
+}
+
 static int cmd_audit(struct host *H, int argc, char **argv)
 {
     char *out = NULL;
     cse_plugin_error err;
     int rc = HOST_OK;
+    const char *sub = argc >= 2 ? argv[1] : "";
 
-    if (argc < 2 || strcmp(argv[1], "verify") != 0)
+    if (strcmp(sub, "verify") == 0 || strcmp(sub, "anchor") == 0) {
+        const char *expect = opt_value(argc, argv, "--expect");
+        if (opt_flag(argc, argv, "--expect") && expect == NULL)
+            return usage(stderr), HOST_USAGE;
+        if (H->api->audit_verify(H->h, &H->user, expect, &out, &err) != CSE_PLUGIN_OK)
+            rc = report("audit verify", NULL, &err);
+        if (out && strcmp(sub, "anchor") == 0 && rc == HOST_OK) {
+            json_t *rep = json_loads(out, 0, NULL);
+            printf("%s\n", json_string_value(json_object_get(rep, "anchor")) ?: "");
+            json_decref(rep);
+        } else if (out) {
+            print_json(out);
+        }
+    } else if (strcmp(sub, "recover") == 0) {
+        if (H->api->audit_recover(H->h, &H->user, &out, &err) != CSE_PLUGIN_OK)
+            rc = report("audit recover", NULL, &err);
+        if (out && rc == HOST_OK)
+            print_json(out);
+    } else {
         return usage(stderr), HOST_USAGE;
-    /* journal_verify takes no user: the host asks first. */
-    if (H->api->authorize(&H->user, "audit-verify", &err) != CSE_PLUGIN_OK)
-        return report("audit verify", NULL, &err);
-    if (H->api->journal_verify(H->h, &out, &err) != CSE_PLUGIN_OK)
-        rc = report("audit verify", NULL, &err);
+    }
     if (out)
-        print_json(out);
+        note_recoveries(out);
     H->api->free_string(out);
     return rc;
 }
@@ -1209,7 +1297,9 @@ int main(int argc, char **argv)
         {"user", required_argument, NULL, 'u'},
         {"role", required_argument, NULL, 'R'},
         {"ods", required_argument, NULL, 'o'},
+#ifdef CSE_HOST_TEST_CLOCK
         {"today", required_argument, NULL, 't'},
+#endif
         {"review-months", required_argument, NULL, 'M'},
         {"unauthenticated", no_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},

@@ -315,27 +315,41 @@ static char *dump(json_t *j, cse_error *e)
     return s;
 }
 
-static cse_code audit(cse_plugin_handle *h, const cse_plugin_user *u, const char *action,
-                      const char *marker_id, const char *nhs, cse_error *e)
+/* Journals the intention of an action on markers[0..n) of the patient with
+ * NHS number nhs, naming its result: durable before the result is handed
+ * out, so no action reaches the host unaudited. */
+static cse_code audit_intent(cse_plugin_handle *h, const cse_plugin_user *u,
+                             const char *action, const char *const *markers, size_t n,
+                             const char *nhs, const char *result, size_t len,
+                             cse_error *e)
 {
-    char iso[32], pseud[65];
+    char pseud[65];
     cse__audit a = {0};
 
-    now_utc(h, iso, NULL);
     if (nhs && nhs[0] && cse__pseudonym(h->key, h->keylen, nhs, pseud) != CSE_OK)
         return cse__error_set(e, CSE_ERR_INTERNAL, 0, NULL, NULL,
                               "cannot compute the pseudonym");
-    a.time = iso;
     a.user = u->user_id;
     a.role = u->role;
     a.action = action;
-    a.marker = marker_id;
     a.patient = nhs && nhs[0] ? pseud : NULL;
-    return cse__journal_append(&h->journal, &a, e);
+    return cse__journal_intent(&h->journal, &a, markers, n, result, len, e);
 }
 
-/* Serialises the record, journals the action, then hands the record out:
- * an action is acknowledged only once it is durable in the journal. */
+/* The result will never reach the host: say so in the journal (best effort;
+ * an intention without an outcome is reported as unconfirmed anyway). */
+static void audit_abandon(cse_plugin_handle *h, const cse_plugin_user *u,
+                          const char *result)
+{
+    cse_error e;
+    cse_error_clear(&e);
+    (void)cse__journal_outcome(&h->journal, u->user_id, u->role, result, strlen(result),
+                               false, NULL, &e);
+}
+
+/* Serialises the record, journals the intention, then hands the record out:
+ * an action reaches the host only once its intention is durable; the host
+ * confirms the outcome with action_outcome(). */
 static int commit(cse_plugin_handle *h, const cse_plugin_user *u, cse__rec *rec,
                   const char *action, const char *marker_id, char **out,
                   cse_plugin_error *err)
@@ -354,7 +368,8 @@ static int commit(cse_plugin_handle *h, const cse_plugin_user *u, cse__rec *rec,
                     "the changed record would be larger than the most a record may "
                     "hold (64 MiB): refused, nothing changed");
     }
-    if ((rc = audit(h, u, action, marker_id, rec->nhs, &e)) != CSE_OK) {
+    if ((rc = audit_intent(h, u, action, &marker_id, 1, rec->nhs, s, strlen(s), &e)) !=
+        CSE_OK) {
         free(s);
         return to_plugin(&e, rc, err);
     }
@@ -555,6 +570,7 @@ static int marker_add(cse_plugin_handle *h, const cse_plugin_user *u,
     if ((prc = commit(h, u, &rec, "marker-add", m->id, record_out, err)) != CSE_PLUGIN_OK)
         goto done;
     if (marker_id && (*marker_id = strdup(m->id)) == NULL) {
+        audit_abandon(h, u, *record_out);
         free(*record_out);
         *record_out = NULL;
         prc = fail(err, CSE_ERR_NOMEM, NULL, "out of memory");
@@ -666,17 +682,29 @@ static int marker_entered_in_error(cse_plugin_handle *h, const cse_plugin_user *
     return marker_change(h, u, record_json, marker_id, ACT_ERROR, NULL, record_out, err);
 }
 
-/* One journal entry per marker carried across. */
+/* One intention per marker carried across, naming the result. */
 static cse_code audit_markers(cse_plugin_handle *h, const cse_plugin_user *u,
-                              const char *action, cse__rec *rec, cse_error *e)
+                              const char *action, cse__rec *rec, bool always,
+                              const char *result, size_t len, cse_error *e)
 {
     cse__pmarkers pm = {0};
+    const char **ids = NULL;
     cse_code rc;
 
     if ((rc = cse__rec_markers(rec, &pm, e)) != CSE_OK)
         return rc;
+    if (pm.n > 0 && (ids = calloc(pm.n, sizeof(*ids))) == NULL)
+        rc = cse__error_set(e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
     for (size_t i = 0; rc == CSE_OK && i < pm.n; i++)
-        rc = audit(h, u, action, pm.items[i].m->id, rec->nhs, e);
+        ids[i] = pm.items[i].m->id;
+    if (rc == CSE_OK && pm.n == 0 && always) {
+        /* An action journaled even without markers (a forced import): one
+         * intention naming no marker. */
+        const char *none[1] = {NULL};
+        rc = audit_intent(h, u, action, none, 1, rec->nhs, result, len, e);
+    } else if (rc == CSE_OK)
+        rc = audit_intent(h, u, action, ids, pm.n, rec->nhs, result, len, e);
+    free(ids);
     cse__pmarkers_clear(&pm);
     return rc;
 }
@@ -709,7 +737,7 @@ static int gp2gp_export(cse_plugin_handle *h, const cse_plugin_user *u,
     }
     if ((rc = cse__gp2gp_export(record_json, &o, &xml, &len, &e)) != CSE_OK)
         goto out;
-    if ((rc = audit_markers(h, u, "gp2gp-export", &rec, &e)) != CSE_OK)
+    if ((rc = audit_markers(h, u, "gp2gp-export", &rec, false, xml, len, &e)) != CSE_OK)
         goto out;
     *xml_out = xml;
     xml = NULL;
@@ -777,9 +805,8 @@ static int gp2gp_import_opt(cse_plugin_handle *h, const cse_plugin_user *u,
         rc = CSE_ERR_NOMEM;
         goto out;
     }
-    if (!dry && ((force && (rc = audit(h, u, "gp2gp-import-forced", NULL, rec.nhs, &e)) !=
-                               CSE_OK) ||
-                 (rc = audit_markers(h, u, "gp2gp-import", &rec, &e)) != CSE_OK)) {
+    if (!dry && (rc = audit_markers(h, u, force ? "gp2gp-import-forced" : "gp2gp-import",
+                                    &rec, force, json, strlen(json), &e)) != CSE_OK) {
         free(*review_json);
         *review_json = NULL;
         goto out;
@@ -913,20 +940,77 @@ static int authorize(const cse_plugin_user *u, const char *action, cse_plugin_er
 
 static int journal_verify(cse_plugin_handle *h, char **report_json, cse_plugin_error *err)
 {
+    clear_out(err);
+    if (report_json)
+        *report_json = NULL;
+    if (h == NULL || report_json == NULL)
+        return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing handle or output pointer");
+    return fail(err, CSE_ERR_AUTH, "user",
+                "verifying the audit journal needs an authorised user: use audit_verify "
+                "(ABI 1.1)");
+}
+
+static int audit_verify(cse_plugin_handle *h, const cse_plugin_user *u,
+                        const char *expect, char **report_json, cse_plugin_error *err)
+{
     json_t *rep = NULL;
     cse_error e;
     cse_code rc;
+    int prc;
 
     clear_out(err);
     if (report_json)
         *report_json = NULL;
     if (h == NULL || report_json == NULL)
         return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing handle or output pointer");
+    if ((prc = check_perm(u, CSE__PERM_AUDIT_VERIFY, err)) != CSE_PLUGIN_OK)
+        return prc;
     cse_error_clear(&e);
-    rc = cse__journal_verify(&h->journal, &rep, &e);
+    rc = cse__journal_verify(&h->journal, expect, &rep, &e);
     if (rep && (*report_json = dump(rep, NULL)) == NULL && rc == CSE_OK)
         rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
     json_decref(rep);
+    return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
+}
+
+static int audit_recover(cse_plugin_handle *h, const cse_plugin_user *u,
+                         char **report_json, cse_plugin_error *err)
+{
+    json_t *rep = NULL;
+    cse_error e;
+    cse_code rc;
+    int prc;
+
+    clear_out(err);
+    if (report_json)
+        *report_json = NULL;
+    if (h == NULL || report_json == NULL)
+        return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing handle or output pointer");
+    if ((prc = check_perm(u, CSE__PERM_AUDIT_RECOVER, err)) != CSE_PLUGIN_OK)
+        return prc;
+    cse_error_clear(&e);
+    rc = cse__journal_recover(&h->journal, u->user_id, u->role, &rep, &e);
+    if (rep && (*report_json = dump(rep, NULL)) == NULL && rc == CSE_OK)
+        rc = cse__error_set(&e, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    json_decref(rep);
+    return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
+}
+
+static int action_outcome(cse_plugin_handle *h, const cse_plugin_user *u,
+                          const char *result, int happened, cse_plugin_error *err)
+{
+    cse_error e;
+    cse_code rc;
+    int prc;
+
+    clear_out(err);
+    if (h == NULL || result == NULL)
+        return fail(err, CSE_ERR_INVALID_ARG, NULL, "missing handle or result");
+    if ((prc = check_user(u, true, err)) != CSE_PLUGIN_OK)
+        return prc;
+    cse_error_clear(&e);
+    rc = cse__journal_outcome(&h->journal, u->user_id, u->role, result, strlen(result),
+                              happened != 0, NULL, &e);
     return rc == CSE_OK ? CSE_PLUGIN_OK : to_plugin(&e, rc, err);
 }
 
@@ -952,6 +1036,9 @@ static const cse_plugin_api api = {
     journal_verify,
     authorize,
     gp2gp_import_opt,
+    action_outcome,
+    audit_verify,
+    audit_recover,
 };
 
 __attribute__((visibility("default"))) const cse_plugin_api *

@@ -61,39 +61,63 @@ cse_code cse__pseudonym(const unsigned char *key, size_t keylen, const char *nhs
 
 typedef struct cse__journal {
     char *dir;
-    char *path;
-    char *head_path;
+    int dirfd; /* the folder, opened once: every file is opened relative to it */
     const unsigned char *key; /* lent by the handle */
     size_t keylen;
-    pthread_mutex_t mu; /* one append at a time per handle */
+    void *mac;          /* an EVP_MAC_CTX keyed once; duplicated for each MAC */
+    pthread_mutex_t mu; /* one journal operation at a time per handle */
 } cse__journal;
 
-/* One audit entry; strings are lent. marker and patient may be NULL. */
+/* Who did what; strings are lent. role and patient may be NULL. The
+ * journal takes the time from the system clock itself. */
 typedef struct cse__audit {
-    const char *time; /* ISO 8601 UTC */
     const char *user;
     const char *role;
     const char *action;
-    const char *marker;
     const char *patient; /* pseudonym */
 } cse__audit;
 
-/* Opens (creating when absent) the journal in dir, truncates a torn last line
- * left by a crash (its size in *recovered, which may be NULL) and completes a
- * head record an interrupted append left behind. */
+/* Opens the journal in dir without changing anything: checks that the folder
+ * belongs to this user and that group and others cannot write it
+ * (CSE_ERR_PERMISSION), and reports the size of a torn last line left by a
+ * crash in *torn (may be NULL), which the next write removes. */
 cse_code cse__journal_open(cse__journal *j, const char *dir, const unsigned char *key,
-                           size_t keylen, size_t *recovered, cse_error *err);
+                           size_t keylen, size_t *torn, cse_error *err);
 void cse__journal_close(cse__journal *j);
 
-/* Appends one entry and makes it durable (file fsync, head record replaced
- * atomically) before returning. Safe across threads (mutex) and processes
- * (flock). */
-cse_code cse__journal_append(cse__journal *j, const cse__audit *a, cse_error *err);
+/* The MAC that names a result (a record, an extract) in the journal. Call
+ * it under the journal's mutex. */
+cse_code cse__journal_result_mac(const cse__journal *j, const char *result, size_t len,
+                                 char out[65]);
 
-/* Verifies the chain and the head record. *report is always set (caller
- * decrefs) unless out of memory. Returns CSE_OK or CSE_ERR_INTEGRITY with
- * path "seq N". */
-cse_code cse__journal_verify(cse__journal *j, json_t **report, cse_error *err);
+/* Journals the intention of an action that produced result (len bytes): one
+ * "intent" entry per marker (n may be 0: nothing is appended), each durable
+ * before this returns. Refuses (CSE_ERR_INTEGRITY) while the journal does
+ * not verify, even when n is 0. Safe across threads (mutex) and processes (flock). */
+cse_code cse__journal_intent(cse__journal *j, const cse__audit *a,
+                             const char *const *markers, size_t n, const char *result,
+                             size_t len, cse_error *err);
+
+/* Journals the outcome ("done" when happened, else "failed") of the latest
+ * pending action whose result this is. *matched (may be NULL) says whether
+ * there was one; when none, nothing is written and CSE_OK returned. */
+cse_code cse__journal_outcome(cse__journal *j, const char *user, const char *role,
+                              const char *result, size_t len, bool happened,
+                              bool *matched, cse_error *err);
+
+/* Verifies the chain, the MACs, the times and the head, read-only; expect
+ * (may be NULL) is an anchor "SEQ:MAC" the journal must still contain.
+ * *report is set (caller decrefs) unless out of memory or the arguments are
+ * wrong. Returns CSE_OK or CSE_ERR_INTEGRITY with path "seq N". */
+cse_code cse__journal_verify(cse__journal *j, const char *expect, json_t **report,
+                             cse_error *err);
+
+/* An auditor's recovery of a journal that does not verify: keeps the
+ * damaged files under new names, keeps the verified entries and appends an
+ * "audit-recover" entry that records what was found. CSE_ERR_STATE when the
+ * journal verifies. *report is the new state with "recovered". */
+cse_code cse__journal_recover(cse__journal *j, const char *user, const char *role,
+                              json_t **report, cse_error *err);
 
 /* ---- FHIR R4 records as JSON (record.c) --------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -156,7 +157,7 @@ static json_t *verify(cse_plugin_handle *h, int expect, cse_plugin_error *err)
 {
     char *rep = NULL;
     json_t *j;
-    ck_assert_int_eq(api->journal_verify(h, &rep, err), expect);
+    ck_assert_int_eq(api->audit_verify(h, &gp, NULL, &rep, err), expect);
     ck_assert_ptr_nonnull(rep);
     j = parse(rep);
     api->free_string(rep);
@@ -326,6 +327,13 @@ START_TEST(test_plugin_hooks_refuse_null_arguments)
     ck_assert_int_eq(api->reviews_due(h, &gp, NULL, 0, -1, &out, &err),
                      CSE_PLUGIN_ERR_INVALID_ARG);
     ck_assert_int_eq(api->journal_verify(NULL, &out, &err), CSE_PLUGIN_ERR_INVALID_ARG);
+    ck_assert_int_eq(api->audit_verify(NULL, &gp, NULL, &out, &err),
+                     CSE_PLUGIN_ERR_INVALID_ARG);
+    ck_assert_int_eq(api->audit_verify(h, &gp, NULL, NULL, &err),
+                     CSE_PLUGIN_ERR_INVALID_ARG);
+    ck_assert_int_eq(api->audit_recover(h, &gp, NULL, &err), CSE_PLUGIN_ERR_INVALID_ARG);
+    ck_assert_int_eq(api->action_outcome(h, &gp, NULL, 1, &err),
+                     CSE_PLUGIN_ERR_INVALID_ARG);
     ck_assert_int_eq(verify_entries(h), 0);
     free(rec);
     api->close(h);
@@ -778,11 +786,11 @@ START_TEST(test_plugin_journal_entries_are_pseudonymous)
     ck_assert_str_eq(json_string_value(json_object_get(e, "user")), "G1000001");
     ck_assert_str_eq(json_string_value(json_object_get(e, "role")), "gp");
     ck_assert_str_eq(json_string_value(json_object_get(e, "action")), "marker-add");
-    ck_assert_str_eq(json_string_value(json_object_get(e, "time")),
-                     "2025-03-14T00:00:00Z");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "phase")), "intent");
     ck_assert_int_eq(strlen(json_string_value(json_object_get(e, "patient"))), 64);
     ck_assert_int_eq(strlen(json_string_value(json_object_get(e, "prev"))), 64);
-    ck_assert_int_eq(strlen(json_string_value(json_object_get(e, "hash"))), 64);
+    ck_assert_int_eq(strlen(json_string_value(json_object_get(e, "mac"))), 64);
+    ck_assert_int_eq(strlen(json_string_value(json_object_get(e, "txn"))), 64);
     json_decref(e);
     free(rec);
 }
@@ -848,36 +856,457 @@ START_TEST(test_plugin_journal_detects_insertion)
 }
 END_TEST
 
+/* Every file of the journal folder, names and bytes, to compare. */
+static char *snapshot(void)
+{
+    struct dirent **names = NULL;
+    int n = scandir(journal, &names, NULL, alphasort);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap), path[1024];
+
+    ck_assert_int_ge(n, 0);
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char *content;
+        size_t need;
+        if (names[i]->d_name[0] != '.') {
+            snprintf(path, sizeof(path), "%s/%s", journal, names[i]->d_name);
+            content = slurp(path);
+            need = len + strlen(names[i]->d_name) + strlen(content) + 4;
+            if (need > cap)
+                buf = realloc(buf, cap = need * 2);
+            len += (size_t)sprintf(buf + len, "%s\n%s\n", names[i]->d_name, content);
+            free(content);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return buf;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char *c = slurp(from);
+    FILE *fp = fopen(to, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs(c, fp);
+    fclose(fp);
+    free(c);
+}
+
+static void jpath(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", journal, name);
+}
+
+static void append_text(const char *name, const char *text)
+{
+    char path[512];
+    FILE *fp;
+    jpath(path, sizeof(path), name);
+    fp = fopen(path, "a");
+    ck_assert_ptr_nonnull(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* marker_add must fail with code and change neither the record nor the
+ * journal. */
+static void add_refused(cse_plugin_handle *h, int code)
+{
+    char *rec = fixture("child.json"), *out = NULL, *id = NULL, *before = snapshot(),
+         *after;
+    cse_plugin_error err;
+    ck_assert_int_eq(api->marker_add(h, &gp, rec, MARKER, NULL, NULL, &out, &id, &err),
+                     code);
+    ck_assert_ptr_null(out);
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(rec);
+}
+
 START_TEST(test_plugin_journal_torn_tail_is_recovered)
 {
-    char path[512], lines[8][2048], *rec;
+    static const char torn[] = "{\"action\":\"marker-add\",\"mac\":\"12";
+    char *rec, *before, *after;
     size_t recovered = 0;
     cse_plugin_handle *h;
-    FILE *fp;
     json_t *j;
     cse_plugin_error err;
 
     make_journal(3);
-    snprintf(path, sizeof(path), "%s/csemarker-audit.jsonl", journal);
-    fp = fopen(path, "a");
-    fputs("{\"action\":\"marker-add\",\"hash\":\"12", fp); /* no newline */
-    fclose(fp);
-    /* verify (read-only) ignores the torn tail and says so... */
-    h = open_at("2025-03-14", NULL);
-    api->close(h);
-    /* ...and open removed it: the journal is whole and still appendable. */
-    ck_assert_int_eq(read_lines(lines, 8), 3);
-    fp = fopen(path, "a");
-    fputs("{\"seq\":4", fp);
-    fclose(fp);
+    append_text("csemarker-audit.jsonl", torn); /* no newline: a crash */
+    before = snapshot();
+    /* open and verify only report the torn tail... */
     h = open_at("2025-03-14", &recovered);
-    ck_assert_uint_eq(recovered, 8);
+    ck_assert_uint_eq(recovered, strlen(torn));
     j = verify(h, CSE_PLUGIN_OK, &err);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "entries")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "torn_tail_bytes")),
+                     (json_int_t)strlen(torn));
     json_decref(j);
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    /* ...the next write removes it, journals that it did, and appends. */
     rec = fixture("child.json");
     api->free_string(add(h, &rec, NULL));
-    ck_assert_int_eq(verify_entries(h), 4);
+    j = verify(h, CSE_PLUGIN_OK, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "entries")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "torn_tail_bytes")), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "repairs")), 1);
+    json_decref(j);
+    free(rec);
+    free(before);
+    free(after);
+    api->close(h);
+}
+END_TEST
+
+/* Without the key, an entry one past the head that chains correctly (an
+ * unkeyed SHA-256 in place of the MAC) is found, never adopted, and the
+ * journal is not extended. */
+START_TEST(test_plugin_journal_keyless_entry_past_head_refused)
+{
+    char lines[8][2048], forged[2048], *p;
+    cse_plugin_handle *h;
+    cse_plugin_error err;
+    json_t *e, *j;
+    const char *mac;
+
+    make_journal(3);
+    ck_assert_int_eq(read_lines(lines, 8), 3);
+    e = parse(lines[2]);
+    mac = json_string_value(json_object_get(e, "mac"));
+    snprintf(forged, sizeof(forged),
+             "{\"action\":\"marker-add\",\"mac\":\"%064d\",\"marker\":null,\"of\":4,"
+             "\"patient\":null,\"phase\":\"intent\",\"prev\":\"%s\",\"role\":\"gp\","
+             "\"seq\":4,\"time\":\"2030-01-01T00:00:00Z\",\"txn\":\"%064d\","
+             "\"user\":\"MALLORY\"}\n",
+             7, mac, 1);
+    json_decref(e);
+    append_text("csemarker-audit.jsonl", forged);
+    h = open_at("2025-03-14", NULL);
+    j = verify(h, CSE_PLUGIN_ERR_INTEGRITY, &err);
+    ck_assert_str_eq(err.path, "seq 4");
+    ck_assert_ptr_nonnull(p = strstr(err.message, "MAC"));
+    json_decref(j);
+    add_refused(h, CSE_PLUGIN_ERR_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(err.message, "MAC"));
+    j = verify(h, CSE_PLUGIN_ERR_INTEGRITY, &err);
+    ck_assert_str_eq(err.path, "seq 4");
+    json_decref(j);
+    api->close(h);
+}
+END_TEST
+
+/* A complete entry one past the head whose own MAC verifies (its append
+ * reached the disk, its head did not) is reported, then adopted by the next
+ * write. */
+START_TEST(test_plugin_journal_adopts_own_entry_past_head)
+{
+    char head[512], saved[512], *rec = fixture("child.json"), *before, *after;
+    cse_plugin_handle *h;
+    cse_plugin_error err;
+    json_t *j;
+
+    make_journal(3);
+    jpath(head, sizeof(head), "csemarker-audit.head");
+    snprintf(saved, sizeof(saved), "%s/head.saved", dir);
+    copy_file(head, saved);
+    h = open_at("2025-03-14", NULL);
+    api->free_string(add(h, &rec, NULL));
+    copy_file(saved, head); /* as if the head rename never happened */
+    before = snapshot();
+    j = verify(h, CSE_PLUGIN_OK, &err);
+    ck_assert(json_is_true(json_object_get(j, "unacknowledged_entry")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "entries")), 4);
+    json_decref(j);
+    after = snapshot();
+    ck_assert_str_eq(before, after);
+    api->free_string(add(h, &rec, NULL));
+    j = verify(h, CSE_PLUGIN_OK, &err);
+    ck_assert(json_is_false(json_object_get(j, "unacknowledged_entry")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "head_seq")), 5);
+    json_decref(j);
+    /* Two entries past an older head: that is not a crash. */
+    copy_file(saved, head);
+    json_decref(verify(h, CSE_PLUGIN_ERR_INTEGRITY, &err));
+    ck_assert_str_eq(err.path, "seq 5");
+    add_refused(h, CSE_PLUGIN_ERR_INTEGRITY);
+    free(before);
+    free(after);
+    free(rec);
+    api->close(h);
+}
+END_TEST
+
+/* Verifying changes no file, whatever the state. */
+START_TEST(test_plugin_journal_verify_is_read_only)
+{
+    char lines[8][2048], head[512], *before, *after;
+    cse_plugin_handle *h;
+    cse_plugin_error err;
+
+    make_journal(4);
+    jpath(head, sizeof(head), "csemarker-audit.head");
+    for (int state = 0; state < 4; state++) {
+        switch (state) {
+        case 0: break;                                                 /* verifies */
+        case 1: append_text("csemarker-audit.jsonl", "{\"act"); break; /* torn */
+        case 2: /* deleted at the end */
+            ck_assert_int_eq(read_lines(lines, 8), 5);
+            write_lines(lines, 3);
+            break;
+        case 3: ck_assert_int_eq(unlink(head), 0); break;
+        }
+        before = snapshot();
+        h = open_at("2025-03-14", NULL);
+        json_decref(
+            verify(h, state < 2 ? CSE_PLUGIN_OK : CSE_PLUGIN_ERR_INTEGRITY, &err));
+        json_decref(
+            verify(h, state < 2 ? CSE_PLUGIN_OK : CSE_PLUGIN_ERR_INTEGRITY, &err));
+        api->close(h);
+        after = snapshot();
+        ck_assert_msg(strcmp(before, after) == 0, "state %d: verify changed files",
+                      state);
+        free(before);
+        free(after);
+    }
+}
+END_TEST
+
+/* The journal takes its time from the system clock, never from the
+ * handle's clock override (which sets clinical dates only). */
+START_TEST(test_plugin_journal_time_is_the_system_clock)
+{
+    char lines[4][2048], lo[32], hi[32];
+    time_t t0 = time(NULL), t1;
+    struct tm g;
+    const char *t;
+    json_t *e;
+
+    make_journal(1);
+    t1 = time(NULL);
+    gmtime_r(&t0, &g);
+    strftime(lo, sizeof(lo), "%Y-%m-%dT%H:%M:%SZ", &g);
+    gmtime_r(&t1, &g);
+    strftime(hi, sizeof(hi), "%Y-%m-%dT%H:%M:%SZ", &g);
+    ck_assert_int_eq(read_lines(lines, 4), 1);
+    e = parse(lines[0]);
+    t = json_string_value(json_object_get(e, "time"));
+    ck_assert_msg(strcmp(t, lo) >= 0 && strcmp(t, hi) <= 0,
+                  "entry time %s not in [%s, %s]", t, lo, hi);
+    json_decref(e);
+}
+END_TEST
+
+/* A state that does not verify refuses every write until an auditor's
+ * recovery, which is journaled and reported by every later verify. */
+START_TEST(test_plugin_journal_refuses_writes_until_recovered)
+{
+    char lines[8][2048], *rec = fixture("child.json"), *out = NULL, *review = NULL;
+    char *xml = NULL, *p, *rep = NULL;
+    static const cse_plugin_user auditor = {"A9000001", "auditor", 1};
+    static const cse_plugin_import_options forced = {sizeof(forced), 0, 1};
+    cse_plugin_handle *h;
+    cse_plugin_error err;
+    size_t len;
+    json_t *j, *r;
+
+    make_journal(4);
+    h = open_at("2025-03-14", NULL);
+    ck_assert_int_eq(api->gp2gp_export(h, &gp, rec, NULL, &xml, &len, &err),
+                     CSE_PLUGIN_OK);
+    ck_assert_int_eq(read_lines(lines, 8), 4);
+    p = strstr(lines[1], "\"user\":\"G1000001\"");
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, "\"user\":\"G1000002\"", 17);
+    write_lines(lines, 4);
+    add_refused(h, CSE_PLUGIN_ERR_INTEGRITY);
+    ck_assert_int_eq(
+        api->gp2gp_import_opt(h, &gp, xml, len, &forced, &out, &review, &err),
+        CSE_PLUGIN_ERR_INTEGRITY);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(api->action_outcome(h, &gp, rec, 1, &err), CSE_PLUGIN_ERR_INTEGRITY);
+    ck_assert_int_eq(api->audit_recover(h, &auditor, &rep, &err), CSE_PLUGIN_OK);
+    j = parse(rep);
+    api->free_string(rep);
+    ck_assert(json_is_true(json_object_get(j, "ok")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "entries")), 2);
+    json_decref(j);
+    /* Recovering a journal that verifies is refused. */
+    ck_assert_int_eq(api->audit_recover(h, &auditor, &rep, &err), CSE_PLUGIN_ERR_STATE);
+    api->free_string(rep);
+    api->free_string(add(h, &rec, NULL));
+    for (int i = 0; i < 2; i++) {
+        j = verify(h, CSE_PLUGIN_OK, &err);
+        r = json_array_get(json_object_get(j, "recoveries"), 0);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(json_string_value(json_object_get(r, "user")), "A9000001");
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_object_get(r, "detail"), "bad_seq")),
+            2);
+        ck_assert_ptr_nonnull(strstr(
+            json_string_value(json_object_get(json_object_get(r, "detail"), "problem")),
+            "MAC"));
+        json_decref(j);
+    }
+    api->free_string(xml);
+    free(rec);
+    api->close(h);
+}
+END_TEST
+
+START_TEST(test_plugin_audit_hooks_need_an_authorised_user)
+{
+    cse_plugin_handle *h;
+    static const cse_plugin_user anon = {"G1000001", "gp", 0},
+                                 patient = {"P1", "patient", 1};
+    cse_plugin_error err;
+    char *rep = NULL;
+
+    make_journal(1);
+    h = open_at("2025-03-14", NULL);
+    ck_assert_int_eq(api->journal_verify(h, &rep, &err), CSE_PLUGIN_ERR_AUTH);
+    ck_assert_ptr_null(rep);
+    ck_assert_int_eq(api->audit_verify(h, &anon, NULL, &rep, &err), CSE_PLUGIN_ERR_AUTH);
+    ck_assert_int_eq(api->audit_verify(h, &patient, NULL, &rep, &err),
+                     CSE_PLUGIN_ERR_AUTH);
+    ck_assert_int_eq(api->audit_verify(h, NULL, NULL, &rep, &err),
+                     CSE_PLUGIN_ERR_INVALID_ARG);
+    ck_assert_int_eq(api->audit_recover(h, &patient, &rep, &err), CSE_PLUGIN_ERR_AUTH);
+    ck_assert_int_eq(api->action_outcome(h, &anon, "x", 1, &err), CSE_PLUGIN_ERR_AUTH);
+    ck_assert_ptr_null(rep);
+    api->close(h);
+}
+END_TEST
+
+/* The outcome names the latest pending intention with the same result. */
+START_TEST(test_plugin_outcome_follows_intention)
+{
+    cse_plugin_handle *h = open_at("2025-03-14", NULL);
+    char *rec = fixture("child.json"), *out = NULL, *id = NULL, lines[8][2048];
+    cse_plugin_error err;
+    json_t *e, *j;
+
+    ck_assert_int_eq(api->marker_add(h, &gp, rec, MARKER, NULL, NULL, &out, &id, &err),
+                     CSE_PLUGIN_OK);
+    ck_assert_int_eq(api->action_outcome(h, &gp, out, 1, &err), CSE_PLUGIN_OK);
+    /* Nothing pending any more: accepted, nothing written. */
+    ck_assert_int_eq(api->action_outcome(h, &gp, out, 1, &err), CSE_PLUGIN_OK);
+    api->free_string(out);
+    api->free_string(id);
+    ck_assert_int_eq(api->marker_add(h, &gp, rec, MARKER, NULL, NULL, &out, &id, &err),
+                     CSE_PLUGIN_OK);
+    ck_assert_int_eq(api->action_outcome(h, &gp, out, 0, &err), CSE_PLUGIN_OK);
+    ck_assert_int_eq(read_lines(lines, 8), 4);
+    e = parse(lines[1]);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "phase")), "done");
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "of")), 1);
+    json_decref(e);
+    e = parse(lines[3]);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "phase")), "failed");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "marker")), id);
+    json_decref(e);
+    j = verify(h, CSE_PLUGIN_OK, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "unconfirmed_count")), 0);
+    json_decref(j);
+    api->free_string(out);
+    api->free_string(id);
+    free(rec);
+    api->close(h);
+}
+END_TEST
+
+START_TEST(test_plugin_journal_folder_permissions_checked)
+{
+    cse_plugin_config cfg = {sizeof(cfg), journal, keyfile, "A11111", 0, NULL};
+    cse_plugin_handle *h = NULL;
+    cse_plugin_error err;
+
+    ck_assert_int_eq(chmod(journal, 0770), 0);
+    ck_assert_int_eq(api->open(&cfg, &h, NULL, &err), CSE_PLUGIN_ERR_PERMISSION);
+    ck_assert_str_eq(err.path, "journal_dir");
+    ck_assert_ptr_nonnull(strstr(err.message, "mode 770"));
+    ck_assert_int_eq(chmod(journal, 01777), 0);
+    ck_assert_int_eq(api->open(&cfg, &h, NULL, &err), CSE_PLUGIN_ERR_PERMISSION);
+    ck_assert_int_eq(chmod(journal, 0700), 0);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(journal, 65534, 65534), 0);
+        ck_assert_int_eq(api->open(&cfg, &h, NULL, &err), CSE_PLUGIN_ERR_PERMISSION);
+        ck_assert_ptr_nonnull(strstr(err.message, "another user"));
+        ck_assert_int_eq(chown(journal, 0, 0), 0);
+    }
+    ck_assert_int_eq(api->open(&cfg, &h, NULL, &err), CSE_PLUGIN_OK);
+    api->close(h);
+}
+END_TEST
+
+/* A link planted where the head's temporary goes: its target is never
+ * written. */
+START_TEST(test_plugin_journal_temporary_link_not_followed)
+{
+    char victim[512], link[512], *rec = fixture("child.json"), *c;
+    cse_plugin_handle *h;
+    FILE *fp;
+    struct stat st;
+
+    make_journal(1);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    fp = fopen(victim, "w");
+    fputs("precious\n", fp);
+    fclose(fp);
+    jpath(link, sizeof(link), "csemarker-audit.head.tmp");
+    ck_assert_int_eq(symlink(victim, link), 0);
+    h = open_at("2025-03-14", NULL);
+    api->free_string(add(h, &rec, NULL));
+    ck_assert_int_eq(verify_entries(h), 2);
+    c = slurp(victim);
+    ck_assert_str_eq(c, "precious\n");
+    ck_assert_int_ne(lstat(link, &st), 0);
+    free(c);
+    free(rec);
+    api->close(h);
+}
+END_TEST
+
+/* Rolling journal and head back together to an older copy verifies on its
+ * own; the anchor kept elsewhere finds it. */
+START_TEST(test_plugin_journal_anchor_finds_rollback)
+{
+    char jf[512], hf[512], js[512], hs[512], *rep = NULL, anchor[128];
+    char *rec = fixture("child.json");
+    cse_plugin_handle *h;
+    cse_plugin_error err;
+    json_t *j;
+
+    make_journal(2);
+    jpath(jf, sizeof(jf), "csemarker-audit.jsonl");
+    jpath(hf, sizeof(hf), "csemarker-audit.head");
+    snprintf(js, sizeof(js), "%s/j.saved", dir);
+    snprintf(hs, sizeof(hs), "%s/h.saved", dir);
+    copy_file(jf, js);
+    copy_file(hf, hs);
+    h = open_at("2025-03-14", NULL);
+    api->free_string(add(h, &rec, NULL));
+    j = verify(h, CSE_PLUGIN_OK, &err);
+    snprintf(anchor, sizeof(anchor), "%s",
+             json_string_value(json_object_get(j, "anchor")));
+    json_decref(j);
+    ck_assert_int_eq(api->audit_verify(h, &gp, anchor, &rep, &err), CSE_PLUGIN_OK);
+    api->free_string(rep);
+    ck_assert_int_eq(api->audit_verify(h, &gp, "3:zz", &rep, &err),
+                     CSE_PLUGIN_ERR_INVALID_ARG);
+    copy_file(js, jf);
+    copy_file(hs, hf);
+    ck_assert_int_eq(verify_entries(h), 2);
+    ck_assert_int_eq(api->audit_verify(h, &gp, anchor, &rep, &err),
+                     CSE_PLUGIN_ERR_INTEGRITY);
+    ck_assert_str_eq(err.path, "seq 3");
+    ck_assert_ptr_nonnull(strstr(err.message, "rolled back"));
+    api->free_string(rep);
     free(rec);
     api->close(h);
 }
@@ -981,6 +1410,44 @@ START_TEST(test_plugin_handle_is_thread_safe)
 }
 END_TEST
 
+/* Several processes, each with its own handle, append at once: the lock
+ * file serialises them and the chain stays whole. */
+START_TEST(test_plugin_journal_processes_append_in_turn)
+{
+    pid_t pids[4];
+    cse_plugin_handle *h;
+    int status;
+
+    make_journal(1);
+    for (int p = 0; p < 4; p++) {
+        pids[p] = fork();
+        ck_assert_int_ge(pids[p], 0);
+        if (pids[p] == 0) {
+            cse_plugin_handle *ch = open_at("2025-03-14", NULL);
+            char *rec = fixture("child.json");
+            for (int i = 0; i < 15; i++) {
+                char *out = NULL, *id = NULL;
+                cse_plugin_error err;
+                if (api->marker_add(ch, &gp, rec, MARKER, NULL, NULL, &out, &id, &err) !=
+                        0 ||
+                    api->action_outcome(ch, &gp, out, 1, &err) != 0)
+                    _exit(3);
+                api->free_string(out);
+                api->free_string(id);
+            }
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < 4; p++) {
+        ck_assert_int_eq(waitpid(pids[p], &status, 0), pids[p]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    h = open_at("2025-03-14", NULL);
+    ck_assert_int_eq(verify_entries(h), 1 + 4 * 15 * 2);
+    api->close(h);
+}
+END_TEST
+
 START_TEST(test_plugin_gp2gp_import_refuses_non_xml)
 {
     cse_plugin_handle *h = open_at("2025-03-14", NULL);
@@ -1022,8 +1489,19 @@ static Suite *plugin_suite(void)
     tcase_add_test(tc, test_plugin_journal_detects_reordering);
     tcase_add_test(tc, test_plugin_journal_detects_insertion);
     tcase_add_test(tc, test_plugin_journal_torn_tail_is_recovered);
+    tcase_add_test(tc, test_plugin_journal_keyless_entry_past_head_refused);
+    tcase_add_test(tc, test_plugin_journal_adopts_own_entry_past_head);
+    tcase_add_test(tc, test_plugin_journal_verify_is_read_only);
+    tcase_add_test(tc, test_plugin_journal_time_is_the_system_clock);
+    tcase_add_test(tc, test_plugin_journal_refuses_writes_until_recovered);
+    tcase_add_test(tc, test_plugin_audit_hooks_need_an_authorised_user);
+    tcase_add_test(tc, test_plugin_outcome_follows_intention);
+    tcase_add_test(tc, test_plugin_journal_folder_permissions_checked);
+    tcase_add_test(tc, test_plugin_journal_temporary_link_not_followed);
+    tcase_add_test(tc, test_plugin_journal_anchor_finds_rollback);
     tcase_add_test(tc, test_plugin_journal_survives_sigkill);
     tcase_add_test(tc, test_plugin_handle_is_thread_safe);
+    tcase_add_test(tc, test_plugin_journal_processes_append_in_turn);
     tcase_add_test(tc, test_plugin_gp2gp_import_refuses_non_xml);
     suite_add_tcase(s, tc);
     return s;

@@ -76,7 +76,7 @@ run() {
 }
 H() {
     run "$host" --records "$rec" --journal "$scratch/journal" --key "$scratch/key" \
-        --user G1000001 --role gp --ods Y99002 --today 2025-03-14 "$@"
+        --user G1000001 --role gp --ods Y99002 "$@"
 }
 # The record cse-host works on is $rec/hostile.json.
 put_record() {

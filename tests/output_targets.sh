@@ -72,7 +72,7 @@ if [ -x "$host" ]; then
     printf '%064d\n' 7 > "$scratch/key" && chmod 600 "$scratch/key"
     cp "$fx/plugin/child.json" "$scratch/rec/sam.json"
     through_fifo export.xml "$host" --records "$scratch/rec" --journal "$scratch/j" \
-        --key "$scratch/key" --user G1000001 --role gp --ods A11111 --today 2025-03-14 \
+        --key "$scratch/key" --user G1000001 --role gp --ods A11111 \
         export sam -o
     grep -q 'RCMR_IN030000UK07' "$scratch/export.xml" || fail "cse-host export through a FIFO"
 fi

@@ -10,12 +10,15 @@ printf '%064d\n' 7 > "$scratch/key" && chmod 600 "$scratch/key"
 cp "$fx/child.json" "$scratch/rec/sam.json"
 cp "$fx/not-fhir.json" "$scratch/rec/bad.json"
 H() { "$host" --records "$scratch/rec" --journal "$scratch/j" --key "$scratch/key" \
-      --user G1000001 --role gp --ods A11111 --today 2025-03-14 "$@"; }
+      --user G1000001 --role gp --ods A11111 "$@"; }
 
 "$host" --version | grep -Eq '^cse-host \(csemarker\) [0-9.]+$' || fail "--version"
 "$host" --help | grep -q '^usage: cse-host' || fail "--help"
 "$host" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no arguments should exit 2"
 H frobnicate >/dev/null 2>"$scratch/e"; [ $? -eq 2 ] || fail "unknown command should exit 2"
+# The installed host has no test clock: nobody backdates through it.
+H --today 2025-03-14 open sam >/dev/null 2>&1; [ $? -eq 2 ] || fail "--today must be refused"
+"$host" --help | grep -q -- '--today' && fail "--today in the help of the installed host"
 
 # A module that is not there: exit 6.
 "$host" --module "$scratch/none.so" --records "$scratch/rec" --journal "$scratch/j" \
@@ -55,9 +58,10 @@ H open sam | grep -q '"status": "inactive"' || fail "alert does not show the end
 H error sam "$id" || fail "entered-in-error failed"
 H open sam | grep -q '"active": 0' || fail "alert after entered-in-error"
 
-# The journal: three actions verify; an edit is found at its seq.
+# The journal: three actions (an intention and an outcome each) verify; an
+# edit is found at its seq.
 H audit verify > "$scratch/v" || fail "audit verify failed: $(cat "$scratch/v")"
-grep -q '"entries": 3' "$scratch/v" || fail "expected 3 entries: $(cat "$scratch/v")"
+grep -q '"entries": 6' "$scratch/v" || fail "expected 6 entries: $(cat "$scratch/v")"
 grep -q '9990000018' "$scratch/j/csemarker-audit.jsonl" && fail "NHS number in the journal"
 sed -i '2s/"role":"gp"/"role":"admin"/' "$scratch/j/csemarker-audit.jsonl"
 H audit verify > "$scratch/v" 2>"$scratch/e"; rc=$?

@@ -15,7 +15,7 @@ P() { p=$1; ods=$2; shift 2
       "$host" --records "$scratch/$p/rec" --journal "$scratch/$p/j" --key "$scratch/$p/key" \
           --user "G-$p" --role clinician --ods "$ods" "$@"; }
 entries() { P "$1" "$2" audit verify | jq .entries; }
-forced() { grep -c 'gp2gp-import-forced' "$scratch/$1/j/csemarker-audit.jsonl" 2>/dev/null || true; }
+forced() { jq -c 'select(.action == "gp2gp-import-forced" and .phase == "done")' "$scratch/$1/j/csemarker-audit.jsonl" 2>/dev/null | wc -l; }
 
 P a A11111 flag sam 716565009 > /dev/null || fail "flag"
 P a A11111 export sam -o "$scratch/sam.xml" --to B22222 || fail "export"

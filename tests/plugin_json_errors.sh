@@ -13,7 +13,7 @@ rec="$scratch/rec"
 mkdir "$rec" "$scratch/j" "$scratch/out" || exit 99
 printf '%064d\n' 7 > "$scratch/key" && chmod 600 "$scratch/key" || exit 99
 H() { "$host" --records "$rec" --journal "$scratch/j" --key "$scratch/key" \
-      --user G1000001 --role gp --ods A11111 --today 2025-03-14 "$@"; }
+      --user G1000001 --role gp --ods A11111 "$@"; }
 pid='{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"}'
 
 # expect STATUS TEXT COMMAND...: the command fails with STATUS, prints TEXT

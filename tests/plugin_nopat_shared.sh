@@ -7,7 +7,7 @@
 # composition of its own. Two shapes: the asthma entry and the marker in one
 # Encounter, and both outside any Encounter (non-consultation data).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
-host="$top_builddir/plugin/cse-host"
+host="$top_builddir/tests/cse-host-test"
 fx="$top_srcdir/test-fixtures/plugin"
 [ -x "$host" ] || fail "no $host"
 command -v jq > /dev/null 2>&1 || skip "no jq (apt-get install jq)"

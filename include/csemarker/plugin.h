@@ -126,8 +126,9 @@ typedef struct cse_plugin_config {
                                  refused when group or others may read it */
     const char *practice_ods; /* this practice's ODS code; required */
     int review_months;        /* default review interval; <= 0 means 6 */
-    /* Tests only: "YYYY-MM-DD" or "YYYY-MM-DDThh:mm:ssZ" used as now. NULL: the
-     * real clock. */
+    /* Tests only: "YYYY-MM-DD" or "YYYY-MM-DDThh:mm:ssZ" used as today for
+     * clinical dates (default start, review states). NULL: the real clock.
+     * The audit journal always takes its times from the system clock. */
     const char *clock_override;
 } cse_plugin_config;
 
@@ -171,9 +172,11 @@ typedef struct cse_plugin_api {
     /* The module's version text ("csemarker X.Y.Z"); static. */
     const char *(*version)(void);
 
-    /* Opens a handle: loads the key, opens the journal (creating it when
-     * absent) and repairs a torn last line left by a crash, which it reports
-     * in *recovered_bytes (may be NULL). Ownership: close() frees the handle. */
+    /* Opens a handle: loads the key and checks the journal folder, changing
+     * nothing (the journal is created by the first write). A torn last line
+     * left by a crash is reported in *recovered_bytes (may be NULL); the next
+     * write removes it and journals that it did. Ownership: close() frees the
+     * handle. */
     int (*open)(const cse_plugin_config *cfg, cse_plugin_handle **out,
                 size_t *recovered_bytes, cse_plugin_error *err);
     /* Frees the handle and wipes its key. NULL is a no-op. */
@@ -207,7 +210,8 @@ typedef struct cse_plugin_api {
                         cse_plugin_error *err);
 
     /* Marker actions. Each returns the whole updated record in *record_out,
-     * after the action is durable in the audit journal. Dates are FHIR dates
+     * after the intention is durable in the audit journal; the host then
+     * saves the record and calls action_outcome() with it. Dates are FHIR dates
      * ("YYYY-MM-DD"); NULL start means today, NULL review or next_review the
      * default interval. marker_add gives the new marker id in *marker_id
      * (may be NULL; free with free_string()). */
@@ -229,7 +233,8 @@ typedef struct cse_plugin_api {
 
     /* GP2GP export: the record as an RCMR_IN030000UK07 message after the
      * marker repair pass, in *xml_out (NUL-terminated, length in *xml_len,
-     * which may be NULL). opt may be NULL. Audited. */
+     * which may be NULL). opt may be NULL. Audited: an intention per marker
+     * carried; the host calls action_outcome() with *xml_out. */
     int (*gp2gp_export)(cse_plugin_handle *h, const cse_plugin_user *u,
                         const char *record_json, const cse_plugin_export_options *opt,
                         char **xml_out, size_t *xml_len, cse_plugin_error *err);
@@ -239,7 +244,8 @@ typedef struct cse_plugin_api {
      * must look at: {"markers":[{"marker_id","code","annotated"}...],
      * "candidates":[{"entry_id","reason","code"?,"text"?,"line"}...]}
      * (a marker whose csemarker annotation was lost is restored with
-     * annotated false and a default review date). Audited. */
+     * annotated false and a default review date). Audited: an intention per
+     * marker; the host calls action_outcome() with *record_out. */
     int (*gp2gp_import)(cse_plugin_handle *h, const cse_plugin_user *u, const char *xml,
                         size_t xml_len, char **record_out, char **review_json,
                         cse_plugin_error *err);
@@ -267,11 +273,9 @@ typedef struct cse_plugin_api {
                        const char *const *records_json, size_t n, int within_days,
                        char **due_json, cse_plugin_error *err);
 
-    /* Verifies the handle's audit journal: *report_json is
-     *   {"ok":true|false,"entries":N,"head_seq":N,"head_hash":HEX,
-     *    "torn_tail_bytes":N,"bad_seq":N?,"problem":TEXT?}
-     * Returns CSE_PLUGIN_OK, or CSE_PLUGIN_ERR_INTEGRITY naming the first bad
-     * sequence number in err->path ("seq N") and the report still set. */
+    /* ABI 1.0's verification, without a user: since 1.1 it is refused with
+     * CSE_PLUGIN_ERR_AUTH (verifying needs an authorised user); use
+     * audit_verify(). */
     int (*journal_verify)(cse_plugin_handle *h, char **report_json,
                           cse_plugin_error *err);
 
@@ -294,6 +298,43 @@ typedef struct cse_plugin_api {
                             const char *xml, size_t xml_len,
                             const cse_plugin_import_options *opt, char **record_out,
                             char **review_json, cse_plugin_error *err);
+
+    /* Tells the module whether the host kept the result of a marker action,
+     * an export or an import: result is the string that hook handed out
+     * (record_out, xml_out, or import's record_out), unchanged; happened is
+     * non-zero when the host saved or wrote it, 0 when it did not (a refused
+     * import, a failed write). The journal gets a "done" or "failed" entry
+     * for that action. A result the journal holds no pending intention for
+     * (an export or import without markers) changes nothing and succeeds. */
+    int (*action_outcome)(cse_plugin_handle *h, const cse_plugin_user *u,
+                          const char *result, int happened, cse_plugin_error *err);
+
+    /* Verifies the audit journal, reading only. expect may be NULL or an
+     * anchor "SEQ:MAC" from an earlier report, which the journal must still
+     * contain (this finds a rollback to an older copy). *report_json is
+     *   {"ok":true|false,"entries":N,"head_seq":N,"head_mac":HEX,
+     *    "anchor":"SEQ:MAC"?,"torn_tail_bytes":N,"unacknowledged_entry":B,
+     *    "unconfirmed":[{"seq","action","entries"}...],"unconfirmed_count":N,
+     *    "recoveries":[{"seq","time","user","role","detail"}...],
+     *    "repairs":[...],"bad_seq":N?,"problem":TEXT?}
+     * "anchor" (when ok) is the last entry's seq and MAC, to keep elsewhere;
+     * "unconfirmed" lists intentions without an outcome (the host stopped
+     * before it said); "recoveries" lists every audit_recover() ever made,
+     * with what it found. Returns CSE_PLUGIN_OK, or CSE_PLUGIN_ERR_INTEGRITY
+     * naming the first bad sequence number in err->path ("seq N") with the
+     * report still set. Needs an authorised user. */
+    int (*audit_verify)(cse_plugin_handle *h, const cse_plugin_user *u,
+                        const char *expect, char **report_json, cse_plugin_error *err);
+
+    /* Recovers a journal that does not verify, as the named user: the
+     * damaged journal and head are kept beside it under
+     * "csemarker-audit.damaged-TIME-N.*", the entries that verify are kept,
+     * and an "audit-recover" entry records what was found (problem, first
+     * bad seq, the digest of the damaged journal, the archive name).
+     * *report_json is the new audit_verify() report plus "recovered".
+     * CSE_PLUGIN_ERR_STATE when the journal verifies. */
+    int (*audit_recover)(cse_plugin_handle *h, const cse_plugin_user *u,
+                         char **report_json, cse_plugin_error *err);
 } cse_plugin_api;
 
 /* The entry point: returns the table when abi_version's major equals the
