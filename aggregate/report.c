@@ -115,9 +115,16 @@ static int row_cmp(const void *a, const void *b)
     return strcmp(x->practice, y->practice);
 }
 
-static int in_set(unsigned char (*set)[CSE__PSEUDO_LEN], size_t n, const unsigned char *p)
+/* The transfer counts of a cell: only ever the ICS-wide linked counts
+ * (link.c), so the same cell has the same value in every report. */
+static const cse__tcell *linked_counts(const cse_partial *p, const cse__cell *c)
 {
-    return n > 0 && bsearch(p, set, n, CSE__PSEUDO_LEN, cse__pseudo_cmp) != NULL;
+    for (size_t i = 0; i < p->nt; i++)
+        if (strcmp(p->tcells[i].practice, c->practice) == 0 &&
+            cse_time_compare(&p->tcells[i].start, &c->start) == 0 &&
+            cse_time_compare(&p->tcells[i].end, &c->end) == 0)
+            return &p->tcells[i];
+    return NULL;
 }
 
 cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
@@ -126,8 +133,7 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
     unsigned thr = opt && opt->threshold ? opt->threshold : CSE_SDC_THRESHOLD_DEFAULT;
     unsigned base = opt && opt->base ? opt->base : CSE_SDC_BASE_DEFAULT;
     int sdc = !(opt && opt->no_disclosure_control);
-    unsigned char(*left)[CSE__PSEUDO_LEN] = NULL;
-    size_t n_left = 0, n = 0, cap;
+    size_t n = 0, cap;
     cse_report_row *rows = NULL;
     cse_code rc = CSE_OK;
 
@@ -135,21 +141,6 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "", "no partial");
     *rows_out = NULL;
     *n_out = 0;
-    /* Everyone who left any practice with an active marker. */
-    for (size_t i = 0; i < p->n; i++)
-        n_left += p->cells[i].n_left;
-    if (n_left > 0) {
-        size_t k = 0;
-        if ((left = malloc(n_left * CSE__PSEUDO_LEN)) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < p->n; i++) {
-            if (p->cells[i].n_left == 0)
-                continue;
-            memcpy(left[k], p->cells[i].left, p->cells[i].n_left * CSE__PSEUDO_LEN);
-            k += p->cells[i].n_left;
-        }
-        n_left = cse__pseudo_sort_unique(left, n_left);
-    }
     cap = p->n * CSE_MEASURE_COUNT * 2 + 1;
     if ((rows = calloc(cap, sizeof(*rows))) == NULL)
         goto nomem;
@@ -158,13 +149,10 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
         for (size_t m = 0; m < CSE_MEASURE_COUNT; m++) {
             cse_report_row *r = &rows[n++];
             uint64_t num = 0, den = 0;
+            const cse__tcell *t = NULL;
             if (m == 5) {
-                for (size_t k = 0; k < c->n_arr_with; k++)
-                    if (in_set(left, n_left, c->arr_with[k]))
-                        num++, den++;
-                for (size_t k = 0; k < c->n_arr_without; k++)
-                    if (in_set(left, n_left, c->arr_without[k]))
-                        den++;
+                if ((t = linked_counts(p, c)) != NULL)
+                    num = t->num, den = t->den;
             } else {
                 raw_counts(c, m, &num, &den);
             }
@@ -172,7 +160,12 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
             memcpy(r->practice, c->practice, sizeof(r->practice));
             r->start = c->start;
             r->end = c->end;
-            if (!sdc) {
+            if (m == 5 && t == NULL) {
+                /* Not measured: no ICS-wide linkage for this cell. Linking
+                 * only the partials at hand would give the cell a value that
+                 * depends on which practices were merged. */
+                r->numerator = r->denominator = CSE_REPORT_NOT_MEASURED;
+            } else if (!sdc) {
                 r->numerator = (int64_t)num;
                 r->denominator = (int64_t)den;
             } else {
@@ -199,13 +192,20 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
             *t = rows[i];
             strcpy(t->practice, "ALL");
             t->numerator = t->denominator = 0;
+            for (size_t k = i; k < ncells && rows[k].measure == rows[i].measure &&
+                               cse_time_compare(&rows[k].start, &rows[i].start) == 0 &&
+                               cse_time_compare(&rows[k].end, &rows[i].end) == 0;
+                 k++)
+                if (rows[k].denominator == CSE_REPORT_NOT_MEASURED)
+                    t->numerator = t->denominator = CSE_REPORT_NOT_MEASURED;
             for (; j < ncells && rows[j].measure == rows[i].measure &&
                    cse_time_compare(&rows[j].start, &rows[i].start) == 0 &&
                    cse_time_compare(&rows[j].end, &rows[i].end) == 0;
                  j++) {
                 /* A row counts in the totals only when both its counts are
                  * published, so the total ratio compares like with like. */
-                if (rows[j].numerator < 0 || rows[j].denominator < 0)
+                if (rows[j].numerator < 0 || rows[j].denominator < 0 ||
+                    t->denominator == CSE_REPORT_NOT_MEASURED)
                     continue;
                 t->numerator += rows[j].numerator;
                 t->denominator += rows[j].denominator;
@@ -226,7 +226,6 @@ nomem:
     rc = cse__error_set(err, CSE_ERR_NOMEM, 0, "", "", "out of memory");
 out:
     free(rows);
-    free(left);
     return rc;
 }
 
@@ -234,7 +233,9 @@ out:
 
 static void put_count(FILE *out, int64_t v)
 {
-    if (v < 0)
+    if (v == CSE_REPORT_NOT_MEASURED)
+        fputs("[NOT MEASURED]", out);
+    else if (v < 0)
         fputs("[REDACTED]", out);
     else
         fprintf(out, "%lld", (long long)v);
@@ -261,6 +262,10 @@ static cse_code write_csv(const cse_report_row *rows, size_t n, int sdc, FILE *o
     }
     return ferror(out) ? CSE_ERR_IO : CSE_OK;
 }
+
+static const char not_measured_why[] =
+    "not measured: no ICS-wide linked partial (cse-report link) for this practice and "
+    "period; transfers are linked once over every practice of the ICS";
 
 static json_t *jcount(int64_t v)
 {
@@ -299,10 +304,12 @@ static cse_code write_json(const cse_report_row *rows, size_t n,
             "interval_start", cse_time_format_fhir_date(&r->start, a, sizeof(a)),
             "interval_end", cse_time_format_fhir_date(&r->end, b, sizeof(b)), "practice",
             r->practice, "numerator", jcount(r->numerator), "numerator_redacted",
-            r->numerator < 0, "denominator", jcount(r->denominator),
-            "denominator_redacted", r->denominator < 0, "ratio",
+            r->numerator == -1, "denominator", jcount(r->denominator),
+            "denominator_redacted", r->denominator == -1, "ratio",
             r->ratio >= 0 ? json_real((double)(long long)(r->ratio * 1e6 + 0.5) / 1e6)
                           : json_null());
+        if (o != NULL && r->denominator == CSE_REPORT_NOT_MEASURED)
+            json_object_set_new(o, "not_measured", json_string(not_measured_why));
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(root);
             return CSE_ERR_NOMEM;
@@ -334,7 +341,8 @@ static json_t *population(const char *code, const char *display, int64_t v)
             pop, "_count",
             json_pack("{s:[{s:s, s:s}]}", "extension", "url",
                       "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
-                      "valueCode", "masked"));
+                      "valueCode",
+                      v == CSE_REPORT_NOT_MEASURED ? "not-performed" : "masked"));
     return pop;
 }
 

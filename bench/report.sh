@@ -12,8 +12,9 @@
 #
 # By hand, over about a million patients (about 700 MB of NDJSON):
 #   cse-report synth --seed 1 --practices 1 --patients 1000000 -o /tmp/ics
+#   cse-report keygen signing --practice "$(cat /tmp/ics/practices.txt)" -o /tmp/sign.pem
 #   time cse-report extract --practice "$(cat /tmp/ics/practices.txt)" \
-#       --period 2025-Q4 -o /dev/null /tmp/ics/*/
+#       --period 2025-Q4 --signing-key /tmp/sign.pem -o /dev/null /tmp/ics/*/
 if [ $quick = 1 ]; then ics_sizes="10000 50000"; else ics_sizes="10000 100000 1000000"; fi
 # The jq pipeline streams (no slurping, no growing objects): ids of
 # registered children, ids of patients with an active marker Flag, joined.
@@ -30,16 +31,19 @@ jq -r 'select(.resourceType == "Flag" and .status == "active" and
     "$d/Flag.ndjson" "$d/Observation.ndjson" "$d/Condition.ndjson" | LC_ALL=C sort -u > "$d.marked"
 printf '%s\t%s\n' "$(wc -l < "$d.children")" "$(LC_ALL=C comm -12 "$d.children" "$d.marked" | wc -l)"
 SH
+# A partial is signed (once, at the end): the practice's signing key.
+rm -f "$work/sign.pem" "$work/sign.pem.pub"
 for n in $ics_sizes; do
     rm -rf "$work/ics"
     "$report" synth --seed "$seed" --practices 1 --patients "$n" -o "$work/ics" >/dev/null
     ods=$(cat "$work/ics/practices.txt")
+    [ -f "$work/sign.pem" ] || "$report" keygen signing --practice "$ods" -o "$work/sign.pem" >/dev/null
     pdir=$work/ics/$ods
     insize=$(cat "$pdir"/*.ndjson | wc -c | awk '{printf "%.1f", $1 / 1048576}')
     measure_pair sh "$work/coverage.sh" "$pdir" -- \
         "$report" extract --quiet --practice "$ods" --period 2025-Q4 \
-        -o "$work/partial.json" "$pdir/Patient.ndjson" "$pdir/Flag.ndjson" \
+        --signing-key "$work/sign.pem" -o "$work/partial.json" "$pdir/Patient.ndjson" "$pdir/Flag.ndjson" \
         "$pdir/Observation.ndjson" "$pdir/Condition.ndjson"
     row "report extract" "ics-$n" "$insize" "$MED_S" "$MED_KB" "jq coverage" "$REF_S" "$REF_KB" 10 0
 done
-rm -rf "$work/ics" "$work/partial.json" "$work/coverage.sh"
+rm -rf "$work/ics" "$work/partial.json" "$work/coverage.sh" "$work/sign.pem" "$work/sign.pem.pub"

@@ -144,8 +144,18 @@ START_TEST(test_report_sdc_no_small_count_is_revealed)
         for (size_t i = 0; i < practices; i++)
             for (int q = 0; q < 2; q++) {
                 cse__cell c;
+                cse__tcell t;
                 random_cell(&c, (int)i, q);
+                /* The ICS-wide linked transfer counts of the cell. */
+                memset(&t, 0, sizeof(t));
+                memcpy(t.practice, c.practice, sizeof(t.practice));
+                t.start = c.start;
+                t.end = c.end;
+                t.den = rnd(3) == 0 ? rnd(30) : rnd(10);
+                t.num = t.den ? rnd(t.den + 1) : 0;
+                t.member = -1;
                 ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+                ck_assert_int_eq(cse__partial_add_tcell(p, &t, NULL), CSE_OK);
             }
         ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
         ck_assert_uint_eq(n, practices * 2 * CSE_MEASURE_COUNT + 2 * CSE_MEASURE_COUNT);

@@ -3,14 +3,17 @@
 # SVG charts (bars and deciles) present in the rendered DOM.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
 "$rep" synth --seed 11 --practices 6 --patients 800 -o "$scratch/ics" || fail "synth failed"
+report_keys "$scratch/k" 800 $(cat "$scratch/ics/practices.txt")
 for ods in $(cat "$scratch/ics/practices.txt"); do
     for q in 1 2 3; do
-        "$rep" extract --practice "$ods" --period "2025-Q$q" --key "$scratch/ics/key" \
+        "$rep" extract --practice "$ods" --period "2025-Q$q" $(xkeys "$ods") \
             -o "$scratch/$ods-$q.json" "$scratch/ics/$ods" || fail "extract failed"
     done
 done
-"$rep" merge "$scratch"/Y*.json --format html -o "$scratch/report.html" || fail "merge failed"
+link_all "$scratch/linked.json" "$scratch"/Y*.json
+"$rep" merge $trust "$scratch"/Y*.json "$scratch/linked.json" --format html -o "$scratch/report.html" || fail "merge failed"
 html="$scratch/report.html"
 # No external requests: nothing is loaded from anywhere.
 grep -Eiq '<script[^>]+src=|<link[^>]+href=|<img|@import|url\(|https?://[^"]*\.(js|css|woff)' "$html" &&
