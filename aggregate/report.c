@@ -7,7 +7,9 @@
  * denominator and it (the "complement": e.g. markers without NOPAT) is
  * 1..threshold, either exactly or as published, so no subtraction of related
  * cells recovers a small count. A denominator shared by several measures is
- * protected identically everywhere. Totals are sums of the published cells
+ * protected identically everywhere. The transfer measure comes only from the
+ * ICS-wide linked counts (link.c), never from a join of the partials at hand,
+ * so a cell is the same in every report. Totals are sums of the published cells
  * of the rows whose numerator and denominator are both published, so they
  * reveal nothing a cell does not, their ratio compares like with like, and
  * every total and total difference is 0 or above the threshold. */

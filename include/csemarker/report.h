@@ -1,11 +1,13 @@
 /* csemarker: the ICS coverage report (DESIGN.md section 7).
  *
  * A practice runs an extract over its own records and writes a partial:
- * counts per measure for that practice and period, plus (with a key) keyed
- * pseudonyms of children who left or arrived with a marker, for transfer
- * linkage. The ICS merges partials (associative and commutative) and writes
- * the report with disclosure control. No partial or report ever contains an
- * NHS number, name, date of birth, address or free text from a record. */
+ * counts per measure for that practice and period, signed by the practice,
+ * plus (with a key) keyed pseudonyms of children who left or arrived with a
+ * marker, sealed to the ICS linkage key. The ICS links transfers once over
+ * every practice of its registry into counts, merges partials (associative
+ * and commutative) and writes the report with disclosure control. No partial or report
+ * ever contains an NHS number, name, date of birth, address or free text from a record.
+ */
 #ifndef CSEMARKER_REPORT_H
 #define CSEMARKER_REPORT_H
 
