@@ -152,6 +152,18 @@ cse_code cse_partial_link(const cse_partial *p, const cse_registry *r,
             c->sealed = NULL;
             if (rc != CSE_OK)
                 goto out;
+            {
+                const cse__reg_practice *rp = cse__registry_find(r, c->practice);
+                if (rp != NULL && (c->n_left > rp->population ||
+                                   c->n_arr_with + c->n_arr_without > rp->population)) {
+                    rc = cse__error_set(
+                        err, CSE_ERR_STRUCTURE, 0, src_of(p, c->member), "pseudonyms",
+                        "implausible pseudonym lists of %s: more children "
+                        "than its registered population (%lu)",
+                        c->practice, rp->population);
+                    goto out;
+                }
+            }
             n_left += c->n_left;
         }
         free(left);

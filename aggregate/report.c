@@ -119,14 +119,27 @@ static int row_cmp(const void *a, const void *b)
 
 /* The transfer counts of a cell: only ever the ICS-wide linked counts
  * (link.c), so the same cell has the same value in every report. */
+static int tcell_cmp(const void *a, const void *b)
+{
+    const cse__tcell *x = a, *y = b;
+    int c = strcmp(x->practice, y->practice);
+
+    if (c == 0)
+        c = cse_time_compare(&x->start, &y->start);
+    return c ? c : cse_time_compare(&x->end, &y->end);
+}
+
 static const cse__tcell *linked_counts(const cse_partial *p, const cse__cell *c)
 {
-    for (size_t i = 0; i < p->nt; i++)
-        if (strcmp(p->tcells[i].practice, c->practice) == 0 &&
-            cse_time_compare(&p->tcells[i].start, &c->start) == 0 &&
-            cse_time_compare(&p->tcells[i].end, &c->end) == 0)
-            return &p->tcells[i];
-    return NULL;
+    cse__tcell key;
+
+    if (p->nt == 0)
+        return NULL;
+    memcpy(key.practice, c->practice, sizeof(key.practice));
+    key.start = c->start;
+    key.end = c->end;
+    /* tcells are kept sorted by practice and period (partial.c). */
+    return bsearch(&key, p->tcells, p->nt, sizeof(*p->tcells), tcell_cmp);
 }
 
 cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
