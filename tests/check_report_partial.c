@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <check.h>
 
@@ -337,6 +338,93 @@ START_TEST(test_report_partial_merge_order_and_grouping_do_not_matter)
 }
 END_TEST
 
+START_TEST(test_report_partial_keys_and_registry)
+{
+    char dir[] = "/tmp/cse-keys.XXXXXX", path[128], pub[140], id1[CSE_KEY_ID_LEN + 1],
+         id2[CSE_KEY_ID_LEN + 1];
+    cse_report_key *k;
+    cse_registry *r;
+    struct stat st;
+    cse_error err;
+    FILE *fp;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s.pem", dir);
+    snprintf(pub, sizeof(pub), "%s/s.pem.pub", dir);
+    /* A signing key needs its owner; made mode 0600 with its .pub. */
+    ck_assert_int_eq(cse_keygen(CSE_KEY_SIGNING, path, NULL, 0, NULL, NULL),
+                     CSE_ERR_INVALID_ARG);
+    ck_assert_int_eq(cse_keygen(CSE_KEY_SIGNING, path, "Y00001", 0, id1, NULL), CSE_OK);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    k = cse_report_key_load_private(path, CSE_KEY_SIGNING, NULL);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(cse_report_key_id(k), id1);
+    cse_report_key_free(k);
+    k = cse_report_key_load_public(pub, CSE_KEY_SIGNING, NULL);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(cse_report_key_id(k), id1);
+    cse_report_key_free(k);
+    /* The wrong kind is named. */
+    cse_error_clear(&err);
+    ck_assert_ptr_null(cse_report_key_load_private(path, CSE_KEY_LINKAGE, &err));
+    ck_assert_int_eq(err.code, CSE_ERR_STRUCTURE);
+    ck_assert_ptr_nonnull(strstr(err.message, "not the ICS linkage key"));
+    /* Never overwritten; rotation keeps the old key and changes the id. */
+    ck_assert_int_eq(cse_keygen(CSE_KEY_SIGNING, path, "Y00001", 0, NULL, NULL),
+                     CSE_ERR_IO);
+    ck_assert_int_eq(cse_keygen(CSE_KEY_SIGNING, path, "Y00001", 1, id2, NULL), CSE_OK);
+    ck_assert_str_ne(id1, id2);
+    snprintf(pub, sizeof(pub), "%s/s.pem.old", dir);
+    k = cse_report_key_load_private(pub, CSE_KEY_SIGNING, NULL);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(cse_report_key_id(k), id1);
+    cse_report_key_free(k);
+    /* Group-readable: refused. */
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    cse_error_clear(&err);
+    ck_assert_ptr_null(cse_report_key_load_private(path, CSE_KEY_SIGNING, &err));
+    ck_assert_int_eq(err.code, CSE_ERR_PERMISSION);
+    /* A registry line that is not one: refused with its line. */
+    snprintf(path, sizeof(path), "%s/registry", dir);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("ics QICS1\npractice Y00001 100\npractice Y00002 lots\n", fp);
+    fclose(fp);
+    cse_error_clear(&err);
+    ck_assert_ptr_null(cse_registry_load(path, testkeys()->keys, &err));
+    ck_assert_int_eq(err.line, 3);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("# no ICS line\npractice Y00001 100\n", fp);
+    fclose(fp);
+    cse_error_clear(&err);
+    ck_assert_ptr_null(cse_registry_load(path, testkeys()->keys, &err));
+    ck_assert_ptr_nonnull(strstr(err.message, "does not name the ICS"));
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("ics QICS1\npractice Y00001 100\npractice Y00002 200\n", fp);
+    fclose(fp);
+    r = cse_registry_load(path, testkeys()->keys, NULL);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(cse_registry_practice_count(r), 2);
+    cse_registry_free(r);
+    /* Pseudonym key ids name a key without revealing it, and differ by key. */
+    {
+        static const unsigned char a[32] = {1}, b[32] = {2};
+        cse_key_id(a, id1);
+        cse_key_id(b, id2);
+        ck_assert_uint_eq(strlen(id1), CSE_KEY_ID_LEN);
+        ck_assert_str_ne(id1, id2);
+    }
+    {
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+}
+END_TEST
+
 Suite *make_report_partial_suite(void)
 {
     Suite *s = suite_create("report_partial");
@@ -347,6 +435,7 @@ Suite *make_report_partial_suite(void)
     tcase_add_test(tc, test_report_partial_other_version_is_refused);
     tcase_add_test(tc, test_report_partial_same_cell_twice_is_refused);
     tcase_add_test(tc, test_report_partial_merge_order_and_grouping_do_not_matter);
+    tcase_add_test(tc, test_report_partial_keys_and_registry);
     suite_add_tcase(s, tc);
     return s;
 }
