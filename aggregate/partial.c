@@ -646,8 +646,8 @@ cse_code cse_partial_write(const cse_partial *p, FILE *out, cse_error *err)
     if (p == NULL || out == NULL)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
                               "no partial or output");
-    for (size_t i = 0; i < p->n; i++)
-        if (p->cells[i].member < 0)
+    for (size_t i = 0; i < p->n + p->nt; i++)
+        if ((i < p->n ? p->cells[i].member : p->tcells[i - p->n].member) < 0)
             return cse__error_set(err, CSE_ERR_STATE, 0, "", "",
                                   "a partial built in memory is unsigned: it cannot be "
                                   "written (extract signs the partials it writes)");

@@ -114,6 +114,29 @@ START_TEST(test_report_partial_round_trip)
     ck_assert_uint_eq(q->cells[0].c[CSE__ACTIVE_MARKERS], 42);
     /* Pseudonyms travel sealed: closed until the linkage key opens them. */
     ck_assert_uint_eq(q->cells[0].n_left, 0);
+    /* Another linkage key (say, a practice's own) does not open them. */
+    {
+        char other[128];
+        cse_report_key *ok;
+        cse_error err;
+        snprintf(other, sizeof(other), "%s/other-link.pem", testkeys()->dir);
+        ck_assert_int_eq(cse_keygen(CSE_KEY_LINKAGE, other, NULL, 1, NULL, NULL), CSE_OK);
+        ok = cse_report_key_load_private(other, CSE_KEY_LINKAGE, NULL);
+        ck_assert_ptr_nonnull(ok);
+        cse_error_clear(&err);
+        ck_assert_int_eq(cse__cell_open(&q->cells[0], ok, "a", &err), CSE_ERR_INTEGRITY);
+        ck_assert_ptr_nonnull(strstr(err.message, "do not open with this linkage key"));
+        ck_assert_uint_eq(q->cells[0].n_left, 0);
+        cse_report_key_free(ok);
+    }
+    /* Nor does the right key once the seal is bound to another cell. */
+    {
+        cse__cell moved = q->cells[0];
+        moved.left = moved.arr_with = moved.arr_without = NULL;
+        strcpy(moved.practice, "Y00002");
+        ck_assert_int_eq(cse__cell_open(&moved, testkeys()->link_priv, "a", NULL),
+                         CSE_ERR_INTEGRITY);
+    }
     ck_assert_int_eq(cse__cell_open(&q->cells[0], testkeys()->link_priv, "a", NULL),
                      CSE_OK);
     ck_assert_uint_eq(q->cells[0].n_left, 2);
