@@ -116,7 +116,7 @@ START_TEST(test_report_partial_round_trip)
     ck_assert_uint_eq(q->cells[0].n_left, 0);
     /* Another linkage key (say, a practice's own) does not open them. */
     {
-        char other[128];
+        char other[512];
         cse_report_key *ok;
         cse_error err;
         snprintf(other, sizeof(other), "%s/other-link.pem", testkeys()->dir);

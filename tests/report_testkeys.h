@@ -31,14 +31,36 @@ static void testkeys_cat(FILE *out, const char *path)
     fclose(in);
 }
 
+static struct testkeys testkeys_made;
+
+/* Removes the folder and frees the keys at exit. */
+static void testkeys_cleanup(void)
+{
+    struct testkeys *k = &testkeys_made;
+    char cmd[512];
+
+    cse_report_key_free(k->sign);
+    cse_report_key_free(k->sign9);
+    cse_report_key_free(k->ics);
+    cse_report_key_free(k->link_pub);
+    cse_report_key_free(k->link_priv);
+    cse_registry_free(k->reg);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k->dir);
+    if (k->dir[0] != '\0' && system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", k->dir);
+    memset(k, 0, sizeof(*k));
+}
+
 static const struct testkeys *testkeys(void)
 {
-    static struct testkeys k;
-    char p[160];
+    struct testkeys *kp = &testkeys_made;
+    char p[512];
     FILE *fp;
+#define k (*kp)
 
     if (k.reg != NULL)
         return &k;
+    atexit(testkeys_cleanup);
     strcpy(k.dir, "/tmp/cse-testkeys.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(k.dir));
 #define KEY(kind, name, owner)                                                           \
@@ -80,6 +102,7 @@ static const struct testkeys *testkeys(void)
     k.reg = cse_registry_load(k.registry, k.keys, NULL);
     ck_assert_ptr_nonnull(k.reg);
     return &k;
+#undef k
 }
 
 #endif
