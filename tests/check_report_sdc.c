@@ -21,7 +21,7 @@ static cse_registry *registry_of(size_t n)
     FILE *fp;
     cse_registry *r;
 
-    snprintf(path, sizeof(path), "%s/registry-sdc", testkeys()->dir);
+    snprintf(path, sizeof(path), "%.63s/registry-sdc", testkeys()->dir);
     fp = fopen(path, "w");
     ck_assert_ptr_nonnull(fp);
     fputs("ics QICS1\n", fp);

@@ -45,7 +45,7 @@ static void testkeys_cleanup(void)
     cse_report_key_free(k->link_pub);
     cse_report_key_free(k->link_priv);
     cse_registry_free(k->reg);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k->dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%.63s'", k->dir);
     if (k->dir[0] != '\0' && system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", k->dir);
     memset(k, 0, sizeof(*k));
@@ -64,7 +64,7 @@ static const struct testkeys *testkeys(void)
     strcpy(k.dir, "/tmp/cse-testkeys.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(k.dir));
 #define KEY(kind, name, owner)                                                           \
-    snprintf(p, sizeof(p), "%s/%s", k.dir, name);                                        \
+    snprintf(p, sizeof(p), "%.63s/%s", k.dir, name);                                     \
     ck_assert_int_eq(cse_keygen(kind, p, owner, 0, NULL, NULL), CSE_OK)
     KEY(CSE_KEY_SIGNING, "Y00001.pem", "Y00001");
     k.sign = cse_report_key_load_private(p, CSE_KEY_SIGNING, NULL);
@@ -82,8 +82,8 @@ static const struct testkeys *testkeys(void)
     ck_assert_ptr_nonnull(k.ics);
     ck_assert_ptr_nonnull(k.link_priv);
     ck_assert_ptr_nonnull(k.link_pub);
-    snprintf(k.registry, sizeof(k.registry), "%s/registry", k.dir);
-    snprintf(k.keys, sizeof(k.keys), "%s/keys", k.dir);
+    snprintf(k.registry, sizeof(k.registry), "%.63s/registry", k.dir);
+    snprintf(k.keys, sizeof(k.keys), "%.63s/keys", k.dir);
     fp = fopen(k.registry, "w");
     ck_assert_ptr_nonnull(fp);
     fputs("# test ICS\nics QICS1\npractice Y00001 1000\npractice Y00002 1000\n"
@@ -92,11 +92,11 @@ static const struct testkeys *testkeys(void)
     fclose(fp);
     fp = fopen(k.keys, "w");
     ck_assert_ptr_nonnull(fp);
-    snprintf(p, sizeof(p), "%s/Y00001.pem.pub", k.dir);
+    snprintf(p, sizeof(p), "%.63s/Y00001.pem.pub", k.dir);
     testkeys_cat(fp, p);
-    snprintf(p, sizeof(p), "%s/Y09999.pem.pub", k.dir);
+    snprintf(p, sizeof(p), "%.63s/Y09999.pem.pub", k.dir);
     testkeys_cat(fp, p);
-    snprintf(p, sizeof(p), "%s/ics.pem.pub", k.dir);
+    snprintf(p, sizeof(p), "%.63s/ics.pem.pub", k.dir);
     testkeys_cat(fp, p);
     fclose(fp);
     k.reg = cse_registry_load(k.registry, k.keys, NULL);
