@@ -11,7 +11,10 @@
 # partials merged: here, a registry naming only the practices merged), the
 # same solver recovers cells (sender->receiver arrival counts, over the
 # quarter): the test checks that too, so the solver is known to find what is
-# there.
+# there. Totals (practice ALL, with the practices they cover) are read too:
+# a total is published only for a merge of every practice of the registry,
+# so it is one fixed figure; publishing the protected total of every merge
+# instead lets the same solver pin cells (checked too).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
 . "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
@@ -96,6 +99,51 @@ grep -q "not measured" "$scratch/nolink.err" || fail "merge does not say why tra
 python3 "$attack" --linkage fixed --expect none "$F" > "$scratch/fixed.out" ||
     { cat "$scratch/fixed.out" >&2; fail "cells recovered from the published merges"; }
 cat "$scratch/fixed.out"
+grep -q '^report_attack: 18 totals published, 4140 not published$' "$scratch/fixed.out" ||
+    fail "expected the totals of the full merge only (18) to be published"
+
+# Bypassing the totals rule: every merge publishes its totals, protected from
+# its true counts (the rule of the report before the registry check: the
+# unprotected total of each merge, protected exactly as merge protects a
+# total, spliced into its CSV). The same solver then pins cells: the rule is
+# what keeps them.
+X="$scratch/subtotals"
+mkdir -p "$X"
+n=0
+while read -r s; do
+    n=$((n + 1))
+    cp "$F/$n.set" "$X/$n.set"
+    # shellcheck disable=SC2046,SC2086
+    "$rep" merge $trust --format csv --no-disclosure-control -o "$X/$n.raw" $(partials $s) \
+        "$scratch/linked.json" 2> /dev/null || fail "unprotected merge $n failed"
+done < "$scratch/subsets"
+cp "$F/truth.csv" "$X/truth.csv"
+python3 - "$top_srcdir/tests" "$F" "$X" <<'PY' || fail "splicing the subset totals failed"
+import csv, os, sys
+sys.path.insert(0, sys.argv[1])
+from report_attack import publish
+F, X = sys.argv[2:]
+for name in os.listdir(X):
+    if not name.endswith(".raw"):
+        continue
+    pid = name[:-4]
+    raw = {(r["measure"], r["interval_start"], r["interval_end"]): (int(r["numerator"]), int(r["denominator"]))
+           for r in csv.DictReader(open(os.path.join(X, name))) if r["practice"] == "ALL"}
+    rows = list(csv.DictReader(open(os.path.join(F, pid + ".csv"))))
+    with open(os.path.join(X, pid + ".csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            if r["practice"] == "ALL":
+                N, D = publish(*raw[(r["measure"], r["interval_start"], r["interval_end"])])
+                r["numerator"] = "[REDACTED]" if N < 0 else str(N)
+                r["denominator"] = "[REDACTED]" if D < 0 else str(D)
+            w.writerow(r)
+PY
+python3 "$attack" --linkage fixed --expect some "$X" > "$scratch/subtotals.out" ||
+    { cat "$scratch/subtotals.out" >&2; fail "the solver found nothing even with subset totals published"; }
+echo "report_differencing: with subset totals published: $(tail -1 "$scratch/subtotals.out")"
+grep RECOVERED "$scratch/subtotals.out" | head -5
 
 # Bypassing the ICS-wide linkage: each merge (of two practices or more, over
 # the quarter) linked from its own partials.
