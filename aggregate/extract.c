@@ -72,6 +72,7 @@ struct cse_extract {
     cse_time start, end;
     unsigned char key[32];
     int has_key, quiet, finished;
+    const cse_report_key *signing, *linkage;
     struct patient *tab;
     size_t tab_cap, tab_n;
     unsigned char (*tags)[CSE__PSEUDO_LEN]; /* children's link tags */
@@ -193,10 +194,17 @@ cse_extract *cse_extract_new(const cse_extract_options *opt, cse_error *err)
                        "the key must be 32 bytes");
         return NULL;
     }
+    if (opt->linkage_key != NULL && opt->key == NULL) {
+        cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "key",
+                       "the linkage key seals pseudonyms: give the pseudonym key too");
+        return NULL;
+    }
     if ((x = calloc(1, sizeof(*x))) == NULL) {
         cse__error_set(err, CSE_ERR_NOMEM, 0, "", "", "out of memory");
         return NULL;
     }
+    x->signing = opt->signing_key;
+    x->linkage = opt->linkage_key;
     memcpy(x->ods, opt->practice_ods, n + 1);
     x->start = opt->period_start;
     x->end = opt->period_end;
@@ -1890,11 +1898,20 @@ cse_code cse_extract_write_partial(cse_extract *x, FILE *out, cse_error *err)
 {
     cse_partial *p = NULL;
     cse__cell copy;
+    char pkey_id[CSE__KEY_ID_LEN + 1] = "";
     cse_code rc;
 
     if (x == NULL || out == NULL)
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "",
                               "no extract or output");
+    if (x->signing == NULL)
+        return cse__error_set(
+            err, CSE_ERR_INVALID_ARG, 0, "", "signing_key",
+            "a partial is signed by its practice: no signing key given");
+    if (x->has_key && x->linkage == NULL)
+        return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, "", "linkage_key",
+                              "pseudonyms are sealed to the ICS linkage key: no linkage "
+                              "public key given");
     if (x->finished && x->cell.practice[0] == '\0')
         return cse__error_set(err, CSE_ERR_STATE, 0, "", "",
                               "the partial was already written");
@@ -1905,8 +1922,12 @@ cse_code cse_extract_write_partial(cse_extract *x, FILE *out, cse_error *err)
     /* The partial takes the cell; the extract keeps nothing afterwards. */
     copy = x->cell;
     memset(&x->cell, 0, sizeof(x->cell));
+    if (x->has_key)
+        cse_key_id(x->key, pkey_id);
+    copy.member = -1;
     if ((rc = cse__partial_add_cell(p, &copy, err)) == CSE_OK)
-        rc = cse_partial_write(p, out, err);
+        rc = cse__partial_write_signed(p, "practice", x->ods, x->signing, x->linkage,
+                                       pkey_id, out, err);
     cse_partial_free(p);
     return rc;
 }

@@ -33,7 +33,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cse-report fetch --fhir BASE_URL --group ID --client-id ID\n"
             "         --key PRIVATE_KEY.pem [--kid KID] [--ca FILE]\n"
-            "         --practice ODS --period START..END [--pseudonym-key FILE]\n"
+            "         --practice ODS --period START..END --signing-key FILE\n"
+            "         [--pseudonym-key FILE --linkage-key FILE.pub]\n"
             "         [--types LIST] [--max-retries N] [-o OUT]\n"
             "\n"
             "Exports Group/ID from the FHIR server with FHIR Bulk Data Access v2,\n"
@@ -109,7 +110,9 @@ int cmd_fetch(int argc, char **argv)
         O_PERIOD,
         O_PSEUDO,
         O_TYPES,
-        O_RETRIES
+        O_RETRIES,
+        O_SIGNING,
+        O_LINKAGE
     };
     static const struct option longopts[] = {
         {"fhir", required_argument, NULL, O_FHIR},
@@ -121,6 +124,8 @@ int cmd_fetch(int argc, char **argv)
         {"practice", required_argument, NULL, O_PRACTICE},
         {"period", required_argument, NULL, O_PERIOD},
         {"pseudonym-key", required_argument, NULL, O_PSEUDO},
+        {"signing-key", required_argument, NULL, O_SIGNING},
+        {"linkage-key", required_argument, NULL, O_LINKAGE},
         {"types", required_argument, NULL, O_TYPES},
         {"max-retries", required_argument, NULL, O_RETRIES},
         {"output", required_argument, NULL, 'o'},
@@ -133,7 +138,9 @@ int cmd_fetch(int argc, char **argv)
     cse_extract *x = NULL;
     cse_error err;
     struct sigaction sa, old_int, old_term;
-    const char *period = NULL, *pseudo = NULL, *out = NULL;
+    const char *period = NULL, *pseudo = NULL, *out = NULL, *signing = NULL,
+               *linkage = NULL;
+    cse_report_key *sk = NULL, *lk = NULL;
     unsigned char key[32];
     int c, rc = 2, have_key = 0, handlers = 0;
     cse_code code;
@@ -151,6 +158,8 @@ int cmd_fetch(int argc, char **argv)
         case O_PRACTICE: xo.practice_ods = optarg; break;
         case O_PERIOD: period = optarg; break;
         case O_PSEUDO: pseudo = optarg; break;
+        case O_SIGNING: signing = optarg; break;
+        case O_LINKAGE: linkage = optarg; break;
         case O_TYPES: fo.types = optarg; break;
         case O_RETRIES: {
             char *end;
@@ -168,11 +177,14 @@ int cmd_fetch(int argc, char **argv)
         }
     }
     if (optind != argc || !fo.fhir_base || !fo.group_id || !fo.client_id ||
-        !fo.key_path || !xo.practice_ods || !period) {
+        !fo.key_path || !xo.practice_ods || !period || !signing ||
+        (pseudo == NULL) != (linkage == NULL)) {
         fprintf(stderr, "%s: %s\n", PROG,
                 optind != argc ? "unexpected argument"
-                               : "--fhir, --group, --client-id, --key, --practice and "
-                                 "--period are required");
+                : (pseudo == NULL) != (linkage == NULL)
+                    ? "--pseudonym-key and --linkage-key go together"
+                    : "--fhir, --group, --client-id, --key, --practice, --period and "
+                      "--signing-key are required");
         usage(stderr);
         return 2;
     }
@@ -180,9 +192,19 @@ int cmd_fetch(int argc, char **argv)
         fail(&err);
         return 2;
     }
+    if ((sk = cse_report_key_load_private(signing, CSE_KEY_SIGNING, &err)) == NULL ||
+        (linkage != NULL &&
+         (lk = cse_report_key_load_public(linkage, CSE_KEY_LINKAGE, &err)) == NULL)) {
+        rc = fail(&err);
+        goto out;
+    }
+    xo.signing_key = sk;
+    xo.linkage_key = lk;
     if (pseudo != NULL) {
-        if (cse_key_load(pseudo, key, &err) != CSE_OK)
-            return fail(&err);
+        if (cse_key_load(pseudo, key, &err) != CSE_OK) {
+            rc = fail(&err);
+            goto out;
+        }
         have_key = 1;
         xo.key = key;
         xo.key_len = sizeof(key);
@@ -232,6 +254,8 @@ out:
         sigaction(SIGTERM, &old_term, NULL);
     }
     cse_extract_free(x);
+    cse_report_key_free(sk);
+    cse_report_key_free(lk);
     if (have_key)
         OPENSSL_cleanse(key, sizeof(key));
     return rc;

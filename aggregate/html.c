@@ -103,7 +103,11 @@ static void esc(FILE *out, const char *s)
 
 static void count_html(FILE *out, int64_t v)
 {
-    if (v < 0)
+    if (v == CSE_REPORT_NOT_MEASURED)
+        fputs("<span class=nm>not measured</span>", out);
+    else if (v == CSE_REPORT_NOT_PUBLISHED)
+        fputs("<span class=nm>not published</span>", out);
+    else if (v < 0)
         fputs("<span class=red>[REDACTED]</span>", out);
     else
         fprintf(out, "%lld", (long long)v);
@@ -400,10 +404,12 @@ static void ranked_chart(FILE *out, const struct page *pg, size_t m, size_t t, d
                 "<text class=axis x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                 lw - 6, y + row - 4, pg->odss[rk[k].i]);
         if (rk[k].st == UNPUBLISHED) {
-            fprintf(out,
-                    "<text class=\"na\" data-practice=\"%s\" x=\"%d\" y=\"%.1f\">not "
-                    "published</text>\n",
-                    pg->odss[rk[k].i], lw + 4, y + row - 4);
+            fprintf(
+                out,
+                "<text class=\"na\" data-practice=\"%s\" x=\"%d\" y=\"%.1f\">%s</text>\n",
+                pg->odss[rk[k].i], lw + 4, y + row - 4,
+                r != NULL && r->denominator == CSE_REPORT_NOT_MEASURED ? "not measured"
+                                                                       : "not published");
             continue;
         }
         w = pw * r->ratio / ymax;
@@ -505,6 +511,34 @@ static void trend_chart(FILE *out, const struct page *pg, size_t m, double ymax)
 }
 
 /* How many periods have at least one published practice rate. */
+/* The practice-periods of measure m that are not measured (the transfer
+ * measure without an ICS-wide linked partial). */
+static size_t cells_not_measured(const struct page *pg, size_t m)
+{
+    size_t k = 0;
+    for (size_t t = 0; t < pg->n_per; t++)
+        for (size_t i = 0; i < pg->n_ods; i++) {
+            const cse_report_row *r = row_at(pg, m, t, i);
+            k += r != NULL && r->denominator == CSE_REPORT_NOT_MEASURED;
+        }
+    return k;
+}
+
+/* Why the total r (of the period shown) has no published rate. */
+static const char *no_rate_why(const cse_report_row *r)
+{
+    if (r != NULL && r->denominator == CSE_REPORT_NOT_MEASURED)
+        return "this measure is not measured: there is no ICS-wide linked partial "
+               "(cse-report link) for this period, and transfers linked from only the "
+               "partials at hand would differ between reports";
+    if (r != NULL && r->denominator == CSE_REPORT_NOT_PUBLISHED)
+        return "no ICS total is published: the report does not cover every practice of "
+               "the ICS registry for this period, and a total of a chosen subset of "
+               "practices could be differenced with other reports to recover a redacted "
+               "cell";
+    return "the ICS total has no published rate (no denominator, or redacted counts)";
+}
+
 static size_t periods_with_rates(const struct page *pg, size_t m)
 {
     size_t k = 0;
@@ -532,7 +566,8 @@ static const char style[] =
     "th:first-child,td:first-child,td.l{text-align:left}"
     "tr.hl td{background:#fff9c4}tr.total td{font-weight:bold}"
     "tr.s0 td,tr.s1 td{background:#fde8e6}tr.s2 td,tr.s3 td{background:#fff4e5}"
-    ".red{color:#8a1538}.charts{display:flex;flex-wrap:wrap;gap:1em}"
+    ".red{color:#8a1538}.nm{color:#4c6272;font-style:italic}.charts{display:flex;flex-"
+    "wrap:wrap;gap:1em}"
     ".chart{max-width:100%;height:auto;background:#fff}"
     ".grid{stroke:#e8edee}.axis{font-size:10px;fill:#4c6272}"
     ".decile{fill:none;stroke:#005eb8;stroke-width:1;stroke-dasharray:4 3}"
@@ -589,7 +624,10 @@ static void consult_table(FILE *out, const struct page *pg, size_t m, size_t t, 
         if (r != NULL && r->ratio >= 0)
             fprintf(out, "%.1f%%", 100.0 * r->ratio);
         fputs("</td><td class=l>", out);
-        if (rk[k].st == UNPUBLISHED)
+        if (rk[k].st == UNPUBLISHED && r != NULL &&
+            r->denominator == CSE_REPORT_NOT_MEASURED)
+            fputs("not compared (not measured)", out);
+        else if (rk[k].st == UNPUBLISHED)
             fputs("not compared (no published rate)", out);
         else if (rk[k].st == WITHIN || p0 < 0)
             fputs("within the 95% limits", out);
@@ -697,7 +735,10 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                 "nearest %u, a numerator is also redacted when its difference from the "
                 "denominator would be 1 to %u, ratios use the published counts, and each "
                 "total is computed from every practice's true counts (those redacted "
-                "too) and then protected in the same way.</p>\n",
+                "too) and then protected in the same way; a total is published only when "
+                "the report covers every practice of the ICS registry for the period. "
+                "The transfer measure comes only from the ICS-wide linked counts; "
+                "without them it is shown as not measured.</p>\n",
                 thr, base, thr);
     fprintf(out,
             "<p>Whom to consult (Recommendation 46): for each measure, a funnel plot "
@@ -728,7 +769,15 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                 "<li><a href=\"#%s\">%s</a> (%s than the ICS): ", cse_measure_name(m),
                 titles[m], low_is_worse[m] ? "lower" : "higher");
         if (tot == NULL || tot->ratio < 0) {
-            fputs("no published ICS rate to compare with.</li>\n", out);
+            if (tot != NULL && tot->denominator == CSE_REPORT_NOT_MEASURED)
+                fputs("not measured (no ICS-wide linked partial for this period).</li>\n",
+                      out);
+            else if (tot != NULL && tot->denominator == CSE_REPORT_NOT_PUBLISHED)
+                fputs("no ICS total published (the report does not cover every practice "
+                      "of the registry).</li>\n",
+                      out);
+            else
+                fputs("no published ICS rate to compare with.</li>\n", out);
             continue;
         }
         for (size_t i = 0; i < pg.n_ods; i++) {
@@ -777,10 +826,9 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                 cse_time_format_fhir_date(&pg.per[last].start, a, sizeof(a)),
                 cse_time_format_fhir_date(&pg.per[last].end, b, sizeof(b)));
         if (p0 < 0 || n_pub == 0) {
-            fprintf(out, "<p class=\"note\">No funnel plot: %s in this period.</p>\n",
-                    p0 < 0 ? "the ICS total has no published rate (no denominator, or "
-                             "redacted counts)"
-                           : "no practice has a published rate");
+            fprintf(out, "<p class=\"note\">No funnel plot: %s.</p>\n",
+                    p0 < 0 ? no_rate_why(tot)
+                           : "no practice has a published rate in this period");
         } else {
             fputs("<figure>\n", out);
             funnel_chart(out, &pg, m, last, p0);
@@ -801,6 +849,10 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                 "a rate whose counts are redacted is not published.</figcaption>"
                 "</figure>\n",
                 out);
+        } else if (tot != NULL && tot->denominator == CSE_REPORT_NOT_MEASURED) {
+            fputs("<p class=\"note\">No practice is measured in this period, so there is "
+                  "nothing to rank.</p>\n",
+                  out);
         } else {
             fputs("<p class=\"note\">No practice has a published rate in this period "
                   "(counts of 1 to the threshold are redacted), so there is nothing to "
@@ -816,9 +868,15 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                 "partials of several periods to see one.</p>\n",
                 out);
         else if (periods_with_rates(&pg, m) == 0)
-            fputs("<p class=\"note\">No practice has a published rate in any period, so "
-                  "there is no trend to draw.</p>\n",
-                  out);
+            fputs(
+                cells_not_measured(&pg, m) > 0
+                    ? "<p class=\"note\">No practice is measured, or has a published "
+                      "rate, in any period (not measured: no ICS-wide linked partial), "
+                      "so "
+                      "there is no trend to draw.</p>\n"
+                    : "<p class=\"note\">No practice has a published rate in any period, "
+                      "so there is no trend to draw.</p>\n",
+                out);
         else {
             fputs("<figure>\n", out);
             trend_chart(out, &pg, m, ymax);
@@ -826,6 +884,12 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                   "solid, other deciles dashed, the ICS total in black; the highlighted "
                   "practice in red.</figcaption></figure>\n",
                   out);
+            if (cells_not_measured(&pg, m) > 0)
+                fprintf(out,
+                        "<p class=\"note\">%zu practice-period%s not measured (no "
+                        "ICS-wide linked partial) and left out of the trend.</p>\n",
+                        cells_not_measured(&pg, m),
+                        cells_not_measured(&pg, m) == 1 ? " is" : "s are");
         }
         fputs("<div class=\"scroll\"><table><thead><tr><th>Practice</th>", out);
         for (size_t t = 0; t < pg.n_per; t++)
@@ -848,7 +912,14 @@ cse_code cse__report_html(const cse_partial *p, const cse_report_options *opt,
                     count_html(out, r->denominator);
                     if (r->ratio >= 0)
                         fprintf(out, " (%.1f%%)", 100.0 * r->ratio);
-                    if (i == pg.n_ods)
+                    if (i == pg.n_ods && r->denominator == CSE_REPORT_NOT_PUBLISHED)
+                        fprintf(out,
+                                "<br><small>not published: covers %zu of the %zu "
+                                "practices of the registry</small>",
+                                r->practices,
+                                opt->registry ? cse_registry_practice_count(opt->registry)
+                                              : (size_t)0);
+                    else if (i == pg.n_ods)
                         fprintf(out, "<br><small>all %zu practice%s</small>",
                                 r->practices, r->practices == 1 ? "" : "s");
                 }

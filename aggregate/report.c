@@ -7,11 +7,17 @@
  * denominator and it (the "complement": e.g. markers without NOPAT) is
  * 1..threshold, either exactly or as published, so no subtraction of related
  * cells recovers a small count. A denominator shared by several measures is
- * protected identically everywhere. A total (practice "ALL") is computed
+ * protected identically everywhere. The transfer measure comes only from the
+ * ICS-wide linked counts (link.c), never from a join of the partials at hand,
+ * so a cell is the same in every report. A total (practice "ALL") is computed
  * from every practice's true counts and then protected like any cell, and
  * says how many practices it covers: a sum of the published cells would drop
- * exactly the practices with a redacted cell and bias the total. Only
- * protective options are accepted (cse_report_options_check). */
+ * exactly the practices with a redacted cell and bias the total. A total is
+ * published only when the report covers every practice of the ICS registry
+ * for the period, so it too is one fixed figure: the protected total of a
+ * chosen subset would be a new figure, and differencing such totals across
+ * subset reports could solve for a redacted cell. Only protective options are
+ * accepted (cse_report_options_check). */
 #include "config.h"
 
 #include <errno.h>
@@ -118,9 +124,29 @@ static int row_cmp(const void *a, const void *b)
     return strcmp(x->practice, y->practice);
 }
 
-static int in_set(unsigned char (*set)[CSE__PSEUDO_LEN], size_t n, const unsigned char *p)
+/* The transfer counts of a cell: only ever the ICS-wide linked counts
+ * (link.c), so the same cell has the same value in every report. */
+static int tcell_cmp(const void *a, const void *b)
 {
-    return n > 0 && bsearch(p, set, n, CSE__PSEUDO_LEN, cse__pseudo_cmp) != NULL;
+    const cse__tcell *x = a, *y = b;
+    int c = strcmp(x->practice, y->practice);
+
+    if (c == 0)
+        c = cse_time_compare(&x->start, &y->start);
+    return c ? c : cse_time_compare(&x->end, &y->end);
+}
+
+static const cse__tcell *linked_counts(const cse_partial *p, const cse__cell *c)
+{
+    cse__tcell key;
+
+    if (p->nt == 0)
+        return NULL;
+    memcpy(key.practice, c->practice, sizeof(key.practice));
+    key.start = c->start;
+    key.end = c->end;
+    /* tcells are kept sorted by practice and period (partial.c). */
+    return bsearch(&key, p->tcells, p->nt, sizeof(*p->tcells), tcell_cmp);
 }
 
 cse_code cse_report_options_check(const cse_report_options *opt, cse_error *err)
@@ -171,8 +197,7 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
     unsigned thr = opt && opt->threshold ? opt->threshold : CSE_SDC_THRESHOLD_DEFAULT;
     unsigned base = opt && opt->base ? opt->base : CSE_SDC_BASE_DEFAULT;
     int sdc = !(opt && opt->no_disclosure_control);
-    unsigned char(*left)[CSE__PSEUDO_LEN] = NULL;
-    size_t n_left = 0, n = 0, cap;
+    size_t n = 0, cap;
     cse_report_row *rows = NULL;
     cse_code rc = CSE_OK;
 
@@ -182,21 +207,6 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
     *n_out = 0;
     if ((rc = cse_report_options_check(opt, err)) != CSE_OK)
         return rc;
-    /* Everyone who left any practice with an active marker. */
-    for (size_t i = 0; i < p->n; i++)
-        n_left += p->cells[i].n_left;
-    if (n_left > 0) {
-        size_t k = 0;
-        if ((left = malloc(n_left * CSE__PSEUDO_LEN)) == NULL)
-            goto nomem;
-        for (size_t i = 0; i < p->n; i++) {
-            if (p->cells[i].n_left == 0)
-                continue;
-            memcpy(left[k], p->cells[i].left, p->cells[i].n_left * CSE__PSEUDO_LEN);
-            k += p->cells[i].n_left;
-        }
-        n_left = cse__pseudo_sort_unique(left, n_left);
-    }
     cap = p->n * CSE_MEASURE_COUNT * 2 + 1;
     if ((rows = calloc(cap, sizeof(*rows))) == NULL)
         goto nomem;
@@ -207,13 +217,10 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
         for (size_t m = 0; m < CSE_MEASURE_COUNT; m++) {
             cse_report_row *r = &rows[n++];
             uint64_t num = 0, den = 0;
+            const cse__tcell *t = NULL;
             if (m == 5) {
-                for (size_t k = 0; k < c->n_arr_with; k++)
-                    if (in_set(left, n_left, c->arr_with[k]))
-                        num++, den++;
-                for (size_t k = 0; k < c->n_arr_without; k++)
-                    if (in_set(left, n_left, c->arr_without[k]))
-                        den++;
+                if ((t = linked_counts(p, c)) != NULL)
+                    num = t->num, den = t->den;
             } else {
                 raw_counts(c, m, &num, &den);
             }
@@ -221,36 +228,56 @@ cse_code cse_report_rows(const cse_partial *p, const cse_report_options *opt,
             memcpy(r->practice, c->practice, sizeof(r->practice));
             r->start = c->start;
             r->end = c->end;
-            r->numerator = (int64_t)num;
-            r->denominator = (int64_t)den;
             r->practices = 1;
+            if (m == 5 && t == NULL) {
+                /* Not measured: no ICS-wide linkage for this cell. Linking
+                 * only the partials at hand would give the cell a value that
+                 * depends on which practices were merged. */
+                r->numerator = r->denominator = CSE_REPORT_NOT_MEASURED;
+            } else {
+                r->numerator = (int64_t)num;
+                r->denominator = (int64_t)den;
+            }
         }
     }
     /* Totals per measure and period, from every practice's true counts: a sum
      * of the published cells would leave out exactly the practices with a
      * redacted cell and bias the total. Each total says how many practices
-     * it covers. */
+     * it covers. Protected, a total is published only when its rows cover
+     * every practice of the registry (see the top of this file). */
     {
         size_t ncells = n;
         qsort(rows, ncells, sizeof(*rows), row_cmp);
         for (size_t i = 0; i < ncells;) {
-            size_t j = i;
+            size_t j = i, in_registry = 0;
             cse_report_row *t = &rows[n++];
             *t = rows[i];
             strcpy(t->practice, "ALL");
             t->numerator = t->denominator = 0;
             t->practices = 0;
             for (; j < ncells && same_group(&rows[j], &rows[i]); j++) {
+                t->practices++;
+                if (opt != NULL && opt->registry != NULL &&
+                    cse__registry_find(opt->registry, rows[j].practice) != NULL)
+                    in_registry++;
+                if (rows[j].denominator == CSE_REPORT_NOT_MEASURED)
+                    t->numerator = t->denominator = CSE_REPORT_NOT_MEASURED;
+                if (t->denominator < 0)
+                    continue;
                 t->numerator += rows[j].numerator;
                 t->denominator += rows[j].denominator;
-                t->practices++;
             }
+            if (sdc && t->denominator != CSE_REPORT_NOT_MEASURED &&
+                (opt == NULL || opt->registry == NULL ||
+                 in_registry != cse_registry_practice_count(opt->registry) ||
+                 in_registry != t->practices))
+                t->numerator = t->denominator = CSE_REPORT_NOT_PUBLISHED;
             i = j;
         }
     }
     for (size_t i = 0; i < n; i++) {
         cse_report_row *r = &rows[i];
-        if (sdc)
+        if (sdc && r->denominator >= 0)
             protect_row(r, (uint64_t)r->numerator, (uint64_t)r->denominator, thr, base);
         /* Ratios come from the published counts, never the true ones, which
          * the ratio would otherwise give away; the rounding base is capped
@@ -268,7 +295,6 @@ nomem:
     rc = cse__error_set(err, CSE_ERR_NOMEM, 0, "", "", "out of memory");
 out:
     free(rows);
-    free(left);
     return rc;
 }
 
@@ -276,7 +302,11 @@ out:
 
 static void put_count(FILE *out, int64_t v)
 {
-    if (v < 0)
+    if (v == CSE_REPORT_NOT_MEASURED)
+        fputs("[NOT MEASURED]", out);
+    else if (v == CSE_REPORT_NOT_PUBLISHED)
+        fputs("[NOT PUBLISHED]", out);
+    else if (v < 0)
         fputs("[REDACTED]", out);
     else
         fprintf(out, "%lld", (long long)v);
@@ -303,6 +333,14 @@ static cse_code write_csv(const cse_report_row *rows, size_t n, int sdc, FILE *o
     }
     return ferror(out) ? CSE_ERR_IO : CSE_OK;
 }
+
+static const char not_measured_why[] =
+    "not measured: no ICS-wide linked partial (cse-report link) for this practice and "
+    "period; transfers are linked once over every practice of the ICS";
+static const char not_published_why[] =
+    "not published: the report does not cover every practice of the ICS registry for "
+    "this period; a total of a chosen subset of practices could be differenced with "
+    "other reports to recover a redacted cell";
 
 static json_t *jcount(int64_t v)
 {
@@ -341,11 +379,15 @@ static cse_code write_json(const cse_report_row *rows, size_t n,
             "interval_start", cse_time_format_fhir_date(&r->start, a, sizeof(a)),
             "interval_end", cse_time_format_fhir_date(&r->end, b, sizeof(b)), "practice",
             r->practice, "numerator", jcount(r->numerator), "numerator_redacted",
-            r->numerator < 0, "denominator", jcount(r->denominator),
-            "denominator_redacted", r->denominator < 0, "ratio",
+            r->numerator == -1, "denominator", jcount(r->denominator),
+            "denominator_redacted", r->denominator == -1, "ratio",
             r->ratio >= 0 ? json_real((double)(long long)(r->ratio * 1e6 + 0.5) / 1e6)
                           : json_null(),
             "practices", (json_int_t)r->practices);
+        if (o != NULL && r->denominator == CSE_REPORT_NOT_MEASURED)
+            json_object_set_new(o, "not_measured", json_string(not_measured_why));
+        else if (o != NULL && r->denominator == CSE_REPORT_NOT_PUBLISHED)
+            json_object_set_new(o, "not_published", json_string(not_published_why));
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(root);
             return CSE_ERR_NOMEM;
@@ -377,7 +419,8 @@ static json_t *population(const char *code, const char *display, int64_t v)
             pop, "_count",
             json_pack("{s:[{s:s, s:s}]}", "extension", "url",
                       "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
-                      "valueCode", "masked"));
+                      "valueCode",
+                      v == CSE_REPORT_NOT_MEASURED ? "not-performed" : "masked"));
     return pop;
 }
 

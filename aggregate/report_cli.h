@@ -6,5 +6,7 @@
 int report_cmd_extract(int argc, char **argv);
 int report_cmd_merge(int argc, char **argv);
 int report_cmd_synth(int argc, char **argv);
+int report_cmd_link(int argc, char **argv);
+int report_cmd_keygen(int argc, char **argv);
 
 #endif

@@ -11,6 +11,11 @@
 /* A pseudonym as it travels in a partial: the first 16 bytes of
  * HMAC-SHA256(key, canonical NHS number), written as 32 hex digits. */
 #define CSE__PSEUDO_LEN 16
+#define CSE__KEY_ID_LEN CSE_KEY_ID_LEN
+#define CSE__SIG_LEN 64
+/* A sealed blob: ephemeral X25519 public key (32), nonce (12), ciphertext,
+ * GCM tag (16). */
+#define CSE__SEAL_OVERHEAD 60
 
 /* The raw counts of one practice and period (before disclosure control). */
 enum cse__count {
@@ -39,12 +44,79 @@ typedef struct cse__cell {
     size_t n_arr_with;
     unsigned char (*arr_without)[CSE__PSEUDO_LEN]; /* arrived, no marker now */
     size_t n_arr_without;
+    /* As read from a partial: the pseudonym lists sealed to the linkage key
+     * (opened only by link), the ids of the keys involved. */
+    char pkey_id[CSE__KEY_ID_LEN + 1]; /* pseudonym key, "" = none */
+    char lkey_id[CSE__KEY_ID_LEN + 1]; /* linkage key they are sealed to */
+    unsigned char *sealed;
+    size_t sealed_len;
+    int member; /* index of the signed part it came from, -1 = built in memory */
 } cse__cell;
+
+/* A linked transfer cell (from link): counts only, fixed for the whole ICS. */
+typedef struct cse__tcell {
+    char practice[16];
+    cse_time start, end;
+    uint64_t num, den;
+    int member;
+} cse__tcell;
 
 struct cse_partial {
     cse__cell *cells;
     size_t n, cap;
+    cse__tcell *tcells;
+    size_t nt, capt;
+    /* The signed parts (json_t *) and the file each came from. */
+    void **members;
+    char **member_src;
+    size_t nm;
 };
+
+/* The registry (trust.c). */
+typedef struct cse__reg_practice {
+    char ods[16];
+    unsigned long population;
+} cse__reg_practice;
+
+struct cse_registry {
+    char ics[16];
+    cse__reg_practice *practices; /* sorted by ODS code */
+    size_t n, cap;
+    cse_report_key **keys;
+    size_t n_keys;
+};
+
+const cse__reg_practice *cse__registry_find(const cse_registry *r, const char *ods);
+/* The signing key of owner with this id, or NULL. */
+const cse_report_key *cse__registry_key(const cse_registry *r, const char *owner,
+                                        const char *id);
+int cse__registry_has_owner(const cse_registry *r, const char *owner);
+
+/* Ed25519 over msg. */
+cse_code cse__sign(const cse_report_key *k, const char *msg, size_t len,
+                   unsigned char sig[CSE__SIG_LEN]);
+int cse__verify(const cse_report_key *k, const char *msg, size_t len,
+                const unsigned char sig[CSE__SIG_LEN]);
+/* Seals plain to the linkage public key rk (X25519 + HKDF-SHA256 +
+ * AES-256-GCM, aad bound); *out is malloc'd, CSE__SEAL_OVERHEAD + len bytes. */
+cse_code cse__seal(const cse_report_key *rk, const unsigned char *aad, size_t aadlen,
+                   const unsigned char *plain, size_t len, unsigned char **out,
+                   size_t *outlen);
+/* Opens a sealed blob with the linkage private key; CSE_ERR_INTEGRITY when it
+ * was not sealed to this key, or was altered. */
+cse_code cse__open(const cse_report_key *k, const unsigned char *aad, size_t aadlen,
+                   const unsigned char *sealed, size_t len, unsigned char **out,
+                   size_t *outlen);
+/* Writes one signed part holding p's cells (kind "practice", p's pseudonyms
+ * sealed to linkage) or the linked cells (kind "linked"). */
+cse_code cse__partial_write_signed(const cse_partial *p, const char *kind,
+                                   const char *signer, const cse_report_key *signing,
+                                   const cse_report_key *linkage, const char *pkey_id,
+                                   FILE *out, cse_error *err);
+/* Opens a cell's sealed pseudonyms into its three lists (link only). */
+cse_code cse__cell_open(cse__cell *c, const cse_report_key *linkage, const char *source,
+                        cse_error *err);
+cse_code cse__partial_add_tcell(cse_partial *p, const cse__tcell *t, cse_error *err);
 
 /* Appends a cell (taking ownership of its arrays on success and failure). */
 cse_code cse__partial_add_cell(cse_partial *p, cse__cell *c, cse_error *err);

@@ -11,6 +11,7 @@
 #include <csemarker/report.h>
 
 #include "../aggregate/report_internal.h"
+#include "report_testkeys.h"
 #include "testutil.h"
 
 /* 9 million patients (and the 1 in 80 children who moved) get distinct, valid
@@ -58,6 +59,7 @@ static cse_extract *extract_for(const char *ods)
     o.period_start = test_day(2025, 1, 1);
     o.period_end = test_day(2025, 3, 31);
     o.quiet = 1;
+    o.signing_key = testkeys()->sign; /* every partial is signed */
     return cse_extract_new(&o, NULL);
 }
 

@@ -11,7 +11,27 @@
 #include <csemarker/report.h>
 
 #include "../aggregate/report_internal.h"
+#include "report_testkeys.h"
 #include "testutil.h"
+
+/* A registry of the practices Y00000..Y0000(n-1), with the test keys. */
+static cse_registry *registry_of(size_t n)
+{
+    char path[512];
+    FILE *fp;
+    cse_registry *r;
+
+    snprintf(path, sizeof(path), "%.63s/registry-sdc", testkeys()->dir);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("ics QICS1\n", fp);
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "practice Y%05zu 1000\n", i);
+    fclose(fp);
+    r = cse_registry_load(path, testkeys()->keys, NULL);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
 
 START_TEST(test_report_sdc_table)
 {
@@ -160,10 +180,39 @@ START_TEST(test_report_sdc_no_small_count_is_revealed)
         for (size_t i = 0; i < practices; i++)
             for (int q = 0; q < 2; q++) {
                 cse__cell c;
+                cse__tcell t;
                 random_cell(&c, (int)i, q);
+                /* The ICS-wide linked transfer counts of the cell. */
+                memset(&t, 0, sizeof(t));
+                memcpy(t.practice, c.practice, sizeof(t.practice));
+                t.start = c.start;
+                t.end = c.end;
+                t.den = rnd(3) == 0 ? rnd(30) : rnd(10);
+                t.num = t.den ? rnd(t.den + 1) : 0;
+                t.member = -1;
                 ck_assert_int_eq(cse__partial_add_cell(p, &c, NULL), CSE_OK);
+                ck_assert_int_eq(cse__partial_add_tcell(p, &t, NULL), CSE_OK);
             }
+        /* Without a registry, or with one naming a practice more than the
+         * partial holds, no total is published. */
         ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].practice, "ALL") == 0) {
+                ck_assert_int_eq(rows[i].numerator, CSE_REPORT_NOT_PUBLISHED);
+                ck_assert_int_eq(rows[i].denominator, CSE_REPORT_NOT_PUBLISHED);
+                ck_assert_uint_eq(rows[i].practices, practices);
+            }
+        free(rows);
+        ro.registry = registry_of(practices + 1);
+        ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(rows[i].practice, "ALL") == 0)
+                ck_assert_int_eq(rows[i].denominator, CSE_REPORT_NOT_PUBLISHED);
+        free(rows);
+        cse_registry_free((cse_registry *)ro.registry);
+        ro.registry = registry_of(practices);
+        ck_assert_int_eq(cse_report_rows(p, &ro, &rows, &n, NULL), CSE_OK);
+        cse_registry_free((cse_registry *)ro.registry);
         ck_assert_uint_eq(n, practices * 2 * CSE_MEASURE_COUNT + 2 * CSE_MEASURE_COUNT);
         ro_raw.no_disclosure_control = 1;
         ck_assert_int_eq(cse_report_rows(p, &ro_raw, &raw, &n_raw, NULL), CSE_OK);

@@ -25,6 +25,7 @@ deleted || fail "es: the export was not deleted"
 if command -v script >/dev/null 2>&1; then
     script -qec "'$report' fetch --fhir '$base' --group $practice --client-id $client \
         --key '$pki/es.pem' --ca '$pki/ca.pem' --practice $practice --period $period \
+        --signing-key '$scratch/sign.pem' \
         -o '$scratch/tty.partial'" /dev/null > "$scratch/tty.err" 2>&1
     rc=$?
     : > "$scratch/tty.out"
@@ -43,8 +44,9 @@ grep -q "^TOKEN issued client=$client alg=RS384 kid=rs-key-1 " "$log" || fail "r
 # Pseudonyms: the same 32-byte key gives the same partial both ways.
 (umask 077 && printf '%s\n' 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
     > "$scratch/pseudonym.key")
-expected_partial --key "$scratch/pseudonym.key"
-fetch keyed --key "$pki/es.pem" --pseudonym-key "$scratch/pseudonym.key"
+expected_partial --key "$scratch/pseudonym.key" --linkage-key "$scratch/link.pem.pub"
+fetch keyed --key "$pki/es.pem" --pseudonym-key "$scratch/pseudonym.key" \
+        --linkage-key "$scratch/link.pem.pub"
 expect_ok keyed
 
 # A key the server does not know: refused at the token endpoint.
@@ -85,11 +87,12 @@ if "$report" synth --seed 7 --practices 1 --patients 400 -o "$scratch/ics" \
     mkdir -p "$data_dir/$practice"
     cp "$src"/*.ndjson "$data_dir/$practice/"
     period=2025-10-01..2025-12-31
-    expected_partial --key "$scratch/pseudonym.key"
+    expected_partial --key "$scratch/pseudonym.key" --linkage-key "$scratch/link.pem.pub"
     grep -q '"registered_children": [1-9]' "$scratch/expected.partial" ||
         fail "synth: the synthetic practice has no children"
     start_server "$data_dir" --polls 1
-    fetch synth --key "$pki/rs.pem" --kid rs-key-1 --pseudonym-key "$scratch/pseudonym.key"
+    fetch synth --key "$pki/rs.pem" --kid rs-key-1 --pseudonym-key "$scratch/pseudonym.key" \
+        --linkage-key "$scratch/link.pem.pub"
     expect_ok synth
     stop_server
 else

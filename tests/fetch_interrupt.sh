@@ -6,6 +6,7 @@ make_pki
 start_server "$fixture" --polls 100000
 "$report" fetch --fhir "$base" --group "$practice" --client-id "$client" \
     --key "$pki/es.pem" --ca "$pki/ca.pem" --practice "$practice" --period "$period" \
+    --signing-key "$scratch/sign.pem" \
     -o "$scratch/int.partial" > "$scratch/int.out" 2> "$scratch/int.err" &
 pid=$!
 i=0

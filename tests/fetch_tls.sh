@@ -14,7 +14,8 @@ stop_server
 # The test CA is not a system CA: without --ca the real server is refused too.
 start_server "$fixture"
 "$report" fetch --fhir "$base" --group "$practice" --client-id "$client" --key "$pki/es.pem" \
-    --practice "$practice" --period "$period" -o "$scratch/noca.partial" \
+    --practice "$practice" --period "$period" --signing-key "$scratch/sign.pem" \
+    -o "$scratch/noca.partial" \
     > "$scratch/noca.out" 2> "$scratch/noca.err"
 rc=$?
 no_secrets noca

@@ -100,15 +100,27 @@ t_ehr2fhir_fragment() {
     run "$conv" ehr2fhir --fragments "$scratch/frag" -o "$out/out.json" "$skeleton"
 }
 t_fhir2ehr() { run "$conv" fhir2ehr --sender Y99001 --receiver Y99002 -o "$out/out.xml" "$1"; }
-t_extract() { run "$report" extract --practice Y99001 --period 2024-Q1 -o "$out/out.json" "$@"; }
-t_merge() { run "$report" merge "$@" --format csv -o "$out/out.csv"; }
+t_extract() {
+    run "$report" extract --practice Y99001 --period 2024-Q1 --signing-key "$scratch/y99001.pem" \
+        -o "$out/out.json" "$@"
+}
+t_merge() {
+    run "$report" merge --registry "$C/partial-registry" --keys "$C/partial-keys" "$@" \
+        --format csv -o "$out/out.csv"
+}
 # Standard input.
 t_ehr2fhir_stdin() { stdin=$1; run "$conv" ehr2fhir -o "$out/out.json" -; }
 t_repair_stdin() { stdin=$1; run "$conv" repair - -o "$out/out.xml"; }
 t_fhir2ehr_stdin() {
     stdin=$1; run "$conv" fhir2ehr --sender Y99001 --receiver Y99002 -o "$out/out.xml" -
 }
-t_extract_stdin() { stdin=$1; run "$report" extract --practice Y99001 --period 2024-Q1 -o "$out/out.json" -; }
+t_extract_stdin() {
+    stdin=$1
+    run "$report" extract --practice Y99001 --period 2024-Q1 --signing-key "$scratch/y99001.pem" \
+        -o "$out/out.json" -
+}
+# The practice's signing key for extract (the good inputs' Patient names Y99001).
+[ -x "$report" ] && "$report" keygen signing --practice Y99001 -o "$scratch/y99001.pem" > /dev/null 2>&1
 t_import() {
     rm -rf "$rec" && mkdir "$rec" || exit 99
     H import "$1" --as hostile

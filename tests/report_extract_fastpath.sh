@@ -8,6 +8,8 @@
 # clinical line is refused on either path, naming the file and line.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
+report_keys "$scratch/k" 100 Y09999
 fx="$top_srcdir/test-fixtures/report/hand"
 mkdir "$scratch/fast" "$scratch/slow" || exit 99
 cp "$fx"/*.ndjson "$scratch/fast/" || exit 99
@@ -18,7 +20,7 @@ for t in Flag Observation Condition; do
 done
 for per in 2025-01-01..2025-03-31 2025-Q2 2025-Q4 2024-Q4 2020-01-01..2026-12-31; do
     for how in fast slow; do
-        "$rep" extract --quiet --practice Y09999 --period "$per" \
+        "$rep" extract --quiet --practice Y09999 --period "$per" --signing-key "$kd/Y09999.pem" \
             -o "$scratch/$how.json" "$scratch/$how" || fail "extract ($how, $per) failed"
     done
     cmp "$scratch/fast.json" "$scratch/slow.json" ||
@@ -28,7 +30,7 @@ done
 mkdir "$scratch/dup" || exit 99
 cp "$fx/Patient.ndjson" "$scratch/dup/" || exit 99
 sed '2s|^{|{"status":"inactive",|' "$fx/Flag.ndjson" > "$scratch/dup/Flag.ndjson" || exit 99
-if "$rep" extract --quiet --practice Y09999 --period 2025-Q1 -o "$scratch/dup.json" \
+if "$rep" extract --quiet --practice Y09999 --period 2025-Q1 --signing-key "$kd/Y09999.pem" -o "$scratch/dup.json" \
     "$scratch/dup" 2> "$scratch/err"; then
     fail "a duplicate key was accepted"
 fi

@@ -22,14 +22,17 @@
 # standard 3 (p1 p3 p8); possibly unflagged 2 (p5 p7); no transfers: 0/0.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
 fx="$top_srcdir/test-fixtures/report/hand"
-"$rep" extract --practice Y09999 --period 2025-01-01..2025-03-31 -o "$scratch/p.json" "$fx" ||
+report_keys "$scratch/k" 100 Y09999
+"$rep" extract --practice Y09999 --period 2025-01-01..2025-03-31 $(xkeys Y09999) -o "$scratch/p.json" "$fx" ||
     fail "extract failed"
-"$rep" merge "$scratch/p.json" --format csv --no-disclosure-control -o "$scratch/r.csv" 2>/dev/null ||
+link_all "$scratch/l.json" "$scratch/p.json"
+"$rep" merge $trust "$scratch/p.json" "$scratch/l.json" --format csv --no-disclosure-control -o "$scratch/r.csv" 2>/dev/null ||
     fail "merge failed"
 diff -u "$fx/expected.csv" "$scratch/r.csv" || fail "unprotected counts differ from the hand count"
 # With disclosure control: 4 of 8 children -> [REDACTED] of 10.
-"$rep" merge "$scratch/p.json" --format csv -o "$scratch/s.csv" || fail "protected merge failed"
+"$rep" merge $trust "$scratch/p.json" --format csv -o "$scratch/s.csv" || fail "protected merge failed"
 grep -q '^cse_marker_coverage,2025-01-01,2025-03-31,Y09999,\[REDACTED\],10,,protected,1$' "$scratch/s.csv" ||
     fail "small counts not redacted: $(cat "$scratch/s.csv")"
 echo "report_hand: ok"

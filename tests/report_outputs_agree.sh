@@ -5,14 +5,17 @@
 # covers. One period (a MeasureReport) and several (a Bundle of them).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
 command -v jq > /dev/null || skip "jq not found (apt-get install jq)"
 "$rep" synth --seed 31 --practices 7 --patients 900 -o "$scratch/ics" || fail "synth failed"
+report_keys "$scratch/k" 900 $(cat "$scratch/ics/practices.txt")
 for ods in $(cat "$scratch/ics/practices.txt"); do
     for q in 3 4; do
-        "$rep" extract --practice "$ods" --period "2025-Q$q" --key "$scratch/ics/key" \
+        "$rep" extract --practice "$ods" --period "2025-Q$q" $(xkeys "$ods") \
             -o "$scratch/$ods-$q.json" "$scratch/ics/$ods" || fail "extract failed"
     done
 done
+link_all "$scratch/linked.json" "$scratch"/Y*.json
 # Lines of measure,start,end,practice,numerator,denominator,ratio,practices;
 # R for a redaction, - for no ratio.
 csv_lines() {
@@ -56,7 +59,7 @@ for set in one two; do
     if [ $set = one ]; then parts=$(ls "$scratch"/Y*-4.json); else parts=$(ls "$scratch"/Y*.json); fi
     for f in csv json measurereport; do
         # shellcheck disable=SC2086
-        "$rep" merge $parts --format $f -o "$scratch/$set.$f" || fail "merge --format $f failed"
+        "$rep" merge $trust $parts "$scratch/linked.json" --format $f -o "$scratch/$set.$f" || fail "merge --format $f failed"
     done
     csv_lines "$scratch/$set.csv" > "$scratch/$set.c"
     json_lines "$scratch/$set.json" > "$scratch/$set.j" || fail "$set: cannot read the JSON"

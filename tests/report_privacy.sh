@@ -4,19 +4,22 @@
 # date of birth, street address and postcode of the input. None may appear.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
 command -v jq > /dev/null || skip "jq not found (apt-get install jq)"
 "$rep" synth --seed 7 --practices 4 --patients 600 -o "$scratch/ics" || fail "synth failed"
 out="$scratch/out"
+report_keys "$scratch/k" 600 $(cat "$scratch/ics/practices.txt")
 mkdir "$out"
 for ods in $(cat "$scratch/ics/practices.txt"); do
     for q in 1 2 3 4; do
-        "$rep" extract --practice "$ods" --period "2025-Q$q" --key "$scratch/ics/key" \
+        "$rep" extract --practice "$ods" --period "2025-Q$q" $(xkeys "$ods") \
             -o "$out/$ods-Q$q.partial.json" "$scratch/ics/$ods" || fail "extract $ods Q$q failed"
     done
 done
+link_all "$out/linked.partial.json" "$out"/Y*.partial.json
 for f in csv json measurereport html partial; do
-    "$rep" merge "$out"/*.partial.json --format $f -o "$out/report.$f" || fail "merge --format $f failed"
-    "$rep" merge "$out"/*.partial.json --format $f --no-disclosure-control \
+    "$rep" merge $trust "$out"/*.partial.json --format $f -o "$out/report.$f" || fail "merge --format $f failed"
+    "$rep" merge $trust "$out"/*.partial.json --format $f --no-disclosure-control \
         -o "$out/raw.$f" 2>/dev/null || fail "unprotected merge --format $f failed"
 done
 cat "$scratch"/ics/*/Patient.ndjson | jq -r '

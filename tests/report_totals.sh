@@ -9,14 +9,19 @@
 #   another practice, and says which.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 rep="$top_builddir/cse-report"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/report_keys.sh"
 "$rep" synth --seed 23 --practices 12 --patients 300 -o "$scratch/ics" || fail "synth failed"
+report_keys "$scratch/k" 300 $(cat "$scratch/ics/practices.txt")
 for ods in $(cat "$scratch/ics/practices.txt"); do
     for q in 3 4; do
-        "$rep" extract --practice "$ods" --period "2025-Q$q" --key "$scratch/ics/key" \
+        "$rep" extract --practice "$ods" --period "2025-Q$q" $(xkeys "$ods") \
             -o "$scratch/$ods-$q.json" "$scratch/ics/$ods" || fail "extract $ods failed"
     done
 done
-"$rep" merge "$scratch"/Y*.json --format csv --no-disclosure-control -o "$scratch/raw.csv" \
+link_all "$scratch/linked.json" "$scratch"/Y*.json
+# shellcheck disable=SC2086
+merge() { "$rep" merge $trust "$scratch"/Y*.json "$scratch/linked.json" "$@"; }
+merge --format csv --no-disclosure-control -o "$scratch/raw.csv" \
     2>/dev/null || fail "unprotected merge failed"
 
 # check_totals PROTECTED.csv THRESHOLD BASE
@@ -62,9 +67,9 @@ check_totals() {
             exit bad
         }' raw="$scratch/raw.csv" "$scratch/raw.csv" "$1"
 }
-"$rep" merge "$scratch"/Y*.json --format csv -o "$scratch/prot.csv" || fail "merge failed"
+merge --format csv -o "$scratch/prot.csv" || fail "merge failed"
 check_totals "$scratch/prot.csv" 7 5 || fail "totals with the default rules"
-"$rep" merge "$scratch"/Y*.json --format csv --threshold 10 --round 10 -o "$scratch/p10.csv" ||
+merge --format csv --threshold 10 --round 10 -o "$scratch/p10.csv" ||
     fail "merge --threshold 10 --round 10 failed"
 check_totals "$scratch/p10.csv" 10 10 || fail "totals with threshold 10 and base 10"
 
@@ -72,21 +77,39 @@ check_totals "$scratch/p10.csv" 10 10 || fail "totals with threshold 10 and base
 for bad in "--round 1" "--round 4" "--round 11" "--round 100" "--threshold 1" \
     "--threshold 6" "--threshold 1001" "--round 0"; do
     # shellcheck disable=SC2086
-    "$rep" merge "$scratch"/Y*.json --format csv $bad -o "$scratch/bad.csv" 2> "$scratch/err"
+    merge --format csv $bad -o "$scratch/bad.csv" 2> "$scratch/err"
     rc=$?
     [ $rc -eq 2 ] || fail "merge $bad: exit $rc, expected 2"
     grep -q 'accepted values are' "$scratch/err" || fail "merge $bad: $(cat "$scratch/err")"
     [ ! -e "$scratch/bad.csv" ] || fail "merge $bad wrote a report"
 done
-"$rep" merge "$scratch"/Y*.json --format csv --round 5 --no-disclosure-control \
+merge --format csv --round 5 --no-disclosure-control \
     -o "$scratch/bad.csv" 2>/dev/null && fail "--round with --no-disclosure-control accepted"
-"$rep" merge "$scratch"/Y*.json --format json --threshold 1000 -o "$scratch/t.json" ||
+merge --format json --threshold 1000 -o "$scratch/t.json" ||
     fail "--threshold 1000 refused"
+
+# A merge that leaves out one practice of the registry publishes no total (a
+# total of a chosen subset could be differenced with the full one): every
+# total row says not published, over 11 practices, in every format, and
+# merge says why.
+first=$(head -1 "$scratch/ics/practices.txt")
+# shellcheck disable=SC2046,SC2086
+"$rep" merge $trust $(ls "$scratch"/Y*-[34].json | grep -v "/$first-") "$scratch/linked.json" \
+    --format csv -o "$scratch/sub.csv" 2> "$scratch/sub.err" || fail "subset merge failed"
+[ "$(grep -c ',ALL,\[NOT PUBLISHED\],\[NOT PUBLISHED\],,protected,11$' "$scratch/sub.csv")" -eq 12 ] ||
+    fail "a subset merge published totals: $(grep ,ALL, "$scratch/sub.csv")"
+grep -q "totals are not published: the partials merged cover at most 11 of the 12" "$scratch/sub.err" ||
+    fail "merge does not say why the totals are not published: $(cat "$scratch/sub.err")"
+# shellcheck disable=SC2046,SC2086
+"$rep" merge $trust $(ls "$scratch"/Y*-[34].json | grep -v "/$first-") "$scratch/linked.json" \
+    --format json -o "$scratch/sub.json" 2> /dev/null || fail "subset merge json failed"
+[ "$(grep -c '"not_published": "not published: the report does not cover every practice' "$scratch/sub.json")" -eq 12 ] ||
+    fail "the JSON does not say why the totals are not published"
 
 # A practice code the data does not name (synth uses Y codes): refused,
 # naming the one it holds.
 set -- A00001 $(cat "$scratch/ics/practices.txt")
-"$rep" extract --practice "$1" --period 2025-Q4 -o "$scratch/wrong.json" "$scratch/ics/$2" \
+"$rep" extract --practice "$1" --period 2025-Q4 --signing-key "$kd/$2.pem" -o "$scratch/wrong.json" "$scratch/ics/$2" \
     2> "$scratch/err"
 rc=$?
 [ $rc -eq 3 ] || fail "extract with another practice's code: exit $rc, expected 3"
