@@ -1441,7 +1441,10 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
         if (rc == CSE_OK)
             rc = read_effective(r, x, o, "occurrence", e);
     }
-    if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE)
+    /* An allergy without assertedDate stays undated (the adaptor writes
+     * nullFlavor UNK): its onset is when it began, not when it was recorded. */
+    if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE &&
+        strcmp(type, "AllergyIntolerance") != 0)
         e->availability = e->effective_low.precision      ? e->effective_low
                           : e->effective_center.precision ? e->effective_center
                                                           : e->effective_high;
