@@ -1615,6 +1615,11 @@ static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
         const jv *qt = extension(disp, GPC_EXT "MedicationQuantityText-1");
         if (qt == NULL)
             qt = extension(disp, UKCORE_EXT "MedicationQuantityText");
+        /* The adaptor's fixtures also carry it on the quantity itself. */
+        if (qt == NULL)
+            qt = extension(q, GPC_EXT "MedicationQuantityText-1");
+        if (qt == NULL)
+            qt = extension(q, UKCORE_EXT "MedicationQuantityText");
         rc = cse_strset(&sp->quantity_text, jstr(qt, "valueString")
                                                 ? jstr(qt, "valueString")
                                                 : jstr(q, "unit"));
