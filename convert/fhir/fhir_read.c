@@ -1445,9 +1445,10 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
      * nullFlavor UNK): its onset is when it began, not when it was recorded. */
     if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE &&
         strcmp(type, "AllergyIntolerance") != 0)
-        e->availability = e->effective_low.precision      ? e->effective_low
-                          : e->effective_center.precision ? e->effective_center
-                                                          : e->effective_high;
+        e->availability = e->effective_low.precision         ? e->effective_low
+                          : e->effective_center.precision    ? e->effective_center
+                          : strcmp(type, "Observation") != 0 ? e->effective_high
+                                                             : e->availability;
     return rc;
 }
 

@@ -181,6 +181,10 @@ static const cse_time *availability(const cse_entry *e)
         return &e->effective_low;
     if (e->effective_center.precision)
         return &e->effective_center;
+    /* An observation known only by when its period ended is not dated by
+     * that end (the adaptor writes nullFlavor UNK). */
+    if (e->kind == CSE_ENTRY_OBSERVATION)
+        return &e->availability;
     return &e->effective_high;
 }
 
