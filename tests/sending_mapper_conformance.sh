@@ -18,7 +18,7 @@
 # adaptor's test mocked ("Mocked code") and the statements inside the
 # encounter fixtures' compositions (a mocked components mapper).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
-FLOOR=124
+FLOOR=128
 conv="$top_builddir/cse-convert"
 mapper="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/mapper"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$mapper" ] || skip "no mapper fixtures (set CSE_SHARED_DIR)"

@@ -1450,10 +1450,14 @@ static cse_code entry_times(reader *r, const res *x, const jv *o, const char *ty
         if (rc == CSE_OK)
             rc = read_effective(r, x, o, "occurrence", e);
     }
-    if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE)
-        e->availability = e->effective_low.precision      ? e->effective_low
-                          : e->effective_center.precision ? e->effective_center
-                                                          : e->effective_high;
+    /* An allergy without assertedDate stays undated (the adaptor writes
+     * nullFlavor UNK): its onset is when it began, not when it was recorded. */
+    if (rc == CSE_OK && e->availability.precision == CSE_TIME_NONE &&
+        strcmp(type, "AllergyIntolerance") != 0)
+        e->availability = e->effective_low.precision         ? e->effective_low
+                          : e->effective_center.precision    ? e->effective_center
+                          : strcmp(type, "Observation") != 0 ? e->effective_high
+                                                             : e->availability;
     return rc;
 }
 
@@ -1621,6 +1625,11 @@ static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
         const jv *qt = extension(disp, GPC_EXT "MedicationQuantityText-1");
         if (qt == NULL)
             qt = extension(disp, UKCORE_EXT "MedicationQuantityText");
+        /* The adaptor's fixtures also carry it on the quantity itself. */
+        if (qt == NULL)
+            qt = extension(q, GPC_EXT "MedicationQuantityText-1");
+        if (qt == NULL)
+            qt = extension(q, UKCORE_EXT "MedicationQuantityText");
         rc = cse_strset(&sp->quantity_text, jstr(qt, "valueString")
                                                 ? jstr(qt, "valueString")
                                                 : jstr(q, "unit"));

@@ -173,12 +173,18 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
 
 static const cse_time *availability(const cse_entry *e)
 {
-    if (e->availability.precision)
+    /* An allergy is available from the date it was asserted (recorded), as
+     * the sending adaptor writes it: not from its onset. */
+    if (e->availability.precision || e->kind == CSE_ENTRY_ALLERGY)
         return &e->availability;
     if (e->effective_low.precision)
         return &e->effective_low;
     if (e->effective_center.precision)
         return &e->effective_center;
+    /* An observation known only by when its period ended is not dated by
+     * that end (the adaptor writes nullFlavor UNK). */
+    if (e->kind == CSE_ENTRY_OBSERVATION)
+        return &e->availability;
     return &e->effective_high;
 }
 
@@ -928,7 +934,13 @@ static cse_code problem(writer *wr, const cse_entry *e, const char *id, bool nop
     W(end(wr));
     W(end(wr));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
-    TRY(write_effective(wr, e, err));
+    /* The problem's span, as the sending adaptor writes it: always a start
+     * (nullFlavor UNK when the onset is not known), an end when abated. */
+    W(start(wr, "effectiveTime"));
+    W(write_ts(wr, "low", &e->effective_low));
+    if (e->effective_high.precision)
+        W(write_ts(wr, "high", &e->effective_high));
+    W(end(wr));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
         TRY(write_nopat(wr, err));
