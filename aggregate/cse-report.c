@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report: the ICS CSE marker report. A thin front end over libcsemarker:
  * keygen (keys for split trust), extract (at the practice), link (transfers,
  * once, at the ICS), merge (at the ICS), synth (a synthetic ICS). */

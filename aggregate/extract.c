@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report extract: a practice's records to counts per measure.
  *
  * Resources of a Bulk Data export arrive by type in any order, so what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: one FHIR Bulk Data Access v2 export, authorised by SMART
  * Backend Services, streamed line by line into a caller's callback.
  *

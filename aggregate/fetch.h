@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: pulling a practice's data from its FHIR server.
  *
  * FHIR Bulk Data Access v2 (Group/[id]/$export) authorised by SMART Backend

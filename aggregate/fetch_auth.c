@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SMART Backend Services: the client's private key and its signed JWT client
  * assertion. Signing is libjwt's (OpenSSL backend), which writes ES384
  * signatures in the JOSE form, raw 96-byte R||S, and base64url without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: a practice's partial straight from its FHIR server.
  * A thin front end over cse_fetch_run (libcsemarker) feeding cse_extract;
  * the partial file appears only when the whole export was counted. */

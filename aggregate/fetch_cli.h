@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: the subcommand's entry point, for cse-report's command
  * table. Not installed. */
 #ifndef CSE_FETCH_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: private helpers shared by aggregate/fetch*.c and tested by
  * tests/check_fetch.c. Not installed. */
 #ifndef CSE_FETCH_INTERNAL_H

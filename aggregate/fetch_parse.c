@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: the pure parts, Retry-After and backoff, the server's
  * JSON (manifest, token, OperationOutcome), URL checks and the NDJSON line
  * splitter. Nothing here touches the network. */

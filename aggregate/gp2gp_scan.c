@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The envelope of a GP2GP extract: who sent it, to whom, when, for which
  * patient. Streaming with libxml2's xmlTextReader; it stops at the ehrFolder,
  * so an extract of any size costs only its header. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The report as one self-contained HTML page: no external requests (no
  * scripts, styles, fonts or images from elsewhere), inline SVG charts, a
  * small inline script to highlight one practice everywhere.

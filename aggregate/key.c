@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pseudonym keys, keyed pseudonyms and reporting periods. */
 #include "config.h"
 

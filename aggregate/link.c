@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Transfer linkage, resolved once for the whole ICS (DESIGN.md section 7).
  *
  * Each practice lists, sealed to the ICS linkage key, the pseudonyms of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Partials, format version 2: signed parts, each from one signer.
  *
  *   {"format": "csemarker-partial", "version": 2,

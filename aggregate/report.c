@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Merge output: disclosure control and the CSV, JSON and FHIR MeasureReport
  * writers (the HTML page is in html.c).
  *

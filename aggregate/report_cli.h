@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report: the commands of the ICS report front end. Not installed. */
 #ifndef CSE_REPORT_CLI_H
 #define CSE_REPORT_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private helpers shared by the aggregate sources. Not installed. */
 #ifndef CSE_REPORT_INTERNAL_H
 #define CSE_REPORT_INTERNAL_H

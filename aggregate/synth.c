@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report synth: a reproducible synthetic ICS.
  *
  * Everything comes from one seed through xoshiro256** (seeded by splitmix64),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Split trust for the ICS report: key generation and rotation, key ids,
  * Ed25519 signatures over partials, pseudonym lists sealed to the ICS linkage
  * key (X25519 + HKDF-SHA256 + AES-256-GCM), and the ICS registry (practices,

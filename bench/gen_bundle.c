@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen-bundle: writes a reproducible synthetic FHIR R4 (UK Core) Bundle of one
  * patient's whole record, for the fhir2ehr benchmarks.
  *

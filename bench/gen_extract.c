@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen-extract: writes a reproducible synthetic GP2GP RCMR_IN030000UK07
  * extract of about the requested size, for the benchmarks: consultations
  * (topics, categories, coded observations with values and notes, allergies,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by bench/run: cse-report extract beside an equivalent jq pipeline
 # over the same Bulk Data style NDJSON (one practice of N patients, written
 # by cse-report synth). The jq program computes the two coverage counts

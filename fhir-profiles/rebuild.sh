@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Maintainers: regenerates fhir-profiles/json/ from the FSH in input/fsh,
 # offline, the same way tests/compile.sh checks it, and rewrites the
 # EXTRA_DIST list of fhir-profiles/Makefile.inc from the files present.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: cse-report extract over NDJSON lines, with an oracle for its
  * fast path. Each line goes through cse_extract_add_resource_json, which
  * skips most lines (or reads Patients) with its own validating scanner and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the FHIR reader (R4 and STU3 bundles and NDJSON), feeding the
  * GP2GP writer, so that anything the reader accepts is also written. */
 #include <stdint.h>

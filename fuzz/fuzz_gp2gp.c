@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the GP2GP reader, feeding both FHIR writers, so that anything
  * the reader accepts is also written. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the in-place JSON reader (convert/jsonv.c) against jansson.
  * Aborts when one accepts what the other rejects, when the trees differ, or
  * when an error lacks its position or text. The arena is reused from input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the Bulk Data completion manifest parser of cse-report fetch. */
 #include <stdint.h>
 #include <string.h>

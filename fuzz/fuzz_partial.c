@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the partial reader, merge, and every report format. */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: a patient record as a host hands it to the plug-in (FHIR R4
  * JSON): parse, find markers, the patient-facing view, suggestions, dump. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the repair pass over GP2GP XML. */
 #include <stdint.h>
 #include <stdio.h>

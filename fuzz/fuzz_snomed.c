@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the SNOMED CT RF2 line parser and the index (cache) loader.
  * An input that starts with the cache magic is opened as an index image and
  * looked up in; any other input is parsed as each kind of RF2 file. Aborts

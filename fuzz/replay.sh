@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays every fuzz seed (the test fixtures) and every saved crash input
 # through each fuzz target's entry point. Under the sanitizer build this
 # catches memory errors on all of them.

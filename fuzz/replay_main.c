@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays fuzz inputs through a libFuzzer entry point without libFuzzer, so
  * that every seed and every saved crash runs in an ordinary `make check`
  * (libxml2's fuzz/ does the same). Arguments are files or folders. */

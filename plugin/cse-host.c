@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-host: a small practice system over a folder of patient records (one
  * FHIR R4 JSON file per patient) that loads the csemarker module ONLY through
  * dlopen() and the ABI in <csemarker/plugin.h>, the way a GP clinical system

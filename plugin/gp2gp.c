@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GP2GP export and import through the core converters, all in memory: the
  * plug-in never writes clinical data to disk.
  *

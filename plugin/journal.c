@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The audit journal: an append-only, keyed (MAC-chained), crash-safe file of
  * marker actions, and the keyed pseudonyms it names patients by.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The plug-in module: its one exported entry point, the function table, the
  * per-handle state and the hooks. Everything here is hidden except
  * cse_plugin_entry (-fvisibility=hidden, -export-symbols-regex). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private declarations shared by the plug-in's source files. Not installed. */
 #ifndef CSE_PLUGIN_INTERNAL_H
 #define CSE_PLUGIN_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* FHIR R4 records as the host hands them over: a Bundle of one patient's
  * resources, edited in place so that everything the host put there survives.
  *

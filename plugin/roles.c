@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Roles: an allow-list. The host says who acts (cse_plugin_user); each hook
  * asks whether that role may do what the hook does. A role that is not on
  * the list, in another case or with a space, is refused: a free string that

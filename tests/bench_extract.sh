@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The benchmark's synthetic extract is a real GP2GP message: it validates
 # against the national UK07 and UK06 schemas, carries medication (every
 # prescribe and discontinue points at an authorise in the extract),

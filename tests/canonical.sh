@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The canonical base URL is defined once for the profiles (sushi-config.yaml)
 # and once for the C code (include/csemarker/fhir.h); they must agree, and the
 # compiled profiles must use it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report fetch: the parts that need no server. Retry-After and backoff,
  * the manifest, token and OperationOutcome readers, URL checks, the NDJSON
  * line splitter, and the SMART client assertion (verified with OpenSSL). */

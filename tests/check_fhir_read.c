@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR reader: mapping, markers (Flag + Observation form = one marker),
  * NDJSON grouping, the loss report and every kind of bad input. */
 #include <stdio.h>

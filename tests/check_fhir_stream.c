@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR reader's streamed Bundle path (cse_fhir_read_file on a Bundle
  * file, entry by entry) against the in-memory path (cse_fhir_read_memory,
  * the whole document): same entries in the same order, and the same error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR R4 and STU3 writers: hand-built records replayed into the writers,
  * the output parsed back with jansson and checked field by field. */
 #include <stdio.h>

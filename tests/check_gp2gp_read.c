@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The streaming GP2GP reader over the synthetic fixtures in
  * test-fixtures/gp2gp/<case>/input.xml: what it delivers into a sink, field
  * by field, and how it fails. */

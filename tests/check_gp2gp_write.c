@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GP2GP writer: the skeleton, the marker statement and its NOPAT, codes,
  * compositions, UK06, stable ids, and the schema validator's reports. Each
  * extract is parsed back with libxml2 and checked with XPath. */

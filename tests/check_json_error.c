@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jansson parse errors in safe English (convert/json_error.c): every reason
  * the hostile corpus provokes, found from the error code and the byte at the
  * error position, and never a quote of the input. */

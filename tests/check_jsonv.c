@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The in-place JSON reader (convert/jsonv.c) against jansson: it must accept
  * exactly what json_loadb(..., JSON_REJECT_DUPLICATES, ...) accepts and give
  * the same tree, and its errors must say where without quoting the input.

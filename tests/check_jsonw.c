@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR writers' JSON builder (convert/jsonw.c) against jansson: every
  * pack format the writers use, and the builder's accessors, must make what
  * json_pack and json_object_set_new make, and cse__jw_dump must write the

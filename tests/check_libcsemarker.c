@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Check runner for libcsemarker: every suite in tests/suites.def. */
 #include <stdlib.h>
 

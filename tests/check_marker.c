@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Markers: creation rules, default review date, and state changes. */
 #include <string.h>
 

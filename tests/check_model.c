@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The record container, entries, agents, ids and the error struct. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The plug-in through its ABI only: this program dlopen()s the built module,
  * asks for the table and walks every hook, including misuse, the audit
  * journal's tamper detection and its crash safety. It includes no csemarker

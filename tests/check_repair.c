@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The repair pass: NOPAT placement, code promotion, UK06 -> UK07, candidates,
  * pass-through, and refusal of bad input. Outputs are parsed back with libxml2
  * and checked with XPath. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-report extract: what counts as a registered child, a marker (our Flag
  * and its Observation form are one), the period and the key file. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The published report: totals over every practice, the accepted disclosure
  * options, the funnel-plot limits of the HTML page, and the synthetic NHS
  * numbers that feed every report test. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Partials: round trip, signatures, version checks, refusal of a cell
  * merged twice, transfer linkage over the whole ICS only, and merge order and
  * grouping not changing the output. */

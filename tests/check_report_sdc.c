@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Disclosure control of the ICS report: the rounding and redaction table of
  * DESIGN.md section 7, the threshold and base options, and a property test
  * over many random small populations that no published cell, total or

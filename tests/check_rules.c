@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Marker rules: SNOMED partitions, Verhoeff, marker and related codes, NHS
  * numbers, classification of entries. */
 #include <string.h>

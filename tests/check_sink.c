@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The marker's GP2GP statement form, the annotation, the record sink and
  * replay. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SNOMED CT from an RF2 snapshot: lookups, immunisations, the cache, hostile
  * release files. The release is the synthetic one in test-fixtures/snomed
  * (written by its generate.py); every cache goes to a temporary folder. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Dates: HL7 TS and FHIR forms, comparison, month arithmetic. */
 #include <string.h>
 

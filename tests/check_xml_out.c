@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The buffered XML serialiser (convert/xml_out.c) against libxml2's
  * xmlTextWriter: the same calls, with and without indentation, must write the
  * same bytes and fail in the same places. Every table sequence goes through

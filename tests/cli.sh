@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert's --help, --version and usage errors.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 conv="$top_builddir/cse-convert"

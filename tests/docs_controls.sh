@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # SECURITY.md and docs/clinical-safety.md name the tests that check each
 # guarantee and each hazard's control. This keeps them from drifting: every
 # file they name (tests/..., fuzz/..., convert/..., plugin/..., aggregate/...,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert ehr2fhir: golden tests over test-fixtures/fhir-write/<case>/.
 # A case holds input.xml and either expected.r4.json, expected.stu3.json and
 # expected-report.json (the R4 report), or expected-error (line 1: the exit

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert ehr2fhir on large messages and null-flavoured ids, as other
 # national test messages send them: a fragment that starts with white space
 # or whose root has no namespace reads; a fragment whose patient is not the

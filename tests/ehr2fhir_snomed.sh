@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert ehr2fhir --snomed DIR: with the synthetic RF2 release in
 # test-fixtures/snomed, an ObservationStatement coded below 127785005
 # (administration of vaccine) is an Immunization, as the requesting adaptor

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every R4 Bundle ehr2fhir writes for the fixtures (and, when CSE_SHARED_DIR
 # is set, for the adaptor's PWTP extracts and nopat fragments) validates
 # against the csemarker profiles and R4 core (fhir-profiles/tools/validate.mjs).

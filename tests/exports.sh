@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The shared library exports exactly the committed list of public symbols
 # (tests/libcsemarker.exports), and the Debian symbols file lists the same
 # ones: a change to the interface is deliberate (`make update-exports`, then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-report fetch over the test Bulk Data server gives byte for byte the
 # partial cse-report extract gives over the same files, with an ES384 and an
 # RS384 client key, with and without pseudonyms; the export is deleted.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Each way the test server can fail ends as the Bulk Data and SMART specs say:
 # a successful retry (same partial as extract) or a clear error with no
 # partial written, the export deleted, and no server text repeated.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Ctrl-C while the export is being prepared: the client deletes the export on
 # the server, exits 130 and writes no partial.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/fetch_lib.sh"

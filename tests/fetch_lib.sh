@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the tests/fetch_*.sh tests: a test PKI and client keys made with
 # openssl, the Bulk Data test server (tests/bulk-server/server.mjs), and checks
 # that no token or key ever reaches the client's output.

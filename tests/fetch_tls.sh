@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # TLS is always verified: a server whose certificate the client does not
 # trust is refused before any credential is sent, and there is no way to
 # switch verification off.

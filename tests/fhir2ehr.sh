@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert fhir2ehr: every fixture converts and validates against the NHS
 # schemas (when ../shared is present), and bad input fails with exit 3, a
 # clear message with its path, and no output file.

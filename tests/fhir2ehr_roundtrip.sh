@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Round trips through fhir2ehr on the national requesting adaptor's PWTP
 # extracts (../shared/conformance/nia/ehr-to-fhir/pwtp): UK06 -> FHIR STU3
 # (ehr2fhir) -> UK07 (fhir2ehr) loses no statement: problems (LinkSet),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every C source and header is formatted as .clang-format says.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 cf=${CLANG_FORMAT:-$(command -v clang-format)}

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The reader over the national requesting adaptor's own test inputs: every
 # PWTP extract and NOPAT fragment reads without error, and every statement,
 # composition, compound, LinkSet or document that carries a NOPAT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helper: reads a GP2GP extract and prints one line per entry (kind,
  * id, own and inherited NOPAT, marker class), for the shell tests that check
  * the reader against the national adaptors' corpus. Exit 0 on success, 1

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every synthetic GP2GP fixture that claims to be an RCMR_IN030000UK07 or
 # UK06 message validates against the national schema of that version.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert inspect on hostile GP2GP input: every case in
 # test-fixtures/hostile/gp2gp/ (CASE.xml with CASE.expected holding the exit
 # status and a message substring) and the big ones generated here is refused

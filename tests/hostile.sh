@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The hostile-input corpus (test-fixtures/hostile/common/, the GP2GP cases of
 # test-fixtures/hostile/gp2gp/, and big cases generated here) against every
 # program and command that reads it: cse-convert inspect, ehr2fhir, repair,

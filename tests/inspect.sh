@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert inspect: golden reports for test-fixtures/gp2gp/<case>/ (with
 # expected-inspect.txt), exit statuses, what is hidden unless asked, standard
 # input, -o, and large-message fragments as XML, gzip and base64.

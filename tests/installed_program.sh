@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/installed/use_library.c is what tools/package-check compiles against
 # the installed packages. Build and run it here against the build tree (the
 # public headers, .libs/libcsemarker.so and the built module), so that a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The audit commands of the installed cse-host: the journal says what
 # happened (refused imports and failed exports are "failed", never "done"),
 # `audit verify` changes no file, the anchor finds a rollback, audit times

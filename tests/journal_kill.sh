@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # kill -9 at random points of flag, end, export and import through cse-host
 # (CSE_KILL_TRIALS trials, 30 by default; `make stress` runs hundreds).
 # Most trials kill the installed cse-host after a random delay; every fourth

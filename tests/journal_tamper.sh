@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The audit journal against an attacker without the practice key, through
 # the installed cse-host: every tampering case is caught by `audit verify`,
 # an ordinary action afterwards is refused and changes nothing, the next

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Outputs that are not plain files: a FIFO, a symbolic link and /dev/stdout.
 # The programs write a result through a temporary file renamed into place;
 # a device or a pipe must be written as it is (renaming would replace it),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Records under concurrent use: several cse-host processes act on one record
 # at once, and no acknowledged change may be lost.
 #   - PROCS clinicians flag the same record at once: every id printed (exit 0)

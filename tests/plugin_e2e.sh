@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # End to end through cse-host and the module only: practice A flags a child
 # and exports GP2GP; practice B (another folder, another journal) imports;
 # B's alert equals A's, B's online view shows no marker and no NOPAT item, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The plug-in module exports exactly the committed list (tests/plugin.exports:
 # its entry point): nothing of libcsemarker, libxml2 or jansson leaks out.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

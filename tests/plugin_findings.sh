@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Smaller findings of issue 14, each through cse-host:
 #   flag refuses a record whose existing marker is damaged; records are written
 #   compactly and never over the reader's 64 MiB limit; `due` lists unreadable

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-host: usage, misuse refused with the right exit status and no partial
 # output, the journal checked through `audit verify`.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # GP2GP import checks: an extract addressed to another practice is refused,
 # the same extract is not imported twice under two names, an existing record
 # is not replaced; --force does each, and the audit journal records that it

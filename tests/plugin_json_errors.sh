@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Bad JSON and XML input to cse-host (open, online-view, export, import) and
 # cse-convert fhir2ehr: each message names the file, the line and column and
 # a specific reason (jansson's code translated by convert/core/json_error.c in the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make stress only: SIGKILL while flag, review or import writes a large
 # record (the moment its temporary appears), then the next command on that
 # record. After every round: the record is

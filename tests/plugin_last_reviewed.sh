@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The last-reviewed date: kept in the record after a review (extension
 # cse-last-reviewed), carried by a GP2GP export in the marker's annotation
 # ("last-reviewed: DATE", as the README promises), and back in the record

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # NOPAT hides only what it must (DESIGN.md section 4 rule 2, issue 13): an
 # ordinary entry that shared a consultation with a CSE marker is still in the
 # patient-facing view after cse-host export at practice A and import at

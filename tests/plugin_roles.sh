@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Roles are an allow-list (include/csemarker/plugin.h, plugin/README.md):
 # near misses of a known role and unknown roles are refused everywhere with
 # a clear error and nothing changes; each known role can do what the table

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Temporaries of the identifiable record and inputs that are not files:
 #   - an orphaned temporary (what a SIGKILL during a write leaves) of the
 #     record being changed is removed by the next change of that record;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The patient-facing view against every form a marker or a related
 # safeguarding concept takes outside a marker (test-fixtures/plugin/forms.json):
 # Encounter.reasonCode, Observation.valueCodeableConcept, Condition.evidence,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Conformance with the national GP2GP requesting adaptor: for each PWTP
 # extract in $CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/pwtp/, our STU3
 # output (cse-convert ehr2fhir --stu3) is compared with the adaptor's bundle

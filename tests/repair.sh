@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert repair over the fixtures in test-fixtures/repair/<case>/:
 #   - the canonical XML (xmllint --c14n) of input and output differ by exactly
 #     expected.diff (inspected once, then kept: only the intended changes);

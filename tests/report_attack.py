@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """An attacker's solver over published cse-report outputs (tests/report_differencing.sh).
 
 The attacker asks for many merges of chosen practices (all, all but one,

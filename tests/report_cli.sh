@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-report: usage, and bad input refused with a clear error, a non-zero
 # exit and no output file: a partial from another version, a corrupted
 # partial, a period that does not parse, a key file with loose permissions.

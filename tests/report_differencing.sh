@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Differencing: an attacker who can ask for a merge of any practices learns
 # no count of 1 to 7 for any measure. A synthetic ICS of 20 practices with
 # transfers, one quarter (2025-Q4) and the two one-day periods with the most

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # extract reads plain Flag, Observation and Condition lines without jansson
 # (aggregate/extract.c, clin_fast) and everything else with it: both paths
 # must count the same. The hand population is read as it is (fast path) and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays every saved fuzz input, every JSON and NDJSON fixture (and the
 # hostile corpus) through the
 # extract fuzz target, whose oracle checks that extract's fast scanner never

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Forged, altered, misattributed and implausible partials are refused by
 # merge and link with a clear error naming the partial file and the check:
 # an edited count (no digest to recompute: the signature fails), a count

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The GP2GP extracts that synth writes validate against the UK07 schema, and
 # synth is reproducible: the same seed gives the same bytes.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Correctness on a small hand-made population (test-fixtures/report/hand,
 # practice Y09999, period 2025-01-01..2025-03-31). Counted by hand:
 #   p1  14y, Flag f1 + Observation o1 (flag-detail), both NOPAT, SNOMED,

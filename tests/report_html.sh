@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The HTML report: self-contained (nothing loaded from anywhere), periods in
 # chronological order (by end, mixed lengths too), a funnel plot, a ranked
 # chart and a trend per measure with no chart left empty (a single period says

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the cse-report tests (after testlib.sh, with $rep set): the keys
 # and registry of a test ICS, made with cse-report keygen.
 #   report_keys DIR POPULATION ODS...

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The FHIR MeasureReport (one period) and the Bundle of MeasureReports (several
 # periods) validate against the Measure and profile in fhir-profiles/.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

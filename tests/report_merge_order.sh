@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Merging partials of merged partials, in any order and grouping, gives the
 # same output as merging all at once.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The CSV, the JSON and the FHIR MeasureReport of one merge carry the same
 # numbers: every measure, period and practice (and total), its numerator,
 # denominator (or redaction), ratio and the number of practices a total

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Privacy: generate a population, run extract (with pseudonyms) and merge in
 # every format, and search every output byte for every NHS number, name,
 # date of birth, street address and postcode of the input. None may appear.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A refuted or entered-in-error Condition with a related safeguarding code
 # does not make a child "possibly unflagged"; a confirmed one does.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"

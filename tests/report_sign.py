@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Re-signs every part of a cse-report partial with an Ed25519 key, as a
 practice holding that key could: used by the tests to forge partials that are
 validly signed but implausible, or signed by the wrong party.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Keys for the cse-report Check suites: a temporary folder with a signing
  * key (owner Y00001), the ICS signing key (QICS1), the linkage key pair, a
  * registry of practices Y00001..Y00003 and Y09999 and a keys file. Made once

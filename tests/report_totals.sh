@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Totals and disclosure options of cse-report merge:
 # - a Total (practice ALL) is the protected total of every practice's true
 #   counts: checked against the --no-disclosure-control output (whose totals

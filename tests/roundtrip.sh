@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Round trips of CSE markers (Rec 47):
 #   FHIR R4 -> fhir2ehr -> UK07 -> ehr2fhir --r4 -> FHIR R4 gives back every
 #   marker with the same code, status, start, end, review date, end reason,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Controls named in docs/clinical-safety.md that no other test exercised:
 #   - a FHIR record holding a second Patient with another NHS number is
 #     refused by fhir2ehr (a marker must not travel on a mixed record), with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The national sending adaptor's FHIR inputs (../shared/conformance/nia/
 # fhir-to-ehr) convert without error and validate; the NOPAT Observation's
 # confidentialityCode lands where the adaptor's expected XML has it; the

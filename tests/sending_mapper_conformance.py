@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """cse-convert fhir2ehr against the national sending adaptor's per-mapper fixtures.
 
 Usage: sending_mapper_conformance.py CSE_CONVERT MAPPER_DIR SCRATCH [--detail]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fhir2ehr against the national sending adaptor's per-mapper fixtures
 # (../shared/conformance/nia/fhir-to-ehr/mapper/: a FHIR input and the HL7
 # fragment the adaptor's mapper writes from it). The comparison itself is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by the shell tests: locations and small helpers.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the Check suites. */
 #ifndef CSE_TESTUTIL_H
 #define CSE_TESTUTIL_H

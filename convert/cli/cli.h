@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert: shared helpers of the command-line front end. Not installed. */
 #ifndef CSE_CLI_H
 #define CSE_CLI_H

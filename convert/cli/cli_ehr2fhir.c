@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert ehr2fhir: a GP2GP EHR extract to a FHIR R4 or STU3 Bundle,
  * with a loss report. */
 #include "config.h"

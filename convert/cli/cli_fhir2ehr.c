@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert fhir2ehr: a FHIR R4 or STU3 record (Bundle or NDJSON) to a
  * GP2GP RCMR_IN030000UK07 extract, with a loss report on standard error. */
 #include "config.h"

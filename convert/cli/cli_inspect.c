@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert inspect: the CSE markers and the entries for clinician review
  * in a GP2GP extract, plus counts and the loss report. Identifiers and free
  * text stay hidden unless asked for. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Output files that appear only when complete, and error reporting. */
 #include "config.h"
 

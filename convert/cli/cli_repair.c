@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert repair: make the CSE markers in an outgoing GP2GP extract safe. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cse-convert: GP2GP EHR extracts to and from FHIR, and the marker repair
  * pass. A thin front end: all logic lives in libcsemarker. */
 #include "config.h"

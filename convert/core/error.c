@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error codes and the caller-owned error struct. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private helpers shared by the library's source files. Not installed. */
 #ifndef CSE_INTERNAL_H
 #define CSE_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jansson's parse errors translated into safe English, once for every reader.
  *
  * jansson's own error text may quote the input near the error ("near

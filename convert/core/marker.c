@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Markers as first-class objects and their state changes (DESIGN.md 3). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The record model: concepts, agents, entries and the record container. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Marker rules: SNOMED identifiers, marker and related codes, NHS numbers. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The sink interface: the record collector, replay, and the marker's GP2GP
  * statement form (entry <-> marker, the csemarker annotation). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small string-to-string map (open addressing), for the converters'
  * indexes. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small string-to-string map used by the FHIR reader and the GP2GP
  * writer. Not installed. */
 #ifndef CSE_STRMAP_H

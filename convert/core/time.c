@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Civil date-times with precision, in HL7 v3 TS and FHIR forms. */
 #include "config.h"
 

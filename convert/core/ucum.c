@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small UCUM syntax check: is a unit as a GP system wrote it ("mmol/L",
  * "10*9/L", "mm[Hg]") a UCUM code a FHIR Quantity may carry in `code`, or
  * only display text ("mmHg", "/day", "Cigarettes/day")? The grammar is

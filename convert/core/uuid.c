@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Upper-case UUIDs: random (v4) and derived (v5 layout over SHA-256). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one mapping from the record model to FHIR for what STU3 and R4 share
  * (values, medication); the few places where the versions differ test
  * w->stu3 here and nowhere else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR R4 writer: a Bundle (type collection) of UK Core resources, and
  * for each marker our Flag profile plus its Observation form. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR reader: R4 (UK Core) and STU3 (GP Connect) Bundles and NDJSON of
  * one patient's record, pushed into a cse_sink (see fhirread.h).
  *

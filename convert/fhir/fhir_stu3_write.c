@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR STU3 writer: a GP Connect structured-record Bundle shaped like the
  * national GP2GP requesting adaptor's output (CareConnect-GPC-* profiles,
  * ids taken from the extract, an identifier per resource in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR writers' shared machinery: a Bundle streamed one resource at a
  * time, the agent directory, the current composition and the write report. */
 #include "config.h"

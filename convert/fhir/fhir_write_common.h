@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the FHIR R4 and STU3 writers share: the streamed Bundle, the agent
  * directory, the current composition, JSON helpers and the write report.
  * Private to the library. */

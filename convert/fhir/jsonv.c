@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small, strict JSON reader that parses in place (see jsonv.h).
  *
  * One pass, no recursion: a stack of open arrays and objects (bounded by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small, strict JSON reader for the FHIR reader's hot path. Not installed.
  *
  * jansson builds a hash table per object and a heap block per value; the FHIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR writers' JSON builder: values in a bump arena, json_pack's format
  * subset, and a serialiser writing jansson's bytes. See jsonw.h. */
 #include "config.h"

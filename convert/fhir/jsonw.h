@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A small JSON builder for the FHIR writers' hot path. Not installed.
  *
  * The writers made a jansson tree per resource (a heap block per value, a

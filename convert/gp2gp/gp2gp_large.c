@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* GP2GP large messages: a skeleton extract whose real content travels as a
  * compressed attachment in COPC_IN000001UK01 fragments. The reader either
  * names the fragments it needs or reads them, in place of the skeleton

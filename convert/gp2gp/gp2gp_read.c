@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The streaming GP2GP reader: walks an RCMR_IN030000UK06/UK07 message or a
  * bare EhrExtract with a pull reader over SAX2 (gp2gp_xml.h), expanding one
  * statement at a time into a small tree, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GP2GP reader's private parts, shared by gp2gp_read.c (the streaming
  * walk), gp2gp_stmt.c (one statement into entries) and gp2gp_large.c
  * (large-message skeletons and their fragments). Not installed. */

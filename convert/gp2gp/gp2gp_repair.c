@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The repair pass for outgoing GP2GP extracts (DESIGN.md section 6).
  *
  * Two streaming passes over the same input. Pass 1 reads with SAX2 and notes, by document

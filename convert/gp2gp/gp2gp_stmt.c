@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GP2GP reader, one element at a time: a statement, an agent or a part of
  * a composition, already expanded into a small tree (gp2gp_xml.h), becomes model
  * objects here. Nothing in this file moves the reader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Schema validation of GP2GP messages with libxml2's xmlSchema.
  *
  * The message is parsed with network access off, no entity substitution and

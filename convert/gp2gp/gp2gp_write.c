@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GP2GP writer: a cse_sink that streams an RCMR_IN030000UK07 (or UK06)
  * message through the buffered serialiser in xml_out.c, which writes byte for
  * byte what xmlTextWriter, indenting by two spaces, wrote before it. See

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pull reader over libxml2's SAX2 push parser (see gp2gp_xml.h).
  *
  * The SAX2 handler is libxml2's own (so a DOCTYPE, its entity declarations and

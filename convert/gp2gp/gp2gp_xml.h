@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pull reader over libxml2's SAX2 push parser, for the GP2GP reader.
  *
  * It offers what the reader used from xmlTextReader (one node at a time, with

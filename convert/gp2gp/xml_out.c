@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A buffered XML serialiser over a FILE *: see xml_out.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A buffered XML serialiser over a FILE *, shared by the GP2GP writer and the
  * repair pass. Not installed.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RF2 release files: recognising their names and parsing their lines.
  *
  * The RF2 specification (SNOMED International, "Release File Specification")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RF2 release files: the line parser and the index image (private). */
 #ifndef CSE_RF2_H
 #define CSE_RF2_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* SNOMED CT from an RF2 snapshot: the index, its cache file, the lookups.
  *
  * The index is one flat image, the same in memory and on disk:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared set-up for the fhir-profiles tests; sourced, not run.
 #
 # Environment:

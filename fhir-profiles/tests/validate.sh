@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Validates the committed examples and the invalid cases with
 # tools/validate.mjs: every resource in fhir-profiles/json/ must pass, every
 # fhir-profiles/invalid/*.json must fail, and its output must contain each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: error codes, the caller-owned error struct, version.
  *
  * Every library function returns a cse_code (CSE_OK is 0) or, for

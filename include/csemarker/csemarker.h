@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: umbrella header. Include this one. */
 #ifndef CSEMARKER_H
 #define CSEMARKER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: FHIR constants shared by every reader and writer.
  *
  * The canonical base of our conformance resources is defined here once; the

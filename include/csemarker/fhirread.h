@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the FHIR reader (R4 UK Core and STU3 GP Connect).
  *
  * Reads one patient's record, as a Bundle (JSON) or as NDJSON (one resource

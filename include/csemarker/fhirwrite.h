@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: FHIR writers (R4 UK Core and STU3 GP Connect).
  *
  * Each writer is a cse_sink (sink.h): a reader pushes a record into it and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: GP2GP HL7 v3 EHR extracts (RCMR_IN030000UK06 and UK07).
  *
  * The reader streams an extract into a cse_sink (sink.h) with libxml2's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the record model.
  *
  * A record is one patient, the agents (practitioners and organisations) who

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the C ABI of the clinical-system extension (plug-in).
  *
  * A GP clinical system (the host) loads the module with dlopen(), looks up

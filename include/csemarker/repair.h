@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the repair pass for outgoing GP2GP extracts (DESIGN.md section 6).
  *
  * Given any GP2GP extract (RCMR_IN030000UK06, RCMR_IN030000UK07 or a bare

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the ICS coverage report (DESIGN.md section 7).
  *
  * A practice runs an extract over its own records and writes a partial:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: marker rules as code (DESIGN.md sections 3 and 7).
  *
  * Pure functions over strings and model structs: no allocation, no I/O. */

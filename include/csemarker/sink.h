@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: the streaming interface between readers and writers.
  *
  * A reader (GP2GP XML, FHIR JSON) pushes what it reads into a sink, one item

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csemarker: SNOMED CT from the user's own RF2 release (optional).
  *
  * A GP2GP extract may carry a SNOMED CT description id where a concept id

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Built by tools/package-check against the INSTALLED packages only
  * (pkg-config --cflags --libs csemarker, and <csemarker/plugin.h> with
  * -ldl): reads a GP2GP extract through libcsemarker.so and prints its
