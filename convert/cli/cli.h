@@ -27,6 +27,7 @@ struct cli_output {
     char *path;  /* target, NULL for stdout */
     char *tmp;   /* temporary file, NULL for stdout and direct */
     bool direct; /* path is a device or a pipe, opened as it is */
+    char *buf;   /* the temporary file's stdio buffer, NULL for stdio's own */
 };
 
 /* The program name that prefixes messages ("cse-convert" unless a main()

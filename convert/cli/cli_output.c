@@ -11,6 +11,8 @@
 
 #include "cli.h"
 
+#define CLI_OUTPUT_BUFFER ((size_t)1 << 18)
+
 const char *cli_progname = "cse-convert";
 
 FILE *cli_output_open(const char *path, struct cli_output *o)
@@ -66,6 +68,13 @@ FILE *cli_output_open(const char *path, struct cli_output *o)
                 strerror(errno));
         goto fail;
     }
+    /* Outputs run to hundreds of megabytes: write them in 256 KiB pieces,
+     * not stdio's 4 KiB. Without the memory, stdio's own buffer serves. */
+    if ((o->buf = malloc(CLI_OUTPUT_BUFFER)) != NULL &&
+        setvbuf(o->fp, o->buf, _IOFBF, CLI_OUTPUT_BUFFER) != 0) {
+        free(o->buf);
+        o->buf = NULL;
+    }
     return o->fp;
 fail:
     free(o->path);
@@ -101,6 +110,8 @@ int cli_output_commit(struct cli_output *o)
         rc = CLI_IO;
     }
     o->fp = NULL;
+    free(o->buf);
+    o->buf = NULL;
     if (rc == CLI_OK && rename(o->tmp, o->path) != 0) {
         fprintf(stderr, "%s: %s: cannot rename into place: %s\n", cli_progname, o->path,
                 strerror(errno));
@@ -120,6 +131,7 @@ void cli_output_abort(struct cli_output *o)
         if (o->fp != NULL)
             fclose(o->fp);
         unlink(o->tmp);
+        free(o->buf);
     } else if (o->direct) {
         fclose(o->fp);
     } else if (o->fp != NULL) {

@@ -224,6 +224,8 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
             free(id);
             return nomem(err);
         }
+        if (cse__smap_put(&w->nopat_set, id, NULL, true) != CSE_OK)
+            return nomem(err);
     }
     if (info->cls == CSE_CLASS_CANDIDATE &&
         (rc = cse__fw_candidate(w, e, info->reason, err)) != CSE_OK)
@@ -338,6 +340,8 @@ static void fw_destroy(cse_sink *s)
         cse_concept_clear(&w->recent[i].code);
     }
     free(w->recent);
+    free(w->recent_head);
+    free(w->recent_chain);
     for (size_t i = 0; i < w->problems.n; i++) {
         cse_entry_free(w->problems.items[i]);
         free(w->problem_encs.items[i]);
@@ -345,6 +349,7 @@ static void fw_destroy(cse_sink *s)
     free(w->problems.items);
     free(w->problem_encs.items);
     free(w->nopat_ids.items);
+    cse__smap_free(&w->nopat_set);
     cse_entry_free(w->pending);
     free(w->pending_enc);
     cse__jw_arena_free(w->jw);
@@ -686,41 +691,79 @@ const char *cse__fw_named_id(const cse_entry *e)
 
 /* ---- Recent statements and held problems -------------------------------- */
 
+/* The hash chain a statement id is kept in (FNV-1a). */
+static size_t recent_bucket(const char *id)
+{
+    size_t h = 1469598103934665603u;
+
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211u;
+    return h & (CSE__FW_RECENT_BUCKETS - 1);
+}
+
+static void recent_unlink(cse__fhirw *w, int slot)
+{
+    int *p = &w->recent_head[recent_bucket(w->recent[slot].id)];
+
+    while (*p != -1 && *p != slot)
+        p = &w->recent_chain[*p];
+    if (*p == slot)
+        *p = w->recent_chain[slot];
+}
+
 static cse_code remember(cse__fhirw *w, const cse_entry *e, bool marker, cse_error *err)
 {
     cse__fw_recent *r;
+    int slot, *head;
 
     if (e->id == NULL || e->kind == CSE_ENTRY_ENCOUNTER || e->kind == CSE_ENTRY_PROBLEM)
         return CSE_OK;
-    if (w->recent == NULL &&
-        (w->recent = calloc(CSE__FW_RECENT, sizeof(*w->recent))) == NULL)
-        return nomem(err);
-    r = &w->recent[w->recent_next];
+    if (w->recent == NULL) {
+        if ((w->recent_head = malloc(CSE__FW_RECENT_BUCKETS * sizeof(int))) == NULL ||
+            (w->recent_chain = malloc(CSE__FW_RECENT * sizeof(int))) == NULL)
+            return nomem(err);
+        for (size_t i = 0; i < CSE__FW_RECENT_BUCKETS; i++)
+            w->recent_head[i] = -1;
+        if ((w->recent = calloc(CSE__FW_RECENT, sizeof(*w->recent))) == NULL)
+            return nomem(err);
+    }
+    slot = (int)w->recent_next;
+    r = &w->recent[slot];
     w->recent_next = (w->recent_next + 1) % CSE__FW_RECENT;
+    if (r->id)
+        recent_unlink(w, slot);
     free(r->id);
     cse_concept_clear(&r->code);
     r->kind = e->kind;
     r->marker = marker;
     r->nopat = cse__fw_entry_nopat(e) || marker;
-    if ((r->id = strdup(e->id)) == NULL || cse_concept_copy(&r->code, &e->code) != CSE_OK)
+    if ((r->id = strdup(e->id)) == NULL)
+        return nomem(err);
+    head = &w->recent_head[recent_bucket(r->id)];
+    w->recent_chain[slot] = *head;
+    *head = slot;
+    if (cse_concept_copy(&r->code, &e->code) != CSE_OK)
         return nomem(err);
     return CSE_OK;
 }
 
+/* The statement remembered under id; of several, the one in the lowest slot
+ * of the ring, as a scan of the ring from its start finds. */
 static const cse__fw_recent *recall(const cse__fhirw *w, const char *id)
 {
-    for (size_t i = 0; id && w->recent && i < CSE__FW_RECENT; i++)
-        if (w->recent[i].id && strcmp(w->recent[i].id, id) == 0)
-            return &w->recent[i];
-    return NULL;
+    int best = -1;
+
+    if (id == NULL || w->recent == NULL)
+        return NULL;
+    for (int s = w->recent_head[recent_bucket(id)]; s != -1; s = w->recent_chain[s])
+        if ((best == -1 || s < best) && strcmp(w->recent[s].id, id) == 0)
+            best = s;
+    return best == -1 ? NULL : &w->recent[best];
 }
 
 static bool id_labelled(const cse__fhirw *w, const char *id)
 {
-    for (size_t j = 0; j < w->nopat_ids.n; j++)
-        if (strcmp(id, w->nopat_ids.items[j]) == 0)
-            return true;
-    return false;
+    return cse__smap_has(&w->nopat_set, id);
 }
 
 /* Writes the problems held for the composition that just ended. */

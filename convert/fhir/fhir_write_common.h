@@ -25,6 +25,7 @@ typedef struct cse__fw_compound {
  * it. The writer keeps the last CSE__FW_RECENT of them, so memory stays
  * bounded whatever the record's size. */
 #define CSE__FW_RECENT 4096
+#define CSE__FW_RECENT_BUCKETS 8192 /* a power of two */
 typedef struct cse__fw_recent {
     char *id;
     cse_concept code;
@@ -109,9 +110,12 @@ struct cse__fhirw {
     cse__fw_vec losses;        /* cse_loss_item, what/why static or owned below */
     cse__fw_vec reader_losses; /* cse_loss_item, what/why owned */
     cse__ptrvec nopat_ids;     /* ids of entries labelled NOPAT (char *), capped */
+    cse__smap nopat_set;       /* the same ids, for lookup */
     cse__fw_recent *recent;    /* ring of CSE__FW_RECENT statements */
     size_t recent_next;
-    cse__ptrvec problems;     /* held LinkSets (cse_entry *) of this composition */
+    int *recent_head;     /* CSE__FW_RECENT_BUCKETS hash chains of ring slots, -1 ends */
+    int *recent_chain;    /* the next slot in its slot's chain */
+    cse__ptrvec problems; /* held LinkSets (cse_entry *) of this composition */
     cse__ptrvec problem_encs; /* their encounters (char *, may be NULL) */
     struct {
         const char *profile; /* static string */

@@ -811,8 +811,11 @@ const char *cse__xnode_attr(const cse__xnode *n, const char *name)
 {
     if (n == NULL || n->type != XML_READER_TYPE_ELEMENT)
         return NULL;
+    /* The first letters tell most attributes apart ("root", "extension",
+     * "code", "value", "unit"): compare them before calling strcmp. */
     for (int i = 0; i < n->n_attrs; i++)
-        if (n->attrs[i].uri == NULL && strcmp(n->attrs[i].name, name) == 0)
+        if (n->attrs[i].uri == NULL && n->attrs[i].name[0] == name[0] &&
+            strcmp(n->attrs[i].name, name) == 0)
             return n->attrs[i].value;
     return NULL;
 }
