@@ -96,6 +96,25 @@ UK_CONCEPTS = [
      "SYNTHETIC vaccine product"),
 ]
 
+# The codes the national requesting adaptor made Immunizations in the PWTP
+# extracts of ../shared/conformance (PWTP5, PWTP6). Their real terms and
+# their real place below the immunisation roots are in the licensed release
+# only; here each has a SYNTHETIC term and one is-a straight to 127785005,
+# standing in for its path in the real hierarchy, so that
+# tests/pwtp_conformance.sh can show the difference going away with a release.
+PWTP_INT_VAX = ["38598009", "314414007", "314415008", "414259000", "415507003",
+                "415712004", "428975001"]
+PWTP_UK_VAX = ["247631000000101", "247641000000105"]
+
+
+def stand_in(cid):
+    return (cid, 1, "SYNTHETIC stand-in for %s (procedure)" % cid,
+            "SYNTHETIC stand-in for %s" % cid)
+
+
+INT_CONCEPTS += [stand_in(c) for c in PWTP_INT_VAX]
+UK_CONCEPTS += [stand_in(c) for c in PWTP_UK_VAX]
+
 # (source, destination, type, active)
 INT_RELS = [
     ("404684003", "138875005", ISA, 1), ("71388002", "138875005", ISA, 1),
@@ -113,6 +132,8 @@ INT_RELS = [
     (C_STATUS, "304250009", ISA, 1), (C_CHANGED, "404684003", ISA, 1),
 ]
 UK_RELS = [(C_PRODUCT, "787859002", ISA, 1)]
+INT_RELS += [(c, "127785005", ISA, 1) for c in PWTP_INT_VAX]
+UK_RELS += [(c, "127785005", ISA, 1) for c in PWTP_UK_VAX]
 
 counter = {"desc": 3000, "rel": 2000, "uuid": 0}
 
