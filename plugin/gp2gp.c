@@ -169,7 +169,7 @@ cse_code cse__gp2gp_import(const char *xml, size_t len, char **record_json,
     FILE *mf = NULL;
     tee t = {0};
     cse_sink s = {tee_begin, tee_agent, tee_entry, tee_end, NULL, &t};
-    cse_fhir_write_options fo = {1, NULL};
+    cse_fhir_write_options fo = {.pretty = 1};
     cse_code rc = CSE_OK;
 
     *record_json = NULL;

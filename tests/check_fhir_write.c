@@ -111,7 +111,7 @@ static json_t *run(cse_record *r, bool stu3, json_t **report_json)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    cse_fhir_write_options opt = {0, "B0000000-0000-4000-8000-000000000001"};
+    cse_fhir_write_options opt = {.bundle_id = "B0000000-0000-4000-8000-000000000001"};
     cse_error err;
     cse_sink *s;
     json_error_t jerr;

@@ -25,7 +25,7 @@ ProcedureRequest ReferralRequest DocumentReference DiagnosticReport Specimen Lis
 
 # Known differences: CASE TYPE ASPECT (count, codes or nopat), then the reason.
 KNOWN='
-PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; without --snomed we cannot, so they stay Observations; with --snomed and the synthetic RF2 release the counts and codes are the adaptor's (checked below)
+PWTP5 Immunization count the adaptor decides from its SNOMED CT database which observations are immunisations; without --snomed we cannot, so they stay Observations; with --snomed and the synthetic RF2 release the counts and codes are those of the adaptor (checked below)
 PWTP5 Immunization codes as the PWTP5 Immunization count
 PWTP5 Observation count the immunisations of the PWTP5 Immunization count are Observations here
 PWTP5 Observation codes the codes of those immunisations

@@ -135,6 +135,7 @@ int cmd_ehr2fhir(int argc, char **argv)
             return cli_fail(PROG, &err);
         lookup.ctx = snomed;
         ropt.lookup = &lookup;
+        wopt.lookup = &lookup;
     }
     if ((fp = cli_output_open(out_path, &o)) == NULL) {
         cse_snomed_free(snomed);

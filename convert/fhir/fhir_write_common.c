@@ -381,6 +381,7 @@ cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
     w->out = out;
     w->stu3 = stu3;
     w->pretty = opt ? opt->pretty : 0;
+    w->lookup = opt ? opt->lookup : NULL;
     w->compounds.size = sizeof(cse__fw_compound);
     w->nopat_added.size = sizeof(cse_fhir_report_item);
     w->candidates.size = sizeof(cse_fhir_report_item);
@@ -935,10 +936,12 @@ cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
     return w->meta_cache[i].meta;
 }
 
-/* The SNOMED description-id extension: GP Connect's in STU3, UK Core's in R4. */
+/* The SNOMED description-id extension: GP Connect's in STU3, UK Core's in R4.
+ * With a lookup that knows the description, the coding is its concept. */
 static cse__jw *descid_coding(const cse__fhirw *w, const cse_coding *k)
 {
-    cse__jw *ext;
+    cse__jw *ext, *coding;
+    char concept[32];
 
     if (w->stu3)
         ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
@@ -956,7 +959,18 @@ static cse__jw *descid_coding(const cse__fhirw *w, const cse_coding *k)
                              cse__jw_pack(w->jw, "{s:s,s:s}", "url", "descriptionDisplay",
                                           "valueString", k->display)))
         return NULL;
-    return ext ? cse__jw_pack(w->jw, "{s:o}", "extension", ext) : NULL;
+    if (ext == NULL)
+        return NULL;
+    if (w->lookup && w->lookup->concept_of &&
+        w->lookup->concept_of(w->lookup->ctx, k->code, concept, sizeof(concept))) {
+        const char *kv[6] = {"system", CSE_SYSTEM_SNOMED, "code",
+                             concept,  "display",         k->display};
+        if ((coding = cse__fw_strs(w, kv, 3)) == NULL ||
+            cse__jw_object_set(w->jw, coding, "extension", ext))
+            return NULL;
+        return coding;
+    }
+    return cse__jw_pack(w->jw, "{s:o}", "extension", ext);
 }
 
 cse__jw *cse__fw_concept(const cse__fhirw *w, const cse_concept *c)

@@ -142,6 +142,7 @@ struct cse__fhirw {
     cse__fw_vec lists;      /* cse__fw_list of the current composition */
     char *lists_enc;        /* the composition they belong to */
     cse__smap locations;    /* Location ids written */
+    const cse_code_lookup *lookup; /* SNOMED CT description ids -> concepts, or NULL */
 };
 
 /* Makes the sink around the version-specific ops. */

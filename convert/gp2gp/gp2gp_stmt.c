@@ -10,6 +10,7 @@
 
 #include "gp2gp_read.h"
 
+#include <csemarker/rules.h>
 #include <csemarker/snomed.h>
 
 #define NOMEM(d)                                                                         \
@@ -664,6 +665,34 @@ static bool is_immunisation(const cse__doc *d, const cse_concept *c)
            l->is_immunisation(l->ctx, c->codings[0].code);
 }
 
+/* A SNOMED CT description id in a statement's code stays as it is in the
+ * model; the FHIR writer writes its concept when its lookup knows it. One
+ * that no release resolves is counted, so the loss report says so. */
+static void note_descriptions(cse__doc *d, const cse_concept *c, const char *owner,
+                              int line)
+{
+    const cse_code_lookup *l = d->g->lookup;
+    char what[96], concept[32];
+
+    for (size_t i = 0; i < c->n; i++) {
+        const cse_coding *k = &c->codings[i];
+        if (k->system == NULL || strcmp(k->system, CSE_SYSTEM_SNOMED) != 0 ||
+            cse_sctid_classify(k->code) != CSE_SCTID_DESCRIPTION)
+            continue;
+        if (l && l->concept_of &&
+            l->concept_of(l->ctx, k->code, concept, sizeof(concept)))
+            continue;
+        snprintf(what, sizeof(what), "%s/code%s/@code", owner, i ? "/translation" : "");
+        cse__gp2gp_loss(d, what,
+                        l && l->concept_of
+                            ? "SNOMED CT description id not in the release given "
+                              "(kept as the description id)"
+                            : "SNOMED CT description id not resolved: no SNOMED CT "
+                              "release given (kept as the description id)",
+                        line);
+    }
+}
+
 /* The allergy parts, as the requesting adaptor reads them: the category from
  * the compound (14L..00 drug, SN53.00 non-drug), the allergen from a coded
  * value, asserted when recorded, onset when it happened, resolved when it
@@ -754,6 +783,8 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
             rc = read_supply(d, e, c);
         }
     }
+    if (rc == CSE_OK)
+        note_descriptions(d, &e->code, name, e->source_line);
     if (rc == CSE_OK && kind == CSE_ENTRY_ALLERGY)
         rc = fill_allergy(e, f);
     if (rc == CSE_OK && kind == CSE_ENTRY_OBSERVATION && is_immunisation(d, &e->code))

@@ -27,6 +27,12 @@ extern "C" {
 typedef struct cse_fhir_write_options {
     int pretty;            /* indent the JSON (default: one line per resource) */
     const char *bundle_id; /* Bundle.id; default derived from the extract id */
+    /* Appended: a SNOMED CT lookup (model.h), or NULL. A coding whose code is
+     * a SNOMED CT description id that lookup->concept_of knows is written as
+     * its concept, with the description id in the sctdescid extension (GP
+     * Connect's in STU3, UK Core's in R4), as the requesting adaptor writes
+     * it; without one, the coding holds only the extension. */
+    const cse_code_lookup *lookup;
 } cse_fhir_write_options;
 
 /* The marker identifier system: the marker id travels as an identifier of its

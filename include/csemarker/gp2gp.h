@@ -80,8 +80,10 @@ typedef struct cse_gp2gp_read_options {
      * whose code (its first translation, then the code itself, as the
      * requesting adaptor tests) is an immunisation becomes
      * CSE_ENTRY_IMMUNIZATION: by lookup->is_immunisation when given, else by
-     * the sixteen codes the adaptor itself checks (snomed.h).
-     * (lookup->concept_of is not used by the reader yet.) */
+     * the sixteen codes the adaptor itself checks (snomed.h). A description
+     * id in a statement's code that lookup->concept_of does not resolve (or
+     * any, without a lookup) is counted in the loss report; the FHIR writer
+     * resolves it when given the same lookup (fhirwrite.h). */
     const cse_code_lookup *lookup;
 } cse_gp2gp_read_options;
 
