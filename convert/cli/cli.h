@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <csemarker/csemarker.h>
 
@@ -28,6 +29,9 @@ struct cli_output {
     char *tmp;   /* temporary file, NULL for stdout and direct */
     bool direct; /* path is a device or a pipe, opened as it is */
     char *buf;   /* the temporary file's stdio buffer, NULL for stdio's own */
+    int fd;      /* the temporary file, which fp writes through */
+    off_t done;  /* bytes written to it */
+    off_t sent;  /* of those, bytes handed to the disk */
 };
 
 /* The program name that prefixes messages ("cse-convert" unless a main()

@@ -24,6 +24,14 @@ typedef struct cse__ptrvec {
 } cse__ptrvec;
 cse_code cse__ptrvec_push(cse__ptrvec *v, void *p);
 
+/* An entry block kept for reuse by a reader that makes one entry per
+ * statement: cse__entry_take returns *spare (empty, as cse_entry_new makes
+ * it) or a new entry, NULL when out of memory; cse__entry_recycle frees what
+ * e holds and keeps its block in *spare (or frees it when *spare is taken).
+ * cse_entry_free(*spare) frees the block for good. */
+cse_entry *cse__entry_take(cse_entry **spare, cse_entry_kind kind);
+void cse__entry_recycle(cse_entry **spare, cse_entry *e);
+
 /* Case-insensitive ASCII substring search. */
 const char *cse__strcasestr(const char *hay, const char *needle);
 

@@ -588,10 +588,9 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-void cse_entry_free(cse_entry *e)
+/* Frees what e holds, not e itself. */
+static void entry_clear(cse_entry *e)
 {
-    if (e == NULL)
-        return;
     free(e->id);
     free(e->parent_id);
     free(e->compound_class);
@@ -631,7 +630,40 @@ void cse_entry_free(cse_entry *e)
     cse_concept_clear(&e->enc.type);
     free(e->enc.location_name);
     cse_concept_clear(&e->enc.location_type);
+}
+
+void cse_entry_free(cse_entry *e)
+{
+    if (e == NULL)
+        return;
+    entry_clear(e);
     free(e);
+}
+
+/* The entry is over a kilobyte: a calloc of that size is one of the dearer
+ * things the GP2GP reader did per statement, so its block is reused. */
+cse_entry *cse__entry_take(cse_entry **spare, cse_entry_kind kind)
+{
+    cse_entry *e = *spare;
+
+    if (e == NULL)
+        return cse_entry_new(kind, NULL);
+    *spare = NULL;
+    e->kind = kind;
+    return e;
+}
+
+void cse__entry_recycle(cse_entry **spare, cse_entry *e)
+{
+    if (e == NULL)
+        return;
+    if (*spare != NULL) {
+        cse_entry_free(e);
+        return;
+    }
+    entry_clear(e);
+    memset(e, 0, sizeof(*e));
+    *spare = e;
 }
 
 static cse_code strv_push(char ***v, size_t *n, const char *s)

@@ -495,7 +495,7 @@ cse_code cse__gp2gp_emit(cse__doc *d, cse_entry *e)
     g->candidates += info.cls == CSE_CLASS_CANDIDATE;
 out:
     cse_marker_free(m);
-    cse_entry_free(e);
+    cse__entry_recycle(&g->spare, e);
     return rc;
 }
 
@@ -630,8 +630,8 @@ static cse_code walk_component(cse__doc *d, const cse__frame *f)
 static cse_code walk_container(cse__doc *d, const cse__frame *up, bool composition)
 {
     int depth = node_depth(d), rc = 0;
-    cse_entry *e =
-        cse_entry_new(composition ? CSE_ENTRY_ENCOUNTER : CSE_ENTRY_COMPOUND, NULL);
+    cse_entry *e = cse__entry_take(&d->g->spare, composition ? CSE_ENTRY_ENCOUNTER
+                                                             : CSE_ENTRY_COMPOUND);
     cse__frame f = {up,   NULL,  composition ? "ehrComposition" : "CompoundStatement",
                     0,    false, false,
                     NULL, NULL,  CSE_PATH_NONE};
@@ -1126,6 +1126,8 @@ static void setup(cse__gp2gp *g, const cse_gp2gp_read_options *opt, cse_sink *si
 
 static void teardown(cse__gp2gp *g)
 {
+    cse_entry_free(g->spare);
+    g->spare = NULL;
     for (size_t i = 0; i < g->n_agents; i++) {
         free(g->agents[i].id);
         free(g->agents[i].ods);

@@ -59,6 +59,7 @@ typedef struct cse__gp2gp {
     const cse_patient *patient;
     const char *patient_source;
     int patient_line;
+    cse_entry *spare; /* an entry block for the next statement to reuse */
 } cse__gp2gp;
 
 /* A container (ehrComposition or CompoundStatement) around the statements

@@ -740,7 +740,7 @@ cse_code cse__gp2gp_statement(cse__doc *d, const cse__xnode *n, const cse__frame
         kind = CSE_ENTRY_REQUEST;
     else if (strcmp(name, "MedicationStatement") == 0)
         kind = CSE_ENTRY_MEDICATION;
-    if ((e = cse_entry_new(kind, NULL)) == NULL)
+    if ((e = cse__entry_take(&d->g->spare, kind)) == NULL)
         return NOMEM(d);
     e->source_line = cse__gp2gp_line(n);
     e->inherited_labels = f ? f->inherited : 0;

@@ -77,11 +77,26 @@ struct cse__xr {
 
 /* ---- arena -------------------------------------------------------------- */
 
-static void *alloc(cse__xr *x, size_t n)
+static void *alloc_slow(cse__xr *x, size_t n);
+
+/* n bytes, 16-aligned: a node or two fit in what is left of the current
+ * block nearly always, so that case is inline. */
+static inline void *alloc(cse__xr *x, size_t n)
 {
     struct block *b = x->cur_block;
 
     n = (n + 15) & ~(size_t)15;
+    if (b && b->size - b->used >= n) {
+        b->used += n;
+        return b->data + b->used - n;
+    }
+    return alloc_slow(x, n);
+}
+
+static void *alloc_slow(cse__xr *x, size_t n)
+{
+    struct block *b = x->cur_block;
+
     while (b && b->size - b->used < n) {
         b = b->next;
         if (b)
@@ -231,18 +246,19 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
     /* The parser calls this with the start tag read up to "/>" or ">". */
     n->empty = cur != NULL && cur[0] == '/';
     if (n_attrs > 0) {
-        if ((n->attrs = alloc(x, (size_t)n_attrs * sizeof(*n->attrs))) == NULL) {
+        /* The attributes and their values in one block. */
+        size_t size = (size_t)n_attrs * sizeof(*n->attrs);
+        char *v;
+        for (int i = 0; i < n_attrs; i++)
+            size += (size_t)(attrs[5 * i + 4] - attrs[5 * i + 3]) + 1;
+        if ((n->attrs = alloc(x, size)) == NULL) {
             xmlStopParser(x->ctxt);
             return;
         }
+        v = (char *)(n->attrs + n_attrs);
         for (int i = 0; i < n_attrs; i++) {
             const xmlChar **a = attrs + 5 * i;
             size_t len = (size_t)(a[4] - a[3]), o = 0;
-            char *v = alloc(x, len + 1);
-            if (v == NULL) {
-                xmlStopParser(x->ctxt);
-                return;
-            }
             /* libxml2 leaves '&' as "&#38;" for the tree builder to decode. */
             for (size_t k = 0; k < len;) {
                 const xmlChar *amp = memchr(a[3] + k, '&', len - k);
@@ -258,6 +274,7 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
             n->attrs[i].uri = (const char *)a[2];
             n->attrs[i].value = v;
             n->attrs[i].len = o;
+            v += o + 1;
         }
         n->n_attrs = n_attrs;
     }
