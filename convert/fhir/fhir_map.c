@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The one mapping from the record model to FHIR for what STU3 and R4 share
- * (values, medication); the few places where the versions differ test
- * w->stu3 here and nowhere else. */
+/* The one mapping from the record model to FHIR, part two: the whole-record
+ * content (values, medication, pathology, consultation Lists, Locations).
+ * Version differences as plain values come from the table in
+ * fhir_map_entry.c; where the shape differs, the function tests w->stu3. */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,35 +11,7 @@
 
 #include "fhir_write_common.h"
 
-#define GPC "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-"
-#define UKCORE "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
 #define UCUM "http://unitsofmeasure.org"
-
-/* Profiles by version: {STU3, R4}. */
-enum { P_MEDICATION, P_MEDREQ, P_MEDSTMT };
-static const char *const profiles[][2] = {
-    {GPC "Medication-1", UKCORE "Medication"},
-    {GPC "MedicationRequest-1", UKCORE "MedicationRequest"},
-    {GPC "MedicationStatement-1", UKCORE "MedicationStatement"},
-};
-
-static const char *profile(const cse__fhirw *w, int which)
-{
-    return profiles[which][w->stu3 ? 0 : 1];
-}
-
-/* A resource with id, profile, NOPAT and (STU3) the PSSAdaptor identifier. */
-static cse__jw *start(cse__fhirw *w, const char *type, const char *id, int prof,
-                      bool nopat)
-{
-    cse__jw *res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", type, "id", id,
-                                "meta", cse__fw_meta(w, profile(w, prof), nopat));
-    if (res && w->stu3 && w->identifier_system)
-        cse__fw_set(w, res, "identifier",
-                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
-                                 "value", id));
-    return res;
-}
 
 cse__jw *cse__fw_quantity(const cse__fhirw *w, const cse_quantity *q)
 {
@@ -83,9 +56,6 @@ static cse__jw *interpretation(const cse__fhirw *w, const cse_concept *c)
                {"OR", "A", "Abnormal"},       {"AN", "A", "Abnormal"},
                {"HH", "HH", "Critical high"}, {"LL", "LL", "Critical low"},
                {"N", "N", "Normal"}};
-    const char *system = w->stu3 ? "http://hl7.org/fhir/v2/0078"
-                                 : "http://terminology.hl7.org/CodeSystem/"
-                                   "v3-ObservationInterpretation";
     const char *code = c->n ? c->codings[0].code : NULL;
     cse__jw *cc, *coding;
 
@@ -93,7 +63,7 @@ static cse__jw *interpretation(const cse__fhirw *w, const cse_concept *c)
         return NULL;
     if ((cc = cse__jw_object(w->jw)) == NULL || (coding = cse__jw_object(w->jw)) == NULL)
         return NULL;
-    cse__fw_set(w, coding, "system", cse__jw_string(w->jw, system));
+    cse__fw_set(w, coding, "system", cse__jw_string(w->jw, w->v->interpretation));
     for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(code, map[i].hl7) == 0) {
             cse__fw_set(w, coding, "code", cse__jw_string(w->jw, map[i].code));
@@ -220,8 +190,7 @@ static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
     if (w->medications.n < 65536 &&
         cse__smap_put(&w->medications, key, id, true) != CSE_OK)
         return cse__fw_emit(w, NULL, err);
-    res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "Medication", "id", id,
-                       "meta", cse__fw_meta(w, profile(w, P_MEDICATION), nopat));
+    res = cse__fw_start(w, CSE__FW_P_MEDICATION, id, nopat);
     code = cse__fw_concept(w, &e->code);
     /* STU3 (GP Connect) needs a SNOMED CT code: a drug coded only in a
      * local scheme gets the adaptor's transfer-degraded code beside it; R4
@@ -288,18 +257,6 @@ static const cse_time *start_of(const cse_supply *s)
     return NULL;
 }
 
-static cse__jw *period(const cse__fhirw *w, const cse_time *from, const cse_time *to)
-{
-    cse__jw *p = cse__jw_object(w->jw);
-    if (p == NULL)
-        return NULL;
-    if (from)
-        cse__fw_set(w, p, "start", cse__fw_time(w, from));
-    if (to && to->precision != CSE_TIME_NONE)
-        cse__fw_set(w, p, "end", cse__fw_time(w, to));
-    return cse__jw_object_size(p) ? p : NULL;
-}
-
 /* The authorise an order fulfils, when it is in this composition. */
 static const cse_supply *plan_of(const cse__fhirw *w, const cse_entry *e,
                                  const cse_supply *order)
@@ -326,8 +283,9 @@ static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply 
     const char *status;
     cse__jw *res, *dr, *who, *notes;
 
-    if ((res = start(w, "MedicationRequest", s->id, P_MEDREQ,
-                     cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) == NULL)
+    if ((res = cse__fw_start(w, CSE__FW_P_MEDREQ, s->id,
+                             cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) ==
+        NULL)
         return NULL;
     cse__fw_set(w, res, "extension",
                 prescription_type(w, is_repeat(plan ? s : plan_of(w, e, s))));
@@ -345,8 +303,7 @@ static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply 
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, plan ? "plan" : "order"));
     cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", med_id));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
-                cse__fw_ref(w, "Encounter", enc));
+    cse__fw_encounter(w, res, CSE__FW_P_MEDREQ, enc);
     cse__fw_set(w, res, "authoredOn", cse__fw_time(w, authored));
     if ((who = cse__fw_agent_ref(w, requester)) != NULL) {
         cse__fw_set(w, res, "requester",
@@ -367,7 +324,7 @@ static cse__jw *med_request(cse__fhirw *w, const cse_entry *e, const cse_supply 
             cse__fw_set(w, dr, "numberOfRepeatsAllowed",
                         cse__jw_integer(w->jw, s->repeats));
         cse__fw_set(w, dr, "validityPeriod",
-                    period(w, start_of(s), plan ? &s->effective_high : NULL));
+                    cse__fw_period(w, start_of(s), plan ? &s->effective_high : NULL));
         cse__fw_set(w, dr, "quantity", cse__fw_quantity(w, &s->quantity));
         if (cse__jw_object_size(dr))
             cse__fw_set(w, res, "dispenseRequest", dr);
@@ -396,8 +353,9 @@ static cse__jw *med_statement(cse__fhirw *w, const cse_entry *e, const cse_suppl
     cse__jw *res;
 
     snprintf(id, sizeof(id), "%s-MS", s->id);
-    if ((res = start(w, "MedicationStatement", id, P_MEDSTMT,
-                     cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) == NULL)
+    if ((res = cse__fw_start(w, CSE__FW_P_MEDSTMT, id,
+                             cse__fw_entry_nopat(e) || (s->labels & CSE_LABEL_NOPAT))) ==
+        NULL)
         return NULL;
     if (disc)
         status = "stopped";
@@ -407,10 +365,10 @@ static cse__jw *med_statement(cse__fhirw *w, const cse_entry *e, const cse_suppl
                 cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "MedicationRequest", s->id)));
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, status));
     cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", med_id));
-    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_encounter(w, res, CSE__FW_P_MEDSTMT, enc);
     if (strcmp(status, "active") != 0 && (to == NULL || to->precision == CSE_TIME_NONE))
         to = from;
-    cse__fw_set(w, res, "effectivePeriod", period(w, from, to));
+    cse__fw_set(w, res, "effectivePeriod", cse__fw_period(w, from, to));
     cse__fw_set(w, res, "dateAsserted",
                 cse__fw_time(w, w->enc_authored.precision != CSE_TIME_NONE
                                     ? &w->enc_authored
@@ -433,8 +391,8 @@ static cse__jw *plain_statement(cse__fhirw *w, const cse_entry *e, const char *e
 
     if (e->id == NULL)
         return NULL;
-    if ((res = start(w, "MedicationStatement", e->id, P_MEDSTMT,
-                     cse__fw_entry_nopat(e))) == NULL)
+    if ((res = cse__fw_start(w, CSE__FW_P_MEDSTMT, e->id, cse__fw_entry_nopat(e))) ==
+        NULL)
         return NULL;
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, active ? "active" : "completed"));
     if ((code = cse__fw_concept(w, &e->code)) == NULL)
@@ -442,12 +400,8 @@ static cse__jw *plain_statement(cse__fhirw *w, const cse_entry *e, const char *e
                                "Transfer-degraded medication entry");
     cse__fw_set(w, res, "medicationCodeableConcept", code);
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", enc));
-    if (e->effective_high.precision != CSE_TIME_NONE)
-        cse__fw_set(w, res, "effectivePeriod",
-                    period(w, cse__fw_effective(e), &e->effective_high));
-    else
-        cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, cse__fw_effective(e)));
+    cse__fw_encounter(w, res, CSE__FW_P_MEDSTMT, enc);
+    cse__fw_set_effective(w, res, e, cse__fw_effective(e));
     cse__fw_set(w, res, "dateAsserted", cse__fw_time(w, &e->availability));
     if (w->stu3)
         cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
@@ -552,15 +506,14 @@ static cse_code write_acute_copy(cse__fhirw *w, const cse__fw_acute *a, const ch
     cse__jw *res, *dr;
     cse_code rc;
 
-    if ((res = start(w, "MedicationRequest", dup, P_MEDREQ, a->nopat)) == NULL)
+    if ((res = cse__fw_start(w, CSE__FW_P_MEDREQ, dup, a->nopat)) == NULL)
         return cse__fw_emit(w, NULL, err);
     cse__fw_set(w, res, "extension", prescription_type(w, false));
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "completed"));
     cse__fw_set(w, res, "intent", cse__jw_string(w->jw, "plan"));
     cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", a->med_id));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
-                cse__fw_ref(w, "Encounter", a->enc));
+    cse__fw_encounter(w, res, CSE__FW_P_MEDREQ, a->enc);
     cse__fw_set(w, res, "authoredOn", cse__fw_time(w, st ? st : &a->authored));
     if (a->requester && cse__fw_agent_ref(w, a->requester))
         cse__fw_set(w, res, "requester",
@@ -572,7 +525,7 @@ static cse_code write_acute_copy(cse__fhirw *w, const cse__fw_acute *a, const ch
         cse__fw_set(w, res, "dosageInstruction",
                     cse__jw_pack(w->jw, "[{s:s}]", "text", a->dosage));
     if ((dr = cse__jw_object(w->jw)) != NULL) {
-        cse__fw_set(w, dr, "validityPeriod", period(w, st, NULL));
+        cse__fw_set(w, dr, "validityPeriod", cse__fw_period(w, st, NULL));
         cse__fw_set(w, dr, "quantity", cse__fw_quantity(w, &a->quantity));
         if (cse__jw_object_size(dr))
             cse__fw_set(w, res, "dispenseRequest", dr);
@@ -580,14 +533,14 @@ static cse_code write_acute_copy(cse__fhirw *w, const cse__fw_acute *a, const ch
     if ((rc = cse__fw_emit(w, res, err)) != CSE_OK)
         return rc;
     snprintf(ms, sizeof(ms), "%s-MS", dup);
-    if ((res = start(w, "MedicationStatement", ms, P_MEDSTMT, a->nopat)) == NULL)
+    if ((res = cse__fw_start(w, CSE__FW_P_MEDSTMT, ms, a->nopat)) == NULL)
         return cse__fw_emit(w, NULL, err);
     cse__fw_set(w, res, "basedOn",
                 cse__jw_pack(w->jw, "[o]", cse__fw_ref(w, "MedicationRequest", dup)));
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "completed"));
     cse__fw_set(w, res, "medicationReference", cse__fw_ref(w, "Medication", a->med_id));
-    cse__fw_set(w, res, "context", cse__fw_ref(w, "Encounter", a->enc));
-    cse__fw_set(w, res, "effectivePeriod", period(w, st, st));
+    cse__fw_encounter(w, res, CSE__FW_P_MEDSTMT, a->enc);
+    cse__fw_set(w, res, "effectivePeriod", cse__fw_period(w, st, st));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     if (w->stu3)
         cse__fw_set(w, res, "taken", cse__jw_string(w->jw, "unk"));
@@ -756,7 +709,7 @@ cse_code cse__fw_path_hold(cse__fhirw *w, const cse_entry *e, cse_error *err)
                                "the rest of it is written as plain entries",
                                e->source_line, err)) != CSE_OK)
             return rc;
-        return w->ops->entry(w, e, &none, err);
+        return cse__fw_map_entry(w, e, &none, err);
     }
     if ((d = cse_entry_dup(e)) == NULL || cse__ptrvec_push(&w->path, d) != CSE_OK) {
         cse_entry_free(d);
@@ -877,16 +830,9 @@ static char *folded(const cse__fhirw *w, const cse_entry *into)
 
 static cse__jw *specimen_resource(cse__fhirw *w, const cse_entry *s)
 {
-    cse__jw *res = cse__jw_pack(
-        w->jw, "{s:s,s:s,s:o}", "resourceType", "Specimen", "id", s->id, "meta",
-        cse__fw_meta(w, w->stu3 ? GPC "Specimen-1" : UKCORE "Specimen",
-                     cse__fw_entry_nopat(s)));
+    cse__jw *res = cse__fw_start(w, CSE__FW_P_SPECIMEN, s->id, cse__fw_entry_nopat(s));
     char *note = folded(w, s);
 
-    if (res && w->stu3 && w->identifier_system)
-        cse__fw_set(w, res, "identifier",
-                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
-                                 "value", s->id));
     if (s->path.accession)
         cse__fw_set(w, res, "accessionIdentifier",
                     cse__jw_pack(w->jw, "{s:s}", "value", s->path.accession));
@@ -904,39 +850,30 @@ static cse__jw *specimen_resource(cse__fhirw *w, const cse_entry *s)
 
 static cse__jw *report_resource(cse__fhirw *w, const cse_entry *r, const char *enc)
 {
-    cse__jw *res = cse__jw_pack(
-        w->jw, "{s:s,s:s,s:o}", "resourceType", "DiagnosticReport", "id", r->id, "meta",
-        cse__fw_meta(w,
-                     w->stu3 ? GPC "DiagnosticReport-1" : UKCORE "DiagnosticReport-Lab",
-                     cse__fw_entry_nopat(r)));
+    cse__jw *res = cse__fw_start(w, CSE__FW_P_REPORT, r->id, cse__fw_entry_nopat(r));
     cse__jw *ids, *specs, *results;
     char *conclusion = folded(w, r);
 
-    if (res == NULL || (ids = cse__jw_array(w->jw)) == NULL ||
-        (specs = cse__jw_array(w->jw)) == NULL ||
+    if (res == NULL || (specs = cse__jw_array(w->jw)) == NULL ||
         (results = cse__jw_array(w->jw)) == NULL) {
         free(conclusion);
         return NULL;
     }
-    if (w->stu3 && w->identifier_system)
-        cse__jw_array_append(w->jw, ids,
-                             cse__jw_pack(w->jw, "{s:s,s:s}", "system",
-                                          w->identifier_system, "value", r->id));
-    if (r->path.accession)
+    /* The laboratory's accession number beside the sending system's id. */
+    if (r->path.accession && ((ids = cse__jw_object_get(res, "identifier")) != NULL ||
+                              ((ids = cse__jw_array(w->jw)) != NULL &&
+                               cse__fw_set(w, res, "identifier", ids))))
         cse__jw_array_append(w->jw, ids,
                              cse__jw_pack(w->jw, "{s:s,s:s}", "system",
                                           "urn:oid:2.16.840.1.113883.2.1.4.5.5", "value",
                                           r->path.accession));
-    if (cse__jw_array_size(ids))
-        cse__fw_set(w, res, "identifier", ids);
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "unknown"));
     cse__fw_set(w, res, "code",
                 cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
                              CSE_SYSTEM_SNOMED, "code", "721981007", "display",
                              "Diagnostic studies report"));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, w->stu3 ? "context" : "encounter",
-                cse__fw_ref(w, "Encounter", enc));
+    cse__fw_encounter(w, res, CSE__FW_P_REPORT, enc);
     if (r->availability.precision >= CSE_TIME_MINUTE)
         cse__fw_set(w, res, "issued", cse__fw_time(w, &r->availability));
     for (size_t i = 1; i < w->path.n; i++) {
@@ -974,15 +911,15 @@ cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err)
         cse_entry *x = w->path.items[i];
         char *note;
         cse__jw_arena_reset(w->jw);
-        /* The version's writer may hold a narrative until the next entry. */
-        if (w->ops->flush && (rc = w->ops->flush(w, x, err)) != CSE_OK)
+        /* The mapping may hold a narrative until the next entry. */
+        if ((rc = cse__fw_map_flush(w, x, err)) != CSE_OK)
             break;
         switch (x->path.role) {
         case CSE_PATH_SPECIMEN: rc = cse__fw_emit(w, specimen_resource(w, x), err); break;
         case CSE_PATH_CLUSTER: break; /* its results and comments carry it */
         case CSE_PATH_COMMENT:
             if (user_comment(x) || held(w, x->parent_id) == NULL)
-                rc = w->ops->entry(w, x, &none, err);
+                rc = cse__fw_map_entry(w, x, &none, err);
             break;
         case CSE_PATH_RESULT:
         case CSE_PATH_BATTERY:
@@ -992,15 +929,15 @@ cse_code cse__fw_path_flush(cse__fhirw *w, const cse_entry *e, cse_error *err)
                 if (rc != CSE_OK)
                     return cse__fw_emit(w, NULL, err);
             }
-            rc = w->ops->entry(w, x, &none, err);
+            rc = cse__fw_map_entry(w, x, &none, err);
             break;
-        default: rc = w->ops->entry(w, x, &none, err); break;
+        default: rc = cse__fw_map_entry(w, x, &none, err); break;
         }
     }
     cse__jw_arena_reset(w->jw);
-    /* A user comment held by the version's writer is written now. */
-    if (rc == CSE_OK && w->ops->flush)
-        rc = w->ops->flush(w, r, err);
+    /* A user comment held by the mapping is written now. */
+    if (rc == CSE_OK)
+        rc = cse__fw_map_flush(w, r, err);
     for (size_t i = 0; i < w->path.n; i++)
         cse_entry_free(w->path.items[i]);
     w->path.n = 0;
@@ -1069,7 +1006,7 @@ static bool written_as(const cse__fhirw *w, const cse_entry *e,
     if (e->id == NULL)
         return false;
     if (info->cls == CSE_CLASS_MARKER && info->marker) {
-        *type = w->stu3 ? "Observation" : "Flag";
+        *type = cse__fw_res(w, CSE__FW_P_MARKER)->type;
         return true;
     }
     switch (e->kind) {
@@ -1078,12 +1015,8 @@ static bool written_as(const cse__fhirw *w, const cse_entry *e,
     case CSE_ENTRY_ALLERGY: *type = "AllergyIntolerance"; return true;
     case CSE_ENTRY_IMMUNIZATION: *type = "Immunization"; return true;
     case CSE_ENTRY_PROBLEM: *type = "Condition"; return true;
-    case CSE_ENTRY_PLAN:
-        *type = w->stu3 ? "ProcedureRequest" : "ServiceRequest";
-        return true;
-    case CSE_ENTRY_REQUEST:
-        *type = w->stu3 ? "ReferralRequest" : "ServiceRequest";
-        return true;
+    case CSE_ENTRY_PLAN: *type = cse__fw_res(w, CSE__FW_P_PLAN)->type; return true;
+    case CSE_ENTRY_REQUEST: *type = cse__fw_res(w, CSE__FW_P_REFERRAL)->type; return true;
     case CSE_ENTRY_MEDICATION:
         for (size_t i = 0; i < e->med.n_supplies; i++)
             if (e->med.supplies[i].kind == CSE_SUPPLY_AUTHORISE &&
@@ -1198,9 +1131,7 @@ static cse__jw *list_resource(cse__fhirw *w, const cse__fw_list *l, const char *
     static const char *const codes[][2] = {{"325851000000107", "Consultation"},
                                            {"25851000000105", "Topic (EHR)"},
                                            {"24781000000107", "Category (EHR)"}};
-    cse__jw *res =
-        cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", "List", "id", l->id, "meta",
-                     cse__fw_meta(w, w->stu3 ? GPC "List-1" : UKCORE "List", l->nopat));
+    cse__jw *res = cse__fw_start(w, CSE__FW_P_LIST, l->id, l->nopat);
     cse__jw *entries = cse__jw_array(w->jw);
 
     if (res == NULL || entries == NULL)
@@ -1214,13 +1145,12 @@ static cse__jw *list_resource(cse__fhirw *w, const cse__fw_list *l, const char *
                              CSE_SYSTEM_SNOMED, "code", codes[l->level][0], "display",
                              codes[l->level][1]));
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
-    cse__fw_set(w, res, "encounter", cse__fw_ref(w, "Encounter", enc));
+    cse__fw_encounter(w, res, CSE__FW_P_LIST, enc);
     cse__fw_set(w, res, "date", cse__fw_time(w, &l->date));
     cse__fw_set(w, res, "orderedBy",
                 cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                             w->stu3 ? "http://hl7.org/fhir/list-order"
-                                     : "http://terminology.hl7.org/CodeSystem/list-order",
-                             "code", "system", "display", "Sorted by System"));
+                             w->v->list_order, "code", "system", "display",
+                             "Sorted by System"));
     for (size_t i = 0; i < l->n_refs; i++)
         cse__jw_array_append(
             w->jw, entries,
@@ -1273,13 +1203,7 @@ cse_code cse__fw_location(cse__fhirw *w, const cse_entry *e, cse_error *err)
         return CSE_OK;
     if (w->locations.n < 65536 && cse__smap_put(&w->locations, id, NULL, true) != CSE_OK)
         return cse__fw_emit(w, NULL, err);
-    res = cse__jw_pack(
-        w->jw, "{s:s,s:s,s:o}", "resourceType", "Location", "id", id, "meta",
-        cse__fw_meta(w, w->stu3 ? GPC "Location-1" : UKCORE "Location", false));
-    if (res && w->stu3 && w->identifier_system)
-        cse__fw_set(w, res, "identifier",
-                    cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
-                                 "value", id));
+    res = cse__fw_start(w, CSE__FW_P_LOCATION, id, false);
     cse__fw_set(w, res, "status", cse__jw_string(w->jw, "active"));
     cse__fw_set(w, res, "name", cse__jw_string(w->jw, e->enc.location_name));
     return cse__fw_emit(w, res, err);

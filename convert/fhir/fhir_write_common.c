@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The FHIR writers' shared machinery: a Bundle streamed one resource at a
- * time, the agent directory, the current composition and the write report. */
+/* The FHIR writer's machinery: a Bundle streamed one resource at a time, the
+ * agent directory, the current composition and the write report; what goes
+ * in the Bundle is the one mapping's (fhir_map_entry.c, fhir_map.c). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -132,9 +133,8 @@ static cse_code fw_begin(cse_sink *s, const cse_extract_info *info, cse_error *e
                                   "cannot make the Bundle id");
         id = uuid;
     }
-    if (w->stu3 && (meta = json_pack("{s:[s]}", "profile",
-                                     "https://fhir.nhs.uk/STU3/StructureDefinition/"
-                                     "GPConnect-StructuredRecord-Bundle-1")) == NULL)
+    if (w->v->bundle_profile &&
+        (meta = json_pack("{s:[s]}", "profile", w->v->bundle_profile)) == NULL)
         return nomem(err);
     if (meta && (ms = json_dumps(meta, JSON_COMPACT)) == NULL) {
         json_decref(meta);
@@ -168,7 +168,7 @@ static cse_code fw_begin(cse_sink *s, const cse_extract_info *info, cse_error *e
     free(ms);
     if (rc != CSE_OK)
         return cse__error_set(err, CSE_ERR_IO, 0, NULL, NULL, "cannot write the output");
-    return w->ops->patient(w, info, err);
+    return cse__fw_map_patient(w, info, err);
 }
 
 static cse_code fw_agent(cse_sink *s, const cse_agent *a, cse_error *err)
@@ -186,7 +186,7 @@ static cse_code fw_agent(cse_sink *s, const cse_agent *a, cse_error *err)
         return cse__error_set(err, CSE_ERR_LIMIT, 0, NULL, "agentDirectory",
                               "too many agents");
     }
-    return w->ops->agent(w, a, err);
+    return cse__fw_map_agent(w, a, err);
 }
 
 static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *info,
@@ -201,7 +201,7 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
         return cse__error_set(err, CSE_ERR_INVALID_ARG, 0, NULL, NULL, "missing entry");
     if (info == NULL)
         info = &none;
-    if (w->ops->flush && (rc = w->ops->flush(w, e, err)) != CSE_OK)
+    if ((rc = cse__fw_map_flush(w, e, err)) != CSE_OK)
         return rc;
     if ((rc = cse__fw_path_flush(w, e->kind == CSE_ENTRY_ENCOUNTER ? NULL : e, err)) !=
         CSE_OK)
@@ -247,7 +247,7 @@ static cse_code fw_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *
     }
     if (cse__fw_path_wants(w, e, info))
         return cse__fw_path_hold(w, e, err);
-    return w->ops->entry(w, e, info, err);
+    return cse__fw_map_entry(w, e, info, err);
 }
 
 static cse_code copy_losses(cse__fhirw *w, const cse_summary *sum, cse_error *err)
@@ -277,7 +277,7 @@ static cse_code fw_end(cse_sink *s, const cse_summary *summary, cse_error *err)
     cse__jw_arena_reset(w->jw);
     if ((rc = cse__fw_path_flush(w, NULL, err)) != CSE_OK)
         return rc;
-    if (w->ops->flush && (rc = w->ops->flush(w, NULL, err)) != CSE_OK)
+    if ((rc = cse__fw_map_flush(w, NULL, err)) != CSE_OK)
         return rc;
     if ((rc = cse__fw_flush_medications(w, err)) != CSE_OK ||
         (rc = flush_problems(w, err)) != CSE_OK ||
@@ -359,7 +359,7 @@ static void fw_destroy(cse_sink *s)
 }
 
 cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
-                      const cse__fw_ops *ops, cse_error *err)
+                      cse_error *err)
 {
     cse__fhirw *w;
 
@@ -377,7 +377,7 @@ cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
     w->sink.end = fw_end;
     w->sink.destroy = fw_destroy;
     w->sink.data = w;
-    w->ops = ops;
+    w->v = cse__fw_version_of(stu3);
     w->out = out;
     w->stu3 = stu3;
     w->pretty = opt ? opt->pretty : 0;
@@ -782,8 +782,8 @@ static cse_code flush_problems(cse__fhirw *w, cse_error *err)
                 e->source_line, err);
         cse__jw_arena_reset(w->jw);
         if (rc == CSE_OK)
-            rc = w->ops->problem(w, e, w->problem_encs.items[i], named,
-                                 cse__fw_entry_nopat_linked(w, e), err);
+            rc = cse__fw_map_problem(w, e, w->problem_encs.items[i], named,
+                                     cse__fw_entry_nopat_linked(w, e), err);
         cse_entry_free(e);
         free(w->problem_encs.items[i]);
     }
@@ -908,11 +908,9 @@ static cse__jw *make_meta(const cse__fhirw *w, cse__jw_arena *a, const char *pro
     cse__jw *m = cse__jw_pack(a, "{s:[s]}", "profile", profile);
 
     if (m && nopat &&
-        cse__jw_object_set(
-            a, m, "security",
-            cse__jw_pack(a, "[{s:s,s:s,s:s}]", "system",
-                         w->stu3 ? CSE_FHIR_STU3_ACTCODE : CSE_FHIR_R4_ACTCODE, "code",
-                         "NOPAT", "display", nopat_display)))
+        cse__jw_object_set(a, m, "security",
+                           cse__jw_pack(a, "[{s:s,s:s,s:s}]", "system", w->v->actcode,
+                                        "code", "NOPAT", "display", nopat_display)))
         return NULL;
     return m;
 }
@@ -940,19 +938,11 @@ cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
  * With a lookup that knows the description, the coding is its concept. */
 static cse__jw *descid_coding(const cse__fhirw *w, const cse_coding *k)
 {
-    cse__jw *ext, *coding;
+    cse__jw *ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url", w->v->descid_ext,
+                                "extension", "url", "descriptionId", "valueId", k->code);
+    cse__jw *coding;
     char concept[32];
 
-    if (w->stu3)
-        ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
-                           "https://fhir.nhs.uk/STU3/StructureDefinition/"
-                           "Extension-coding-sctdescid",
-                           "extension", "url", "descriptionId", "valueId", k->code);
-    else
-        ext = cse__jw_pack(w->jw, "[{s:s,s:[{s:s,s:s}]}]", "url",
-                           "https://fhir.hl7.org.uk/StructureDefinition/"
-                           "Extension-UKCore-CodingSCTDescId",
-                           "extension", "url", "descriptionId", "valueId", k->code);
     if (ext && k->display &&
         cse__jw_array_append(w->jw,
                              cse__jw_object_get(cse__jw_array_get(ext, 0), "extension"),
@@ -1073,6 +1063,25 @@ const cse_time *cse__fw_effective(const cse_entry *e)
     if (e->effective_low.precision != CSE_TIME_NONE)
         return &e->effective_low;
     return NULL;
+}
+
+cse__jw *cse__fw_period(const cse__fhirw *w, const cse_time *from, const cse_time *to)
+{
+    cse__jw *p = cse__jw_object(w->jw);
+    if (p == NULL)
+        return NULL;
+    cse__fw_set(w, p, "start", cse__fw_time(w, from));
+    cse__fw_set(w, p, "end", cse__fw_time(w, to));
+    return cse__jw_object_size(p) ? p : NULL;
+}
+
+bool cse__fw_set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e,
+                           const cse_time *when)
+{
+    if (e->effective_high.precision != CSE_TIME_NONE)
+        return cse__fw_set(w, res, "effectivePeriod",
+                           cse__fw_period(w, cse__fw_effective(e), &e->effective_high));
+    return cse__fw_set(w, res, "effectiveDateTime", cse__fw_time(w, when));
 }
 
 cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What the FHIR R4 and STU3 writers share: the streamed Bundle, the agent
- * directory, the current composition, JSON helpers and the write report.
- * Private to the library. */
+/* The FHIR writer (R4 and STU3): the streamed Bundle, the agent directory,
+ * the current composition, JSON helpers and the write report
+ * (fhir_write_common.c), and the one mapping from the record model with its
+ * version table (fhir_map_entry.c, fhir_map.c). Private to the library. */
 #ifndef CSE_FHIR_WRITE_COMMON_H
 #define CSE_FHIR_WRITE_COMMON_H
 
@@ -69,27 +70,57 @@ typedef struct cse__fw_acute {
     int orders;
 } cse__fw_acute;
 
-/* The version-specific part of a writer. */
-typedef struct cse__fw_ops {
-    cse_code (*patient)(cse__fhirw *w, const cse_extract_info *info, cse_error *err);
-    cse_code (*agent)(cse__fhirw *w, const cse_agent *a, cse_error *err);
-    cse_code (*entry)(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
-                      cse_error *err);
-    /* Optional: called before the composition tracking sees e, and once
-     * before the Bundle is closed (e NULL), to write a held entry. */
-    cse_code (*flush)(cse__fhirw *w, const cse_entry *e, cse_error *err);
-    /* Writes a problem (LinkSet) held until the end of its composition.
-     * named is the statement it names when still known (else NULL); nopat
-     * says whether the problem or a statement it links to is labelled. */
-    cse_code (*problem)(cse__fhirw *w, const cse_entry *e, const char *enc,
-                        const cse__fw_recent *named, bool nopat, cse_error *err);
-} cse__fw_ops;
+/* The resources the mapping writes, as rows of the version table. */
+typedef enum cse__fw_profile_id {
+    CSE__FW_P_PATIENT,
+    CSE__FW_P_ORGANIZATION,
+    CSE__FW_P_PRACTITIONER,
+    CSE__FW_P_ENCOUNTER,
+    CSE__FW_P_OBSERVATION,
+    CSE__FW_P_CONDITION,
+    CSE__FW_P_ALLERGY,
+    CSE__FW_P_IMMUNIZATION,
+    CSE__FW_P_PLAN,     /* PlanStatement */
+    CSE__FW_P_REFERRAL, /* RequestStatement */
+    CSE__FW_P_DOCUMENT,
+    CSE__FW_P_MEDICATION,
+    CSE__FW_P_MEDREQ,
+    CSE__FW_P_MEDSTMT,
+    CSE__FW_P_SPECIMEN,
+    CSE__FW_P_REPORT,
+    CSE__FW_P_LIST,
+    CSE__FW_P_LOCATION,
+    CSE__FW_P_MARKER,        /* R4 our Flag, STU3 an Observation */
+    CSE__FW_P_MARKER_DETAIL, /* R4 the marker's Observation, STU3 none */
+    CSE__FW_P_COUNT
+} cse__fw_profile_id;
+
+/* How a version writes one kind of resource. */
+typedef struct cse__fw_resource {
+    const char *type;    /* resourceType, NULL when the version writes none */
+    const char *profile; /* the one meta.profile */
+    const char *enc;     /* the element naming the Encounter, NULL when none */
+    bool identifier;     /* carries the sending system's identifier (STU3) */
+} cse__fw_resource;
+
+/* Everything that differs between STU3 and R4 as a plain value: the one
+ * table of version differences (fhir_map_entry.c). Where the shape of a
+ * resource differs, the mapping tests w->stu3 at that element. */
+typedef struct cse__fw_version {
+    cse__fw_resource res[CSE__FW_P_COUNT];
+    const char *null_flavor;    /* the v3 NullFlavor code system */
+    const char *actcode;        /* the v3 ActCode system NOPAT is in */
+    const char *descid_ext;     /* the SNOMED CT description-id extension */
+    const char *interpretation; /* the Observation interpretation code system */
+    const char *list_order;     /* the List order code system */
+    const char *bundle_profile; /* the Bundle's profile, NULL for none */
+} cse__fw_version;
 
 #define CSE__FW_META_CACHE 32
 
 struct cse__fhirw {
-    cse_sink sink; /* first, so a cse_sink * is a cse__fhirw * */
-    const cse__fw_ops *ops;
+    cse_sink sink;            /* first, so a cse_sink * is a cse__fhirw * */
+    const cse__fw_version *v; /* the version's table */
     FILE *out;
     int pretty;
     bool stu3;
@@ -145,9 +176,9 @@ struct cse__fhirw {
     const cse_code_lookup *lookup; /* SNOMED CT description ids -> concepts, or NULL */
 };
 
-/* Makes the sink around the version-specific ops. */
+/* Makes the writer's sink for STU3 or R4. */
 cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
-                      const cse__fw_ops *ops, cse_error *err);
+                      cse_error *err);
 
 /* Writes one resource as the next Bundle entry. NULL res means out of
  * memory.
@@ -214,6 +245,13 @@ cse__jw *cse__fw_time(const cse__fhirw *w, const cse_time *t);
 const char *cse__fw_time_str(const cse_time *t, char buf[40]);
 /* The entry's effective time: center, else low; NULL when unknown. */
 const cse_time *cse__fw_effective(const cse_entry *e);
+/* A Period of the ends known (either may be NULL or unknown); NULL when
+ * neither is known. */
+cse__jw *cse__fw_period(const cse__fhirw *w, const cse_time *from, const cse_time *to);
+/* Sets effective[x]: a Period from the entry's effective time when an end is
+ * known, else the dateTime when. False only when setting failed. */
+bool cse__fw_set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e,
+                           const cse_time *when);
 /* Sets key to value when value is not NULL. Returns false only when
  * setting failed. */
 bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value);
@@ -229,7 +267,41 @@ bool cse__fw_entry_nopat(const cse_entry *e);
  * NOPAT). */
 bool cse__fw_entry_nopat_linked(const cse__fhirw *w, const cse_entry *e);
 
-/* ---- The one mapping for both versions (fhir_map.c) --------------------- */
+/* ---- The one mapping for both versions (fhir_map_entry.c) --------------- */
+
+/* The version's table. */
+const cse__fw_version *cse__fw_version_of(bool stu3);
+/* The row of the writer's version for a kind of resource. */
+const cse__fw_resource *cse__fw_res(const cse__fhirw *w, cse__fw_profile_id p);
+/* A new resource of kind p: resourceType, id (a random one when id is NULL),
+ * meta with the profile and, when nopat, the NOPAT label, and (STU3) the
+ * sending system's identifier. NULL when out of memory. */
+cse__jw *cse__fw_start(cse__fhirw *w, cse__fw_profile_id p, const char *id, bool nopat);
+/* Sets the element of kind p that names the encounter enc (nothing when enc
+ * is NULL or the version has no such element). False only when setting
+ * failed. */
+bool cse__fw_encounter(const cse__fhirw *w, cse__jw *res, cse__fw_profile_id p,
+                       const char *enc);
+/* The Patient (and, R4, the sending practice's Organization), called once
+ * at the start. */
+cse_code cse__fw_map_patient(cse__fhirw *w, const cse_extract_info *info, cse_error *err);
+/* An agent of the directory: Organization or Practitioner. */
+cse_code cse__fw_map_agent(cse__fhirw *w, const cse_agent *a, cse_error *err);
+/* An entry the common code has tracked (markers, statements, documents). */
+cse_code cse__fw_map_entry(cse__fhirw *w, const cse_entry *e, const cse_entry_info *info,
+                           cse_error *err);
+/* Writes a held entry unless next shows it is to wait: called before the
+ * composition tracking sees next, and once before the Bundle is closed (next
+ * NULL). A narrative waits for the document that names it; a composition
+ * (STU3) for an entry that shows it is a consultation. */
+cse_code cse__fw_map_flush(cse__fhirw *w, const cse_entry *next, cse_error *err);
+/* Writes a problem (LinkSet) held until the end of its composition. named is
+ * the statement it names when still known (else NULL); nopat says whether
+ * the problem or a statement it links to is labelled. */
+cse_code cse__fw_map_problem(cse__fhirw *w, const cse_entry *e, const char *enc,
+                             const cse__fw_recent *named, bool nopat, cse_error *err);
+
+/* ---- The one mapping, whole-record content (fhir_map.c) ------------------ */
 
 /* A Quantity: value as written, comparator, unit and, for a UCUM unit, the
  * UCUM system and code. NULL when q has no number. */
