@@ -950,6 +950,7 @@ static cse_code unpack_concept(const char *packed, cse_concept *c)
 static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type);
 static cse_code path_report(reader *r, const res *x, const jv *o);
 static cse_code path_single(reader *r, const res *x, const char *type, bool *done);
+static cse_code path_index_build(reader *r);
 
 /* Pass 1 over one resource. */
 static cse_code scan(reader *r, res *x, const jv *o)
@@ -2267,6 +2268,8 @@ static cse_code finish(reader *r)
                               "the input is FHIR %s (%s), not FHIR %s",
                               r->version == 3 ? "STU3" : "R4", r->version_at,
                               r->opt->version == 3 ? "STU3" : "R4");
+    if ((rc = path_index_build(r)) != CSE_OK)
+        return rc;
     /* Agents get their roles and organisations. */
     for (size_t i = 0; i < r->agents.n; i++) {
         cse_agent *a = r->agents.items[i];

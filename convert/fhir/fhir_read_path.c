@@ -62,18 +62,12 @@ static void path_put_ref(reader *r, cse__smap *m, const jv *ref, const char *own
 
 static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type)
 {
-    char idx[32];
     const jv *v;
     size_t i;
     cse_code rc = CSE_OK;
 
-    if (x->key == NULL ||
-        (strcmp(type, "DiagnosticReport") != 0 && strcmp(type, "Observation") != 0 &&
-         strcmp(type, "Specimen") != 0))
+    if (x->key == NULL)
         return CSE_OK;
-    snprintf(idx, sizeof(idx), "%zu", (size_t)(x - r->res));
-    if (cse__smap_put(&r->path_index, x->key, idx, true) != CSE_OK)
-        return nomem(r);
     if (strcmp(type, "DiagnosticReport") == 0) {
         jv_foreach(jv_get(o, "result"), i, v)
             path_put_ref(r, &r->path_taken, v, x->key, &rc);
@@ -84,6 +78,25 @@ static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type
                             { path_put_ref(r, &r->path_member, ref_, x->key, &rc); });
     }
     return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* After pass 1: where each resource a report or a result names lies (only
+ * those are indexed, so the index stays small in a large record). */
+static cse_code path_index_build(reader *r)
+{
+    char idx[32];
+    if (r->path_taken.n == 0)
+        return CSE_OK;
+    for (size_t i = 0; i < r->n_res; i++) {
+        const char *k = r->res[i].key;
+        if (k == NULL ||
+            !(cse__smap_has(&r->path_taken, k) || cse__smap_has(&r->path_member, k)))
+            continue;
+        snprintf(idx, sizeof(idx), "%zu", i);
+        if (cse__smap_put(&r->path_index, k, idx, true) != CSE_OK)
+            return nomem(r);
+    }
+    return CSE_OK;
 }
 
 /* True when a report delivers this Observation or Specimen. */
