@@ -31,6 +31,26 @@ sed 's/, {"reference": "Specimen\/SPEC-URINE"}//' "$fix/stu3-pathology.json" > "
 grep -q 'loss: 1 Specimen (not named by any DiagnosticReport)' "$scratch/err" ||
     fail "an unnamed Specimen is not reported lost: $(cat "$scratch/err")"
 
+# A report naming more results than one report holds: the rest are counted
+# in the loss report, never dropped quietly.
+python3 - "$scratch/big.json" << 'PY' || fail "cannot write the big report"
+import json, sys
+obs = [{"resource": {"resourceType": "Observation", "id": "o%d" % i, "status": "final",
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1022541000000102"}]},
+        "effectiveDateTime": "2021-01-18", "valueQuantity": {"value": i}}} for i in range(4100)]
+rep = {"resource": {"resourceType": "DiagnosticReport", "id": "big", "status": "final",
+       "issued": "2021-01-20T10:30:00+00:00",
+       "result": [{"reference": "Observation/o%d" % i} for i in range(4100)]}}
+pat = {"resource": {"resourceType": "Patient", "id": "p", "identifier": [
+       {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990010005"}]}}
+json.dump({"resourceType": "Bundle", "type": "collection", "entry": [pat, rep] + obs},
+          open(sys.argv[1], "w"))
+PY
+"$conv" fhir2ehr "$scratch/big.json" --sender A99001 --receiver B99002 \
+    -o "$scratch/big.xml" 2> "$scratch/err" || fail "fhir2ehr big exit $?: $(cat "$scratch/err")"
+grep -q 'loss: 4 DiagnosticReport.result (beyond 4096 in one laboratory report)' "$scratch/err" ||
+    fail "results past the cap are not reported: $(cat "$scratch/err")"
+
 # Read back: one DiagnosticReport with its three specimens and its results.
 "$conv" ehr2fhir --stu3 "$scratch/lab.xml" -o "$scratch/back.json" 2> /dev/null ||
     fail "ehr2fhir of the extract"

@@ -362,8 +362,15 @@ static pobs *path_obs(reader *r, const char *key, cse_code *rc)
             (nm = realloc(p->members, (p->n_members + 1) * sizeof(*nm))) != NULL) {
             p->members = nm;
             p->members[p->n_members++] = k;
-        } else {
+        } else if (k) {
             free(k);
+            if (p->n_members < PATH_MAX_MEMBERS)
+                goto nomem;
+            /* Named, so not written on its own: reported, never dropped quietly. */
+            if ((*rc = count_loss(r, "Observation.related",
+                                  "members of a laboratory result beyond 256",
+                                  x->line)) != CSE_OK)
+                goto fail;
         }
     });
     /* The comment: STU3 comment, R4 notes. */
@@ -861,17 +868,24 @@ static void preport_clear(preport *p)
     free(p->specimens);
 }
 
-static bool push_key(char ***v, size_t *n, char *k)
+/* Appends a key (taken): CSE_OK, CSE_ERR_LIMIT past PATH_MAX_RESULTS, or
+ * CSE_ERR_NOMEM. A reference with no key is skipped. */
+static cse_code push_key(char ***v, size_t *n, char *k)
 {
     char **nv;
-    if (k == NULL || *n >= PATH_MAX_RESULTS ||
-        (nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+    if (k == NULL)
+        return CSE_OK;
+    if (*n >= PATH_MAX_RESULTS) {
         free(k);
-        return false;
+        return CSE_ERR_LIMIT;
+    }
+    if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL) {
+        free(k);
+        return CSE_ERR_NOMEM;
     }
     *v = nv;
     (*v)[(*n)++] = k;
-    return true;
+    return CSE_OK;
 }
 
 static cse_code path_read_report(reader *r, const res *x, const jv *o, preport *p)
@@ -943,12 +957,24 @@ static cse_code path_read_report(reader *r, const res *x, const jv *o, preport *
         p->participants = names.s;
     else
         free(names.s);
-    jv_foreach(jv_get(o, "result"), i, v)
-        push_key(&p->results, &p->n_results, ref_key(r, v));
-    jv_foreach(jv_get(o, "specimen"), i, v)
-        push_key(&p->specimens, &p->n_specimens, ref_key(r, v));
     if (diag.failed || names.failed)
         return nomem(r);
+    for (int list = 0; list < 2; list++) {
+        jv_foreach(jv_get(o, list ? "specimen" : "result"), i, v)
+        {
+            rc = list ? push_key(&p->specimens, &p->n_specimens, ref_key(r, v))
+                      : push_key(&p->results, &p->n_results, ref_key(r, v));
+            /* Named, so not written on their own: reported, not dropped. */
+            if (rc == CSE_ERR_LIMIT)
+                rc = count_loss(
+                    r, list ? "DiagnosticReport.specimen" : "DiagnosticReport.result",
+                    "beyond 4096 in one laboratory report", x->line);
+            else if (rc == CSE_ERR_NOMEM)
+                return nomem(r);
+            if (rc != CSE_OK)
+                return rc;
+        }
+    }
     return CSE_OK;
 }
 
