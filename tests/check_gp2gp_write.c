@@ -448,6 +448,68 @@ START_TEST(test_gp2gp_write_validate_reports_line_and_path)
 }
 END_TEST
 
+/* Compounds are nested, not flattened: a topic holding a category holding an
+ * observation, then a note back in the topic, an empty compound (which gets
+ * a placeholder, as the schema needs a component), and a statement straight
+ * in the composition. */
+START_TEST(test_gp2gp_write_nests_compounds)
+{
+    cse_record *r = cse_record_new();
+    cse_gp2gp_write_options opt = options(0);
+    const char *ids[][4] = {
+        /* kind, id, parent, class */
+        {"E", "Encounter/n1", NULL, NULL},
+        {"C", "Topic/t1", "Encounter/n1", "topic"},
+        {"C", "Cat/c1", "Topic/t1", "category"},
+        {"O", "Obs/o1", "Cat/c1", NULL},
+        {"N", "Note/n1", "Topic/t1", NULL},
+        {"C", "Cluster/empty", "Encounter/n1", "cluster"},
+        {"O", "Obs/top", "Encounter/n1", NULL},
+    };
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    cse_strset(&cse_record_patient(r)->nhs_number, "9990010005");
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        cse_entry_kind k = ids[i][0][0] == 'E'   ? CSE_ENTRY_ENCOUNTER
+                           : ids[i][0][0] == 'C' ? CSE_ENTRY_COMPOUND
+                           : ids[i][0][0] == 'N' ? CSE_ENTRY_NARRATIVE
+                                                 : CSE_ENTRY_OBSERVATION;
+        cse_entry *e = cse_entry_new(k, ids[i][1]);
+        cse_strset(&e->parent_id, ids[i][2]);
+        cse_strset(&e->compound_class, ids[i][3]);
+        cse_concept_set_text(&e->code, ids[i][1]);
+        e->effective_center = test_day(2025, 3, 14);
+        cse_record_add_entry(r, e);
+    }
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+#define TOPIC "//h:ehrComposition/h:component/h:CompoundStatement[@classCode='TOPIC']"
+    ASSERT_NUM(&d, "count(" TOPIC ")", 1);
+    ASSERT_STR(&d,
+               TOPIC
+               "/h:component/h:CompoundStatement[@classCode='CATEGORY']/h:component/"
+               "h:ObservationStatement/h:code/h:originalText",
+               "Obs/o1");
+    ASSERT_NUM(&d, "count(" TOPIC "/h:component/h:NarrativeStatement)", 1);
+    ASSERT_NUM(&d,
+               "count(//h:ehrComposition/h:component/h:CompoundStatement"
+               "[@classCode='CLUSTER']/h:component/h:NarrativeStatement)",
+               1);
+    ASSERT_STR(
+        &d, "//h:ehrComposition/h:component/h:ObservationStatement/h:code/h:originalText",
+        "Obs/top");
+    ASSERT_NUM(&d, "count(//h:ehrComposition)", 1);
+#undef TOPIC
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
 Suite *make_gp2gp_write_suite(void)
 {
     Suite *s = suite_create("gp2gp_write");
@@ -461,6 +523,7 @@ Suite *make_gp2gp_write_suite(void)
     tcase_add_test(tc, test_gp2gp_write_stable_ids);
     tcase_add_test(tc, test_gp2gp_write_needs_receiver);
     tcase_add_test(tc, test_gp2gp_write_validate_reports_line_and_path);
+    tcase_add_test(tc, test_gp2gp_write_nests_compounds);
     suite_add_tcase(s, tc);
     return s;
 }

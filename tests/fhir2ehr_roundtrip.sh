@@ -6,7 +6,9 @@
 # prescriptions, discontinuations, plans and referrals (but self-referrals) come back one for one,
 # authorisations at least as many, observations and
 # narratives at least as many as were sent (a problem without its named
-# statement gets one, as the sending adaptor writes it); every extract
+# statement gets one, as the sending adaptor writes it; a laboratory report
+# comes back with every result and comment, and no DiagnosticReport or
+# Specimen is reported lost); every extract
 # validates against the UK07 schema; and FHIR -> UK07 -> FHIR keeps every
 # allergy and medication of gpc-access-structured.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
@@ -43,16 +45,16 @@ for f in "$pwtp"/PWTP*.xml; do
     self=$(grep -c 'code="SelfReferral"' "$f")
     [ "$r1" -eq $((r0 - self)) ] ||
         fail "$name: RequestStatement $r0 sent ($self self-referrals), $r1 back"
-    # fhir2ehr does not yet write laboratory reports (issue 13): the comments
-    # and results ehr2fhir folds into a DiagnosticReport do not come back.
-    # That gap is allowed only where the loss report names it; every other
-    # shortfall fails.
+    # Laboratory reports come back whole: every result and every comment
+    # ehr2fhir folded into a DiagnosticReport is written again (the sending
+    # adaptor even repeats a filing comment at report level), so no
+    # shortfall is allowed.
     for k in ObservationStatement NarrativeStatement; do
-        [ "$(count $k "$scratch/$name.xml")" -ge "$(count $k "$f")" ] && continue
-        grep -q 'loss: [0-9]* DiagnosticReport (resource type not mapped)' "$scratch/$name.e2" ||
+        [ "$(count $k "$scratch/$name.xml")" -ge "$(count $k "$f")" ] ||
             fail "$name: $k $(count $k "$f") sent, only $(count $k "$scratch/$name.xml") back"
-        echo "$name: $k $(count $k "$f") sent, $(count $k "$scratch/$name.xml") back: laboratory reports not yet written (reported as lost)"
     done
+    ! grep -q 'loss: [0-9]* \(DiagnosticReport\|Specimen\) ' "$scratch/$name.e2" ||
+        fail "$name: $(grep 'loss: [0-9]* \(DiagnosticReport\|Specimen\) ' "$scratch/$name.e2")"
     n=$((n + 1))
 done
 [ $n -ge 9 ] || fail "only $n PWTP extracts"

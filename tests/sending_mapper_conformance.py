@@ -27,8 +27,18 @@ compared with the element of that name in ours that matches best. The
 encounter fixtures' statements come from a mocked components mapper, so
 there only the ehrComposition's own elements are compared.
 
+Numbers in the inputs are passed on as written (1779.000 stays 1779.000:
+the adaptor's BigDecimal keeps the scale). The pathology mappers' tests hand
+their mapper more than the resource (see lab_context()): the Observations of
+diagnosticreport/observation are results of a laboratory report (the only
+place ObservationMapper is used), and the Specimens of
+diagnosticreport/specimen are the specimens of a report issued at
+SpecimenMapperTest's time with its observation; both with the
+diagnosticreport folder's fhir_bundle.json, as those tests read it.
+
 Each pair that cannot be compared is put in an exception class, printed with
 its reason. Prints one line per mapper and `equivalent: N/M` last."""
+import decimal
 import json
 import os
 import re
@@ -78,9 +88,59 @@ def similarity(a, b):
 def load_json(path):
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            return json.load(f, parse_float=decimal.Decimal)
     except (OSError, ValueError):
         return None
+
+
+def number_as_written(o):
+    """json.dumps hook: a number as the input wrote it (see dumps())."""
+    if isinstance(o, decimal.Decimal):
+        return "@@NUMBER:%s@@" % o
+    raise TypeError(type(o).__name__)
+
+
+def dumps(obj):
+    text = json.dumps(obj, default=number_as_written)
+    return re.sub(r'"@@NUMBER:([-+0-9.eE]+)@@"', r"\1", text)
+
+
+def lab_context(mapper, root, res):
+    """What the pathology mappers' tests give their mapper besides the input:
+    (context entries to use instead of the folder's, or None)."""
+    if mapper not in ("diagnosticreport/observation", "diagnosticreport/specimen"):
+        return None
+    bundle = load_json(os.path.join(root, "diagnosticreport", "fhir_bundle.json")) or {}
+    entries = [e for e in bundle.get("entry", []) if isinstance(e, dict)]
+    rid = res.get("id")
+    if mapper == "diagnosticreport/observation":
+        # ObservationMapperTest maps a result of a report: one names it here
+        # unless the bundle's report already does.
+        named = any("Observation/%s" % rid == r.get("reference")
+                    for e in entries
+                    for r in e.get("resource", {}).get("result", []))
+        if not named:
+            report = {"resourceType": "DiagnosticReport", "id": "harness-report",
+                      "result": [{"reference": "Observation/%s" % rid}]}
+            if isinstance(res.get("specimen"), dict):
+                report["specimen"] = [res["specimen"]]
+            entries.append({"resource": report})
+        return entries
+    # SpecimenMapperTest: a report issued 2020-10-12T13:33:44Z with the
+    # specimen and input-observation-related-to-specimen.json.
+    obs = load_json(os.path.join(root, mapper, "..", "observation",
+                                 "input-observation-related-to-specimen.json"))
+    entries = [e for e in entries
+               if e.get("resource", {}).get("resourceType") != "DiagnosticReport"
+               and e.get("resource", {}).get("id") != (obs or {}).get("id")]
+    report = {"resourceType": "DiagnosticReport", "id": "harness-report",
+              "issued": "2020-10-12T13:33:44Z",
+              "specimen": [{"reference": "Specimen/%s" % rid}], "result": []}
+    if isinstance(obs, dict):
+        entries.append({"resource": obs})
+        report["result"].append({"reference": "Observation/%s" % obs.get("id")})
+    entries.append({"resource": report})
+    return entries
 
 
 PAIRS = {}
@@ -154,7 +214,7 @@ def wrap(resource, context):
         entries.insert(0, {"resource": {
             "resourceType": "Patient", "id": "harness-patient",
             "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": NHS}]}})
-    text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    text = dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
     return text.replace('"1234567890"', '"%s"' % NHS)
 
 
@@ -256,7 +316,8 @@ def main():
             src = os.path.join(scratch, "in.json")
             out = os.path.join(scratch, "out.xml")
             with open(src, "w", encoding="utf-8") as f:
-                f.write(wrap(res, context))
+                lab = lab_context(mapper, root, res)
+                f.write(wrap(res, context if lab is None else lab))
             if os.path.exists(out):
                 os.unlink(out)
             p = subprocess.run([conv, "fhir2ehr", src, "--sender", "A99001",

@@ -15,6 +15,21 @@
 #     code with an input whose name is unlike the fragment's;
 #   - "refused by fhir2ehr": inputs we refuse by design (an invalid NHS
 #     number left in place, a malformed date).
+# Named fixtures that are not equivalent, and why:
+#   - diagnosticreport/diagnostic-report-with-no-specimen.xml: the adaptor's
+#     test maps a report that is not in its own input bundle, so its
+#     ObservationMapper does not see the result as a report's result
+#     (hasDiagnosticReportResultReference) and writes it bare; from a bundle,
+#     where the report is always present, the adaptor wraps a result that has
+#     comments in a CLUSTER, and so do we;
+#   - diagnosticreport/specimen/expected-specimen-with-dummy-narrative-statement.xml:
+#     in no SpecimenMapperTest case; written by an older adaptor (an EMPTY
+#     REPORT comment dated "2003-01-09 00:00:00"), where the current one
+#     dates it UNK (observation/expected_output_default_observation.xml);
+#   - diagnosticreport/specimen/expected_output_default_specimen_and_default_observation.xml:
+#     the test hands the specimen mapper an observation that names no
+#     specimen; in a report such a result gets a NOT PRESENT specimen of its
+#     own (DiagnosticReportMapper), so the pairing cannot come from a bundle.
 # Not exceptions but narrowed comparisons (the harness says why): a code the
 # adaptor's test mocked ("Mocked code") and the statements inside the
 # encounter fixtures' compositions (a mocked components mapper).

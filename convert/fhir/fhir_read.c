@@ -123,6 +123,11 @@ typedef struct reader {
     loss *losses;
     size_t n_losses;
     cse_summary sum;
+
+    /* Laboratory reports (fhir_read_path.c). */
+    cse__smap path_index;  /* Observation, Specimen, DiagnosticReport key -> row */
+    cse__smap path_taken;  /* result or specimen key -> the report naming it */
+    cse__smap path_member; /* has-member key -> the Observation naming it */
 } reader;
 
 static void res_clear(reader *r)
@@ -150,6 +155,9 @@ static void reader_free(reader *r)
     cse__smap_free(&r->encounters);
     cse__smap_free(&r->meds);
     cse__smap_free(&r->places);
+    cse__smap_free(&r->path_index);
+    cse__smap_free(&r->path_taken);
+    cse__smap_free(&r->path_member);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -677,17 +685,10 @@ static bool type_in(const char *type, const char *const *list)
     return false;
 }
 
-static const char *const ENTRY_TYPES[] = {"Observation",
-                                          "Condition",
-                                          "AllergyIntolerance",
-                                          "Immunization",
-                                          "MedicationStatement",
-                                          "MedicationRequest",
-                                          "ProcedureRequest",
-                                          "ServiceRequest",
-                                          "ReferralRequest",
-                                          "DocumentReference",
-                                          NULL};
+static const char *const ENTRY_TYPES[] = {
+    "Observation",         "Condition",         "AllergyIntolerance", "Immunization",
+    "MedicationStatement", "MedicationRequest", "ProcedureRequest",   "ServiceRequest",
+    "ReferralRequest",     "DocumentReference", "DiagnosticReport",   NULL};
 static const char *const STRUCTURAL_TYPES[] = {"List",     "Composition", "Bundle",
                                                "Location", "Medication",  NULL};
 
@@ -945,6 +946,12 @@ static cse_code unpack_concept(const char *packed, cse_concept *c)
     return rc;
 }
 
+/* Laboratory reports, in fhir_read_path.c (included at the end). */
+static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type);
+static cse_code path_report(reader *r, const res *x, const jv *o);
+static cse_code path_single(reader *r, const res *x, const char *type, bool *done);
+static cse_code path_index_build(reader *r);
+
 /* Pass 1 over one resource. */
 static cse_code scan(reader *r, res *x, const jv *o)
 {
@@ -969,6 +976,8 @@ static cse_code scan(reader *r, res *x, const jv *o)
         if ((x->key = make_key(type, pos)) == NULL)
             return nomem(r);
     }
+    if ((rc = path_scan(r, x, o, type)) != CSE_OK)
+        return rc;
     if (strcmp(type, "Patient") == 0) {
         x->kind = RK_PATIENT;
         return scan_patient(r, x, o);
@@ -2088,6 +2097,11 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     bool done;
     cse_code rc;
 
+    if (strcmp(type, "DiagnosticReport") == 0)
+        return path_report(r, x, o);
+    if (strcmp(type, "Observation") == 0 &&
+        ((rc = path_single(r, x, type, &done)) != CSE_OK || done))
+        return rc;
     if (x->kind == RK_FLAG || strcmp(type, "Observation") == 0) {
         cse_concept c = {0};
         bool flag = x->kind == RK_FLAG;
@@ -2221,6 +2235,12 @@ static cse_code emit(reader *r, const res *x)
         /* A Medication travels as the code of each statement naming it. */
         if (strcmp(t, "Medication") == 0)
             return CSE_OK;
+        if (strcmp(t, "Specimen") == 0) {
+            bool done;
+            cse_code rc = path_single(r, x, t, &done);
+            if (rc != CSE_OK || done)
+                return rc;
+        }
         size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
         /* Only a resource type's name is ever reported, never other text. */
         return count_loss(r, n > 0 && n <= 64 && t[n] == '\0' ? t : "(not a type name)",
@@ -2248,6 +2268,8 @@ static cse_code finish(reader *r)
                               "the input is FHIR %s (%s), not FHIR %s",
                               r->version == 3 ? "STU3" : "R4", r->version_at,
                               r->opt->version == 3 ? "STU3" : "R4");
+    if ((rc = path_index_build(r)) != CSE_OK)
+        return rc;
     /* Agents get their roles and organisations. */
     for (size_t i = 0; i < r->agents.n; i++) {
         cse_agent *a = r->agents.items[i];
@@ -3017,3 +3039,7 @@ out:
         fclose(fp);
     return rc;
 }
+
+/* ---- Laboratory reports ------------------------------------------------ */
+
+#include "fhir_read_path.c"

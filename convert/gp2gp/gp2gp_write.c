@@ -62,6 +62,7 @@ typedef struct writer {
     bool comp_open;  /* a composition is being buffered */
     pending *items;
     size_t n_items, cap_items;
+    cse__smap comp_containers; /* ids of the compounds buffered in it */
 } writer;
 
 static cse_code nomem(cse_error *err)
@@ -594,11 +595,14 @@ static cse_code observation_body(writer *wr, const cse_entry *e, const char *id,
         W(end(wr));
         W(end(wr));
     }
-    W(start(wr, "Participant"));
-    W(attr(wr, "typeCode", ptype));
-    W(attr(wr, "contextControlCode", "OP"));
-    TRY(write_agent_ref(wr, e->author_ref, err));
-    W(end(wr));
+    /* A laboratory result names no one (the report names its performer). */
+    if (!(e->path.role == CSE_PATH_RESULT && e->path.report_id)) {
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", ptype));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->author_ref, err));
+        W(end(wr));
+    }
     if (strcmp(ptype, "AUT") == 0) {
         /* Who recorded it, then who performed (asserted) it. */
         W(start(wr, "Participant"));
@@ -628,14 +632,22 @@ static cse_code narrative(writer *wr, const cse_entry *e, const char *id, bool n
                           const char *doc_id, cse_error *err)
 {
     const char *text = entry_text(e);
+    bool pmip = e->path.role == CSE_PATH_COMMENT && e->path.report_id;
     TRY(open_statement(wr, "NarrativeStatement", "OBS", "EVN", err));
     W(write_id(wr, id));
-    W(text_element(wr, "text", text && *text ? text : doc_id ? "Attachment" : "Note"));
+    W(start(wr, "text"));
+    /* A laboratory comment is PMIP text ("CommentType:..."), as the sending
+     * adaptor marks it. */
+    if (pmip)
+        W(attr(wr, "mediaType", "text/x-h7uk-pmip"));
+    W(cse__xo_text(&wr->out, text && *text ? text : doc_id ? "Attachment" : "Note"));
+    W(end(wr));
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
     W(write_ts(wr, "availabilityTime", availability(e)));
     if (nopat)
         TRY(write_nopat(wr, err));
-    TRY(write_participant(wr, e, err));
+    if (!pmip)
+        TRY(write_participant(wr, e, err));
     if (doc_id) {
         W(start(wr, "reference"));
         W(attr(wr, "typeCode", "REFR"));
@@ -1072,6 +1084,7 @@ static void clear_items(writer *wr)
         cse_marker_free(wr->items[i].marker);
     }
     wr->n_items = 0;
+    cse__smap_free(&wr->comp_containers);
 }
 
 /* Which buffered statements a composition holds. */
@@ -1081,6 +1094,9 @@ static bool in_part(const pending *p, comp_part part)
 {
     return part == PART_ALL || (part == PART_MARKERS) == (p->marker != NULL);
 }
+
+/* Compound statements, nested (gp2gp_write_compound.c, part of this file). */
+#include "gp2gp_write_compound.c"
 
 /* Writes one ehrComposition: the header h (NULL for non-consultation data),
  * with id, then the buffered statements of the part. NOPAT on the composition
@@ -1136,15 +1152,18 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
         /* As the sending adaptor codes a resource outside a consultation:
          * medication data, a problem or a note "GP to GP communication
          * transaction", anything else non-consultation data. */
-        const cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
-        const char *code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
-                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                               ? "109341000000100"
-                               : CODE_NON_CONSULTATION;
-        const char *term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
-                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                               ? "GP to GP communication transaction"
-                               : TERM_NON_CONSULTATION;
+        cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
+        const char *code, *term;
+        if (k == CSE_ENTRY_COMPOUND && first->path.role == CSE_PATH_REPORT)
+            k = CSE_ENTRY_NARRATIVE; /* a laboratory report: coded as a note */
+        code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
+               : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                   ? "109341000000100"
+                   : CODE_NON_CONSULTATION;
+        term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
+               : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
+                   ? "GP to GP communication transaction"
+                   : TERM_NON_CONSULTATION;
         if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, code, term) != CSE_OK)
             return nomem(err);
         rc = write_code(wr, "code", &nonc, err);
@@ -1197,9 +1216,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
         W(end(wr));
         W(end(wr));
     }
-    for (size_t i = 0; i < wr->n_items; i++)
-        if (in_part(&wr->items[i], part))
-            TRY(statement(wr, &wr->items[i], err));
+    TRY(write_items(wr, part, err));
     W(end(wr));
     W(end(wr));
     return CSE_OK;
@@ -1624,13 +1641,13 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
             return nomem(err);
         return open_composition(wr, h, e->id, err);
     }
-    if (e->kind == CSE_ENTRY_COMPOUND) {
-        /* Flattened: its statements go straight into the composition. */
-        if (e->id && e->parent_id &&
-            cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
-            return nomem(err);
-        return CSE_OK;
-    }
+    if (e->kind == CSE_ENTRY_COMPOUND && e->id &&
+        cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
+        return nomem(err);
+    if (e->parent_id && wr->comp_open &&
+        cse__smap_has(&wr->comp_containers, e->parent_id))
+        /* A component of a compound in the composition being built. */
+        return buffer_compound_part(wr, e, info, err);
     key = composition_of(wr, e->parent_id);
     if (key == NULL) {
         /* Outside any consultation: a composition of its own, as the sending
@@ -1640,7 +1657,7 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         /* An encounter written before: a continuation composition. */
         TRY(open_composition(wr, encounter_header(wr, key), NULL, err));
     }
-    return buffer_entry(wr, e, info, err);
+    return buffer_compound_part(wr, e, info, err);
 }
 
 static cse_code w_end(cse_sink *s, const cse_summary *summary, cse_error *err)
@@ -1709,6 +1726,7 @@ static void w_destroy(cse_sink *s)
         cse__smap_free(&wr->agents);
         cse__smap_free(&wr->containers);
         cse__smap_free(&wr->encounters);
+        cse__smap_free(&wr->comp_containers);
         free(wr->comp_key);
         free(wr->sender_ods);
         free(wr->receiver_ods);
