@@ -62,6 +62,7 @@ typedef struct writer {
     bool comp_open;  /* a composition is being buffered */
     pending *items;
     size_t n_items, cap_items;
+    int nesting; /* CompoundStatements open around the statement being written */
 } writer;
 
 static cse_code nomem(cse_error *err)
@@ -333,6 +334,8 @@ static cse_code open_statement(writer *wr, const char *name, const char *class_c
 {
     W(start(wr, "component"));
     W(attr(wr, "typeCode", "COMP"));
+    if (wr->nesting > 0)
+        W(attr(wr, "contextConductionInd", "true"));
     W(start(wr, name));
     W(attr(wr, "classCode", class_code));
     W(attr(wr, "moodCode", mood));
@@ -517,6 +520,8 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
 {
     W(start(wr, "component"));
     W(attr(wr, "typeCode", "COMP"));
+    if (wr->nesting > 0)
+        W(attr(wr, "contextConductionInd", "true"));
     TRY(observation_body(wr, e, id, nopat, "EVN", "PRF", err));
     W(end(wr));
     return CSE_OK;
@@ -1082,6 +1087,138 @@ static bool in_part(const pending *p, comp_part part)
     return part == PART_ALL || (part == PART_MARKERS) == (p->marker != NULL);
 }
 
+/* ---- Compound statements ----------------------------------------------- */
+
+/* A CompoundStatement arrives before its components (model.h) and is
+ * buffered with them; write_nested() writes the buffered entries in order,
+ * keeping a stack of the compounds open around the current one, so each
+ * component goes inside the compound it names. A compound is closed when an
+ * entry arrives that is not inside it, or at the end of the composition. */
+
+typedef struct open_compound {
+    const pending *p;
+    size_t children; /* components written inside it so far */
+} open_compound;
+
+/* The HL7 classCode of a compound by its class; NULL for one of no known
+ * class, which is written flat (its components go to the compound or
+ * composition around it, as before). */
+static const char *compound_class_code(const cse_entry *e)
+{
+    static const char *const classes[][2] = {{"battery", "BATTERY"},
+                                             {"cluster", "CLUSTER"},
+                                             {"topic", "TOPIC"},
+                                             {"category", "CATEGORY"}};
+    for (size_t i = 0; e->compound_class && i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(e->compound_class, classes[i][0]) == 0)
+            return classes[i][1];
+    return NULL;
+}
+
+static cse_code open_compound_statement(writer *wr, const pending *p, const char *cls,
+                                        cse_error *err)
+{
+    const cse_entry *e = p->e;
+    char id[37];
+
+    if (e->id)
+        to_uuid(e->id, id);
+    else if (cse_uuid_random(id) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    W(start(wr, "component"));
+    W(attr(wr, "typeCode", "COMP"));
+    if (wr->nesting > 0)
+        W(attr(wr, "contextConductionInd", "true"));
+    W(start(wr, "CompoundStatement"));
+    W(attr(wr, "classCode", cls));
+    W(attr(wr, "moodCode", "EVN"));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", &e->code, err));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (labelled(e, p->marker))
+        TRY(write_nopat(wr, err));
+    wr->nesting++;
+    return CSE_OK;
+}
+
+static cse_code close_compound_statement(writer *wr, const open_compound *oc,
+                                         cse_error *err)
+{
+    const cse_entry *e = oc->p->e;
+    char id[37];
+
+    if (oc->children == 0) {
+        /* The schema needs a component: say that it holds none. */
+        if (cse_uuid_derive(UUID_NS " empty compound", e->id ? e->id : "", id) != CSE_OK)
+            return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+        TRY(open_statement(wr, "NarrativeStatement", "OBS", "EVN", err));
+        W(write_id(wr, id));
+        W(text_element(wr, "text", "No entries recorded in this group"));
+        W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+        W(write_ts(wr, "availabilityTime", availability(e)));
+        TRY(close_statement(wr, err));
+    }
+    wr->nesting--;
+    if (e->author_ref) {
+        W(start(wr, "Participant"));
+        W(attr(wr, "typeCode", "PRF"));
+        W(attr(wr, "contextControlCode", "OP"));
+        TRY(write_agent_ref(wr, e->author_ref, err));
+        W(end(wr));
+    }
+    W(end(wr));
+    W(end(wr));
+    return CSE_OK;
+}
+
+/* The buffered statements of the part, each inside the compound it names. */
+static cse_code write_nested(writer *wr, comp_part part, cse_error *err)
+{
+    open_compound stack[MAX_CONTAINER_DEPTH];
+    size_t depth = 0;
+
+    for (size_t i = 0; i < wr->n_items; i++) {
+        const pending *p = &wr->items[i];
+        const char *parent = p->e->parent_id, *cls;
+        size_t keep = 0;
+
+        if (!in_part(p, part))
+            continue;
+        /* The innermost open compound it is inside, through any written
+         * flat; everything opened after that one is closed. */
+        for (int up = 0; parent && up < MAX_CONTAINER_DEPTH && keep == 0; up++) {
+            for (size_t d = depth; d > 0 && keep == 0; d--)
+                if (stack[d - 1].p->e->id && strcmp(stack[d - 1].p->e->id, parent) == 0)
+                    keep = d;
+            parent = cse__smap_get(&wr->containers, parent);
+        }
+        while (depth > keep)
+            TRY(close_compound_statement(wr, &stack[--depth], err));
+        if (depth > 0)
+            stack[depth - 1].children++;
+        cls = p->e->kind == CSE_ENTRY_COMPOUND ? compound_class_code(p->e) : NULL;
+        if (p->e->kind == CSE_ENTRY_COMPOUND &&
+            (cls == NULL || depth == MAX_CONTAINER_DEPTH)) {
+            if (depth > 0)
+                stack[depth - 1].children--; /* written flat: its components count */
+            continue;
+        }
+        if (cls) {
+            TRY(open_compound_statement(wr, p, cls, err));
+            stack[depth].p = p;
+            stack[depth].children = 0;
+            depth++;
+        } else {
+            TRY(statement(wr, p, err));
+        }
+    }
+    while (depth > 0)
+        TRY(close_compound_statement(wr, &stack[--depth], err));
+    return CSE_OK;
+}
+
 /* Writes one ehrComposition: the header h (NULL for non-consultation data),
  * with id, then the buffered statements of the part. NOPAT on the composition
  * only when it holds statements and every one of them is labelled (DESIGN.md
@@ -1197,9 +1334,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
         W(end(wr));
         W(end(wr));
     }
-    for (size_t i = 0; i < wr->n_items; i++)
-        if (in_part(&wr->items[i], part))
-            TRY(statement(wr, &wr->items[i], err));
+    TRY(write_nested(wr, part, err));
     W(end(wr));
     W(end(wr));
     return CSE_OK;
@@ -1590,6 +1725,19 @@ static cse_code w_agent(cse_sink *s, const cse_agent *a, cse_error *err)
     return write_agent(wr, id, a, NULL, a->kind == CSE_AGENT_PERSON ? a->ods : NULL, err);
 }
 
+/* True when id is a compound buffered in the composition being built. */
+static bool in_buffered_compound(const writer *wr, const char *id)
+{
+    if (id == NULL || !wr->comp_open)
+        return false;
+    for (size_t i = wr->n_items; i > 0; i--) {
+        const cse_entry *b = wr->items[i - 1].e;
+        if (b->kind == CSE_ENTRY_COMPOUND && b->id && strcmp(b->id, id) == 0)
+            return true;
+    }
+    return false;
+}
+
 static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *info,
                         cse_error *err)
 {
@@ -1625,14 +1773,17 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         return open_composition(wr, h, e->id, err);
     }
     if (e->kind == CSE_ENTRY_COMPOUND) {
-        /* Flattened: its statements go straight into the composition. */
+        /* Buffered with its components, which write_nested() puts inside it;
+         * the map finds the composition of what it holds. */
         if (e->id && e->parent_id &&
             cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
             return nomem(err);
-        return CSE_OK;
     }
     key = composition_of(wr, e->parent_id);
-    if (key == NULL) {
+    if (key == NULL && in_buffered_compound(wr, e->parent_id)) {
+        /* A component of a compound outside any consultation: in the
+         * compound's composition. */
+    } else if (key == NULL) {
         /* Outside any consultation: a composition of its own, as the sending
          * adaptor writes each such resource. */
         TRY(open_composition(wr, NULL, NULL, err));
