@@ -67,4 +67,16 @@ ann="//$(L ObservationStatement)[$(L code)/@code=\"364075005\"]/$(L pertinentInf
 [ "$("$xmllint" --xpath "string($ann)" "$out")" = \
     "Component(s): [Code: Heart rate Quantity Value: 72 /min] [Code: Rhythm String Value: Regular] At rest" ] ||
     fail "components text: $("$xmllint" --xpath "string($ann)" "$out")"
+# A reading's code is the concept (not the picked description id), with the
+# EMIS (Egton) code as a translation.
+[ "$(count "$reading[$(L code)/@code=\"271649006\"]/$(L code)/$(L translation)[@code=\"2469\"][@codeSystem=\"2.16.840.1.113883.2.1.6.3\"]")" = 1 ] ||
+    fail "the systolic reading's EMIS code was lost"
+
+# What the structure cannot say goes in the annotation: a range in other
+# units than the value's, an interpretation by the coding the clinician
+# picked, then the comment and the body site by its picked description.
+ann="//$(L ObservationStatement)[$(L code)/@code=\"276885007\"]/$(L pertinentInformation)/$(L pertinentAnnotation)/$(L text)"
+[ "$("$xmllint" --xpath "normalize-space($ann)" "$out")" = \
+    "Range Units: F Interpretation: Picked Taken orally BodySite: Rib cage" ] ||
+    fail "observation annotation: $("$xmllint" --xpath "normalize-space($ann)" "$out")"
 echo "fhir2ehr_observation: ok"

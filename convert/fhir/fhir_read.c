@@ -1111,6 +1111,11 @@ static cse_code read_quantity(const jv *fq, cse_quantity *q)
     return rc;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
 /* The typed parts of an Observation: its value, interpretation and
  * reference ranges (the text form stays in `value`). */
 static cse_code observation_typed(cse_entry *e, const jv *o)
@@ -1138,6 +1143,28 @@ static cse_code observation_typed(cse_entry *e, const jv *o)
         interp = jv_at(interp, 0);
     if (rc == CSE_OK && interp)
         rc = read_concept(interp, &e->interpretation);
+    /* The coding the clinician picked speaks for the interpretation (the
+     * adaptor's text names it): it goes first. */
+    if (rc == CSE_OK && interp) {
+        const jv *k, *us = NULL;
+        jv_foreach(jv_get(interp, "coding"), i, k)
+        {
+            const jv *flag = jv_get(k, "userSelected");
+            if (us == NULL && flag && flag->type == JV_TRUE && jstr(k, "code"))
+                us = k;
+        }
+        for (i = 1; us && i < e->interpretation.n; i++) {
+            cse_coding picked = e->interpretation.codings[i];
+            if (strcmp(picked.code, jstr(us, "code")) != 0 ||
+                !same_str(picked.system, jstr(us, "system")) ||
+                !same_str(picked.display, jstr(us, "display")))
+                continue;
+            memmove(&e->interpretation.codings[1], &e->interpretation.codings[0],
+                    i * sizeof(picked));
+            e->interpretation.codings[0] = picked;
+            break;
+        }
+    }
     jv_foreach(jv_get(o, "referenceRange"), i, v)
     {
         cse_range r = {0};
@@ -2088,7 +2115,7 @@ static bool comment_note(const cse_concept *c)
 static cse_code observation_texts(cse_entry *e, const jv *o)
 {
     char *pre = NULL, *joined = NULL;
-    const char *site = concept_text(jv_get(o, "bodySite"));
+    const char *site = cse__fhir_text_or_coding(jv_get(o, "bodySite"));
     cse_code rc;
 
     if ((rc = cse__fhir_observation_pretext(o, &pre)) != CSE_OK)
@@ -2142,7 +2169,7 @@ static cse_code battery_reading(reader *r, const cse_entry *bat, const jv *c,
     k->availability = bat->availability;
     /* The Observation's label is its readings' own: each carries it. */
     k->labels = bat->labels;
-    rc = read_concept(jv_get(c, "code"), &k->code);
+    rc = cse__fhir_bp_concept(jv_get(c, "code"), &k->code);
     if (rc == CSE_OK)
         rc = cse_strset(&k->parent_id, bat->id);
     if (rc == CSE_OK)
@@ -2193,7 +2220,9 @@ static cse_code emit_battery(reader *r, const jv *o, cse_entry *e,
     cse_code rc;
 
     e->kind = CSE_ENTRY_COMPOUND;
-    if (cse_strset(&e->compound_class, "battery") != CSE_OK)
+    cse_concept_clear(&e->code);
+    if (cse_strset(&e->compound_class, "battery") != CSE_OK ||
+        cse__fhir_bp_concept(jv_get(o, "code"), &e->code) != CSE_OK)
         return nomem(r);
     /* Its notes are the narrative's. */
     for (size_t i = 0; i < e->n_annotations; i++)

@@ -85,10 +85,28 @@ const jv *cse__fhir_bp_component(const jv *o, cse__bp_role role)
 static const char *text_or_coding(const jv *cc)
 {
     const char *t = str(cc, "text");
+    const jv *k = jv_at(jv_get(cc, "coding"), 0), *d, *x;
+    size_t i, j;
+
     if (t && *t)
         return t;
-    t = str(jv_at(jv_get(cc, "coding"), 0), "display");
+    /* The description the clinician picked, when the coding names one. */
+    jv_foreach(jv_get(k, "extension"), i, d)
+    {
+        jv_foreach(jv_get(d, "extension"), j, x)
+        {
+            const char *u = str(x, "url"), *v = str(x, "valueString");
+            if (u && strcmp(u, "descriptionDisplay") == 0 && v && *v)
+                return v;
+        }
+    }
+    t = str(k, "display");
     return t && *t ? t : NULL;
+}
+
+const char *cse__fhir_text_or_coding(const jv *cc)
+{
+    return text_or_coding(cc);
 }
 
 /* "label text", separated from what came before by one space. */
@@ -146,6 +164,50 @@ cse_code cse__fhir_bp_note(const jv *o, char **out)
         }
     }
     return finish(f, &buf, &len, out);
+}
+
+cse_code cse__fhir_bp_concept(const jv *cc, cse_concept *c)
+{
+    const jv *k, *snomed = NULL;
+    const char *text = str(cc, "text");
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(jv_get(cc, "coding"), i, k)
+    {
+        const char *sys = str(k, "system");
+        if (snomed == NULL && sys && strcmp(sys, SNOMED) == 0 && str(k, "code"))
+            snomed = k;
+    }
+    if (snomed)
+        rc = cse_concept_add(c, SNOMED, str(snomed, "code"), str(snomed, "display"));
+    jv_foreach(jv_get(cc, "coding"), i, k)
+    {
+        const char *sys = str(k, "system");
+        if (rc != CSE_OK || k == snomed || sys == NULL || strcmp(sys, SNOMED) == 0 ||
+            str(k, "code") == NULL)
+            continue;
+        rc = cse_concept_add(c, sys, str(k, "code"), str(k, "display"));
+    }
+    if (snomed && (text == NULL || *text == '\0')) {
+        /* The description the clinician picked, else the concept's term. */
+        const jv *d, *x;
+        size_t j, m;
+        jv_foreach(jv_get(snomed, "extension"), j, d)
+        {
+            jv_foreach(jv_get(d, "extension"), m, x)
+            {
+                const char *u = str(x, "url");
+                if (u && strcmp(u, "descriptionDisplay") == 0 && str(x, "valueString"))
+                    text = str(x, "valueString");
+            }
+        }
+        if (text == NULL)
+            text = str(snomed, "display");
+    }
+    if (rc == CSE_OK && text && *text)
+        rc = cse_concept_set_text(c, text);
+    return rc;
 }
 
 /* ---- Values without an HL7 form ---------------------------------------- */

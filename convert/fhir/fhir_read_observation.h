@@ -33,6 +33,18 @@ bool cse__fhir_is_blood_pressure(const jv *o);
 /* The component of that role, NULL when there is none. */
 const jv *cse__fhir_bp_component(const jv *o, cse__bp_role role);
 
+/* A battery's or reading's code as the adaptor's BP code mapper writes it:
+ * the SNOMED CT concept (not a description id) as the code, the other
+ * codings as translations, the text (else the picked description's term,
+ * else the concept's) as originalText. c must be zeroed. Returns CSE_OK or
+ * CSE_ERR_NOMEM. */
+cse_code cse__fhir_bp_concept(const jv *cc, cse_concept *c);
+
+/* A CodeableConcept's text, else the first coding's picked description
+ * (sctdescid descriptionDisplay), else its display (the adaptor's
+ * extractTextOrCoding); NULL when none. Lent from cc. */
+const char *cse__fhir_text_or_coding(const jv *cc);
+
 /* The battery's note: the comment, "Measurement Site: ..", "Systolic
  * Measurement Absent: ..", "Diastolic Measurement Absent: ..",
  * "Interpretation(s): a, b, c", joined by spaces. *out is NULL when there is

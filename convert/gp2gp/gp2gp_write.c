@@ -476,7 +476,19 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
     FILE *f;
     const char *c, *d, *t;
 
-    if (!(ranges_in_text && e->n_ref_ranges) &&
+    const char *range_unit = NULL;
+
+    /* A range in other units than the value's: the structure cannot say so. */
+    if (!ranges_in_text && e->n_ref_ranges && e->val.kind == CSE_VALUE_QUANTITY &&
+        e->val.quantity.unit) {
+        const cse_range *r0 = &e->ref_ranges[0];
+        range_unit = r0->high.value && r0->high.unit ? r0->high.unit
+                     : r0->low.value                 ? r0->low.unit
+                                                     : NULL;
+        if (range_unit && strcmp(range_unit, e->val.quantity.unit) == 0)
+            range_unit = NULL;
+    }
+    if (!(ranges_in_text && e->n_ref_ranges) && range_unit == NULL &&
         !(e->interpretation.n + (e->interpretation.text != NULL) &&
           !interpretation_hl7(&e->interpretation, &c, &d, &t)))
         return NULL;
@@ -494,6 +506,8 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
             fprintf(f, " High: %s%s%s", r->high.value, r->high.unit ? " " : "",
                     r->high.unit ? r->high.unit : "");
     }
+    if (range_unit)
+        fprintf(f, "Range Units: %s", range_unit);
     if ((e->interpretation.n || e->interpretation.text) &&
         !interpretation_hl7(&e->interpretation, &c, &d, &t)) {
         const char *it = e->interpretation.text;
