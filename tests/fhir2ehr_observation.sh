@@ -79,4 +79,8 @@ ann="//$(L ObservationStatement)[$(L code)/@code=\"276885007\"]/$(L pertinentInf
 [ "$("$xmllint" --xpath "normalize-space($ann)" "$out")" = \
     "Range Units: F Interpretation: Picked Taken orally BodySite: Rib cage" ] ||
     fail "observation annotation: $("$xmllint" --xpath "normalize-space($ann)" "$out")"
+# A coded value in a code system GP2GP has no OID for keeps its code as text.
+ann="//$(L ObservationStatement)[$(L code)/@code=\"363788007\"]/$(L pertinentInformation)/$(L pertinentAnnotation)/$(L text)"
+[ "$("$xmllint" --xpath "normalize-space($ann)" "$out")" = "Code Value: X42 Local finding Seen by nurse" ] ||
+    fail "coded value text: $("$xmllint" --xpath "normalize-space($ann)" "$out")"
 echo "fhir2ehr_observation: ok"

@@ -467,10 +467,19 @@ cse_code cse__fhir_observation_pretext(const jv *o, char **out)
         jv_foreach(jv_get(o, "component"), i, c) component(f, c);
     }
     {
+        /* A coded value is written as a CD; as text too when none of its
+         * codes has a GP2GP code system, or the code would be lost. */
+        const jv *cc = jv_get(o, "valueCodeableConcept"), *k;
+        bool carried = false;
         long at = ftell(f);
+        jv_foreach(jv_get(cc, "coding"), i, k)
+        {
+            if (str(k, "code") && cse_system_to_oid(str(k, "system")))
+                carried = true;
+        }
         if (at)
             fputc(' ', f);
-        if (!value_text(f, o, false) && at)
+        if (!value_text(f, o, !carried) && at)
             fseek(f, at, SEEK_SET);
     }
     fflush(f);
