@@ -181,6 +181,29 @@ def pair(folder, jsons, xmls, mapper=""):
     return out
 
 
+# Fixtures that are the output of an adaptor mapper its dispatcher would not
+# call for that input: its unit test calls the mapper directly. We write what
+# the dispatcher writes (EncounterComponentsMapper.mapObservation).
+NOT_DISPATCHED = {
+    ("blood_pressure", "empty-observation.xml"):
+        "BloodPressureMapper called on an Observation with no components: not a "
+        "blood pressure (BloodPressureValidator), an ObservationStatement",
+    ("blood_pressure", "observation-with-no-valid-code.xml"):
+        "BloodPressureMapper called on components with no systolic or diastolic "
+        "code: not a blood pressure, an ObservationStatement with its components",
+}
+for _n in range(1, 8):
+    NOT_DISPATCHED[("observation", "expected-output-narrative-statement-%d.xml" % _n)] = (
+        "ObservationToNarrativeStatementMapper called on an Observation without the "
+        "comment code 37331000000100 (the same inputs are the ObservationStatements "
+        "of expected-output-observation-statement-1..4; 6 and 7, with an unresolved "
+        "performer, are in no version of its test we found)")
+
+
+CONFIDENTIALITY_ONLY = {
+    ("observation", "expected-observation-statement-with-confidentiality-code.xml")}
+
+
 def is_context(path):
     """A Bundle named as the folder's shared context."""
     name = os.path.basename(path).lower()
@@ -302,6 +325,9 @@ def main():
 
             def exc(cls):
                 exceptions.setdefault(cls, []).append(name)
+            if (mapper, os.path.basename(x)) in NOT_DISPATCHED:
+                exc("mapper called directly, not as the adaptor dispatches the input")
+                continue
             frag = parse_fragment(x)
             if frag is None:
                 exc("fragment not well-formed XML or no statement in it")
@@ -347,6 +373,11 @@ def main():
                 expected = {f for f in expected
                             if not (f == m or f.startswith(m + "/")
                                     or f.startswith(m + "@") or f.startswith(m + "#"))}
+            # ObservationStatementMapperTest's NOPAT test asserts only that
+            # the output holds the confidentialityCode (its fixture's note is
+            # not the input's comment): only that is compared.
+            if (mapper, os.path.basename(x)) in CONFIDENTIALITY_ONLY:
+                expected = {f for f in expected if "/confidentialityCode" in f}
             _el, ours = best_statement(extract, want, expected)
             missing = expected - ours
             if not missing:

@@ -30,9 +30,21 @@
 #     the test hands the specimen mapper an observation that names no
 #     specimen; in a report such a result gets a NOT PRESENT specimen of its
 #     own (DiagnosticReportMapper), so the pairing cannot come from a bundle.
+#   - "mapper called directly, not as the adaptor dispatches the input"
+#     (NOT_DISPATCHED in the .py): blood_pressure/empty-observation.xml and
+#     observation-with-no-valid-code.xml (BloodPressureMapper called on an
+#     Observation without systolic or diastolic components, which the
+#     adaptor's dispatcher and we write as an ObservationStatement), and
+#     observation/expected-output-narrative-statement-1..7.xml
+#     (ObservationToNarrativeStatementMapper called on Observations without
+#     the comment code 37331000000100; the same inputs are paired with the
+#     ObservationStatements the dispatcher writes, and 6 and 7 are in no
+#     version of that test we found).
 # Not exceptions but narrowed comparisons (the harness says why): a code the
 # adaptor's test mocked ("Mocked code") and the statements inside the
-# encounter fixtures' compositions (a mocked components mapper).
+# encounter fixtures' compositions (a mocked components mapper), and the NOPAT
+# observation fixture, of which the adaptor's test checks only the
+# confidentialityCode (its note is not its input's comment).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 FLOOR=128
 conv="$top_builddir/cse-convert"

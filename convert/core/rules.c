@@ -272,6 +272,9 @@ static const struct {
     {CSE_OID_READ2, CSE_SYSTEM_READ2},
     {CSE_OID_CTV3, CSE_SYSTEM_CTV3},
     {CSE_OID_EMIS, CSE_SYSTEM_EMIS},
+    /* EMIS's (Egton's) own codes for what is not a drug: the OID the sending
+     * adaptor writes them under. Found by OID, a code is the drug system's. */
+    {CSE_OID_EMIS, "https://fhir.hl7.org.uk/Id/egton-codes"},
 };
 
 const char *cse_system_from_oid(const char *oid)

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fhir_read_observation.h"
 #include "internal.h"
 #include "jsonv.h"
 #include "strmap.h"
@@ -1119,6 +1120,11 @@ static cse_code read_quantity(const jv *fq, cse_quantity *q)
     return rc;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
 /* The typed parts of an Observation: its value, interpretation and
  * reference ranges (the text form stays in `value`). */
 static cse_code observation_typed(cse_entry *e, const jv *o)
@@ -1146,6 +1152,28 @@ static cse_code observation_typed(cse_entry *e, const jv *o)
         interp = jv_at(interp, 0);
     if (rc == CSE_OK && interp)
         rc = read_concept(interp, &e->interpretation);
+    /* The coding the clinician picked speaks for the interpretation (the
+     * adaptor's text names it): it goes first. */
+    if (rc == CSE_OK && interp) {
+        const jv *k, *us = NULL;
+        jv_foreach(jv_get(interp, "coding"), i, k)
+        {
+            const jv *flag = jv_get(k, "userSelected");
+            if (us == NULL && flag && flag->type == JV_TRUE && jstr(k, "code"))
+                us = k;
+        }
+        for (i = 1; us && i < e->interpretation.n; i++) {
+            cse_coding picked = e->interpretation.codings[i];
+            if (strcmp(picked.code, jstr(us, "code")) != 0 ||
+                !same_str(picked.system, jstr(us, "system")) ||
+                !same_str(picked.display, jstr(us, "display")))
+                continue;
+            memmove(&e->interpretation.codings[1], &e->interpretation.codings[0],
+                    i * sizeof(picked));
+            e->interpretation.codings[0] = picked;
+            break;
+        }
+    }
     jv_foreach(jv_get(o, "referenceRange"), i, v)
     {
         cse_range r = {0};
@@ -2087,6 +2115,164 @@ static bool comment_note(const cse_concept *c)
     return false;
 }
 
+/* ---- Observations: texts and blood pressure batteries ------------------ */
+
+/* What the adaptor writes in an ObservationStatement's annotation and HL7
+ * has no element for: the components (of an Observation that is not a
+ * battery) and a value of a type without an HL7 form go before the first
+ * note, the body site after it ("BodySite: .."). */
+static cse_code observation_texts(cse_entry *e, const jv *o)
+{
+    char *pre = NULL, *joined = NULL;
+    const char *site = cse__fhir_text_or_coding(jv_get(o, "bodySite"));
+    cse_code rc;
+
+    if ((rc = cse__fhir_observation_pretext(o, &pre)) != CSE_OK)
+        return rc;
+    if (pre && e->n_annotations == 0) {
+        rc = cse_entry_add_annotation(e, pre);
+    } else if (pre) {
+        if (asprintf(&joined, "%s %s", pre, e->annotations[0]) < 0)
+            rc = CSE_ERR_NOMEM;
+        else
+            rc = cse_strset(&e->annotations[0], joined);
+    }
+    free(pre);
+    free(joined);
+    joined = NULL;
+    if (rc == CSE_OK && site && *site) {
+        if (e->n_annotations == 0) {
+            if (asprintf(&joined, "BodySite: %s", site) < 0)
+                return CSE_ERR_NOMEM;
+            rc = cse_entry_add_annotation(e, joined);
+        } else if (asprintf(&joined, "%s BodySite: %s", e->annotations[0], site) < 0) {
+            return CSE_ERR_NOMEM;
+        } else {
+            rc = cse_strset(&e->annotations[0], joined);
+        }
+        free(joined);
+    }
+    return rc;
+}
+
+/* A component of a blood pressure battery as its own entry. */
+static cse_code battery_reading(reader *r, const cse_entry *bat, const jv *c,
+                                const char *which)
+{
+    cse_entry *k;
+    cse_entry_info info = {0};
+    char *id = NULL;
+    const jv *q = jv_get(c, "valueQuantity"), *rr = jv_at(jv_get(c, "referenceRange"), 0);
+    cse_code rc;
+
+    if (asprintf(&id, "%s#%s", bat->id ? bat->id : "", which) < 0)
+        return nomem(r);
+    k = cse_entry_new(CSE_ENTRY_OBSERVATION, id);
+    free(id);
+    if (k == NULL)
+        return nomem(r);
+    k->source_line = bat->source_line;
+    k->effective_low = bat->effective_low;
+    k->effective_high = bat->effective_high;
+    k->effective_center = bat->effective_center;
+    k->availability = bat->availability;
+    /* The Observation's label is its readings' own: each carries it. */
+    k->labels = bat->labels;
+    rc = cse__fhir_bp_concept(jv_get(c, "code"), &k->code);
+    if (rc == CSE_OK)
+        rc = cse_strset(&k->parent_id, bat->id);
+    if (rc == CSE_OK)
+        rc = cse_strset(&k->status, bat->status);
+    if (rc == CSE_OK)
+        rc = cse_strset(&k->author_ref, bat->author_ref);
+    if (rc == CSE_OK)
+        rc = observation_value(k, c);
+    if (rc == CSE_OK && jv_is_object(q) && jv_get(q, "value")) {
+        k->val.kind = CSE_VALUE_QUANTITY;
+        rc = read_quantity(q, &k->val.quantity);
+    }
+    if (rc == CSE_OK && rr) {
+        /* The first range, as the adaptor writes it. */
+        cse_range g = {0};
+        rc = read_quantity(jv_get(rr, "low"), &g.low);
+        if (rc == CSE_OK)
+            rc = read_quantity(jv_get(rr, "high"), &g.high);
+        if (rc == CSE_OK)
+            rc = cse_strset(&g.text, jstr(rr, "text"));
+        if (rc == CSE_OK)
+            rc = cse_entry_add_ref_range(k, &g);
+        cse_range_clear(&g);
+    }
+    if (rc != CSE_OK) {
+        cse_entry_free(k);
+        return nomem(r);
+    }
+    info.cls = cse_concept_classify(&k->code, &info.reason);
+    if (info.cls == CSE_CLASS_MARKER)
+        info.cls = CSE_CLASS_CANDIDATE, info.reason = CSE_CANDIDATE_DAMAGED;
+    rc = deliver(r, k, &info);
+    cse_entry_free(k);
+    return rc;
+}
+
+/* A blood pressure: the BATTERY CompoundStatement (e, made a compound),
+ * then its systolic and diastolic readings, then a NarrativeStatement with
+ * the comment, body site, absent readings and interpretations, as the
+ * adaptor's BloodPressureMapper writes them. */
+static cse_code emit_battery(reader *r, const jv *o, cse_entry *e,
+                             const cse_entry_info *info)
+{
+    static const char *const which[] = {"", "systolic", "diastolic"};
+    cse_entry *n = NULL;
+    cse_entry_info ninfo = {0};
+    char *note = NULL, *id = NULL;
+    cse_code rc;
+
+    e->kind = CSE_ENTRY_COMPOUND;
+    cse_concept_clear(&e->code);
+    if (cse_strset(&e->compound_class, "battery") != CSE_OK ||
+        cse__fhir_bp_concept(jv_get(o, "code"), &e->code) != CSE_OK)
+        return nomem(r);
+    /* Its notes are the narrative's. */
+    for (size_t i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    free(e->annotations);
+    e->annotations = NULL;
+    e->n_annotations = 0;
+    if ((rc = deliver(r, e, info)) != CSE_OK)
+        return rc;
+    for (int role = CSE__BP_SYSTOLIC; role <= CSE__BP_DIASTOLIC; role++) {
+        const jv *c = cse__fhir_bp_component(o, (cse__bp_role)role);
+        if (c && (rc = battery_reading(r, e, c, which[role])) != CSE_OK)
+            return rc;
+    }
+    if (cse__fhir_bp_note(o, &note) != CSE_OK)
+        return nomem(r);
+    if (note == NULL)
+        return CSE_OK;
+    if (asprintf(&id, "%s#note", e->id ? e->id : "") < 0) {
+        free(note);
+        return nomem(r);
+    }
+    n = cse_entry_new(CSE_ENTRY_NARRATIVE, id);
+    free(id);
+    if (n == NULL || cse_strset(&n->parent_id, e->id) != CSE_OK ||
+        cse_entry_add_annotation(n, note) != CSE_OK ||
+        cse_strset(&n->author_ref, e->author_ref) != CSE_OK) {
+        free(note);
+        cse_entry_free(n);
+        return nomem(r);
+    }
+    free(note);
+    n->source_line = e->source_line;
+    n->availability = e->availability;
+    n->labels = e->labels;
+    ninfo.cls = CSE_CLASS_NONE;
+    rc = deliver(r, n, &ninfo);
+    cse_entry_free(n);
+    return rc;
+}
+
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
 {
     const char *type = jstr(o, "resourceType");
@@ -2167,6 +2353,9 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         rc = observation_value(e, o);
     if (rc == CSE_OK && strcmp(type, "Observation") == 0)
         rc = observation_typed(e, o);
+    if (rc == CSE_OK && strcmp(type, "Observation") == 0 && !comment_note(&e->code) &&
+        !cse__fhir_is_blood_pressure(o))
+        rc = observation_texts(e, o);
     if (rc != CSE_OK) {
         cse_entry_free(e);
         return nomem(r);
@@ -2216,7 +2405,11 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         else
             info.cls = CSE_CLASS_CANDIDATE, info.reason = CSE_CANDIDATE_DAMAGED;
     }
-    rc = deliver(r, e, &info);
+    if (strcmp(type, "Observation") == 0 && e->kind == CSE_ENTRY_OBSERVATION &&
+        info.cls != CSE_CLASS_MARKER && cse__fhir_is_blood_pressure(o))
+        rc = emit_battery(r, o, e, &info);
+    else
+        rc = deliver(r, e, &info);
     cse_marker_free(m);
     cse_entry_free(e);
     return rc;

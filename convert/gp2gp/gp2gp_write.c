@@ -63,6 +63,7 @@ typedef struct writer {
     pending *items;
     size_t n_items, cap_items;
     cse__smap comp_containers; /* ids of the compounds buffered in it */
+    int nesting; /* CompoundStatements open around the statement being written */
 } writer;
 
 static cse_code nomem(cse_error *err)
@@ -334,6 +335,8 @@ static cse_code open_statement(writer *wr, const char *name, const char *class_c
 {
     W(start(wr, "component"));
     W(attr(wr, "typeCode", "COMP"));
+    if (wr->nesting > 0)
+        W(attr(wr, "contextConductionInd", "true"));
     W(start(wr, name));
     W(attr(wr, "classCode", class_code));
     W(attr(wr, "moodCode", mood));
@@ -474,7 +477,19 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
     FILE *f;
     const char *c, *d, *t;
 
-    if (!(ranges_in_text && e->n_ref_ranges) &&
+    const char *range_unit = NULL;
+
+    /* A range in other units than the value's: the structure cannot say so. */
+    if (!ranges_in_text && e->n_ref_ranges && e->val.kind == CSE_VALUE_QUANTITY &&
+        e->val.quantity.unit) {
+        const cse_range *r0 = &e->ref_ranges[0];
+        range_unit = r0->high.value && r0->high.unit ? r0->high.unit
+                     : r0->low.value                 ? r0->low.unit
+                                                     : NULL;
+        if (range_unit && strcmp(range_unit, e->val.quantity.unit) == 0)
+            range_unit = NULL;
+    }
+    if (!(ranges_in_text && e->n_ref_ranges) && range_unit == NULL &&
         !(e->interpretation.n + (e->interpretation.text != NULL) &&
           !interpretation_hl7(&e->interpretation, &c, &d, &t)))
         return NULL;
@@ -492,6 +507,8 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
             fprintf(f, " High: %s%s%s", r->high.value, r->high.unit ? " " : "",
                     r->high.unit ? r->high.unit : "");
     }
+    if (range_unit)
+        fprintf(f, "Range Units: %s", range_unit);
     if ((e->interpretation.n || e->interpretation.text) &&
         !interpretation_hl7(&e->interpretation, &c, &d, &t)) {
         const char *it = e->interpretation.text;
@@ -518,6 +535,8 @@ static cse_code observation(writer *wr, const cse_entry *e, const char *id, bool
 {
     W(start(wr, "component"));
     W(attr(wr, "typeCode", "COMP"));
+    if (wr->nesting > 0)
+        W(attr(wr, "contextConductionInd", "true"));
     TRY(observation_body(wr, e, id, nopat, "EVN", "PRF", err));
     W(end(wr));
     return CSE_OK;

@@ -95,6 +95,7 @@ static cse_code open_compound(writer *wr, const cse_entry *e, cse_error *err)
         W(end(wr));
         W(end(wr));
     }
+    wr->nesting++; /* what it holds is written with contextConductionInd */
     return CSE_OK;
 }
 
@@ -114,9 +115,13 @@ static cse_code close_compound(writer *wr, const cse_entry *e, size_t components
         W(write_ts(wr, "availabilityTime", availability(e)));
         TRY(close_statement(wr, err));
     }
-    if (e->path.role == CSE_PATH_REPORT && e->author_ref) {
+    wr->nesting--;
+    /* A report names its performer as author; a battery (a blood pressure)
+     * its performer. */
+    if (e->author_ref && (e->path.role == CSE_PATH_REPORT ||
+                          (e->compound_class && strcmp(e->compound_class, "battery") == 0))) {
         W(start(wr, "Participant"));
-        W(attr(wr, "typeCode", "AUT"));
+        W(attr(wr, "typeCode", e->path.role == CSE_PATH_REPORT ? "AUT" : "PRF"));
         W(attr(wr, "contextControlCode", "OP"));
         TRY(write_agent_ref(wr, e->author_ref, err));
         W(end(wr));
