@@ -118,8 +118,9 @@ static cse_code close_compound(writer *wr, const cse_entry *e, size_t components
     wr->nesting--;
     /* A report names its performer as author; a battery (a blood pressure)
      * its performer. */
-    if (e->author_ref && (e->path.role == CSE_PATH_REPORT ||
-                          (e->compound_class && strcmp(e->compound_class, "battery") == 0))) {
+    if (e->author_ref &&
+        (e->path.role == CSE_PATH_REPORT ||
+         (e->compound_class && strcmp(e->compound_class, "battery") == 0))) {
         W(start(wr, "Participant"));
         W(attr(wr, "typeCode", e->path.role == CSE_PATH_REPORT ? "AUT" : "PRF"));
         W(attr(wr, "contextControlCode", "OP"));
