@@ -740,6 +740,19 @@ static cse_code write_supply_quantity(writer *wr, const cse_supply *sp, cse_erro
 
 static cse_code write_supply_notes(writer *wr, const cse_supply *sp, cse_error *err)
 {
+    if (sp->kind == CSE_SUPPLY_DISCONTINUE && sp->n_notes == 0) {
+        /* A discontinuation whose reason nobody gave: said so, as the
+         * sending adaptor writes it (the GP2GP reader drops it again). */
+        W(start(wr, "pertinentInformation"));
+        W(attr(wr, "typeCode", "PERT"));
+        W(start(wr, "pertinentSupplyAnnotation"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(attr(wr, "nullFlavor", "UNK"));
+        W(text_element(wr, "text", "Stopped"));
+        W(end(wr));
+        W(end(wr));
+    }
     for (size_t i = 0; i < sp->n_notes; i++) {
         if (sp->notes[i] == NULL || *sp->notes[i] == '\0')
             continue;
