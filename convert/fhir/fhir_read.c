@@ -30,6 +30,9 @@
 #define CSE_FHIR_MARKER_ID_SYSTEM CSE_FHIR_BASE "/Id/marker"
 #endif
 
+#define SCTDESCID_EXT                                                                    \
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-coding-sctdescid"
+
 /* ---- Reader state ------------------------------------------------------ */
 
 #define READ_WINDOW (1u << 20)
@@ -1988,6 +1991,31 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     e->n_annotations = 0;
     if (rc == CSE_OK && len)
         rc = cse_entry_add_annotation(e, buf);
+    if (rc == CSE_OK && e->code.text == NULL) {
+        /* The allergen's text when the concept has none, as the adaptor's
+         * CodeableConceptCdMapper picks it: the SNOMED description the
+         * clinician chose (sctdescid descriptionDisplay), and for a
+         * resolved allergy, whose code the writer leaves out, else the
+         * SNOMED display. */
+        const jv *k, *sn = NULL, *d;
+        const char *desc = NULL;
+        jv_foreach(jv_get(jv_get(o, "code"), "coding"), i, k)
+        {
+            if (sn == NULL && jstr(k, "system") &&
+                strcmp(jstr(k, "system"), CSE_SYSTEM_SNOMED) == 0)
+                sn = k;
+        }
+        jv_foreach(jv_get(extension(sn, SCTDESCID_EXT), "extension"), i, d)
+        {
+            const char *u = jstr(d, "url"), *t = jstr(d, "valueString");
+            if (desc == NULL && u && strcmp(u, "descriptionDisplay") == 0 && t && *t)
+                desc = t;
+        }
+        if (desc == NULL && sn && status && strcmp(status, "resolved") == 0)
+            desc = jstr(sn, "display");
+        if (desc && *desc)
+            rc = cse_concept_set_text(&e->code, desc);
+    }
     if (rc == CSE_OK)
         rc = cse_concept_copy(&e->allergy.allergen, &e->code);
     free(buf);
@@ -2270,6 +2298,14 @@ static cse_code condition(reader *r, const jv *o, cse_entry *e)
                 rc = cse_strset(&e->problem.named_id, k);
                 if (rc == CSE_OK)
                     rc = cse_entry_add_ref(e, k, "named");
+            } else if (ref && (strstr(ref, "AllergyIntolerance/") ||
+                               strstr(ref, "Immunization/") ||
+                               strstr(ref, "MedicationRequest/"))) {
+                /* The problem is an allergy, an immunisation or a drug: the
+                 * adaptor links it as a component of the problem. */
+                rc = cse_entry_add_link(e, k);
+                if (rc == CSE_OK)
+                    rc = cse_entry_add_ref(e, k, "component");
             }
             free(k);
         }

@@ -1041,6 +1041,27 @@ static cse_code allergy_statement(writer *wr, const cse_entry *e, const char *id
      * is written from a copy and its wrapper replaced by this one. */
     if ((inner = cse_entry_dup(e)) == NULL)
         return nomem(err);
+    if (e->allergy.clinical_status &&
+        strcmp(e->allergy.clinical_status, "resolved") == 0) {
+        /* A resolved allergy goes by its text alone (code nullFlavor UNK), as
+         * the sending adaptor writes it: a receiving system must not take it
+         * for an allergy to alert on. Its status is in the annotation. */
+        char *text = NULL;
+        const char *t = e->code.text;
+        for (size_t i = 0; t == NULL && i < e->code.n; i++)
+            t = e->code.codings[i].display;
+        if (t && (text = strdup(t)) == NULL) {
+            cse_entry_free(inner);
+            return nomem(err);
+        }
+        cse_concept_clear(&inner->code);
+        rc = text ? cse_concept_set_text(&inner->code, text) : CSE_OK;
+        free(text);
+        if (rc != CSE_OK) {
+            cse_entry_free(inner);
+            return nomem(err);
+        }
+    }
     rc = observation_body(wr, inner, id, nopat, "ENV", "AUT", err);
     cse_entry_free(inner);
     TRY(rc);
