@@ -2121,9 +2121,6 @@ static const char *named(reader *r, const jv *ref)
 /* The text of a coding as the adaptor picks it: the SNOMED description
  * (the sctdescid extension's descriptionDisplay) when it differs from the
  * display, else the display. */
-#define SCTDESCID_EXT                                                                    \
-    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-coding-sctdescid"
-
 static const char *coding_text(const jv *k)
 {
     const jv *d = extension(k, SCTDESCID_EXT), *v;
