@@ -31,6 +31,9 @@
 #define CSE_FHIR_MARKER_ID_SYSTEM CSE_FHIR_BASE "/Id/marker"
 #endif
 
+#define SCTDESCID_EXT                                                                    \
+    "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-coding-sctdescid"
+
 /* ---- Reader state ------------------------------------------------------ */
 
 #define READ_WINDOW (1u << 20)
@@ -129,6 +132,11 @@ typedef struct reader {
     cse__smap path_index;  /* Observation, Specimen, DiagnosticReport key -> row */
     cse__smap path_taken;  /* result or specimen key -> the report naming it */
     cse__smap path_member; /* has-member key -> the Observation naming it */
+    cse__smap people;        /* RelatedPerson key -> its name */
+    cse__smap problem_notes; /* allergy or immunisation key -> notes of the
+                                Conditions whose actualProblem it is */
+    cse__smap agencies;      /* MedicationRequest key -> the prescribing agency
+                                code of the MedicationStatement based on it */
 } reader;
 
 static void res_clear(reader *r)
@@ -159,6 +167,9 @@ static void reader_free(reader *r)
     cse__smap_free(&r->path_index);
     cse__smap_free(&r->path_taken);
     cse__smap_free(&r->path_member);
+    cse__smap_free(&r->people);
+    cse__smap_free(&r->problem_notes);
+    cse__smap_free(&r->agencies);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -952,6 +963,98 @@ static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type
 static cse_code path_report(reader *r, const res *x, const jv *o);
 static cse_code path_single(reader *r, const res *x, const char *type, bool *done);
 static cse_code path_index_build(reader *r);
+/* A RelatedPerson's name, kept for the allergies they asserted. */
+static cse_code scan_person(reader *r, const res *x, const jv *o)
+{
+    char *name = name_text(jv_get(o, "name"));
+    cse_code rc = CSE_OK;
+    if (name && *name && cse__smap_put(&r->people, x->key, name, true) != CSE_OK)
+        rc = nomem(r);
+    free(name);
+    return rc;
+}
+
+/* The notes of a Condition whose actualProblem is an allergy or an
+ * immunisation: the sending adaptor writes them in that statement's
+ * annotation, before its own notes, in Bundle order. */
+static cse_code scan_problem_notes(reader *r, const jv *o)
+{
+    const jv *ext = jv_get(o, "extension"), *v, *n;
+    const char *ref = NULL;
+    char *k = NULL, *buf = NULL;
+    size_t i, len = 0;
+    FILE *f;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(ext, i, v)
+    {
+        const char *u = jstr(v, "url");
+        if (ref == NULL && u && strstr(u, "ActualProblem"))
+            ref = jstr(jv_get(v, "valueReference"), "reference");
+    }
+    if (ref == NULL || (strstr(ref, "AllergyIntolerance/") == NULL &&
+                        strstr(ref, "Immunization/") == NULL))
+        return CSE_OK;
+    n = jv_get(o, "note");
+    jv_foreach(ext, i, v)
+    {
+        const char *u = jstr(v, "url");
+        if (k == NULL && u && strstr(u, "ActualProblem"))
+            k = ref_key(r, jv_get(v, "valueReference"));
+    }
+    if (k == NULL || jv_size(n) == 0) {
+        free(k);
+        return CSE_OK; /* nothing it could name, or nothing to add */
+    }
+    if ((f = open_memstream(&buf, &len)) == NULL) {
+        free(k);
+        return nomem(r);
+    }
+    if (cse__smap_get(&r->problem_notes, k))
+        fputs(cse__smap_get(&r->problem_notes, k), f);
+    jv_foreach(n, i, v)
+    {
+        if (jstr(v, "text") && *jstr(v, "text"))
+            fprintf(f, "%s%s", ftell(f) ? " " : "", jstr(v, "text"));
+    }
+    if (fclose(f) != 0 || buf == NULL)
+        rc = nomem(r);
+    else if (len && cse__smap_put(&r->problem_notes, k, buf, false) != CSE_OK)
+        rc = nomem(r);
+    free(buf);
+    free(k);
+    return rc;
+}
+
+/* GP Connect says who prescribed a drug (the practice, a previous one,
+ * another organisation) on the MedicationStatement, not on the
+ * MedicationRequests it is based on: kept for them, the first one winning,
+ * as the sending adaptor takes it. */
+static cse_code scan_agency(reader *r, const jv *o)
+{
+    const jv *v, *ag = NULL;
+    const char *code;
+    size_t i;
+
+    jv_foreach(jv_get(o, "extension"), i, v)
+    {
+        const char *u = jstr(v, "url");
+        if (ag == NULL && u && strstr(u, "PrescribingAgency"))
+            ag = v;
+    }
+    code = jstr(jv_at(jv_get(jv_get(ag, "valueCodeableConcept"), "coding"), 0), "code");
+    if (code == NULL || *code == '\0')
+        return CSE_OK;
+    jv_foreach(jv_get(o, "basedOn"), i, v)
+    {
+        char *k = ref_key(r, v);
+        cse_code rc = k ? cse__smap_put(&r->agencies, k, code, true) : CSE_OK;
+        free(k);
+        if (rc != CSE_OK)
+            return nomem(r);
+    }
+    return CSE_OK;
+}
 
 /* Pass 1 over one resource. */
 static cse_code scan(reader *r, res *x, const jv *o)
@@ -1023,8 +1126,17 @@ static cse_code scan(reader *r, res *x, const jv *o)
             return rc;
     } else if (type_in(type, ENTRY_TYPES)) {
         x->kind = RK_ENTRY;
+        if (strcmp(type, "Condition") == 0 && (rc = scan_problem_notes(r, o)) != CSE_OK)
+            return rc;
+        if (strcmp(type, "MedicationStatement") == 0 &&
+            (rc = scan_agency(r, o)) != CSE_OK)
+            return rc;
     } else {
         x->kind = RK_OTHER;
+        /* Not mapped (counted as lost), but an allergy asserted by one
+         * names them as the sending adaptor does. */
+        if (strcmp(type, "RelatedPerson") == 0 && x->key)
+            return scan_person(r, x, o);
         return CSE_OK;
     }
     if ((enc = own_encounter(o)) != NULL && (x->enc = ref_key(r, enc)) == NULL &&
@@ -1570,11 +1682,23 @@ static cse_code supply_note(cse_supply *sp, const jv *o)
     if (jstr(dose, "patientInstruction"))
         fprintf(f, "Patient Instruction: %s", jstr(dose, "patientInstruction"));
     if ((num = number_text(jv_get(dur, "value"))) != NULL) {
+        /* A UCUM time code is named as the adaptor names it ("d": days). */
+        static const char *const times[][2] = {
+            {"s", "seconds"}, {"min", "minute"}, {"h", "hours"}, {"d", "days"},
+            {"wk", "weeks"},  {"mo", "months"},  {"a", "years"}};
         const char *unit = jstr(dur, "unit") ? jstr(dur, "unit") : jstr(dur, "code");
-        fprintf(f, "%sExpected Supply Duration: %s%s%s%s", ftell(f) ? " " : "", num,
-                unit ? " " : "", unit ? unit : "",
-                unit && strcmp(num, "1") != 0 && unit[strlen(unit) - 1] != 's' ? "s"
-                                                                               : "");
+        const char *code = jstr(dur, "code"), *named = NULL;
+        for (i = 0; code && i < sizeof(times) / sizeof(times[0]); i++)
+            if (strcmp(code, times[i][0]) == 0)
+                named = times[i][1];
+        if (named)
+            fprintf(f, "%sExpected Supply Duration: %s %s", ftell(f) ? " " : "", num,
+                    named);
+        else
+            fprintf(f, "%sExpected Supply Duration: %s%s%s%s", ftell(f) ? " " : "", num,
+                    unit ? " " : "", unit ? unit : "",
+                    unit && strcmp(num, "1") != 0 && unit[strlen(unit) - 1] != 's' ? "s"
+                                                                                   : "");
         free(num);
     }
     jv_foreach(jv_get(o, "note"), i, v)
@@ -1629,9 +1753,25 @@ static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
     sp->repeats = -1;
     if (sp->status == NULL || cse_strset(&sp->author_ref, e->author_ref) != CSE_OK)
         return CSE_ERR_NOMEM;
-    /* Who pays: the prescribing agency, NHS Prescription unless said. */
-    if (agency && jv_get(agency, "valueCodeableConcept"))
-        rc = read_concept(jv_get(agency, "valueCodeableConcept"), &sp->code);
+    /* Who pays: the prescribing agency (on the request, else on the
+     * MedicationStatement based on it), NHS Prescription unless another
+     * organisation prescribed it. */
+    {
+        char *k = make_key("MedicationRequest", jstr(o, "id"));
+        const char *ac = jstr(
+            jv_at(jv_get(jv_get(agency, "valueCodeableConcept"), "coding"), 0), "code");
+        if (ac == NULL && k)
+            ac = cse__smap_get(&r->agencies, k);
+        free(k);
+        if (ac && strcmp(ac, "prescribed-by-another-organisation") == 0)
+            rc = cse_concept_add(&sp->code, CSE_SYSTEM_SNOMED, "394828003",
+                                 "Prescription by another organisation");
+        else if (ac == NULL && agency && jv_get(agency, "valueCodeableConcept"))
+            rc = read_concept(jv_get(agency, "valueCodeableConcept"), &sp->code);
+        else if (ac && strcmp(ac, "prescribed-at-gp-practice") != 0 &&
+                 strcmp(ac, "prescribed-by-previous-practice") != 0 && agency)
+            rc = read_concept(jv_get(agency, "valueCodeableConcept"), &sp->code);
+    }
     if (rc == CSE_OK && sp->code.n == 0)
         rc = cse_concept_add(&sp->code, CSE_SYSTEM_SNOMED, "394823007",
                              "NHS Prescription");
@@ -1708,16 +1848,21 @@ static cse_code medication_request(reader *r, const jv *o, cse_entry *e)
         if (dc->status == NULL || cse_strset(&dc->prior_id, e->id) != CSE_OK ||
             cse_strset(&dc->author_ref, e->author_ref) != CSE_OK)
             return CSE_ERR_NOMEM;
+        bool unknown = false;
         if ((rc = read_concept(why, &dc->code)) == CSE_OK && dc->code.n == 0 &&
-            dc->code.text == NULL)
+            dc->code.text == NULL) {
+            /* No reason given: the writer says so (an annotation with
+             * nullFlavor UNK), as the adaptor does. */
+            unknown = true;
             rc = cse_concept_set_text(&dc->code, "Stopped");
+        }
         if (rc == CSE_OK && jstr(when, "valueDateTime") &&
             cse_time_parse_fhir(jstr(when, "valueDateTime"), &dc->availability) != CSE_OK)
             dc->availability.precision = CSE_TIME_NONE;
         if (rc == CSE_OK && dc->availability.precision == CSE_TIME_NONE && sp)
             dc->availability =
                 sp->effective_high.precision ? sp->effective_high : sp->availability;
-        if (rc == CSE_OK)
+        if (rc == CSE_OK && !unknown)
             rc = cse_supply_add_note(dc, dc->code.text ? dc->code.text
                                          : dc->code.n && dc->code.codings[0].display
                                              ? dc->code.codings[0].display
@@ -1743,6 +1888,17 @@ static const char *concept_text(const jv *cc)
 {
     const char *t = jstr(cc, "text");
     return t ? t : jstr(jv_at(jv_get(cc, "coding"), 0), "display");
+}
+
+/* Writes the notes of the Conditions whose actualProblem o is (see
+ * scan_problem_notes()) to f, after a space when f holds text. */
+static void problem_notes(reader *r, const jv *o, FILE *f)
+{
+    char *k = make_key(jstr(o, "resourceType"), jstr(o, "id"));
+    const char *notes = k ? cse__smap_get(&r->problem_notes, k) : NULL;
+    if (notes)
+        fprintf(f, "%s%s", ftell(f) ? " " : "", notes);
+    free(k);
 }
 
 /* An AllergyIntolerance: its parts in the model, and the one annotation the
@@ -1781,8 +1937,10 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
 #define SEP (ftell(f) ? " " : "")
     jv_foreach(jv_get(end, "extension"), i, v)
     {
+        /* The adaptor leaves out GP Connect's "nothing known". */
         if (jstr(v, "url") && strcmp(jstr(v, "url"), "reasonEnded") == 0 &&
-            jstr(v, "valueString"))
+            jstr(v, "valueString") && *jstr(v, "valueString") &&
+            strcmp(jstr(v, "valueString"), "No information available") != 0)
             fprintf(f, "%sReason Ended: %s", SEP, jstr(v, "valueString"));
     }
     if (status)
@@ -1826,8 +1984,13 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
         }
         if (as && strstr(as, "Patient/"))
             fprintf(f, "%sAsserted By Patient", SEP);
-        else if (as && strstr(as, "RelatedPerson/"))
-            fprintf(f, "%sAsserted By: Related Person", SEP);
+        else if (as && strstr(as, "RelatedPerson/")) {
+            char *k = ref_key(r, jv_get(o, "asserter"));
+            const char *who = k ? cse__smap_get(&r->people, k) : NULL;
+            fprintf(f, "%sAsserted By: Related Person%s%s", SEP, who ? " " : "",
+                    who ? who : "");
+            free(k);
+        }
         if (rec && strstr(rec, "Patient/"))
             fprintf(f, "%sRecorded By Patient", SEP);
     }
@@ -1851,6 +2014,7 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
         if (i == 0 && jv_get(v, "manifestation"))
             rc = read_concept(jv_at(jv_get(v, "manifestation"), 0), &e->allergy.reaction);
     }
+    problem_notes(r, o, f);
     for (i = 0; i < e->n_annotations; i++)
         fprintf(f, "%s%s", SEP, e->annotations[i]);
 #undef SEP
@@ -1863,6 +2027,31 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     e->n_annotations = 0;
     if (rc == CSE_OK && len)
         rc = cse_entry_add_annotation(e, buf);
+    if (rc == CSE_OK && e->code.text == NULL) {
+        /* The allergen's text when the concept has none, as the adaptor's
+         * CodeableConceptCdMapper picks it: the SNOMED description the
+         * clinician chose (sctdescid descriptionDisplay), and for a
+         * resolved allergy, whose code the writer leaves out, else the
+         * SNOMED display. */
+        const jv *k, *sn = NULL, *d;
+        const char *desc = NULL;
+        jv_foreach(jv_get(jv_get(o, "code"), "coding"), i, k)
+        {
+            if (sn == NULL && jstr(k, "system") &&
+                strcmp(jstr(k, "system"), CSE_SYSTEM_SNOMED) == 0)
+                sn = k;
+        }
+        jv_foreach(jv_get(extension(sn, SCTDESCID_EXT), "extension"), i, d)
+        {
+            const char *u = jstr(d, "url"), *t = jstr(d, "valueString");
+            if (desc == NULL && u && strcmp(u, "descriptionDisplay") == 0 && t && *t)
+                desc = t;
+        }
+        if (desc == NULL && sn && status && strcmp(status, "resolved") == 0)
+            desc = jstr(sn, "display");
+        if (desc && *desc)
+            rc = cse_concept_set_text(&e->code, desc);
+    }
     if (rc == CSE_OK)
         rc = cse_concept_copy(&e->allergy.allergen, &e->code);
     free(buf);
@@ -1965,6 +2154,43 @@ static const char *named(reader *r, const jv *ref)
     return name;
 }
 
+/* The text of a coding as the adaptor picks it: the SNOMED description
+ * (the sctdescid extension's descriptionDisplay) when it differs from the
+ * display, else the display. */
+static const char *coding_text(const jv *k)
+{
+    const jv *d = extension(k, SCTDESCID_EXT), *v;
+    size_t i;
+    jv_foreach(jv_get(d, "extension"), i, v)
+    {
+        const char *u = jstr(v, "url"), *t = jstr(v, "valueString");
+        if (u && strcmp(u, "descriptionDisplay") == 0 && t && *t &&
+            !(jstr(k, "display") && strcmp(t, jstr(k, "display")) == 0))
+            return t;
+    }
+    return jstr(k, "display");
+}
+
+/* A CodeableConcept's text, else its coding the user selected (when
+ * user_selected), else its first coding, as the adaptor's
+ * extractUserSelectedTextOrCoding and extractTextOrCoding do. */
+static const char *cc_text(const jv *cc, bool user_selected)
+{
+    const jv *k;
+    size_t i;
+    if (jstr(cc, "text"))
+        return jstr(cc, "text");
+    if (user_selected)
+        jv_foreach(jv_get(cc, "coding"), i, k)
+        {
+            const jv *us = jv_get(k, "userSelected");
+            if (us && us->type == JV_TRUE)
+                return coding_text(k);
+        }
+    k = jv_at(jv_get(cc, "coding"), 0);
+    return k ? coding_text(k) : NULL;
+}
+
 /* An Immunization: the one annotation the sending adaptor writes for what the
  * ObservationStatement has no place for (parent present, primary source,
  * location, manufacturer, batch, expiry, site, route, dose, reasons,
@@ -1983,8 +2209,11 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
     if ((f = open_memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
 #define SEP (ftell(f) ? " " : "")
+    if (jv_get(jv_get(o, "reportOrigin"), "coding") &&
+        cc_text(jv_get(o, "reportOrigin"), true))
+        fprintf(f, "Origin: %s", cc_text(jv_get(o, "reportOrigin"), true));
     if (pp && (v = jv_get(pp, "valueBoolean")) != NULL)
-        fprintf(f, "Parent Present: %s", bool_text(v));
+        fprintf(f, "%sParent Present: %s", SEP, bool_text(v));
     if (ps)
         fprintf(f, "%sPrimary Source: %s", SEP, bool_text(ps));
     if (named(r, jv_get(o, "location")))
@@ -1995,29 +2224,35 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
         fprintf(f, "%sBatch: %s", SEP, jstr(o, "lotNumber"));
     if (jstr(o, "expirationDate"))
         fprintf(f, "%sExpiration: %s", SEP, jstr(o, "expirationDate"));
-    if (concept_text(jv_get(o, "site")))
-        fprintf(f, "%sSite: %s", SEP, concept_text(jv_get(o, "site")));
-    if (concept_text(jv_get(o, "route")))
-        fprintf(f, "%sRoute: %s", SEP, concept_text(jv_get(o, "route")));
-    if ((num = number_text(jv_get(dq, "value"))) != NULL) {
+    if (cc_text(jv_get(o, "site"), true))
+        fprintf(f, "%sSite: %s", SEP, cc_text(jv_get(o, "site"), true));
+    if (cc_text(jv_get(o, "route"), false))
+        fprintf(f, "%sRoute: %s", SEP, cc_text(jv_get(o, "route"), false));
+    {
+        /* The value and the unit (else the code), each when present. */
         const char *u = jstr(dq, "unit") ? jstr(dq, "unit") : jstr(dq, "code");
-        fprintf(f, "%sQuantity: %s%s%s", SEP, num, u ? " " : "", u ? u : "");
+        num = number_text(jv_get(dq, "value"));
+        if (num || u)
+            fprintf(f, "%sQuantity:%s%s%s%s", SEP, num ? " " : "", num ? num : "",
+                    u ? " " : "", u ? u : "");
         free(num);
     }
-    if (jv_get(expl, "reason")) {
-        fprintf(f, "%sReason:", SEP);
-        jv_foreach(jv_get(expl, "reason"), i, v)
-        {
-            if (concept_text(v))
-                fprintf(f, " %s", concept_text(v));
+    {
+        /* The reasons given, else the reasons not given. */
+        const char *what = "Reason:";
+        const jv *list = jv_get(expl, "reason");
+        bool any = false;
+        if (jv_size(list) == 0) {
+            what = "Reason not given:";
+            list = jv_get(expl, "reasonNotGiven");
         }
-    }
-    if (jv_get(expl, "reasonNotGiven")) {
-        fprintf(f, "%sReason not given:", SEP);
-        jv_foreach(jv_get(expl, "reasonNotGiven"), i, v)
+        jv_foreach(list, i, v)
         {
-            if (concept_text(v))
-                fprintf(f, " %s", concept_text(v));
+            const char *t = cc_text(v, true);
+            if (t && *t) {
+                fprintf(f, "%s%s %s", any ? "" : SEP, any ? "" : what, t);
+                any = true;
+            }
         }
     }
     jv_foreach(jv_get(o, "vaccinationProtocol"), i, v)
@@ -2035,11 +2270,19 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
             fputs(" Target Disease: ", f);
             jv_foreach(jv_get(v, "targetDisease"), j, w)
             {
-                if (concept_text(w))
-                    fprintf(f, "%s%s", j ? "," : "", concept_text(w));
+                if (cc_text(w, true))
+                    fprintf(f, "%s%s", j ? "," : "", cc_text(w, true));
             }
         }
     }
+    {
+        /* The vaccine, unless GP Connect's "unknown". */
+        const jv *vc = jv_get(o, "vaccineCode");
+        const char *c0 = jstr(jv_at(jv_get(vc, "coding"), 0), "code");
+        if (!(c0 && strcmp(c0, "UNK") == 0) && cc_text(vc, true))
+            fprintf(f, "%sSubstance: %s", SEP, cc_text(vc, true));
+    }
+    problem_notes(r, o, f);
     for (i = 0; i < e->n_annotations; i++)
         fprintf(f, "%s%s", SEP, e->annotations[i]);
 #undef SEP
@@ -2088,6 +2331,14 @@ static cse_code condition(reader *r, const jv *o, cse_entry *e)
                 rc = cse_strset(&e->problem.named_id, k);
                 if (rc == CSE_OK)
                     rc = cse_entry_add_ref(e, k, "named");
+            } else if (ref && (strstr(ref, "AllergyIntolerance/") ||
+                               strstr(ref, "Immunization/") ||
+                               strstr(ref, "MedicationRequest/"))) {
+                /* The problem is an allergy, an immunisation or a drug: the
+                 * adaptor links it as a component of the problem. */
+                rc = cse_entry_add_link(e, k);
+                if (rc == CSE_OK)
+                    rc = cse_entry_add_ref(e, k, "component");
             }
             free(k);
         }

@@ -617,7 +617,11 @@ static cse_code read_supply(cse__doc *d, cse_entry *e, const cse__xnode *c)
             if (v && (cse_strset(&s->prior_id, v) != CSE_OK ||
                       cse_entry_add_ref(e, v, parts[k].role) != CSE_OK))
                 return NOMEM(d);
-        } else if (cse__hl7_is(p, "pertinentInformation")) {
+        } else if (cse__hl7_is(p, "pertinentInformation") &&
+                   !cse__hl7_attr(cse__hl7_child(p, "pertinentSupplyAnnotation"),
+                                  "nullFlavor")) {
+            /* (An annotation with a nullFlavor says only that nothing is
+             * known: the writer makes it again.) */
             char *t = text_of(
                 cse__hl7_child(cse__hl7_child(p, "pertinentSupplyAnnotation"), "text"));
             cse_code rc = t ? cse_supply_add_note(s, t) : CSE_OK;

@@ -771,6 +771,19 @@ static cse_code write_supply_quantity(writer *wr, const cse_supply *sp, cse_erro
 
 static cse_code write_supply_notes(writer *wr, const cse_supply *sp, cse_error *err)
 {
+    if (sp->kind == CSE_SUPPLY_DISCONTINUE && sp->n_notes == 0) {
+        /* A discontinuation whose reason nobody gave: said so, as the
+         * sending adaptor writes it (the GP2GP reader drops it again). */
+        W(start(wr, "pertinentInformation"));
+        W(attr(wr, "typeCode", "PERT"));
+        W(start(wr, "pertinentSupplyAnnotation"));
+        W(attr(wr, "classCode", "OBS"));
+        W(attr(wr, "moodCode", "EVN"));
+        W(attr(wr, "nullFlavor", "UNK"));
+        W(text_element(wr, "text", "Stopped"));
+        W(end(wr));
+        W(end(wr));
+    }
     for (size_t i = 0; i < sp->n_notes; i++) {
         if (sp->notes[i] == NULL || *sp->notes[i] == '\0')
             continue;
@@ -1059,6 +1072,27 @@ static cse_code allergy_statement(writer *wr, const cse_entry *e, const char *id
      * is written from a copy and its wrapper replaced by this one. */
     if ((inner = cse_entry_dup(e)) == NULL)
         return nomem(err);
+    if (e->allergy.clinical_status &&
+        strcmp(e->allergy.clinical_status, "resolved") == 0) {
+        /* A resolved allergy goes by its text alone (code nullFlavor UNK), as
+         * the sending adaptor writes it: a receiving system must not take it
+         * for an allergy to alert on. Its status is in the annotation. */
+        char *text = NULL;
+        const char *t = e->code.text;
+        for (size_t i = 0; t == NULL && i < e->code.n; i++)
+            t = e->code.codings[i].display;
+        if (t && (text = strdup(t)) == NULL) {
+            cse_entry_free(inner);
+            return nomem(err);
+        }
+        cse_concept_clear(&inner->code);
+        rc = text ? cse_concept_set_text(&inner->code, text) : CSE_OK;
+        free(text);
+        if (rc != CSE_OK) {
+            cse_entry_free(inner);
+            return nomem(err);
+        }
+    }
     rc = observation_body(wr, inner, id, nopat, "ENV", "AUT", err);
     cse_entry_free(inner);
     TRY(rc);
