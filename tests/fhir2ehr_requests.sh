@@ -101,6 +101,20 @@ for e in errors:
 sys.exit(1 if errors else 0)
 EOF
 
+# R4: a ServiceRequest in a plan is a PlanStatement, one in the referral
+# category a RequestStatement naming what is asked for, and a DocumentReference
+# is dated by its date.
+"$conv" fhir2ehr "$top_srcdir/test-fixtures/fhir/r4-requests.json" --sender A99001 \
+    --receiver B99002 -o "$scratch/r4.xml" 2> "$scratch/err" ||
+    fail "r4: exit $?: $(cat "$scratch/err")"
+for want in '<PlanStatement ' '<text>Recall Organisation: Riverside Surgery Annual review</text>' \
+    '<center value="20240601"/>' '<RequestStatement ' \
+    '<text>Requester Org: Riverside Surgery Service(s) Requested: Dermatology</text>' \
+    '<priorityCode code="394848005"' '<availabilityTime value="20240305100000"/>' \
+    '<reference value="file://localhost/summary.txt"/>'; do
+    grep -qF "$want" "$scratch/r4.xml" || fail "r4: no $want"
+done
+
 # They come back: ehr2fhir writes the same referrals, plans and document.
 "$conv" ehr2fhir --stu3 "$scratch/out.xml" -o "$scratch/back.json" 2> "$scratch/err2" ||
     fail "ehr2fhir exit $?: $(cat "$scratch/err2")"

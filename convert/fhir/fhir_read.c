@@ -1424,7 +1424,9 @@ static const jv *code_of(const jv *o, const char *type)
          * services requested are in its text. */
         if ((c = jv_at(jv_get(o, "reasonCode"), 0)) != NULL)
             return c;
-        return jv_at(jv_get(o, "serviceRequested"), 0);
+        if ((c = jv_at(jv_get(o, "serviceRequested"), 0)) != NULL)
+            return c;
+        return jv_get(o, "code"); /* R4 ServiceRequest: what is asked for */
     }
     if (strcmp(type, "DocumentReference") == 0)
         return jv_get(o, "type");
@@ -1990,7 +1992,7 @@ static cse_code plan(reader *r, const res *x, const jv *o, cse_entry *e)
  * sending adaptor writes. The document's code is "Other digital signal" with
  * the type as a translation (the adaptor keeps the type only in the text);
  * the statement is available from when the document was created, else
- * indexed; the text names type, authors, custodian, description, setting. */
+ * indexed (R4: dated); the text names type, authors, custodian, description, setting. */
 static cse_code document(reader *r, const res *x, const jv *o, cse_entry *e)
 {
     cse__fhir_names names = {texts_lookup, r};
@@ -2004,6 +2006,8 @@ static cse_code document(reader *r, const res *x, const jv *o, cse_entry *e)
         rc = read_time(r, x, o, "created", "created", &e->availability);
     else if (jstr(o, "indexed"))
         rc = read_time(r, x, o, "indexed", "indexed", &e->availability);
+    else /* R4: when the reference was made */
+        rc = read_time(r, x, o, "date", "date", &e->availability);
     if (rc != CSE_OK)
         return rc;
     type = e->code;

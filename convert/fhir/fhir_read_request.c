@@ -323,6 +323,9 @@ char *cse__fhir_referral_text(const jv *o, const cse__fhir_names *n)
     if (jv_size(jv_get(o, "serviceRequested"))) {
         part_begin(&p), fputs("Service(s) Requested: ", p.f);
         concept_list(p.f, jv_get(o, "serviceRequested"), 0, ",");
+    } else if ((t = text_or_coding(jv_get(o, "code"))) != NULL) {
+        /* An R4 ServiceRequest names what is asked for in its code. */
+        part_begin(&p), fprintf(p.f, "Service(s) Requested: %s", t);
     }
     if ((t = text_or_coding(jv_get(o, "specialty"))) != NULL)
         part_begin(&p), fprintf(p.f, "Specialty: %s", t);
