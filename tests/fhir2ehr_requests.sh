@@ -18,6 +18,8 @@ command -v python3 > /dev/null 2>&1 || skip "no python3"
     2> "$scratch/err" || fail "fhir2ehr exit $?: $(cat "$scratch/err")"
 grep -q 'loss: 1 ProcedureRequest (request whose intent is not plan' "$scratch/err" ||
     fail "the order is not reported: $(cat "$scratch/err")"
+grep -q 'loss: 1 DocumentReference (attachment data or further contents not carried' \
+    "$scratch/err" || fail "the inline document is not reported: $(cat "$scratch/err")"
 
 python3 - "$scratch/out.xml" > "$scratch/check" 2>&1 <<'EOF' || fail "$(cat "$scratch/check")"
 import sys

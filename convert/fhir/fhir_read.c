@@ -233,6 +233,8 @@ static cse_code count_loss(reader *r, const char *what, const char *why, int lin
 static const char WHY_STRUCTURAL[] = "structural (ignored deliberately)";
 static const char WHY_UNMAPPED[] = "resource type not mapped";
 static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
+static const char WHY_DOCUMENT[] =
+    "attachment data or further contents not carried (only a reference is written)";
 static const char WHY_NOT_PLAN[] =
     "request whose intent is not plan (GP2GP has no statement for it)";
 static const char WHY_SUMMARY[] =
@@ -2028,6 +2030,10 @@ static cse_code document(reader *r, const res *x, const jv *o, cse_entry *e)
         rc = cse_strset(&e->value, jstr(att, "url"));
     if (rc == CSE_OK)
         rc = set_text(e, cse__fhir_document_text(o, &names));
+    /* The file is not sent: what only the file would carry (its content
+     * inline, further contents) is reported. */
+    if (rc == CSE_OK && (jv_get(att, "data") || jv_size(jv_get(o, "content")) > 1))
+        rc = count_loss(r, "DocumentReference", WHY_DOCUMENT, x->line);
     return rc;
 }
 
