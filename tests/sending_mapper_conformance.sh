@@ -71,6 +71,19 @@
 # encounter fixtures' compositions (a mocked components mapper), and the NOPAT
 # observation fixture, of which the adaptor's test checks only the
 # confidentialityCode (its note is not its input's comment).
+#   - documentreference/expected-output-for-fragment-index.xml: no input in
+#     the folder holds its document (id 326aa82c-...); the adaptor's test
+#     writes it from a resource built in Java. Counted under "no input paired".
+#   - referral/expected-output-request-statement-supportingInfo-with-referral-request.xml:
+#     the input refers to itself as supporting information, and the adaptor's
+#     test resolves that reference in its context Bundle, which holds a
+#     different ReferralRequest with the same id (authoredOn, reason); one
+#     record cannot hold both, so we summarise the input itself.
+# Not exceptions but narrowed comparisons (the harness says why): a code the
+# adaptor's test mocked ("Mocked code"), the statements inside the
+# encounter fixtures' compositions (a mocked components mapper), and the
+# DocumentReference placeholders (${..._PLACEHOLDER_ID=..}) the adaptor's
+# document step fills later: each stands for any text.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 FLOOR=128
 conv="$top_builddir/cse-convert"

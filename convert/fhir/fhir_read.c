@@ -25,6 +25,7 @@
 #include "internal.h"
 #include "jsonv.h"
 #include "strmap.h"
+#include "fhir_read_request.h"
 #include <csemarker/fhirread.h>
 
 #ifndef CSE_FHIR_MARKER_ID_SYSTEM
@@ -117,6 +118,9 @@ typedef struct reader {
     cse__smap encounters; /* Encounter key -> "index" */
     cse__smap meds;       /* Medication key -> its code, packed (see pack_concept) */
     cse__smap places;     /* Location key -> its name */
+    cse__smap texts;      /* "Type/id" -> a name for statement texts (see
+                             cse__fhir_name_text); "S|Type/id" -> a summary */
+    cse__smap wanted;     /* keys of resources named as supporting information */
     cse__ptrvec agents;
 
     cse_patient patient;
@@ -170,6 +174,8 @@ static void reader_free(reader *r)
     cse__smap_free(&r->people);
     cse__smap_free(&r->problem_notes);
     cse__smap_free(&r->agencies);
+    cse__smap_free(&r->texts);
+    cse__smap_free(&r->wanted);
     for (size_t i = 0; i < r->agents.n; i++)
         cse_agent_free(r->agents.items[i]);
     free(r->agents.items);
@@ -247,6 +253,10 @@ static cse_code count_loss(reader *r, const char *what, const char *why, int lin
 static const char WHY_STRUCTURAL[] = "structural (ignored deliberately)";
 static const char WHY_UNMAPPED[] = "resource type not mapped";
 static const char WHY_NOT_MARKER[] = "Flag that is not a CSE marker";
+static const char WHY_DOCUMENT[] =
+    "attachment data or further contents not carried (only a reference is written)";
+static const char WHY_NOT_PLAN[] =
+    "request whose intent is not plan (GP2GP has no statement for it)";
 static const char WHY_SUMMARY[] =
     "summary of MedicationRequests (written from them, as the sending adaptor does)";
 
@@ -1054,6 +1064,33 @@ static cse_code scan_agency(reader *r, const jv *o)
             return nomem(r);
     }
     return CSE_OK;
+/* Pass 1: what the texts of referrals, plans and documents name. A name
+ * is kept for each agent, device and related person (keyed "Type/id", as
+ * two resources of different types may share an id); a request's supporting
+ * information is only noted here and summarised before pass 2 (see
+ * summarise()), so nothing is held for resources nobody names. */
+static cse_code scan_texts(reader *r, const jv *o, const char *type, const char *id)
+{
+    char key[160], *name;
+    const jv *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (id && (size_t)snprintf(key, sizeof(key), "%s/%s", type, id) < sizeof(key) &&
+        (name = cse__fhir_name_text(o, type)) != NULL) {
+        rc = cse__smap_put(&r->texts, key, name, true);
+        free(name);
+    }
+    if (strcmp(type, "ReferralRequest") == 0 || strcmp(type, "ProcedureRequest") == 0 ||
+        strcmp(type, "ServiceRequest") == 0)
+        jv_foreach(jv_get(o, "supportingInfo"), i, v)
+        {
+            char *k = ref_key(r, v);
+            if (k && rc == CSE_OK)
+                rc = cse__smap_put(&r->wanted, k, NULL, true);
+            free(k);
+        }
+    return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
 /* Pass 1 over one resource. */
@@ -1081,6 +1118,8 @@ static cse_code scan(reader *r, res *x, const jv *o)
             return nomem(r);
     }
     if ((rc = path_scan(r, x, o, type)) != CSE_OK)
+        return rc;
+    if ((rc = scan_texts(r, o, type, id)) != CSE_OK)
         return rc;
     if (strcmp(type, "Patient") == 0) {
         x->kind = RK_PATIENT;
@@ -1530,9 +1569,13 @@ static const jv *code_of(const jv *o, const char *type)
         strcmp(type, "MedicationRequest") == 0)
         return jv_get(o, "medicationCodeableConcept");
     if (strcmp(type, "ReferralRequest") == 0) {
+        /* The first reason, as the sending adaptor codes a referral; the
+         * services requested are in its text. */
+        if ((c = jv_at(jv_get(o, "reasonCode"), 0)) != NULL)
+            return c;
         if ((c = jv_at(jv_get(o, "serviceRequested"), 0)) != NULL)
             return c;
-        return jv_at(jv_get(o, "reasonCode"), 0);
+        return jv_get(o, "code"); /* R4 ServiceRequest: what is asked for */
     }
     if (strcmp(type, "DocumentReference") == 0)
         return jv_get(o, "type");
@@ -2058,76 +2101,206 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
-/* ---- Referrals ---------------------------------------------------------- */
+/* ---- Referrals, plans, documents --------------------------------------- */
 
-/* Displays of the concepts in a list, comma separated. */
-static void list_displays(FILE *f, const jv *list)
+/* What pass 1 kept of the resource a reference names (cse__fhir_names). */
+static const char *texts_lookup(void *ctx, const char *kind, const jv *ref)
 {
-    const jv *v;
-    size_t i, n = 0;
-    jv_foreach(list, i, v)
-    {
-        const char *t = concept_text(v);
-        if (t)
-            fprintf(f, "%s%s", n++ ? "," : "", t);
+    reader *r = ctx;
+    char tid[160], key[168];
+
+    if (strcmp(kind, "medication") == 0) {
+        /* The text of the Medication's code: its text, else the first
+         * coding's display (see scan_medication for the packing). */
+        char *k = ref_key(r, ref);
+        const char *packed = k ? cse__smap_get(&r->meds, k) : NULL, *t;
+        free(k);
+        if (packed == NULL)
+            return NULL;
+        if ((t = strchr(packed, '\x1d')) != NULL)
+            return t + 1;
+        if ((t = strchr(packed, '\x1f')) != NULL && (t = strchr(t + 1, '\x1f')) != NULL) {
+            size_t n = strcspn(t + 1, "\x1e\x1d");
+            /* The display ends the first coding: lend it from a copy kept in
+             * texts under the Medication's key. */
+            snprintf(key, sizeof(key), "M|%.*s", (int)sizeof(tid),
+                     jstr(ref, "reference"));
+            if (cse__smap_get(&r->texts, key) == NULL) {
+                char *d = strndup(t + 1, n);
+                if (d == NULL || cse__smap_put(&r->texts, key, d, true) != CSE_OK) {
+                    free(d);
+                    return NULL;
+                }
+                free(d);
+            }
+            return cse__smap_get(&r->texts, key);
+        }
+        return NULL;
     }
+    if (!cse__fhir_ref_type_id(ref, tid, sizeof(tid)))
+        return NULL;
+    if (strcmp(kind, "summary") == 0) {
+        snprintf(key, sizeof(key), "S|%s", tid);
+        return cse__smap_get(&r->texts, key);
+    }
+    return cse__smap_get(&r->texts, tid);
 }
 
-/* A ReferralRequest: its priority, and the one text the sending adaptor
- * writes (UBRN, services requested, specialty, reason codes, priority when
- * it has no HL7 code, notes, description). */
-static cse_code referral(reader *r, const jv *o, cse_entry *e)
+/* Before pass 2: a summary of each resource named as supporting information,
+ * fetched again by its index row. */
+static cse_code summarise(reader *r)
 {
-    const char *prio = jstr(o, "priority"), *ubrn;
-    char *buf = NULL;
-    size_t len = 0, i;
-    FILE *f;
+    cse__fhir_names names = {texts_lookup, r};
+
+    if (r->wanted.n == 0)
+        return CSE_OK;
+    for (size_t i = 0; i < r->n_res; i++) {
+        const res *x = &r->res[i];
+        const jv *o;
+        char key[168], *sum;
+        cse_code rc;
+
+        if (x->key == NULL || !cse__smap_has(&r->wanted, x->key))
+            continue;
+        if ((o = fetch(r, x)) == NULL)
+            return r->err ? r->err->code : CSE_ERR_INTERNAL;
+        if (jstr(o, "resourceType") == NULL || jstr(o, "id") == NULL ||
+            (size_t)snprintf(key, sizeof(key), "S|%s/%s", jstr(o, "resourceType"),
+                             jstr(o, "id")) >= sizeof(key))
+            continue;
+        if ((sum = cse__fhir_summary(o, &names)) == NULL)
+            continue;
+        rc = cse__smap_put(&r->texts, key, sum, true);
+        free(sum);
+        if (rc != CSE_OK)
+            return nomem(r);
+    }
+    return CSE_OK;
+}
+
+/* Replaces the entry's notes with one text (NULL: no memory). */
+static cse_code set_text(cse_entry *e, char *text)
+{
+    cse_code rc;
+    if (text == NULL)
+        return CSE_ERR_NOMEM;
+    for (size_t i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    rc = *text ? cse_entry_add_annotation(e, text) : CSE_OK;
+    free(text);
+    return rc;
+}
+
+/* A ProcedureRequest (STU3) or ServiceRequest (R4) in a plan: the
+ * PlanStatement the sending adaptor writes, dated by the occurrence (its
+ * end, when it is a period), with the one text it composes. */
+static cse_code plan(reader *r, const res *x, const jv *o, cse_entry *e)
+{
+    cse__fhir_names names = {texts_lookup, r};
+    const jv *period = jv_get(o, "occurrencePeriod"), *in = o;
+    const char *key = "occurrenceDateTime", *field = "occurrenceDateTime";
+    cse_code rc;
+
+    if (jstr(o, key) == NULL && jstr(period, "end"))
+        in = period, key = "end", field = "occurrencePeriod.end";
+    else if (jstr(o, key) == NULL)
+        in = period, key = "start", field = "occurrencePeriod.start";
+    memset(&e->effective_low, 0, sizeof(e->effective_low));
+    memset(&e->effective_high, 0, sizeof(e->effective_high));
+    memset(&e->effective_center, 0, sizeof(e->effective_center));
+    if ((rc = read_time(r, x, in, key, field, &e->effective_center)) != CSE_OK)
+        return rc;
+    return set_text(e, cse__fhir_plan_text(o, &names));
+}
+
+/* A DocumentReference: the NarrativeStatement and ExternalDocument the
+ * sending adaptor writes. The document's code is "Other digital signal" with
+ * the type as a translation (the adaptor keeps the type only in the text);
+ * the statement is available from when the document was created, else
+ * indexed (R4: dated); the text names type, authors, custodian, description, setting. */
+static cse_code document(reader *r, const res *x, const jv *o, cse_entry *e)
+{
+    cse__fhir_names names = {texts_lookup, r};
+    const jv *att = jv_get(jv_at(jv_get(o, "content"), 0), "attachment");
+    cse_concept type = {0};
     cse_code rc = CSE_OK;
 
-    (void)r;
-    if (cse_strset(&e->req.priority, prio) != CSE_OK ||
+    memset(&e->availability, 0, sizeof(e->availability));
+    memset(&e->effective_center, 0, sizeof(e->effective_center));
+    if (jstr(o, "created"))
+        rc = read_time(r, x, o, "created", "created", &e->availability);
+    else if (jstr(o, "indexed"))
+        rc = read_time(r, x, o, "indexed", "indexed", &e->availability);
+    else /* R4: when the reference was made */
+        rc = read_time(r, x, o, "date", "date", &e->availability);
+    if (rc != CSE_OK)
+        return rc;
+    type = e->code;
+    memset(&e->code, 0, sizeof(e->code));
+    rc = cse_concept_add(&e->code, CSE_SYSTEM_SNOMED, "37251000000104",
+                         "Other digital signal");
+    for (size_t i = 0; rc == CSE_OK && i < type.n; i++)
+        if (type.codings[i].system && type.codings[i].code &&
+            strcmp(type.codings[i].code, "37251000000104") != 0)
+            rc = cse_concept_add(&e->code, type.codings[i].system, type.codings[i].code,
+                                 type.codings[i].display);
+    cse_concept_clear(&type);
+    if (rc == CSE_OK)
+        rc = cse_strset(&e->doc.media_type, jstr(att, "contentType"));
+    if (rc == CSE_OK)
+        rc = cse_strset(&e->doc.title, jstr(att, "title"));
+    if (rc == CSE_OK && jstr(att, "url"))
+        rc = cse_strset(&e->value, jstr(att, "url"));
+    if (rc == CSE_OK)
+        rc = set_text(e, cse__fhir_document_text(o, &names));
+    /* The file is not sent: what only the file would carry (its content
+     * inline, further contents) is reported. */
+    if (rc == CSE_OK && (jv_get(att, "data") || jv_size(jv_get(o, "content")) > 1))
+        rc = count_loss(r, "DocumentReference", WHY_DOCUMENT, x->line);
+    return rc;
+}
+
+/* ---- Referrals ---------------------------------------------------------- */
+
+/* A ReferralRequest: its priority, the practitioner it is for (the first
+ * practitioner recipient: the responsible party), the requester as author
+ * only when a practitioner, and the one text the sending adaptor writes
+ * (requester, priority without an HL7 code, supporting information, UBRN,
+ * services, specialty, other recipients, reason codes, notes, description). */
+static cse_code referral(reader *r, const jv *o, cse_entry *e)
+{
+    cse__fhir_names names = {texts_lookup, r};
+    const jv *agent = jv_get(jv_get(o, "requester"), "agent"), *v;
+    char tid[160];
+
+    if (agent == NULL)
+        agent = jv_get(o, "requester"); /* R4 ServiceRequest: a Reference */
+    size_t i;
+
+    if (cse_strset(&e->req.priority, jstr(o, "priority")) != CSE_OK ||
         cse_strset(&e->req.service_text,
                    concept_text(jv_at(jv_get(o, "serviceRequested"), 0))) != CSE_OK ||
         read_concept(jv_at(jv_get(o, "reasonCode"), 0), &e->req.reason) != CSE_OK)
         return CSE_ERR_NOMEM;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if (agent && cse__fhir_ref_type_id(agent, tid, sizeof(tid)) &&
+        strncmp(tid, "Practitioner/", 13) != 0 &&
+        cse_strset(&e->author_ref, NULL) != CSE_OK)
         return CSE_ERR_NOMEM;
-    if ((ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/ubr-number")) != NULL ||
-        (ubrn = identifier_value(o, "https://fhir.nhs.uk/Id/UBRN")) != NULL)
-        fprintf(f, "UBRN: %s", ubrn);
-    if (jv_get(o, "serviceRequested")) {
-        fprintf(f, "%sService(s) Requested: ", ftell(f) ? " " : "");
-        list_displays(f, jv_get(o, "serviceRequested"));
+    jv_foreach(jv_get(o, "recipient"), i, v)
+    {
+        if (cse__fhir_ref_type_id(v, tid, sizeof(tid)) &&
+            strncmp(tid, "Practitioner/", 13) == 0) {
+            char *owned;
+            const char *k = agent_key(r, v, &owned);
+            cse_code rc = cse_strset(&e->req.recipient_ref, k);
+            free(owned);
+            if (rc != CSE_OK)
+                return rc;
+            break;
+        }
     }
-    if (concept_text(jv_get(o, "specialty")))
-        fprintf(f, "%sSpecialty: %s", ftell(f) ? " " : "",
-                concept_text(jv_get(o, "specialty")));
-    if (jv_get(o, "reasonCode")) {
-        fprintf(f, "%sReason Codes: ", ftell(f) ? " " : "");
-        list_displays(f, jv_get(o, "reasonCode"));
-    }
-    if (prio && strcmp(prio, "routine") != 0 && strcmp(prio, "urgent") != 0) {
-        char up[32];
-        snprintf(up, sizeof(up), "%s", prio);
-        for (char *p = up; *p; p++)
-            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-        fprintf(f, "%sPriority: %s", ftell(f) ? " " : "", up);
-    }
-    for (i = 0; i < e->n_annotations; i++)
-        fprintf(f, "%sAnnotation: %s", ftell(f) ? " " : "", e->annotations[i]);
-    if (jstr(o, "description"))
-        fprintf(f, "%s%s", ftell(f) ? " " : "", jstr(o, "description"));
-    if (fclose(f) != 0 || buf == NULL) {
-        free(buf);
-        return CSE_ERR_NOMEM;
-    }
-    for (i = 0; i < e->n_annotations; i++)
-        free(e->annotations[i]);
-    e->n_annotations = 0;
-    if (len)
-        rc = cse_entry_add_annotation(e, buf);
-    free(buf);
-    return rc;
+    return set_text(e, cse__fhir_referral_text(o, &names));
 }
 
 /* ---- Immunisations ------------------------------------------------------ */
@@ -2522,6 +2695,23 @@ static cse_code emit_battery(reader *r, const jv *o, cse_entry *e,
     rc = deliver(r, n, &ninfo);
     cse_entry_free(n);
     return rc;
+/* An R4 ServiceRequest in the "Patient referral" category (as ehr2fhir
+ * writes a referral in R4). */
+static bool is_referral_service(const jv *o, const char *type)
+{
+    const jv *cat, *k;
+    size_t i, j;
+    if (strcmp(type, "ServiceRequest") != 0)
+        return false;
+    jv_foreach(jv_get(o, "category"), i, cat)
+    {
+        jv_foreach(jv_get(cat, "coding"), j, k)
+        {
+            if (jstr(k, "code") && strcmp(jstr(k, "code"), "3457005") == 0)
+                return true;
+        }
+    }
+    return false;
 }
 
 static cse_code emit_entry(reader *r, const res *x, const jv *o)
@@ -2571,6 +2761,15 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
      * based on, which are written themselves (as the sending adaptor does). */
     if (strcmp(type, "MedicationStatement") == 0 && jv_at(jv_get(o, "basedOn"), 0))
         return count_loss(r, "MedicationStatement", WHY_SUMMARY, x->line);
+    /* A request that is not a plan (an order, a proposal) has no statement
+     * in GP2GP: the sending adaptor writes none, and it is reported. An R4
+     * ServiceRequest in the referral category is a referral. */
+    if (is_referral_service(o, type))
+        type = "ReferralRequest";
+    else if ((strcmp(type, "ProcedureRequest") == 0 ||
+              strcmp(type, "ServiceRequest") == 0) &&
+             (jstr(o, "intent") == NULL || strcmp(jstr(o, "intent"), "plan") != 0))
+        return count_loss(r, type, WHY_NOT_PLAN, x->line);
     if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
         return nomem(r);
     e->source_line = x->line;
@@ -2635,6 +2834,14 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
     if (strcmp(type, "ReferralRequest") == 0 && (rc = referral(r, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (e->kind == CSE_ENTRY_PLAN && (rc = plan(r, x, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
+    }
+    if (strcmp(type, "DocumentReference") == 0 && (rc = document(r, x, o, e)) != CSE_OK) {
         cse_entry_free(e);
         return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
@@ -2731,6 +2938,8 @@ static cse_code finish(reader *r)
         org = find_agent(r, r->patient_org);
     if (org && org->ods && cse_strset(&r->patient.ods, org->ods) != CSE_OK)
         return nomem(r);
+    if ((rc = summarise(r)) != CSE_OK)
+        return rc;
     info.hl7_version = 0;
     info.availability = r->made;
     info.patient = &r->patient;

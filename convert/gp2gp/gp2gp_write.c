@@ -165,7 +165,10 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
             W(write_ts(wr, "high", &e->effective_high));
     } else if (e->effective_center.precision) {
         W(write_ts(wr, "center", &e->effective_center));
-    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY) {
+    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY &&
+               e->kind != CSE_ENTRY_PLAN) {
+        /* A plan with no date planned stays undated, as the sending adaptor
+         * writes it: when it was made is not when it is due. */
         W(write_ts(wr, "center", &e->availability));
     } else {
         W(empty(wr, "center", "nullFlavor", "UNK", NULL));
@@ -647,6 +650,23 @@ static const char *entry_text(const cse_entry *e)
     return NULL;
 }
 
+/* Where the document is: its reference as read when it has a scheme
+ * ("file://", "cid:"), else a file named by it (or by the document's id when
+ * the source named none), as the sending adaptor names the files it sends. */
+static cse_code write_document_ref(writer *wr, const char *ref, const char *doc_id,
+                                   cse_error *err)
+{
+    char *v = NULL;
+    int rc;
+    if (ref && *ref && strstr(ref, ":") != NULL)
+        return empty(wr, "reference", "value", ref, NULL) < 0 ? io_fail(wr, err) : CSE_OK;
+    if (asprintf(&v, "file://localhost/%s", ref && *ref ? ref : doc_id) < 0)
+        return nomem(err);
+    rc = empty(wr, "reference", "value", v, NULL);
+    free(v);
+    return rc < 0 ? io_fail(wr, err) : CSE_OK;
+}
+
 static cse_code narrative(writer *wr, const cse_entry *e, const char *id, bool nopat,
                           const char *doc_id, cse_error *err)
 {
@@ -676,10 +696,13 @@ static cse_code narrative(writer *wr, const cse_entry *e, const char *id, bool n
         W(write_id(wr, doc_id));
         TRY(write_code(wr, "code", &e->code, err));
         W(start(wr, "text"));
-        W(attr(wr, "mediaType", "text/plain"));
-        if (e->value && *e->value)
-            W(empty(wr, "reference", "value", e->value, NULL));
+        W(attr(wr, "mediaType", e->doc.media_type ? e->doc.media_type : "text/plain"));
+        TRY(write_document_ref(wr, e->value, doc_id, err));
         W(end(wr));
+        /* The label travels on the document too, where the sending adaptor
+         * writes it. */
+        if (nopat)
+            TRY(write_nopat(wr, err));
         W(end(wr));
         W(end(wr));
     }
@@ -703,7 +726,8 @@ static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
          * was asked for stays as translations (and in the text). */
         rc = cse_concept_add(&code, CSE_SYSTEM_SNOMED, "3457005", "Patient referral");
         for (size_t i = 0; rc == CSE_OK && i < e->code.n; i++)
-            if (e->code.codings[i].system && e->code.codings[i].code)
+            if (e->code.codings[i].system && e->code.codings[i].code &&
+                strcmp(e->code.codings[i].code, "3457005") != 0)
                 rc = cse_concept_add(&code, e->code.codings[i].system,
                                      e->code.codings[i].code, e->code.codings[i].display);
         if (rc == CSE_OK)
@@ -735,6 +759,13 @@ static cse_code request_like(writer *wr, const char *name, const cse_entry *e,
     }
     if (nopat)
         TRY(write_nopat(wr, err));
+    if (referral && e->req.recipient_ref) {
+        /* The practitioner it is for. */
+        W(start(wr, "responsibleParty"));
+        W(attr(wr, "typeCode", "RESP"));
+        TRY(write_agent_ref(wr, e->req.recipient_ref, err));
+        W(end(wr));
+    }
     if (referral && e->author_ref) {
         /* The requester, as the sending adaptor names it; none when unknown. */
         W(start(wr, "Participant"));
