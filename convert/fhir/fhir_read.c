@@ -1064,6 +1064,8 @@ static cse_code scan_agency(reader *r, const jv *o)
             return nomem(r);
     }
     return CSE_OK;
+}
+
 /* Pass 1: what the texts of referrals, plans and documents name. A name
  * is kept for each agent, device and related person (keyed "Type/id", as
  * two resources of different types may share an id); a request's supporting
@@ -2695,6 +2697,8 @@ static cse_code emit_battery(reader *r, const jv *o, cse_entry *e,
     rc = deliver(r, n, &ninfo);
     cse_entry_free(n);
     return rc;
+}
+
 /* An R4 ServiceRequest in the "Patient referral" category (as ehr2fhir
  * writes a referral in R4). */
 static bool is_referral_service(const jv *o, const char *type)
