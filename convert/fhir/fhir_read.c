@@ -133,9 +133,9 @@ typedef struct reader {
     cse_summary sum;
 
     /* Laboratory reports (fhir_read_path.c). */
-    cse__smap path_index;  /* Observation, Specimen, DiagnosticReport key -> row */
-    cse__smap path_taken;  /* result or specimen key -> the report naming it */
-    cse__smap path_member; /* has-member key -> the Observation naming it */
+    cse__smap path_index;    /* Observation, Specimen, DiagnosticReport key -> row */
+    cse__smap path_taken;    /* result or specimen key -> the report naming it */
+    cse__smap path_member;   /* has-member key -> the Observation naming it */
     cse__smap people;        /* RelatedPerson key -> its name */
     cse__smap problem_notes; /* allergy or immunisation key -> notes of the
                                 Conditions whose actualProblem it is */
