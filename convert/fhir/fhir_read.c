@@ -115,6 +115,12 @@ typedef struct reader {
     cse__smap places;     /* Location key -> its name */
     cse__ptrvec agents;
 
+    cse__smap consults;  /* Encounter key -> its consultation List's row index */
+    cse__smap list_rows; /* List key -> row index */
+    cse__smap listed;    /* key of a resource a List names -> its row index */
+    unsigned char *done; /* a bit per row: written already (inside a topic) */
+    const char *parent;  /* the topic or category the next entry is in */
+
     cse_patient patient;
     cse_time made;     /* Bundle.timestamp or meta.lastUpdated */
     char *patient_org; /* Organization key of the registered practice */
@@ -141,6 +147,10 @@ static void reader_free(reader *r)
     res_clear(r);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
+    cse__smap_free(&r->consults);
+    cse__smap_free(&r->list_rows);
+    cse__smap_free(&r->listed);
+    free(r->done);
     cse__smap_free(&r->merged_obs);
     cse__smap_free(&r->marker_ids);
     cse__smap_free(&r->roles);
@@ -807,15 +817,338 @@ static cse_code scan_role(reader *r, const res *x, const jv *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
-static cse_code scan_list(reader *r, const jv *o)
+/* ---- Consultations: topics and categories ------------------------------ */
+
+/* A consultation (an Encounter) lists its topics, each topic its categories
+ * and entries, in a List each (GP Connect's consultation structure). Pass 1
+ * notes where each List is; pass 2 reads them again and writes an
+ * Encounter's entries under its topics and categories, in the List order,
+ * as the sending adaptor's EncounterComponentsMapper does. */
+#define CODE_CONSULTATION_LIST "325851000000107"
+#define CODE_TOPIC_LIST "25851000000105"
+#define CODE_CATEGORY_LIST "24781000000107"
+#define RELATED_PROBLEM_URL                                                              \
+    "https://fhir.hl7.org.uk/STU3/StructureDefinition/"                                  \
+    "Extension-CareConnect-RelatedProblemHeader-1"
+#define MAX_LIST_ITEMS 100000
+
+static const char WHY_LIST_MISSING[] =
+    "named by a consultation List but not in the input";
+
+static cse_code emit(reader *r, const res *x);
+
+static bool list_coded(const jv *o, const char *code)
+{
+    const jv *k;
+    size_t i;
+    jv_foreach(jv_get(jv_get(o, "code"), "coding"), i, k)
+    {
+        if (jstr(k, "code") && strcmp(jstr(k, "code"), code) == 0)
+            return true;
+    }
+    return false;
+}
+
+static char *related_problem(const reader *r, const jv *o)
+{
+    const jv *ext = extension(o, RELATED_PROBLEM_URL), *v;
+    size_t i;
+    jv_foreach(jv_get(ext, "extension"), i, v)
+    {
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "target") == 0)
+            return ref_key(r, jv_get(v, "valueReference"));
+    }
+    return NULL;
+}
+
+/* Pass 1: where the List is, which Encounter it is the consultation of, and
+ * the resources it names (they are found by key in pass 2). */
+static cse_code note_list(reader *r, const res *x, const jv *o, const char *enc)
+{
+    const jv *v;
+    size_t i;
+    char idx[32], *k;
+    cse_code rc = CSE_OK;
+
+    if (x == NULL || x->key == NULL)
+        return CSE_OK;
+    snprintf(idx, sizeof(idx), "%zu", (size_t)(x - r->res));
+    if (cse__smap_put(&r->list_rows, x->key, idx, true) != CSE_OK)
+        return nomem(r);
+    if (enc && list_coded(o, CODE_CONSULTATION_LIST) &&
+        cse__smap_put(&r->consults, enc, idx, true) != CSE_OK)
+        return nomem(r);
+    if (!list_coded(o, CODE_TOPIC_LIST) && !list_coded(o, CODE_CATEGORY_LIST))
+        return CSE_OK;
+    jv_foreach(jv_get(o, "entry"), i, v)
+    {
+        if ((k = ref_key(r, jv_get(v, "item"))) != NULL)
+            rc = cse__smap_put(&r->listed, k, NULL, true);
+        free(k);
+        if (rc != CSE_OK)
+            return nomem(r);
+    }
+    if ((k = related_problem(r, o)) != NULL)
+        rc = cse__smap_put(&r->listed, k, NULL, true);
+    free(k);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* One List, copied out of the parse arena (the next fetch reuses it). */
+typedef struct clist {
+    char *title;
+    cse_time date;
+    char *problem; /* related problem header (Condition key), may be NULL */
+    char **items;  /* keys of what it names, NULL where not a reference */
+    size_t n;
+    bool topic, category;
+    int line;
+} clist;
+
+static void clist_free(clist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    free(l->title);
+    free(l->problem);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Loads the List with that key; false (l empty) when it is not in the input. */
+static cse_code clist_load(reader *r, const char *key, clist *l, bool *found)
+{
+    const char *idx = key ? cse__smap_get(&r->list_rows, key) : NULL;
+    const res *x;
+    const jv *o, *entries, *v;
+    size_t i;
+
+    memset(l, 0, sizeof(*l));
+    *found = false;
+    if (idx == NULL)
+        return CSE_OK;
+    x = &r->res[strtoul(idx, NULL, 10)];
+    if ((o = fetch(r, x)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    *found = true;
+    l->line = x->line;
+    l->topic = list_coded(o, CODE_TOPIC_LIST);
+    l->category = list_coded(o, CODE_CATEGORY_LIST);
+    if (jstr(o, "title") && (l->title = strdup(jstr(o, "title"))) == NULL)
+        return nomem(r);
+    if (jstr(o, "date") && cse_time_parse_fhir(jstr(o, "date"), &l->date) != CSE_OK)
+        return fail_at(r, x, CSE_ERR_DATE, "date", "date is not a FHIR dateTime%s", "");
+    l->problem = related_problem(r, o);
+    entries = jv_get(o, "entry");
+    if (jv_size(entries) > MAX_LIST_ITEMS)
+        return fail_at(r, x, CSE_ERR_LIMIT, "entry", "more than %d entries in a List",
+                       MAX_LIST_ITEMS);
+    if (jv_size(entries) && (l->items = calloc(jv_size(entries), sizeof(char *))) == NULL)
+        return nomem(r);
+    jv_foreach(entries, i, v)
+    {
+        l->items[l->n++] = ref_key(r, jv_get(v, "item"));
+    }
+    return CSE_OK;
+}
+
+static bool is_done(const reader *r, size_t i)
+{
+    return r->done && (r->done[i / 8] >> (i % 8)) & 1u;
+}
+
+/* The row of a resource a List names, or -1. */
+static long listed_row(const reader *r, const char *key)
+{
+    const char *idx = key ? cse__smap_get(&r->listed, key) : NULL;
+    return idx ? strtol(idx, NULL, 10) : -1;
+}
+
+/* Writes the resource a List names, inside the section parent. */
+static cse_code emit_listed(reader *r, const char *key, const char *parent, int line)
+{
+    long i = listed_row(r, key);
+    cse_code rc;
+
+    if (key == NULL)
+        return CSE_OK; /* a text instead of a reference: nothing to write */
+    if (i < 0)
+        return count_loss(r, "List entry", WHY_LIST_MISSING, line);
+    if (is_done(r, (size_t)i))
+        return CSE_OK;
+    r->done[i / 8] |= (unsigned char)(1u << (i % 8));
+    if (r->res[i].kind != RK_ENTRY && r->res[i].kind != RK_FLAG)
+        return emit(r, &r->res[i]);
+    r->parent = parent;
+    rc = emit(r, &r->res[i]);
+    r->parent = NULL;
+    return rc;
+}
+
+/* A topic's or category's CompoundStatement: the Encounter's period, the
+ * List's date (else the Encounter's start). code is moved into it. */
+static cse_code emit_section(reader *r, const char *id, const char *parent,
+                             const char *cls, const clist *l, const cse_time period[2],
+                             cse_concept *code)
+{
+    cse_entry *e = cse_entry_new(CSE_ENTRY_COMPOUND, id);
+    cse_entry_info info = {CSE_CLASS_NONE, CSE_CANDIDATE_NONE, NULL};
+    cse_code rc;
+
+    if (e == NULL || cse_strset(&e->parent_id, parent) != CSE_OK ||
+        cse_strset(&e->compound_class, cls) != CSE_OK ||
+        cse_strset(&e->status, "COMPLETE") != CSE_OK) {
+        cse_entry_free(e);
+        return nomem(r);
+    }
+    e->code = *code;
+    memset(code, 0, sizeof(*code));
+    e->effective_low = period[0];
+    e->effective_high = period[1];
+    e->availability = l->date.precision ? l->date : period[0];
+    e->source_line = l->line;
+    /* A section is structure, not an entry of the record: not counted. */
+    rc = r->sink->entry(r->sink, e, &info, r->err);
+    cse_entry_free(e);
+    return rc;
+}
+
+/* The code of a topic (CodeableConceptCdMapper.mapToCdForTopic): its
+ * related problem's code, else "Unspecified problem"; the title as text. */
+static cse_code topic_code(reader *r, const clist *l, cse_concept *c)
+{
+    long i = listed_row(r, l->problem);
+    const jv *o;
+    cse_code rc = CSE_OK;
+
+    memset(c, 0, sizeof(*c));
+    if (i >= 0 && (o = fetch(r, &r->res[i])) != NULL && jstr(o, "resourceType") &&
+        strcmp(jstr(o, "resourceType"), "Condition") == 0)
+        rc = read_concept(jv_get(o, "code"), c);
+    if (rc == CSE_OK && c->n == 0) {
+        cse_concept_clear(c);
+        rc = cse_concept_add(c, CSE_SYSTEM_SNOMED, "394776006", "Unspecified problem");
+    }
+    if (rc == CSE_OK)
+        rc = cse_concept_set_text(c, l->title);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+static cse_code category_code(reader *r, const clist *l, cse_concept *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (cse_concept_add(c, CSE_SYSTEM_SNOMED, "394841004", "Other category") != CSE_OK ||
+        cse_concept_set_text(c, l->title) != CSE_OK)
+        return nomem(r);
+    return CSE_OK;
+}
+
+static bool is_list_key(const reader *r, const char *key)
+{
+    return key && cse__smap_has(&r->list_rows, key);
+}
+
+/* One topic: its categories, then what it names directly in a category of
+ * its own ("Other category"), as the adaptor writes them. */
+static cse_code emit_topic(reader *r, const char *key, const char *enc,
+                           const cse_time period[2])
+{
+    clist t, c;
+    cse_concept code;
+    bool found;
+    char uncat[600];
+    cse_code rc;
+
+    if ((rc = clist_load(r, key, &t, &found)) != CSE_OK || !found) {
+        clist_free(&t);
+        return rc != CSE_OK ? rc : count_loss(r, "List", WHY_LIST_MISSING, 0);
+    }
+    if (!t.topic) {
+        /* Not a topic: what it names is written in the consultation. */
+        for (size_t i = 0; i < t.n && rc == CSE_OK; i++)
+            rc = emit_listed(r, t.items[i], NULL, t.line);
+        clist_free(&t);
+        return rc;
+    }
+    if ((rc = topic_code(r, &t, &code)) == CSE_OK)
+        rc = emit_section(r, key, enc, "topic", &t, period, &code);
+    cse_concept_clear(&code);
+    for (size_t i = 0; i < t.n && rc == CSE_OK; i++) {
+        if (!is_list_key(r, t.items[i]))
+            continue;
+        if ((rc = clist_load(r, t.items[i], &c, &found)) != CSE_OK)
+            break;
+        if ((rc = category_code(r, &c, &code)) == CSE_OK)
+            rc = emit_section(r, t.items[i], key, "category", &c, period, &code);
+        cse_concept_clear(&code);
+        for (size_t j = 0; j < c.n && rc == CSE_OK; j++)
+            rc = emit_listed(r, c.items[j], t.items[i], c.line);
+        clist_free(&c);
+    }
+    snprintf(uncat, sizeof(uncat), "%s#uncategorised", key);
+    for (size_t i = 0, first = 1; i < t.n && rc == CSE_OK; i++) {
+        if (t.items[i] == NULL || is_list_key(r, t.items[i]))
+            continue;
+        if (first) {
+            clist plain = t;
+            plain.title = NULL;
+            first = 0;
+            if ((rc = category_code(r, &plain, &code)) == CSE_OK)
+                rc = emit_section(r, uncat, key, "category", &t, period, &code);
+            cse_concept_clear(&code);
+        }
+        if (rc == CSE_OK)
+            rc = emit_listed(r, t.items[i], uncat, t.line);
+    }
+    clist_free(&t);
+    return rc;
+}
+
+/* Writes an Encounter's consultation List, when it has one. */
+static cse_code emit_consultation(reader *r, const res *enc)
+{
+    const char *idx = enc->key ? cse__smap_get(&r->consults, enc->key) : NULL;
+    const jv *o, *period;
+    cse_time when[2];
+    clist cons;
+    bool found;
+    cse_code rc;
+
+    if (idx == NULL)
+        return CSE_OK;
+    memset(when, 0, sizeof(when));
+    if ((o = fetch(r, enc)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    period = jv_get(o, "period");
+    if ((rc = read_time(r, enc, period, "start", "period.start", &when[0])) != CSE_OK ||
+        (rc = read_time(r, enc, period, "end", "period.end", &when[1])) != CSE_OK)
+        return rc;
+    {
+        /* The consultation List by its row (its key may be a fullUrl's). */
+        const res *x = &r->res[strtoul(idx, NULL, 10)];
+        if ((rc = clist_load(r, x->key, &cons, &found)) != CSE_OK || !found) {
+            clist_free(&cons);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < cons.n && rc == CSE_OK; i++)
+        if (cons.items[i])
+            rc = emit_topic(r, cons.items[i], enc->key, when);
+    clist_free(&cons);
+    return rc;
+}
+
+static cse_code scan_list(reader *r, const res *x, const jv *o)
 {
     char *enc = ref_key(r, jv_get(o, "encounter"));
     const jv *entries = jv_get(o, "entry"), *v;
     size_t i;
-    cse_code rc = CSE_OK;
+    cse_code rc = note_list(r, x, o, enc);
 
-    if (enc == NULL)
-        return CSE_OK;
+    if (rc != CSE_OK || enc == NULL) {
+        free(enc);
+        return rc;
+    }
     jv_foreach(entries, i, v)
     {
         char *item = ref_key(r, jv_get(v, "item"));
@@ -989,7 +1322,7 @@ static cse_code scan(reader *r, res *x, const jv *o)
     }
     if (strcmp(type, "List") == 0) {
         x->kind = RK_STRUCTURAL;
-        return scan_list(r, o);
+        return scan_list(r, x, o);
     }
     if (strcmp(type, "Medication") == 0) {
         x->kind = RK_STRUCTURAL;
@@ -1335,7 +1668,7 @@ static cse_code emit_marker(reader *r, const res *x, const jv *o, bool flag,
     if (m == NULL)
         return not_usable ? CSE_OK : (r->err ? r->err->code : CSE_ERR_STRUCTURE);
     if ((e = cse_marker_to_entry(m)) == NULL ||
-        cse_strset(&e->parent_id, x->enc) != CSE_OK) {
+        cse_strset(&e->parent_id, r->parent ? r->parent : x->enc) != CSE_OK) {
         cse_entry_free(e);
         cse_marker_free(m);
         return nomem(r);
@@ -2144,7 +2477,7 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (rc == CSE_OK)
         rc = cse_strset(&e->status, jstr(o, "status"));
     if (rc == CSE_OK && x->kind != RK_ENCOUNTER)
-        rc = cse_strset(&e->parent_id, x->enc);
+        rc = cse_strset(&e->parent_id, r->parent ? r->parent : x->enc);
     if (rc == CSE_OK)
         rc = set_author(r, e, author_ref_of(o, type));
     if (rc == CSE_OK)
@@ -2320,17 +2653,37 @@ static cse_code finish(reader *r)
         free(last);
         return nomem(r);
     }
+    /* The rows of what topics and categories name, and a bit per row for
+     * what has been written inside one. */
+    if (r->listed.n && (r->done = calloc(r->n_res / 8 + 1, 1)) == NULL)
+        rc = CSE_ERR_NOMEM;
+    for (size_t i = 0; i < r->n_res && rc == CSE_OK && r->listed.n; i++) {
+        char idx[32];
+        if (r->res[i].key == NULL || !cse__smap_has(&r->listed, r->res[i].key))
+            continue;
+        snprintf(idx, sizeof(idx), "%zu", i);
+        if (cse__smap_put(&r->listed, r->res[i].key, idx, false) != CSE_OK)
+            rc = CSE_ERR_NOMEM;
+    }
+    if (rc == CSE_ERR_NOMEM) {
+        free(first);
+        free(last);
+        return nomem(r);
+    }
     for (size_t i = 0, k = 0; i < r->n_res && rc == CSE_OK; i++) {
         if (r->res[i].kind != RK_ENCOUNTER)
             continue;
         rc = emit(r, &r->res[i]);
+        if (rc == CSE_OK)
+            rc = emit_consultation(r, &r->res[i]);
         for (long j = first[k]; j >= 0 && rc == CSE_OK; j = r->res[j].next)
-            rc = emit(r, &r->res[j]);
+            if (!is_done(r, (size_t)j))
+                rc = emit(r, &r->res[j]);
         k++;
     }
     for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
         res *x = &r->res[i];
-        if (x->kind == RK_ENCOUNTER ||
+        if (x->kind == RK_ENCOUNTER || is_done(r, i) ||
             ((x->kind == RK_ENTRY || x->kind == RK_FLAG) && x->enc != NULL))
             continue;
         rc = emit(r, x);

@@ -1074,12 +1074,112 @@ static void clear_items(writer *wr)
     wr->n_items = 0;
 }
 
+/* A consultation's topic or category (the FHIR consultation List's
+ * structure): written as a CompoundStatement that holds the statements
+ * after it whose parent it is. Other compounds are flattened. */
+static bool is_section(const cse_entry *e)
+{
+    return e->kind == CSE_ENTRY_COMPOUND && e->compound_class &&
+           (strcmp(e->compound_class, "topic") == 0 ||
+            strcmp(e->compound_class, "category") == 0);
+}
+
 /* Which buffered statements a composition holds. */
 typedef enum comp_part { PART_ALL, PART_ORDINARY, PART_MARKERS } comp_part;
 
 static bool in_part(const pending *p, comp_part part)
 {
     return part == PART_ALL || (part == PART_MARKERS) == (p->marker != NULL);
+}
+
+/* The buffered topic or category before item i whose id is id; -1 when none. */
+static long find_section(const writer *wr, const char *id, size_t i)
+{
+    while (id && i-- > 0)
+        if (is_section(wr->items[i].e) && wr->items[i].e->id &&
+            strcmp(wr->items[i].e->id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
+static cse_code open_section(writer *wr, const cse_entry *e, cse_error *err)
+{
+    char id[37];
+    to_uuid(e->id, id);
+    TRY(open_statement(wr, "CompoundStatement",
+                       strcmp(e->compound_class, "topic") == 0 ? "TOPIC" : "CATEGORY",
+                       "EVN", err));
+    W(write_id(wr, id));
+    TRY(write_code(wr, "code", &e->code, err));
+    W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
+    TRY(write_effective(wr, e, err));
+    W(write_ts(wr, "availabilityTime", availability(e)));
+    if (labelled(e, NULL))
+        TRY(write_nopat(wr, err));
+    return CSE_OK;
+}
+
+/* The buffered statements of the part, each inside the topics and
+ * categories it was recorded under (they come before it, in order). A topic
+ * or category with nothing of the part in it is not written. */
+static cse_code write_items(writer *wr, comp_part part, cse_error *err)
+{
+    const char *stack[MAX_CONTAINER_DEPTH];
+    size_t depth = 0;
+    bool *keep = calloc(wr->n_items ? wr->n_items : 1, sizeof(*keep));
+    const char *last_parent = NULL;
+    cse_code rc = CSE_OK;
+
+    if (keep == NULL)
+        return nomem(err);
+    for (size_t i = 0; i < wr->n_items; i++) {
+        const cse_entry *e = wr->items[i].e;
+        if (is_section(e) || !in_part(&wr->items[i], part))
+            continue;
+        keep[i] = true;
+        if (e->parent_id && last_parent && strcmp(e->parent_id, last_parent) == 0)
+            continue; /* its sections are marked already */
+        last_parent = e->parent_id;
+        for (long k = find_section(wr, e->parent_id, i); k >= 0 && !keep[k];
+             k = find_section(wr, wr->items[k].e->parent_id, (size_t)k))
+            keep[k] = true;
+    }
+    for (size_t i = 0; i < wr->n_items && rc == CSE_OK; i++) {
+        const cse_entry *e = wr->items[i].e;
+        if (!keep[i])
+            continue;
+        /* Close the sections this one is not inside. */
+        while (depth > 0 && rc == CSE_OK &&
+               (e->parent_id == NULL || strcmp(e->parent_id, stack[depth - 1]) != 0)) {
+            bool inside = false;
+            for (size_t d = 0; d < depth && e->parent_id; d++)
+                if (strcmp(e->parent_id, stack[d]) == 0)
+                    inside = true;
+            if (inside) {
+                rc = close_statement(wr, err);
+                depth--;
+                continue;
+            }
+            while (depth > 0 && rc == CSE_OK) {
+                rc = close_statement(wr, err);
+                depth--;
+            }
+        }
+        if (rc != CSE_OK)
+            break;
+        if (is_section(e) && e->id && depth < MAX_CONTAINER_DEPTH) {
+            rc = open_section(wr, e, err);
+            stack[depth++] = e->id;
+        } else if (!is_section(e)) {
+            rc = statement(wr, &wr->items[i], err);
+        }
+    }
+    while (depth > 0 && rc == CSE_OK) {
+        rc = close_statement(wr, err);
+        depth--;
+    }
+    free(keep);
+    return rc;
 }
 
 /* Writes one ehrComposition: the header h (NULL for non-consultation data),
@@ -1099,7 +1199,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     cse_code rc;
 
     for (size_t i = 0; i < wr->n_items; i++) {
-        if (!in_part(&wr->items[i], part))
+        if (!in_part(&wr->items[i], part) || is_section(wr->items[i].e))
             continue;
         if (first == NULL)
             first = wr->items[i].e;
@@ -1111,7 +1211,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
      * it; a composition the source labelled keeps its label when everything
      * in it is labelled. */
     for (size_t i = 0; i < wr->n_items; i++)
-        if (in_part(&wr->items[i], part) &&
+        if (in_part(&wr->items[i], part) && !is_section(wr->items[i].e) &&
             (wr->items[i].marker || (wr->items[i].e->inherited_labels & CSE_LABEL_NOPAT)))
             source_labelled = true;
     nopat = n > 0 ? n_labelled == n && source_labelled : source_labelled;
@@ -1197,9 +1297,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
         W(end(wr));
         W(end(wr));
     }
-    for (size_t i = 0; i < wr->n_items; i++)
-        if (in_part(&wr->items[i], part))
-            TRY(statement(wr, &wr->items[i], err));
+    TRY(write_items(wr, part, err));
     W(end(wr));
     W(end(wr));
     return CSE_OK;
@@ -1215,7 +1313,7 @@ static cse_code flush(writer *wr, cse_error *err)
     const cse_entry *h = wr->comp;
     char id[37], name[96];
     const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
-    size_t markers = 0;
+    size_t markers = 0, statements = 0;
     cse_code rc;
 
     if (!wr->comp_open)
@@ -1223,9 +1321,12 @@ static cse_code flush(writer *wr, cse_error *err)
     wr->comp_open = false;
     if (h == NULL && first == NULL)
         return CSE_OK;
-    for (size_t i = 0; i < wr->n_items; i++)
+    for (size_t i = 0; i < wr->n_items; i++) {
         if (wr->items[i].marker)
             markers++;
+        if (!is_section(wr->items[i].e))
+            statements++;
+    }
     if (h && wr->comp_key != NULL) {
         to_uuid(h->id, id);
     } else if (h) {
@@ -1238,7 +1339,7 @@ static cse_code flush(writer *wr, cse_error *err)
             CSE_OK)
             return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
     }
-    if (markers == 0 || markers == wr->n_items) {
+    if (markers == 0 || markers == statements) {
         rc = write_composition(wr, h, id, PART_ALL, err);
     } else {
         rc = write_composition(wr, h, id, PART_ORDINARY, err);
@@ -1625,11 +1726,13 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         return open_composition(wr, h, e->id, err);
     }
     if (e->kind == CSE_ENTRY_COMPOUND) {
-        /* Flattened: its statements go straight into the composition. */
+        /* Flattened, unless a consultation's topic or category: its
+         * statements go straight into the composition. */
         if (e->id && e->parent_id &&
             cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
             return nomem(err);
-        return CSE_OK;
+        if (!is_section(e) || composition_of(wr, e->parent_id) == NULL)
+            return CSE_OK;
     }
     key = composition_of(wr, e->parent_id);
     if (key == NULL) {
