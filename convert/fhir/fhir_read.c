@@ -115,11 +115,13 @@ typedef struct reader {
     cse__smap places;     /* Location key -> its name */
     cse__ptrvec agents;
 
-    cse__smap consults;  /* Encounter key -> its consultation List's row index */
-    cse__smap list_rows; /* List key -> row index */
-    cse__smap listed;    /* key of a resource a List names -> its row index */
-    unsigned char *done; /* a bit per row: written already (inside a topic) */
-    const char *parent;  /* the topic or category the next entry is in */
+    cse__smap consults;      /* Encounter key -> its consultation List's row index */
+    cse__smap list_rows;     /* List key -> row index */
+    cse__smap listed;        /* key of a resource a List names -> its row index */
+    unsigned char *done;     /* a bit per row: written already (inside a topic) */
+    const char *parent;      /* the topic or category the next entry is in */
+    cse__smap consult_dates; /* Encounter key -> its consultation List's date */
+    cse__smap enc_nopat;     /* keys of the Encounters labelled NOPAT */
 
     cse_patient patient;
     cse_time made;     /* Bundle.timestamp or meta.lastUpdated */
@@ -150,6 +152,8 @@ static void reader_free(reader *r)
     cse__smap_free(&r->consults);
     cse__smap_free(&r->list_rows);
     cse__smap_free(&r->listed);
+    cse__smap_free(&r->consult_dates);
+    cse__smap_free(&r->enc_nopat);
     free(r->done);
     cse__smap_free(&r->merged_obs);
     cse__smap_free(&r->marker_ids);
@@ -876,7 +880,9 @@ static cse_code note_list(reader *r, const res *x, const jv *o, const char *enc)
     if (cse__smap_put(&r->list_rows, x->key, idx, true) != CSE_OK)
         return nomem(r);
     if (enc && list_coded(o, CODE_CONSULTATION_LIST) &&
-        cse__smap_put(&r->consults, enc, idx, true) != CSE_OK)
+        (cse__smap_put(&r->consults, enc, idx, true) != CSE_OK ||
+         (jstr(o, "date") &&
+          cse__smap_put(&r->consult_dates, enc, jstr(o, "date"), true) != CSE_OK)))
         return nomem(r);
     if (!list_coded(o, CODE_TOPIC_LIST) && !list_coded(o, CODE_CATEGORY_LIST))
         return CSE_OK;
@@ -1003,8 +1009,12 @@ static cse_code emit_section(reader *r, const char *id, const char *parent,
     }
     e->code = *code;
     memset(code, 0, sizeof(*code));
-    e->effective_low = period[0];
-    e->effective_high = period[1];
+    if (period[1].precision) {
+        e->effective_low = period[0];
+        e->effective_high = period[1];
+    } else {
+        e->effective_center = period[0]; /* a point, as the Encounter's */
+    }
     e->availability = l->date.precision ? l->date : period[0];
     e->source_line = l->line;
     /* A section is structure, not an entry of the record: not counted. */
@@ -1317,6 +1327,10 @@ static cse_code scan(reader *r, res *x, const jv *o)
     if (strcmp(type, "Encounter") == 0) {
         x->kind = RK_ENCOUNTER;
         if (cse__smap_put(&r->encounters, x->key, NULL, true) != CSE_OK)
+            return nomem(r);
+        /* What it holds is as confidential as it is (see emit_entry). */
+        if ((labels_of(o) & CSE_LABEL_NOPAT) &&
+            cse__smap_put(&r->enc_nopat, x->key, NULL, true) != CSE_OK)
             return nomem(r);
         return CSE_OK;
     }
@@ -1819,6 +1833,158 @@ static const jv *author_ref_of(const jv *o, const char *type)
     if ((v = jv_get(o, "requester")) != NULL)
         return jv_get(v, "agent") ? jv_get(v, "agent") : v;
     return jv_get(o, "recorder");
+}
+
+/* ---- Encounters ---------------------------------------------------------- */
+
+/* The ehrComposition names the sending adaptor accepts as an Encounter's
+ * type (its ehr_composition_name_vocabulary_codes.txt); any other type is
+ * written "Other report" with the type's text. */
+static const char *const COMPOSITION_NAMES[] = {"24561000000109",
+                                                "37361000000105",
+                                                "37351000000107",
+                                                "37341000000109",
+                                                "37331000000100",
+                                                "15611000000104",
+                                                "37321000000102",
+                                                "24571000000102",
+                                                "25561000000105",
+                                                "24581000000100",
+                                                "25571000000103",
+                                                "24591000000103",
+                                                "25581000000101",
+                                                "37311000000108",
+                                                "37301000000106",
+                                                "37281000000105",
+                                                "37291000000107",
+                                                "24601000000109",
+                                                "25591000000104",
+                                                "25601000000105",
+                                                "24611000000106",
+                                                "25611000000107",
+                                                "24621000000100",
+                                                "25631000000104",
+                                                "25621000000101",
+                                                "25641000000108",
+                                                "24631000000103",
+                                                "25651000000106",
+                                                "24641000000107",
+                                                "25661000000109",
+                                                "24651000000105",
+                                                "24661000000108",
+                                                "25671000000102",
+                                                "25681000000100",
+                                                "25691000000103",
+                                                "25701000000103",
+                                                "24671000000101",
+                                                "25711000000101",
+                                                "24681000000104",
+                                                "24691000000102",
+                                                "24701000000102",
+                                                "25741000000100",
+                                                "25731000000109",
+                                                "37271000000108",
+                                                "24711000000100",
+                                                "24721000000106",
+                                                "24881000000103",
+                                                "25751000000102",
+                                                "25761000000104",
+                                                "24731000000108",
+                                                "25771000000106",
+                                                "25791000000105",
+                                                "25781000000108",
+                                                "24741000000104",
+                                                "25801000000109",
+                                                "109341000000100",
+                                                "24751000000101",
+                                                "25811000000106",
+                                                NULL};
+
+/* The individual of the first participant whose type has that code. */
+static const jv *participant_with(const jv *o, const char *code)
+{
+    const jv *p, *t, *k;
+    size_t i, j, m;
+    jv_foreach(jv_get(o, "participant"), i, p)
+    {
+        jv_foreach(jv_get(p, "type"), j, t)
+        {
+            jv_foreach(jv_get(t, "coding"), m, k)
+            {
+                if (jstr(k, "code") && strcmp(jstr(k, "code"), code) == 0 &&
+                    jstr(jv_get(p, "individual"), "reference"))
+                    return jv_get(p, "individual");
+            }
+        }
+    }
+    return NULL;
+}
+
+/* An Encounter as the adaptor's EncounterMapper writes its ehrComposition:
+ * the type when it is a composition name (else "Other report" and the
+ * type's text), a point time when only the start is known, the recorder as
+ * author and the performer as Participant2, the place by name, and when
+ * the consultation was recorded (its List's date) as author/time. */
+static cse_code encounter_details(reader *r, const res *x, const jv *o, cse_entry *e)
+{
+    const jv *type = jv_at(jv_get(o, "type"), 0), *k, *rec, *prf;
+    const char *code = NULL, *display = NULL, *text = jstr(type, "text"), *date;
+    cse_concept c = {0};
+    size_t i;
+    char *owned, *loc;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(jv_get(type, "coding"), i, k)
+    {
+        const char *sys = jstr(k, "system"), *kc = jstr(k, "code");
+        if (code == NULL && sys && kc && strcmp(sys, CSE_SYSTEM_SNOMED) == 0 &&
+            type_in(kc, COMPOSITION_NAMES))
+            code = kc, display = jstr(k, "display");
+    }
+    if (code == NULL) {
+        code = "24591000000103";
+        display = "Other report";
+        if (text == NULL)
+            text = jstr(jv_at(jv_get(type, "coding"), 0), "display");
+    }
+    if (type != NULL) {
+        if ((rc = cse_concept_add(&c, CSE_SYSTEM_SNOMED, code, display)) == CSE_OK)
+            rc = cse_concept_set_text(&c, text);
+        /* A type that is not a composition name stays, as a translation. */
+        for (i = 0; rc == CSE_OK && i < e->code.n; i++)
+            if (e->code.codings[i].code && strcmp(e->code.codings[i].code, code) != 0)
+                rc = cse_concept_add(&c, e->code.codings[i].system,
+                                     e->code.codings[i].code, e->code.codings[i].display);
+        if (rc != CSE_OK) {
+            cse_concept_clear(&c);
+            return nomem(r);
+        }
+        cse_concept_clear(&e->code);
+        e->code = c;
+    }
+    if (e->effective_low.precision && !e->effective_high.precision) {
+        e->effective_center = e->effective_low;
+        memset(&e->effective_low, 0, sizeof(e->effective_low));
+    }
+    if ((rec = participant_with(o, "REC")) != NULL)
+        rc = set_author(r, e, rec);
+    if (rc == CSE_OK && (prf = participant_with(o, "PPRF")) != NULL) {
+        const char *ak = agent_key(r, prf, &owned);
+        rc = cse_strset(&e->enc.performer_ref, ak);
+        free(owned);
+    }
+    if (rc == CSE_OK &&
+        (loc = ref_key(r, jv_get(jv_at(jv_get(o, "location"), 0), "location"))) != NULL) {
+        const char *name = cse__smap_get(&r->places, loc);
+        free(loc);
+        if (name && (rc = cse_strset(&e->enc.location_name, name)) == CSE_OK)
+            rc = cse_concept_add(&e->enc.location_type, CSE_SYSTEM_SNOMED, "394730007",
+                                 "Healthcare related organisation");
+    }
+    date = x->key ? cse__smap_get(&r->consult_dates, x->key) : NULL;
+    if (rc == CSE_OK && date && cse_time_parse_fhir(date, &e->enc.authored) != CSE_OK)
+        memset(&e->enc.authored, 0, sizeof(e->enc.authored));
+    return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
 /* ---- Medication requests ----------------------------------------------- */
@@ -2526,7 +2692,16 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         cse_entry_free(e);
         return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
+    if (strcmp(type, "Encounter") == 0 &&
+        (rc = encounter_details(r, x, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc;
+    }
     e->labels = labels_of(o);
+    /* An entry of a consultation labelled NOPAT carries the label itself,
+     * so the composition holds only labelled entries and keeps it. */
+    if (x->kind != RK_ENCOUNTER && x->enc && cse__smap_has(&r->enc_nopat, x->enc))
+        e->inherited_labels |= CSE_LABEL_NOPAT;
     info.cls = cse_concept_classify(&e->code, &info.reason);
     if (info.cls == CSE_CLASS_MARKER) {
         /* A marker code on a Condition or elsewhere: the marker it carries. */

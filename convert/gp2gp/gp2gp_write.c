@@ -1182,6 +1182,38 @@ static cse_code write_items(writer *wr, comp_part part, cse_error *err)
     return rc;
 }
 
+/* A composition the sending adaptor codes "GP to GP communication
+ * transaction" when it holds this one statement outside a consultation: a
+ * problem, a comment, a laboratory report or a battery (blood pressure). */
+static bool gp_transaction(const cse_entry *e)
+{
+    return e->kind == CSE_ENTRY_PROBLEM || e->kind == CSE_ENTRY_NARRATIVE ||
+           e->kind == CSE_ENTRY_COMPOUND || e->path.role == CSE_PATH_REPORT ||
+           (e->class_code && strcmp(e->class_code, "BATTERY") == 0);
+}
+
+/* The time of a composition holding only e: when it was effective (its
+ * centre, else its start) for an observation, immunisation, allergy,
+ * medication or problem; when it was recorded for a comment, document,
+ * plan, referral or report (the adaptor's XpathExtractor). */
+static const cse_time *non_consultation_time(const cse_entry *e)
+{
+    switch (e->kind) {
+    case CSE_ENTRY_NARRATIVE:
+    case CSE_ENTRY_ATTACHMENT:
+    case CSE_ENTRY_PLAN:
+    case CSE_ENTRY_REQUEST: return availability(e);
+    default: break;
+    }
+    if (e->path.role == CSE_PATH_REPORT)
+        return availability(e);
+    if (e->effective_center.precision)
+        return &e->effective_center;
+    if (e->effective_low.precision)
+        return &e->effective_low;
+    return &e->effective_center; /* nullFlavor */
+}
+
 /* Writes one ehrComposition: the header h (NULL for non-consultation data),
  * with id, then the buffered statements of the part. NOPAT on the composition
  * only when it holds statements and every one of them is labelled (DESIGN.md
@@ -1237,14 +1269,13 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
          * medication data, a problem or a note "GP to GP communication
          * transaction", anything else non-consultation data. */
         const cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
+        const bool gp2gp = first && gp_transaction(first);
         const char *code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
-                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                               ? "109341000000100"
-                               : CODE_NON_CONSULTATION;
+                           : gp2gp                   ? "109341000000100"
+                                                     : CODE_NON_CONSULTATION;
         const char *term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
-                           : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                               ? "GP to GP communication transaction"
-                               : TERM_NON_CONSULTATION;
+                           : gp2gp ? "GP to GP communication transaction"
+                                   : TERM_NON_CONSULTATION;
         if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, code, term) != CSE_OK)
             return nomem(err);
         rc = write_code(wr, "code", &nonc, err);
@@ -1252,7 +1283,15 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     }
     TRY(rc);
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
-    TRY(write_effective(wr, h ? h : first, err));
+    if (h == NULL && first) {
+        /* Outside a consultation, the composition is dated by its one
+         * statement, at a point (the sending adaptor's XpathExtractor). */
+        W(start(wr, "effectiveTime"));
+        W(write_ts(wr, "center", non_consultation_time(first)));
+        W(end(wr));
+    } else {
+        TRY(write_effective(wr, h ? h : first, err));
+    }
     W(write_ts(wr, "availabilityTime", availability(h ? h : first)));
     if (nopat)
         TRY(write_nopat(wr, err));
@@ -1260,7 +1299,9 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     W(attr(wr, "typeCode", "AUT"));
     W(attr(wr, "contextControlCode", "OP"));
     {
-        const cse_time *t = availability(h ? h : first);
+        /* When the consultation was recorded, else when it began. */
+        const cse_time *t = h && h->enc.authored.precision ? &h->enc.authored
+                                                           : availability(h ? h : first);
         if (t->precision)
             W(write_ts(wr, "time", t));
         else
@@ -1268,6 +1309,22 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     }
     TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
     W(end(wr));
+    if (h && h->enc.location_name && *h->enc.location_name) {
+        /* Where it took place, by name (the adaptor's location). */
+        W(start(wr, "location"));
+        W(attr(wr, "typeCode", "LOC"));
+        W(start(wr, "locatedEntity"));
+        W(attr(wr, "classCode", "LOCE"));
+        if (h->enc.location_type.n)
+            TRY(write_code(wr, "code", &h->enc.location_type, err));
+        W(start(wr, "locatedPlace"));
+        W(attr(wr, "classCode", "PLC"));
+        W(attr(wr, "determinerCode", "INSTANCE"));
+        W(text_element(wr, "name", h->enc.location_name));
+        W(end(wr));
+        W(end(wr));
+        W(end(wr));
+    }
     {
         /* The clinician who performed it: the encounter's performer, else
          * its author (the sending adaptor's Participant2). */
