@@ -9,7 +9,8 @@
 # the title as text) holding its category (Other category, the title) and
 # then what the topic names directly in a category of its own; a NOPAT
 # Encounter labels its composition and what it holds; a resource outside
-# any consultation gets a composition of its own dated by it.
+# any consultation gets a composition of its own dated by it; so do resources
+# contained in a List, where a consultation names them or not.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 conv="$top_builddir/cse-convert"
 fix="$top_srcdir/test-fixtures/fhir/stu3-topics.json"
@@ -48,4 +49,12 @@ nopat="//$(L ehrComposition)[$(L code)/@code='24561000000109'][$(L confidentiali
 outside="//$(L ehrComposition)[$(L code)/@code='196401000000100'][$(L component)/$(L ObservationStatement)/$(L code)/@code='162763007']"
 [ "$(count "$outside/$(L effectiveTime)/$(L center)[@value='20221120']")" = 1 ] ||
     fail "the observation outside a consultation is not in a composition dated by it"
+# A resource contained in a List and named "List/id#cid" by the category is
+# written there; one no consultation names gets a composition of its own.
+[ "$(count "$cat1/$(L component)/$(L ObservationStatement)[$(L code)/@code='248338008']")" = 1 ] ||
+    fail "the contained resource named by the category is not in it"
+[ "$(count "//$(L ObservationStatement)[$(L code)/@code='248338008']")" = 1 ] ||
+    fail "a contained resource is written twice"
+[ "$(count "//$(L ehrComposition)[$(L code)/@code='196401000000100'][$(L component)/$(L ObservationStatement)/$(L code)/@code='365981007']")" = 1 ] ||
+    fail "the contained resource no consultation names is not in a composition of its own"
 echo "fhir2ehr consultation: ok"

@@ -115,13 +115,15 @@ typedef struct reader {
     cse__smap places;     /* Location key -> its name */
     cse__ptrvec agents;
 
-    cse__smap consults;      /* Encounter key -> its consultation List's row index */
-    cse__smap list_rows;     /* List key -> row index */
-    cse__smap listed;        /* key of a resource a List names -> its row index */
-    unsigned char *done;     /* a bit per row: written already (inside a topic) */
-    const char *parent;      /* the topic or category the next entry is in */
-    cse__smap consult_dates; /* Encounter key -> its consultation List's date */
-    cse__smap enc_nopat;     /* keys of the Encounters labelled NOPAT */
+    cse__smap consults;       /* Encounter key -> its consultation List's row index */
+    cse__smap list_rows;      /* List key -> row index */
+    cse__smap listed;         /* key of a resource a List names -> its row index */
+    unsigned char *done;      /* a bit per row: written already (inside a topic) */
+    const char *parent;       /* the topic or category the next entry is in */
+    cse__smap consult_dates;  /* Encounter key -> its consultation List's date */
+    cse__smap enc_nopat;      /* keys of the Encounters labelled NOPAT */
+    cse__smap contained_done; /* "List key#id" of contained resources written */
+    const char *enc_key;      /* the Encounter whose consultation is being written */
 
     cse_patient patient;
     cse_time made;     /* Bundle.timestamp or meta.lastUpdated */
@@ -154,6 +156,7 @@ static void reader_free(reader *r)
     cse__smap_free(&r->listed);
     cse__smap_free(&r->consult_dates);
     cse__smap_free(&r->enc_nopat);
+    cse__smap_free(&r->contained_done);
     free(r->done);
     cse__smap_free(&r->merged_obs);
     cse__smap_free(&r->marker_ids);
@@ -840,6 +843,7 @@ static const char WHY_LIST_MISSING[] =
     "named by a consultation List but not in the input";
 
 static cse_code emit(reader *r, const res *x);
+static cse_code emit_entry(reader *r, const res *x, const jv *o);
 
 static bool list_coded(const jv *o, const char *code)
 {
@@ -921,6 +925,139 @@ static void clist_free(clist *l)
     memset(l, 0, sizeof(*l));
 }
 
+/* A List entry's key: its resource's, or for a resource contained in a List
+ * ("List/id#cid") "<the List's key>#cid". New string or NULL. */
+static char *item_key(const reader *r, const jv *item)
+{
+    const char *s = jstr(item, "reference"), *hash;
+    char *list, *k = NULL;
+
+    if (s == NULL || strncmp(s, "List/", 5) != 0 || (hash = strchr(s, '#')) == NULL)
+        return ref_key(r, item);
+    if ((list = strndup(s + 5, (size_t)(hash - s - 5))) == NULL)
+        return NULL;
+    char *lk = make_key("List", list);
+    free(list);
+    if (lk && asprintf(&k, "%s%s", lk, hash) < 0)
+        k = NULL;
+    free(lk);
+    return k;
+}
+
+/* True for a key item_key() made for a contained resource. */
+static bool contained_key(const reader *r, const char *key)
+{
+    const char *hash = key ? strrchr(key, '#') : NULL;
+    char *lk;
+    bool yes;
+    if (hash == NULL || hash == key)
+        return false;
+    if ((lk = strndup(key, (size_t)(hash - key))) == NULL)
+        return false;
+    yes = cse__smap_has(&r->list_rows, lk);
+    free(lk);
+    return yes;
+}
+
+/* The resource types a consultation holds (EncounterComponentsMapper). */
+static const char *const COMPONENT_TYPES[] = {
+    "AllergyIntolerance", "Condition",   "DocumentReference", "Immunization",
+    "MedicationRequest",  "Observation", "ProcedureRequest",  "ReferralRequest",
+    "DiagnosticReport",   NULL};
+
+/* Writes one resource contained in the List at row, as an entry of parent
+ * (NULL: a composition of its own). */
+static cse_code emit_one_contained(reader *r, const res *list, const jv *o,
+                                   const char *enc, const char *parent)
+{
+    const char *type = jstr(o, "resourceType"), *id = jstr(o, "id");
+    res x = *list;
+    char *done = NULL;
+    cse_code rc;
+
+    if (type == NULL || id == NULL)
+        return count_loss(r, "contained resource", WHY_UNMAPPED, list->line);
+    if (asprintf(&done, "%s#%s", list->key, *id == '#' ? id + 1 : id) < 0)
+        return nomem(r);
+    if (cse__smap_has(&r->contained_done, done)) {
+        free(done);
+        return CSE_OK;
+    }
+    rc = cse__smap_put(&r->contained_done, done, NULL, true);
+    free(done);
+    if (rc != CSE_OK)
+        return nomem(r);
+    if (!type_in(type, COMPONENT_TYPES)) {
+        size_t n = strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+        return count_loss(
+            r, n > 0 && n <= 64 && type[n] == '\0' ? type : "(not a type name)",
+            WHY_UNMAPPED, list->line);
+    }
+    x.kind = RK_ENTRY;
+    x.key = make_key(type, *id == '#' ? id + 1 : id);
+    x.enc = enc ? strdup(enc) : NULL;
+    if (x.key == NULL || (enc && x.enc == NULL)) {
+        free(x.key);
+        free(x.enc);
+        return nomem(r);
+    }
+    r->parent = parent;
+    rc = emit_entry(r, &x, o);
+    r->parent = NULL;
+    free(x.key);
+    free(x.enc);
+    return rc;
+}
+
+/* Writes the resource a "List/id#cid" entry names, inside parent. */
+static cse_code emit_contained(reader *r, const char *key, const char *enc,
+                               const char *parent)
+{
+    const char *hash = strrchr(key, '#'), *idx;
+    char *lk = strndup(key, (size_t)(hash - key));
+    const res *list;
+    const jv *o, *v;
+    size_t i;
+
+    if (lk == NULL)
+        return nomem(r);
+    idx = cse__smap_get(&r->list_rows, lk);
+    free(lk);
+    if (idx == NULL)
+        return count_loss(r, "List entry", WHY_LIST_MISSING, 0);
+    list = &r->res[strtoul(idx, NULL, 10)];
+    if ((o = fetch(r, list)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    jv_foreach(jv_get(o, "contained"), i, v)
+    {
+        const char *id = jstr(v, "id");
+        if (id && strcmp(*id == '#' ? id + 1 : id, hash + 1) == 0)
+            return emit_one_contained(r, list, v, enc, parent);
+    }
+    return count_loss(r, "List entry", WHY_LIST_MISSING, list->line);
+}
+
+/* Writes what a List contains and no consultation named, each in a
+ * composition of its own (NonConsultationResourceMapper). */
+static cse_code emit_list_contained(reader *r, const res *list)
+{
+    const jv *o, *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (list->key == NULL || !cse__smap_has(&r->list_rows, list->key))
+        return CSE_OK;
+    if ((o = fetch(r, list)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    jv_foreach(jv_get(o, "contained"), i, v)
+    {
+        /* emit_one_contained() does not fetch: o stays valid. */
+        if ((rc = emit_one_contained(r, list, v, NULL, NULL)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
 /* Loads the List with that key; false (l empty) when it is not in the input. */
 static cse_code clist_load(reader *r, const char *key, clist *l, bool *found)
 {
@@ -953,7 +1090,7 @@ static cse_code clist_load(reader *r, const char *key, clist *l, bool *found)
         return nomem(r);
     jv_foreach(entries, i, v)
     {
-        l->items[l->n++] = ref_key(r, jv_get(v, "item"));
+        l->items[l->n++] = item_key(r, jv_get(v, "item"));
     }
     return CSE_OK;
 }
@@ -978,6 +1115,8 @@ static cse_code emit_listed(reader *r, const char *key, const char *parent, int 
 
     if (key == NULL)
         return CSE_OK; /* a text instead of a reference: nothing to write */
+    if (i < 0 && contained_key(r, key))
+        return emit_contained(r, key, r->enc_key, parent);
     if (i < 0)
         return count_loss(r, "List entry", WHY_LIST_MISSING, line);
     if (is_done(r, (size_t)i))
@@ -1095,9 +1234,14 @@ static cse_code emit_topic(reader *r, const char *key, const char *enc,
             rc = emit_listed(r, c.items[j], t.items[i], c.line);
         clist_free(&c);
     }
+    /* Resources contained in a List, named by the topic: in the topic. */
+    for (size_t i = 0; i < t.n && rc == CSE_OK; i++)
+        if (t.items[i] && !is_list_key(r, t.items[i]) && contained_key(r, t.items[i]))
+            rc = emit_contained(r, t.items[i], enc, key);
     snprintf(uncat, sizeof(uncat), "%s#uncategorised", key);
     for (size_t i = 0, first = 1; i < t.n && rc == CSE_OK; i++) {
-        if (t.items[i] == NULL || is_list_key(r, t.items[i]))
+        if (t.items[i] == NULL || is_list_key(r, t.items[i]) ||
+            contained_key(r, t.items[i]))
             continue;
         if (first) {
             clist plain = t;
@@ -1141,9 +1285,11 @@ static cse_code emit_consultation(reader *r, const res *enc)
             return rc;
         }
     }
+    r->enc_key = enc->key;
     for (size_t i = 0; i < cons.n && rc == CSE_OK; i++)
         if (cons.items[i])
             rc = emit_topic(r, cons.items[i], enc->key, when);
+    r->enc_key = NULL;
     clist_free(&cons);
     return rc;
 }
@@ -2858,6 +3004,9 @@ static cse_code finish(reader *r)
     }
     for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
         res *x = &r->res[i];
+        if (x->kind == RK_STRUCTURAL && x->key && cse__smap_has(&r->list_rows, x->key) &&
+            (rc = emit_list_contained(r, x)) != CSE_OK)
+            break;
         if (x->kind == RK_ENCOUNTER || is_done(r, i) ||
             ((x->kind == RK_ENTRY || x->kind == RK_FLAG) && x->enc != NULL))
             continue;
