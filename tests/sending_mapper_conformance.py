@@ -211,7 +211,24 @@ def is_context(path):
                          r"(-with-[a-z-]+)?\.json$", name))
 
 
+# EncounterMapperTest's message context (its Bundle is built in the Java
+# test, not a file): the Encounter's consultation List, dated, and the
+# Location the Encounters name.
+ENCOUNTER_CONTEXT = [
+    {"resource": {"resourceType": "List", "id": "harness-consultation",
+                  "encounter": {"reference":
+                                "Encounter/F550CC56-EF65-4934-A7B1-3DC2E02243C3"},
+                  "code": {"coding": [{"system": "http://snomed.info/sct",
+                                       "code": "325851000000107"}]},
+                  "date": "2010-01-13T15:13:32Z"}},
+    {"resource": {"resourceType": "Location",
+                  "id": "EB3994A6-5A87-4B53-A414-913137072F57",
+                  "name": "Test Location"}}]
+
+
 def context_entries(folder):
+    if os.path.basename(folder) == "encounter":
+        return list(ENCOUNTER_CONTEXT)
     entries = []
     for name in sorted(os.listdir(folder)):
         p = os.path.join(folder, name)

@@ -66,6 +66,26 @@
 # The allergyActive inputs all say "resolved" (they are the allergyResolved
 # inputs again): the adaptor's test passes ACTIVE as a parameter, so the
 # harness gives them that status (see the .py).
+# Named fixtures of the consultation folders that are not equivalent, and why:
+#   - encounter/sample-ehr-composition-component.xml: the mocked components
+#     mapper's output in EncounterMapperTest, not an expected fragment;
+#   - encountercomponents/*-12 to -18: only the PlanStatement inside (no
+#     occurrence: the adaptor writes effectiveTime center nullFlavor UNK),
+#     and in -14 the DocumentReference's NarrativeStatement, which are the
+#     procedurerequest and documentreference mappers' work; -1 also holds a
+#     DiagnosticReport; -20 and -with-nopat are unpaired (the adaptor pairs
+#     them in Java with inputs named unlike them);
+#   - encountercomponents/contained-resources: output-empty.xml is empty
+#     (nothing to compare); the others differ only inside the allergy's
+#     ObservationStatement (its annotation text: the allergy mapper's work);
+#   - non_consultation_bundles: what remains is inside the statements (the
+#     observation, blood pressure, pathology, document, plan, referral and
+#     medication mappers), not the composition;
+#   - codeableconcept/topic and category, agent-directory, organization,
+#     participant, practitioner-role, the message wrappers: fragments with no
+#     input (the adaptor builds them in Java) or not yet compared.
+# The encounter folder's context is EncounterMapperTest's own message
+# context (a dated consultation List and the Location), built in the .py.
 # Not exceptions but narrowed comparisons (the harness says why): a code the
 # adaptor's test mocked ("Mocked code") and the statements inside the
 # encounter fixtures' compositions (a mocked components mapper), and the NOPAT

@@ -123,6 +123,16 @@ typedef struct reader {
     cse__smap wanted;     /* keys of resources named as supporting information */
     cse__ptrvec agents;
 
+    cse__smap consults;       /* Encounter key -> its consultation List's row index */
+    cse__smap list_rows;      /* List key -> row index */
+    cse__smap listed;         /* key of a resource a List names -> its row index */
+    unsigned char *done;      /* a bit per row: written already (inside a topic) */
+    const char *parent;       /* the topic or category the next entry is in */
+    cse__smap consult_dates;  /* Encounter key -> its consultation List's date */
+    cse__smap enc_nopat;      /* keys of the Encounters labelled NOPAT */
+    cse__smap contained_done; /* "List key#id" of contained resources written */
+    const char *enc_key;      /* the Encounter whose consultation is being written */
+
     cse_patient patient;
     cse_time made;     /* Bundle.timestamp or meta.lastUpdated */
     char *patient_org; /* Organization key of the registered practice */
@@ -159,6 +169,13 @@ static void reader_free(reader *r)
     res_clear(r);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
+    cse__smap_free(&r->consults);
+    cse__smap_free(&r->list_rows);
+    cse__smap_free(&r->listed);
+    cse__smap_free(&r->consult_dates);
+    cse__smap_free(&r->enc_nopat);
+    cse__smap_free(&r->contained_done);
+    free(r->done);
     cse__smap_free(&r->merged_obs);
     cse__smap_free(&r->marker_ids);
     cse__smap_free(&r->roles);
@@ -830,15 +847,487 @@ static cse_code scan_role(reader *r, const res *x, const jv *o)
     return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
-static cse_code scan_list(reader *r, const jv *o)
+/* ---- Consultations: topics and categories ------------------------------ */
+
+/* A consultation (an Encounter) lists its topics, each topic its categories
+ * and entries, in a List each (GP Connect's consultation structure). Pass 1
+ * notes where each List is; pass 2 reads them again and writes an
+ * Encounter's entries under its topics and categories, in the List order,
+ * as the sending adaptor's EncounterComponentsMapper does. */
+#define CODE_CONSULTATION_LIST "325851000000107"
+#define CODE_TOPIC_LIST "25851000000105"
+#define CODE_CATEGORY_LIST "24781000000107"
+#define RELATED_PROBLEM_URL                                                              \
+    "https://fhir.hl7.org.uk/STU3/StructureDefinition/"                                  \
+    "Extension-CareConnect-RelatedProblemHeader-1"
+#define MAX_LIST_ITEMS 100000
+
+static const char WHY_LIST_MISSING[] =
+    "named by a consultation List but not in the input";
+
+static cse_code emit(reader *r, const res *x);
+static cse_code emit_entry(reader *r, const res *x, const jv *o);
+
+static bool list_coded(const jv *o, const char *code)
+{
+    const jv *k;
+    size_t i;
+    jv_foreach(jv_get(jv_get(o, "code"), "coding"), i, k)
+    {
+        if (jstr(k, "code") && strcmp(jstr(k, "code"), code) == 0)
+            return true;
+    }
+    return false;
+}
+
+static char *related_problem(const reader *r, const jv *o)
+{
+    const jv *ext = extension(o, RELATED_PROBLEM_URL), *v;
+    size_t i;
+    jv_foreach(jv_get(ext, "extension"), i, v)
+    {
+        if (jstr(v, "url") && strcmp(jstr(v, "url"), "target") == 0)
+            return ref_key(r, jv_get(v, "valueReference"));
+    }
+    return NULL;
+}
+
+/* Pass 1: where the List is, which Encounter it is the consultation of, and
+ * the resources it names (they are found by key in pass 2). */
+static cse_code note_list(reader *r, const res *x, const jv *o, const char *enc)
+{
+    const jv *v;
+    size_t i;
+    char idx[32], *k;
+    cse_code rc = CSE_OK;
+
+    if (x == NULL || x->key == NULL)
+        return CSE_OK;
+    snprintf(idx, sizeof(idx), "%zu", (size_t)(x - r->res));
+    if (cse__smap_put(&r->list_rows, x->key, idx, true) != CSE_OK)
+        return nomem(r);
+    if (enc && list_coded(o, CODE_CONSULTATION_LIST) &&
+        (cse__smap_put(&r->consults, enc, idx, true) != CSE_OK ||
+         (jstr(o, "date") &&
+          cse__smap_put(&r->consult_dates, enc, jstr(o, "date"), true) != CSE_OK)))
+        return nomem(r);
+    if (!list_coded(o, CODE_TOPIC_LIST) && !list_coded(o, CODE_CATEGORY_LIST))
+        return CSE_OK;
+    jv_foreach(jv_get(o, "entry"), i, v)
+    {
+        if ((k = ref_key(r, jv_get(v, "item"))) != NULL)
+            rc = cse__smap_put(&r->listed, k, NULL, true);
+        free(k);
+        if (rc != CSE_OK)
+            return nomem(r);
+    }
+    if ((k = related_problem(r, o)) != NULL)
+        rc = cse__smap_put(&r->listed, k, NULL, true);
+    free(k);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+/* One List, copied out of the parse arena (the next fetch reuses it). */
+typedef struct clist {
+    char *title;
+    cse_time date;
+    char *problem; /* related problem header (Condition key), may be NULL */
+    char **items;  /* keys of what it names, NULL where not a reference */
+    size_t n;
+    bool topic, category;
+    int line;
+} clist;
+
+static void clist_free(clist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    free(l->title);
+    free(l->problem);
+    memset(l, 0, sizeof(*l));
+}
+
+/* A List entry's key: its resource's, or for a resource contained in a List
+ * ("List/id#cid") "<the List's key>#cid". New string or NULL. */
+static char *item_key(const reader *r, const jv *item)
+{
+    const char *s = jstr(item, "reference"), *hash;
+    char *list, *k = NULL;
+
+    if (s == NULL || strncmp(s, "List/", 5) != 0 || (hash = strchr(s, '#')) == NULL)
+        return ref_key(r, item);
+    if ((list = strndup(s + 5, (size_t)(hash - s - 5))) == NULL)
+        return NULL;
+    char *lk = make_key("List", list);
+    free(list);
+    if (lk && asprintf(&k, "%s%s", lk, hash) < 0)
+        k = NULL;
+    free(lk);
+    return k;
+}
+
+/* True for a key item_key() made for a contained resource. */
+static bool contained_key(const reader *r, const char *key)
+{
+    const char *hash = key ? strrchr(key, '#') : NULL;
+    char *lk;
+    bool yes;
+    if (hash == NULL || hash == key)
+        return false;
+    if ((lk = strndup(key, (size_t)(hash - key))) == NULL)
+        return false;
+    yes = cse__smap_has(&r->list_rows, lk);
+    free(lk);
+    return yes;
+}
+
+/* The resource types a consultation holds (EncounterComponentsMapper). */
+static const char *const COMPONENT_TYPES[] = {
+    "AllergyIntolerance", "Condition",   "DocumentReference", "Immunization",
+    "MedicationRequest",  "Observation", "ProcedureRequest",  "ReferralRequest",
+    "DiagnosticReport",   NULL};
+
+/* Writes one resource contained in the List at row, as an entry of parent
+ * (NULL: a composition of its own). */
+static cse_code emit_one_contained(reader *r, const res *list, const jv *o,
+                                   const char *enc, const char *parent)
+{
+    const char *type = jstr(o, "resourceType"), *id = jstr(o, "id");
+    res x = *list;
+    char *done = NULL;
+    cse_code rc;
+
+    if (type == NULL || id == NULL)
+        return count_loss(r, "contained resource", WHY_UNMAPPED, list->line);
+    if (asprintf(&done, "%s#%s", list->key, *id == '#' ? id + 1 : id) < 0)
+        return nomem(r);
+    if (cse__smap_has(&r->contained_done, done)) {
+        free(done);
+        return CSE_OK;
+    }
+    rc = cse__smap_put(&r->contained_done, done, NULL, true);
+    free(done);
+    if (rc != CSE_OK)
+        return nomem(r);
+    if (!type_in(type, COMPONENT_TYPES)) {
+        size_t n = strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+        return count_loss(
+            r, n > 0 && n <= 64 && type[n] == '\0' ? type : "(not a type name)",
+            WHY_UNMAPPED, list->line);
+    }
+    x.kind = RK_ENTRY;
+    x.key = make_key(type, *id == '#' ? id + 1 : id);
+    x.enc = enc ? strdup(enc) : NULL;
+    if (x.key == NULL || (enc && x.enc == NULL)) {
+        free(x.key);
+        free(x.enc);
+        return nomem(r);
+    }
+    r->parent = parent;
+    rc = emit_entry(r, &x, o);
+    r->parent = NULL;
+    free(x.key);
+    free(x.enc);
+    return rc;
+}
+
+/* Writes the resource a "List/id#cid" entry names, inside parent. */
+static cse_code emit_contained(reader *r, const char *key, const char *enc,
+                               const char *parent)
+{
+    const char *hash = strrchr(key, '#'), *idx;
+    char *lk = strndup(key, (size_t)(hash - key));
+    const res *list;
+    const jv *o, *v;
+    size_t i;
+
+    if (lk == NULL)
+        return nomem(r);
+    idx = cse__smap_get(&r->list_rows, lk);
+    free(lk);
+    if (idx == NULL)
+        return count_loss(r, "List entry", WHY_LIST_MISSING, 0);
+    list = &r->res[strtoul(idx, NULL, 10)];
+    if ((o = fetch(r, list)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    jv_foreach(jv_get(o, "contained"), i, v)
+    {
+        const char *id = jstr(v, "id");
+        if (id && strcmp(*id == '#' ? id + 1 : id, hash + 1) == 0)
+            return emit_one_contained(r, list, v, enc, parent);
+    }
+    return count_loss(r, "List entry", WHY_LIST_MISSING, list->line);
+}
+
+/* Writes what a List contains and no consultation named, each in a
+ * composition of its own (NonConsultationResourceMapper). */
+static cse_code emit_list_contained(reader *r, const res *list)
+{
+    const jv *o, *v;
+    size_t i;
+    cse_code rc = CSE_OK;
+
+    if (list->key == NULL || !cse__smap_has(&r->list_rows, list->key))
+        return CSE_OK;
+    if ((o = fetch(r, list)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    jv_foreach(jv_get(o, "contained"), i, v)
+    {
+        /* emit_one_contained() does not fetch: o stays valid. */
+        if ((rc = emit_one_contained(r, list, v, NULL, NULL)) != CSE_OK)
+            return rc;
+    }
+    return CSE_OK;
+}
+
+/* Loads the List with that key; false (l empty) when it is not in the input. */
+static cse_code clist_load(reader *r, const char *key, clist *l, bool *found)
+{
+    const char *idx = key ? cse__smap_get(&r->list_rows, key) : NULL;
+    const res *x;
+    const jv *o, *entries, *v;
+    size_t i;
+
+    memset(l, 0, sizeof(*l));
+    *found = false;
+    if (idx == NULL)
+        return CSE_OK;
+    x = &r->res[strtoul(idx, NULL, 10)];
+    if ((o = fetch(r, x)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    *found = true;
+    l->line = x->line;
+    l->topic = list_coded(o, CODE_TOPIC_LIST);
+    l->category = list_coded(o, CODE_CATEGORY_LIST);
+    if (jstr(o, "title") && (l->title = strdup(jstr(o, "title"))) == NULL)
+        return nomem(r);
+    if (jstr(o, "date") && cse_time_parse_fhir(jstr(o, "date"), &l->date) != CSE_OK)
+        return fail_at(r, x, CSE_ERR_DATE, "date", "date is not a FHIR dateTime%s", "");
+    l->problem = related_problem(r, o);
+    entries = jv_get(o, "entry");
+    if (jv_size(entries) > MAX_LIST_ITEMS)
+        return fail_at(r, x, CSE_ERR_LIMIT, "entry", "more than %d entries in a List",
+                       MAX_LIST_ITEMS);
+    if (jv_size(entries) && (l->items = calloc(jv_size(entries), sizeof(char *))) == NULL)
+        return nomem(r);
+    jv_foreach(entries, i, v)
+    {
+        l->items[l->n++] = item_key(r, jv_get(v, "item"));
+    }
+    return CSE_OK;
+}
+
+static bool is_done(const reader *r, size_t i)
+{
+    return r->done && (r->done[i / 8] >> (i % 8)) & 1u;
+}
+
+/* The row of a resource a List names, or -1. */
+static long listed_row(const reader *r, const char *key)
+{
+    const char *idx = key ? cse__smap_get(&r->listed, key) : NULL;
+    return idx ? strtol(idx, NULL, 10) : -1;
+}
+
+/* Writes the resource a List names, inside the section parent. */
+static cse_code emit_listed(reader *r, const char *key, const char *parent, int line)
+{
+    long i = listed_row(r, key);
+    cse_code rc;
+
+    if (key == NULL)
+        return CSE_OK; /* a text instead of a reference: nothing to write */
+    if (i < 0 && contained_key(r, key))
+        return emit_contained(r, key, r->enc_key, parent);
+    if (i < 0)
+        return count_loss(r, "List entry", WHY_LIST_MISSING, line);
+    if (is_done(r, (size_t)i))
+        return CSE_OK;
+    r->done[i / 8] |= (unsigned char)(1u << (i % 8));
+    if (r->res[i].kind != RK_ENTRY && r->res[i].kind != RK_FLAG)
+        return emit(r, &r->res[i]);
+    r->parent = parent;
+    rc = emit(r, &r->res[i]);
+    r->parent = NULL;
+    return rc;
+}
+
+/* A topic's or category's CompoundStatement: the Encounter's period, the
+ * List's date (else the Encounter's start). code is moved into it. */
+static cse_code emit_section(reader *r, const char *id, const char *parent,
+                             const char *cls, const clist *l, const cse_time period[2],
+                             cse_concept *code)
+{
+    cse_entry *e = cse_entry_new(CSE_ENTRY_COMPOUND, id);
+    cse_entry_info info = {CSE_CLASS_NONE, CSE_CANDIDATE_NONE, NULL};
+    cse_code rc;
+
+    if (e == NULL || cse_strset(&e->parent_id, parent) != CSE_OK ||
+        cse_strset(&e->compound_class, cls) != CSE_OK ||
+        cse_strset(&e->status, "COMPLETE") != CSE_OK) {
+        cse_entry_free(e);
+        return nomem(r);
+    }
+    e->code = *code;
+    memset(code, 0, sizeof(*code));
+    if (period[1].precision) {
+        e->effective_low = period[0];
+        e->effective_high = period[1];
+    } else {
+        e->effective_center = period[0]; /* a point, as the Encounter's */
+    }
+    e->availability = l->date.precision ? l->date : period[0];
+    e->source_line = l->line;
+    /* A section is structure, not an entry of the record: not counted. */
+    rc = r->sink->entry(r->sink, e, &info, r->err);
+    cse_entry_free(e);
+    return rc;
+}
+
+/* The code of a topic (CodeableConceptCdMapper.mapToCdForTopic): its
+ * related problem's code, else "Unspecified problem"; the title as text. */
+static cse_code topic_code(reader *r, const clist *l, cse_concept *c)
+{
+    long i = listed_row(r, l->problem);
+    const jv *o;
+    cse_code rc = CSE_OK;
+
+    memset(c, 0, sizeof(*c));
+    if (i >= 0 && (o = fetch(r, &r->res[i])) != NULL && jstr(o, "resourceType") &&
+        strcmp(jstr(o, "resourceType"), "Condition") == 0)
+        rc = read_concept(jv_get(o, "code"), c);
+    if (rc == CSE_OK && c->n == 0) {
+        cse_concept_clear(c);
+        rc = cse_concept_add(c, CSE_SYSTEM_SNOMED, "394776006", "Unspecified problem");
+    }
+    if (rc == CSE_OK)
+        rc = cse_concept_set_text(c, l->title);
+    return rc == CSE_OK ? CSE_OK : nomem(r);
+}
+
+static cse_code category_code(reader *r, const clist *l, cse_concept *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (cse_concept_add(c, CSE_SYSTEM_SNOMED, "394841004", "Other category") != CSE_OK ||
+        cse_concept_set_text(c, l->title) != CSE_OK)
+        return nomem(r);
+    return CSE_OK;
+}
+
+static bool is_list_key(const reader *r, const char *key)
+{
+    return key && cse__smap_has(&r->list_rows, key);
+}
+
+/* One topic: its categories, then what it names directly in a category of
+ * its own ("Other category"), as the adaptor writes them. */
+static cse_code emit_topic(reader *r, const char *key, const char *enc,
+                           const cse_time period[2])
+{
+    clist t, c;
+    cse_concept code;
+    bool found;
+    char uncat[600];
+    cse_code rc;
+
+    if ((rc = clist_load(r, key, &t, &found)) != CSE_OK || !found) {
+        clist_free(&t);
+        return rc != CSE_OK ? rc : count_loss(r, "List", WHY_LIST_MISSING, 0);
+    }
+    if (!t.topic) {
+        /* Not a topic: what it names is written in the consultation. */
+        for (size_t i = 0; i < t.n && rc == CSE_OK; i++)
+            rc = emit_listed(r, t.items[i], NULL, t.line);
+        clist_free(&t);
+        return rc;
+    }
+    if ((rc = topic_code(r, &t, &code)) == CSE_OK)
+        rc = emit_section(r, key, enc, "topic", &t, period, &code);
+    cse_concept_clear(&code);
+    for (size_t i = 0; i < t.n && rc == CSE_OK; i++) {
+        if (!is_list_key(r, t.items[i]))
+            continue;
+        if ((rc = clist_load(r, t.items[i], &c, &found)) != CSE_OK)
+            break;
+        if ((rc = category_code(r, &c, &code)) == CSE_OK)
+            rc = emit_section(r, t.items[i], key, "category", &c, period, &code);
+        cse_concept_clear(&code);
+        for (size_t j = 0; j < c.n && rc == CSE_OK; j++)
+            rc = emit_listed(r, c.items[j], t.items[i], c.line);
+        clist_free(&c);
+    }
+    /* Resources contained in a List, named by the topic: in the topic. */
+    for (size_t i = 0; i < t.n && rc == CSE_OK; i++)
+        if (t.items[i] && !is_list_key(r, t.items[i]) && contained_key(r, t.items[i]))
+            rc = emit_contained(r, t.items[i], enc, key);
+    snprintf(uncat, sizeof(uncat), "%s#uncategorised", key);
+    for (size_t i = 0, first = 1; i < t.n && rc == CSE_OK; i++) {
+        if (t.items[i] == NULL || is_list_key(r, t.items[i]) ||
+            contained_key(r, t.items[i]))
+            continue;
+        if (first) {
+            clist plain = t;
+            plain.title = NULL;
+            first = 0;
+            if ((rc = category_code(r, &plain, &code)) == CSE_OK)
+                rc = emit_section(r, uncat, key, "category", &t, period, &code);
+            cse_concept_clear(&code);
+        }
+        if (rc == CSE_OK)
+            rc = emit_listed(r, t.items[i], uncat, t.line);
+    }
+    clist_free(&t);
+    return rc;
+}
+
+/* Writes an Encounter's consultation List, when it has one. */
+static cse_code emit_consultation(reader *r, const res *enc)
+{
+    const char *idx = enc->key ? cse__smap_get(&r->consults, enc->key) : NULL;
+    const jv *o, *period;
+    cse_time when[2];
+    clist cons;
+    bool found;
+    cse_code rc;
+
+    if (idx == NULL)
+        return CSE_OK;
+    memset(when, 0, sizeof(when));
+    if ((o = fetch(r, enc)) == NULL)
+        return r->err ? r->err->code : CSE_ERR_INTERNAL;
+    period = jv_get(o, "period");
+    if ((rc = read_time(r, enc, period, "start", "period.start", &when[0])) != CSE_OK ||
+        (rc = read_time(r, enc, period, "end", "period.end", &when[1])) != CSE_OK)
+        return rc;
+    {
+        /* The consultation List by its row (its key may be a fullUrl's). */
+        const res *x = &r->res[strtoul(idx, NULL, 10)];
+        if ((rc = clist_load(r, x->key, &cons, &found)) != CSE_OK || !found) {
+            clist_free(&cons);
+            return rc;
+        }
+    }
+    r->enc_key = enc->key;
+    for (size_t i = 0; i < cons.n && rc == CSE_OK; i++)
+        if (cons.items[i])
+            rc = emit_topic(r, cons.items[i], enc->key, when);
+    r->enc_key = NULL;
+    clist_free(&cons);
+    return rc;
+}
+
+static cse_code scan_list(reader *r, const res *x, const jv *o)
 {
     char *enc = ref_key(r, jv_get(o, "encounter"));
     const jv *entries = jv_get(o, "entry"), *v;
     size_t i;
-    cse_code rc = CSE_OK;
+    cse_code rc = note_list(r, x, o, enc);
 
-    if (enc == NULL)
-        return CSE_OK;
+    if (rc != CSE_OK || enc == NULL) {
+        free(enc);
+        return rc;
+    }
     jv_foreach(entries, i, v)
     {
         char *item = ref_key(r, jv_get(v, "item"));
@@ -1139,11 +1628,15 @@ static cse_code scan(reader *r, res *x, const jv *o)
         x->kind = RK_ENCOUNTER;
         if (cse__smap_put(&r->encounters, x->key, NULL, true) != CSE_OK)
             return nomem(r);
+        /* What it holds is as confidential as it is (see emit_entry). */
+        if ((labels_of(o) & CSE_LABEL_NOPAT) &&
+            cse__smap_put(&r->enc_nopat, x->key, NULL, true) != CSE_OK)
+            return nomem(r);
         return CSE_OK;
     }
     if (strcmp(type, "List") == 0) {
         x->kind = RK_STRUCTURAL;
-        return scan_list(r, o);
+        return scan_list(r, x, o);
     }
     if (strcmp(type, "Medication") == 0) {
         x->kind = RK_STRUCTURAL;
@@ -1525,7 +2018,7 @@ static cse_code emit_marker(reader *r, const res *x, const jv *o, bool flag,
     if (m == NULL)
         return not_usable ? CSE_OK : (r->err ? r->err->code : CSE_ERR_STRUCTURE);
     if ((e = cse_marker_to_entry(m)) == NULL ||
-        cse_strset(&e->parent_id, x->enc) != CSE_OK) {
+        cse_strset(&e->parent_id, r->parent ? r->parent : x->enc) != CSE_OK) {
         cse_entry_free(e);
         cse_marker_free(m);
         return nomem(r);
@@ -1680,6 +2173,158 @@ static const jv *author_ref_of(const jv *o, const char *type)
     if ((v = jv_get(o, "requester")) != NULL)
         return jv_get(v, "agent") ? jv_get(v, "agent") : v;
     return jv_get(o, "recorder");
+}
+
+/* ---- Encounters ---------------------------------------------------------- */
+
+/* The ehrComposition names the sending adaptor accepts as an Encounter's
+ * type (its ehr_composition_name_vocabulary_codes.txt); any other type is
+ * written "Other report" with the type's text. */
+static const char *const COMPOSITION_NAMES[] = {"24561000000109",
+                                                "37361000000105",
+                                                "37351000000107",
+                                                "37341000000109",
+                                                "37331000000100",
+                                                "15611000000104",
+                                                "37321000000102",
+                                                "24571000000102",
+                                                "25561000000105",
+                                                "24581000000100",
+                                                "25571000000103",
+                                                "24591000000103",
+                                                "25581000000101",
+                                                "37311000000108",
+                                                "37301000000106",
+                                                "37281000000105",
+                                                "37291000000107",
+                                                "24601000000109",
+                                                "25591000000104",
+                                                "25601000000105",
+                                                "24611000000106",
+                                                "25611000000107",
+                                                "24621000000100",
+                                                "25631000000104",
+                                                "25621000000101",
+                                                "25641000000108",
+                                                "24631000000103",
+                                                "25651000000106",
+                                                "24641000000107",
+                                                "25661000000109",
+                                                "24651000000105",
+                                                "24661000000108",
+                                                "25671000000102",
+                                                "25681000000100",
+                                                "25691000000103",
+                                                "25701000000103",
+                                                "24671000000101",
+                                                "25711000000101",
+                                                "24681000000104",
+                                                "24691000000102",
+                                                "24701000000102",
+                                                "25741000000100",
+                                                "25731000000109",
+                                                "37271000000108",
+                                                "24711000000100",
+                                                "24721000000106",
+                                                "24881000000103",
+                                                "25751000000102",
+                                                "25761000000104",
+                                                "24731000000108",
+                                                "25771000000106",
+                                                "25791000000105",
+                                                "25781000000108",
+                                                "24741000000104",
+                                                "25801000000109",
+                                                "109341000000100",
+                                                "24751000000101",
+                                                "25811000000106",
+                                                NULL};
+
+/* The individual of the first participant whose type has that code. */
+static const jv *participant_with(const jv *o, const char *code)
+{
+    const jv *p, *t, *k;
+    size_t i, j, m;
+    jv_foreach(jv_get(o, "participant"), i, p)
+    {
+        jv_foreach(jv_get(p, "type"), j, t)
+        {
+            jv_foreach(jv_get(t, "coding"), m, k)
+            {
+                if (jstr(k, "code") && strcmp(jstr(k, "code"), code) == 0 &&
+                    jstr(jv_get(p, "individual"), "reference"))
+                    return jv_get(p, "individual");
+            }
+        }
+    }
+    return NULL;
+}
+
+/* An Encounter as the adaptor's EncounterMapper writes its ehrComposition:
+ * the type when it is a composition name (else "Other report" and the
+ * type's text), a point time when only the start is known, the recorder as
+ * author and the performer as Participant2, the place by name, and when
+ * the consultation was recorded (its List's date) as author/time. */
+static cse_code encounter_details(reader *r, const res *x, const jv *o, cse_entry *e)
+{
+    const jv *type = jv_at(jv_get(o, "type"), 0), *k, *rec, *prf;
+    const char *code = NULL, *display = NULL, *text = jstr(type, "text"), *date;
+    cse_concept c = {0};
+    size_t i;
+    char *owned, *loc;
+    cse_code rc = CSE_OK;
+
+    jv_foreach(jv_get(type, "coding"), i, k)
+    {
+        const char *sys = jstr(k, "system"), *kc = jstr(k, "code");
+        if (code == NULL && sys && kc && strcmp(sys, CSE_SYSTEM_SNOMED) == 0 &&
+            type_in(kc, COMPOSITION_NAMES))
+            code = kc, display = jstr(k, "display");
+    }
+    if (code == NULL) {
+        code = "24591000000103";
+        display = "Other report";
+        if (text == NULL)
+            text = jstr(jv_at(jv_get(type, "coding"), 0), "display");
+    }
+    if (type != NULL) {
+        if ((rc = cse_concept_add(&c, CSE_SYSTEM_SNOMED, code, display)) == CSE_OK)
+            rc = cse_concept_set_text(&c, text);
+        /* A type that is not a composition name stays, as a translation. */
+        for (i = 0; rc == CSE_OK && i < e->code.n; i++)
+            if (e->code.codings[i].code && strcmp(e->code.codings[i].code, code) != 0)
+                rc = cse_concept_add(&c, e->code.codings[i].system,
+                                     e->code.codings[i].code, e->code.codings[i].display);
+        if (rc != CSE_OK) {
+            cse_concept_clear(&c);
+            return nomem(r);
+        }
+        cse_concept_clear(&e->code);
+        e->code = c;
+    }
+    if (e->effective_low.precision && !e->effective_high.precision) {
+        e->effective_center = e->effective_low;
+        memset(&e->effective_low, 0, sizeof(e->effective_low));
+    }
+    if ((rec = participant_with(o, "REC")) != NULL)
+        rc = set_author(r, e, rec);
+    if (rc == CSE_OK && (prf = participant_with(o, "PPRF")) != NULL) {
+        const char *ak = agent_key(r, prf, &owned);
+        rc = cse_strset(&e->enc.performer_ref, ak);
+        free(owned);
+    }
+    if (rc == CSE_OK &&
+        (loc = ref_key(r, jv_get(jv_at(jv_get(o, "location"), 0), "location"))) != NULL) {
+        const char *name = cse__smap_get(&r->places, loc);
+        free(loc);
+        if (name && (rc = cse_strset(&e->enc.location_name, name)) == CSE_OK)
+            rc = cse_concept_add(&e->enc.location_type, CSE_SYSTEM_SNOMED, "394730007",
+                                 "Healthcare related organisation");
+    }
+    date = x->key ? cse__smap_get(&r->consult_dates, x->key) : NULL;
+    if (rc == CSE_OK && date && cse_time_parse_fhir(date, &e->enc.authored) != CSE_OK)
+        memset(&e->enc.authored, 0, sizeof(e->enc.authored));
+    return rc == CSE_OK ? CSE_OK : nomem(r);
 }
 
 /* ---- Medication requests ----------------------------------------------- */
@@ -2798,7 +3443,7 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (rc == CSE_OK)
         rc = cse_strset(&e->status, jstr(o, "status"));
     if (rc == CSE_OK && x->kind != RK_ENCOUNTER)
-        rc = cse_strset(&e->parent_id, x->enc);
+        rc = cse_strset(&e->parent_id, r->parent ? r->parent : x->enc);
     if (rc == CSE_OK)
         rc = set_author(r, e, author_ref_of(o, type));
     if (rc == CSE_OK)
@@ -2858,7 +3503,16 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
         cse_entry_free(e);
         return rc == CSE_ERR_NOMEM ? nomem(r) : rc;
     }
+    if (strcmp(type, "Encounter") == 0 &&
+        (rc = encounter_details(r, x, o, e)) != CSE_OK) {
+        cse_entry_free(e);
+        return rc;
+    }
     e->labels = labels_of(o);
+    /* An entry of a consultation labelled NOPAT carries the label itself,
+     * so the composition holds only labelled entries and keeps it. */
+    if (x->kind != RK_ENCOUNTER && x->enc && cse__smap_has(&r->enc_nopat, x->enc))
+        e->inherited_labels |= CSE_LABEL_NOPAT;
     info.cls = cse_concept_classify(&e->code, &info.reason);
     if (info.cls == CSE_CLASS_MARKER) {
         /* A marker code on a Condition or elsewhere: the marker it carries. */
@@ -2999,17 +3653,40 @@ static cse_code finish(reader *r)
         free(last);
         return nomem(r);
     }
+    /* The rows of what topics and categories name, and a bit per row for
+     * what has been written inside one. */
+    if (r->listed.n && (r->done = calloc(r->n_res / 8 + 1, 1)) == NULL)
+        rc = CSE_ERR_NOMEM;
+    for (size_t i = 0; i < r->n_res && rc == CSE_OK && r->listed.n; i++) {
+        char idx[32];
+        if (r->res[i].key == NULL || !cse__smap_has(&r->listed, r->res[i].key))
+            continue;
+        snprintf(idx, sizeof(idx), "%zu", i);
+        if (cse__smap_put(&r->listed, r->res[i].key, idx, false) != CSE_OK)
+            rc = CSE_ERR_NOMEM;
+    }
+    if (rc == CSE_ERR_NOMEM) {
+        free(first);
+        free(last);
+        return nomem(r);
+    }
     for (size_t i = 0, k = 0; i < r->n_res && rc == CSE_OK; i++) {
         if (r->res[i].kind != RK_ENCOUNTER)
             continue;
         rc = emit(r, &r->res[i]);
+        if (rc == CSE_OK)
+            rc = emit_consultation(r, &r->res[i]);
         for (long j = first[k]; j >= 0 && rc == CSE_OK; j = r->res[j].next)
-            rc = emit(r, &r->res[j]);
+            if (!is_done(r, (size_t)j))
+                rc = emit(r, &r->res[j]);
         k++;
     }
     for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
         res *x = &r->res[i];
-        if (x->kind == RK_ENCOUNTER ||
+        if (x->kind == RK_STRUCTURAL && x->key && cse__smap_has(&r->list_rows, x->key) &&
+            (rc = emit_list_contained(r, x)) != CSE_OK)
+            break;
+        if (x->kind == RK_ENCOUNTER || is_done(r, i) ||
             ((x->kind == RK_ENTRY || x->kind == RK_FLAG) && x->enc != NULL))
             continue;
         rc = emit(r, x);

@@ -1171,6 +1171,16 @@ static void clear_items(writer *wr)
     cse__smap_free(&wr->comp_containers);
 }
 
+/* A consultation's topic or category (the FHIR consultation List's
+ * structure): written as a CompoundStatement that holds the statements
+ * after it whose parent it is. Other compounds are flattened. */
+static bool is_section(const cse_entry *e)
+{
+    return e->kind == CSE_ENTRY_COMPOUND && e->compound_class &&
+           (strcmp(e->compound_class, "topic") == 0 ||
+            strcmp(e->compound_class, "category") == 0);
+}
+
 /* Which buffered statements a composition holds. */
 typedef enum comp_part { PART_ALL, PART_ORDINARY, PART_MARKERS } comp_part;
 
@@ -1181,6 +1191,38 @@ static bool in_part(const pending *p, comp_part part)
 
 /* Compound statements, nested (gp2gp_write_compound.c, part of this file). */
 #include "gp2gp_write_compound.c"
+
+/* A composition the sending adaptor codes "GP to GP communication
+ * transaction" when it holds this one statement outside a consultation: a
+ * problem, a comment, a laboratory report or a battery (blood pressure). */
+static bool gp_transaction(const cse_entry *e)
+{
+    return e->kind == CSE_ENTRY_PROBLEM || e->kind == CSE_ENTRY_NARRATIVE ||
+           e->kind == CSE_ENTRY_COMPOUND || e->path.role == CSE_PATH_REPORT ||
+           (e->class_code && strcmp(e->class_code, "BATTERY") == 0);
+}
+
+/* The time of a composition holding only e: when it was effective (its
+ * centre, else its start) for an observation, immunisation, allergy,
+ * medication or problem; when it was recorded for a comment, document,
+ * plan, referral or report (the adaptor's XpathExtractor). */
+static const cse_time *non_consultation_time(const cse_entry *e)
+{
+    switch (e->kind) {
+    case CSE_ENTRY_NARRATIVE:
+    case CSE_ENTRY_ATTACHMENT:
+    case CSE_ENTRY_PLAN:
+    case CSE_ENTRY_REQUEST: return availability(e);
+    default: break;
+    }
+    if (e->path.role == CSE_PATH_REPORT)
+        return availability(e);
+    if (e->effective_center.precision)
+        return &e->effective_center;
+    if (e->effective_low.precision)
+        return &e->effective_low;
+    return &e->effective_center; /* nullFlavor */
+}
 
 /* Writes one ehrComposition: the header h (NULL for non-consultation data),
  * with id, then the buffered statements of the part. NOPAT on the composition
@@ -1199,7 +1241,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     cse_code rc;
 
     for (size_t i = 0; i < wr->n_items; i++) {
-        if (!in_part(&wr->items[i], part))
+        if (!in_part(&wr->items[i], part) || is_section(wr->items[i].e))
             continue;
         if (first == NULL)
             first = wr->items[i].e;
@@ -1211,7 +1253,7 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
      * it; a composition the source labelled keeps its label when everything
      * in it is labelled. */
     for (size_t i = 0; i < wr->n_items; i++)
-        if (in_part(&wr->items[i], part) &&
+        if (in_part(&wr->items[i], part) && !is_section(wr->items[i].e) &&
             (wr->items[i].marker || (wr->items[i].e->inherited_labels & CSE_LABEL_NOPAT)))
             source_labelled = true;
     nopat = n > 0 ? n_labelled == n && source_labelled : source_labelled;
@@ -1236,18 +1278,14 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
         /* As the sending adaptor codes a resource outside a consultation:
          * medication data, a problem or a note "GP to GP communication
          * transaction", anything else non-consultation data. */
-        cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
-        const char *code, *term;
-        if (k == CSE_ENTRY_COMPOUND && first->path.role == CSE_PATH_REPORT)
-            k = CSE_ENTRY_NARRATIVE; /* a laboratory report: coded as a note */
-        code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
-               : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                   ? "109341000000100"
-                   : CODE_NON_CONSULTATION;
-        term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
-               : k == CSE_ENTRY_PROBLEM || k == CSE_ENTRY_NARRATIVE
-                   ? "GP to GP communication transaction"
-                   : TERM_NON_CONSULTATION;
+        const cse_entry_kind k = first ? first->kind : CSE_ENTRY_OTHER;
+        const bool gp2gp = first && gp_transaction(first);
+        const char *code = k == CSE_ENTRY_MEDICATION ? "196391000000103"
+                           : gp2gp                   ? "109341000000100"
+                                                     : CODE_NON_CONSULTATION;
+        const char *term = k == CSE_ENTRY_MEDICATION ? "Non-consultation medication data"
+                           : gp2gp ? "GP to GP communication transaction"
+                                   : TERM_NON_CONSULTATION;
         if (cse_concept_add(&nonc, CSE_SYSTEM_SNOMED, code, term) != CSE_OK)
             return nomem(err);
         rc = write_code(wr, "code", &nonc, err);
@@ -1255,7 +1293,15 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     }
     TRY(rc);
     W(empty(wr, "statusCode", "code", "COMPLETE", NULL));
-    TRY(write_effective(wr, h ? h : first, err));
+    if (h == NULL && first) {
+        /* Outside a consultation, the composition is dated by its one
+         * statement, at a point (the sending adaptor's XpathExtractor). */
+        W(start(wr, "effectiveTime"));
+        W(write_ts(wr, "center", non_consultation_time(first)));
+        W(end(wr));
+    } else {
+        TRY(write_effective(wr, h ? h : first, err));
+    }
     W(write_ts(wr, "availabilityTime", availability(h ? h : first)));
     if (nopat)
         TRY(write_nopat(wr, err));
@@ -1263,7 +1309,9 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     W(attr(wr, "typeCode", "AUT"));
     W(attr(wr, "contextControlCode", "OP"));
     {
-        const cse_time *t = availability(h ? h : first);
+        /* When the consultation was recorded, else when it began. */
+        const cse_time *t = h && h->enc.authored.precision ? &h->enc.authored
+                                                           : availability(h ? h : first);
         if (t->precision)
             W(write_ts(wr, "time", t));
         else
@@ -1271,6 +1319,22 @@ static cse_code write_composition(writer *wr, const cse_entry *h, const char *id
     }
     TRY(write_agent_ref(wr, h ? h->author_ref : first->author_ref, err));
     W(end(wr));
+    if (h && h->enc.location_name && *h->enc.location_name) {
+        /* Where it took place, by name (the adaptor's location). */
+        W(start(wr, "location"));
+        W(attr(wr, "typeCode", "LOC"));
+        W(start(wr, "locatedEntity"));
+        W(attr(wr, "classCode", "LOCE"));
+        if (h->enc.location_type.n)
+            TRY(write_code(wr, "code", &h->enc.location_type, err));
+        W(start(wr, "locatedPlace"));
+        W(attr(wr, "classCode", "PLC"));
+        W(attr(wr, "determinerCode", "INSTANCE"));
+        W(text_element(wr, "name", h->enc.location_name));
+        W(end(wr));
+        W(end(wr));
+        W(end(wr));
+    }
     {
         /* The clinician who performed it: the encounter's performer, else
          * its author (the sending adaptor's Participant2). */
@@ -1316,7 +1380,7 @@ static cse_code flush(writer *wr, cse_error *err)
     const cse_entry *h = wr->comp;
     char id[37], name[96];
     const cse_entry *first = wr->n_items ? wr->items[0].e : NULL;
-    size_t markers = 0;
+    size_t markers = 0, statements = 0;
     cse_code rc;
 
     if (!wr->comp_open)
@@ -1324,9 +1388,12 @@ static cse_code flush(writer *wr, cse_error *err)
     wr->comp_open = false;
     if (h == NULL && first == NULL)
         return CSE_OK;
-    for (size_t i = 0; i < wr->n_items; i++)
+    for (size_t i = 0; i < wr->n_items; i++) {
         if (wr->items[i].marker)
             markers++;
+        if (!is_section(wr->items[i].e))
+            statements++;
+    }
     if (h && wr->comp_key != NULL) {
         to_uuid(h->id, id);
     } else if (h) {
@@ -1339,7 +1406,7 @@ static cse_code flush(writer *wr, cse_error *err)
             CSE_OK)
             return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
     }
-    if (markers == 0 || markers == wr->n_items) {
+    if (markers == 0 || markers == statements) {
         rc = write_composition(wr, h, id, PART_ALL, err);
     } else {
         rc = write_composition(wr, h, id, PART_ORDINARY, err);

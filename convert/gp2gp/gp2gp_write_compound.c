@@ -130,8 +130,33 @@ static cse_code close_compound(writer *wr, const cse_entry *e, size_t components
     return close_statement(wr, err);
 }
 
+/* Marks, in keep, the buffered topics and categories that hold something of
+ * the part (through any depth): one that holds nothing of it is not written
+ * (a consultation's marker goes to a composition of its own). Its
+ * containers come before an entry, so each is looked for backwards. */
+static void sections_in_use(const writer *wr, comp_part part, bool *keep)
+{
+    for (size_t i = 0; i < wr->n_items; i++) {
+        const cse_entry *e = wr->items[i].e;
+        size_t at = i;
+        if (e->kind == CSE_ENTRY_COMPOUND || !in_part(&wr->items[i], part))
+            continue;
+        for (const char *up = e->parent_id; up;) {
+            size_t j = at;
+            while (j > 0 &&
+                   !(wr->items[j - 1].e->id && strcmp(wr->items[j - 1].e->id, up) == 0))
+                j--;
+            if (j == 0 || keep[j - 1])
+                break;
+            keep[j - 1] = true;
+            at = j - 1;
+            up = wr->items[at].e->parent_id;
+        }
+    }
+}
+
 /* The buffered statements of a part, each compound around its components. */
-static cse_code write_items(writer *wr, comp_part part, cse_error *err)
+static cse_code write_nested(writer *wr, comp_part part, const bool *used, cse_error *err)
 {
     size_t stack[MAX_CONTAINER_DEPTH], kids[MAX_CONTAINER_DEPTH];
     int depth = 0;
@@ -140,7 +165,7 @@ static cse_code write_items(writer *wr, comp_part part, cse_error *err)
         const pending *p = &wr->items[i];
         const cse_entry *e = p->e;
         int keep = 0;
-        if (!in_part(p, part))
+        if (!in_part(p, part) || (is_section(e) && !used[i]))
             continue;
         /* Close the compounds this entry is not in. */
         for (int j = depth; e->parent_id && j > 0 && keep == 0; j--) {
@@ -172,4 +197,17 @@ static cse_code write_items(writer *wr, comp_part part, cse_error *err)
         TRY(close_compound(wr, wr->items[stack[depth]].e, kids[depth], err));
     }
     return CSE_OK;
+}
+
+static cse_code write_items(writer *wr, comp_part part, cse_error *err)
+{
+    bool *used = calloc(wr->n_items ? wr->n_items : 1, sizeof(*used));
+    cse_code rc;
+
+    if (used == NULL)
+        return nomem(err);
+    sections_in_use(wr, part, used);
+    rc = write_nested(wr, part, used, err);
+    free(used);
+    return rc;
 }
