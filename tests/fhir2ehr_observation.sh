@@ -32,7 +32,7 @@ bat="//$(L CompoundStatement)[@classCode=\"BATTERY\"]"
 [ "$(count "$bat")" = 2 ] || fail "expected 2 BATTERY compounds, got $(count "$bat")"
 # The consultation's battery: inside the consultation's composition, with
 # its two readings (values and the diastolic range) and its note.
-first="//$(L ehrComposition)[$(L code)/@code=\"185317003\"]/$(L component)/$(L CompoundStatement)[@classCode=\"BATTERY\"]"
+first="//$(L ehrComposition)[$(L code)/$(L translation)/@code=\"185317003\"]/$(L component)/$(L CompoundStatement)[@classCode=\"BATTERY\"]"
 [ "$(count "$first")" = 1 ] || fail "the blood pressure is not a battery inside its consultation"
 [ "$(count "$first/$(L code)[@code=\"75367002\"]")" = 1 ] || fail "battery code"
 reading="$first/$(L component)[@contextConductionInd=\"true\"]/$(L ObservationStatement)"
