@@ -770,6 +770,36 @@ START_TEST(test_fhir_write_entry_kinds_map_to_resources)
 }
 END_TEST
 
+/* A composition whose effectiveTime has only an end (and no availability
+ * time to fall back on) keeps that end in both versions: R4 used to write
+ * no period at all. */
+START_TEST(test_fhir_write_encounter_end_only_period_kept)
+{
+    cse_record *r = cse_record_new();
+    cse_entry *enc = cse_entry_new(CSE_ENTRY_ENCOUNTER, ENC_ID);
+    cse_entry *obs = cse_entry_new(CSE_ENTRY_OBSERVATION, OBS_ID);
+    json_t *b;
+
+    cse_strset(&cse_record_patient(r)->nhs_number, NHS);
+    cse_concept_add(&enc->code, CSE_SYSTEM_SNOMED, "25671000000102", NULL);
+    enc->effective_high = test_day(2024, 3, 2);
+    ck_assert_int_eq(cse_record_add_entry(r, enc), CSE_OK);
+    cse_strset(&obs->parent_id, ENC_ID);
+    cse_concept_add(&obs->code, CSE_SYSTEM_SNOMED, "23986001", NULL);
+    obs->effective_center = test_day(2024, 3, 1);
+    ck_assert_int_eq(cse_record_add_entry(r, obs), CSE_OK);
+    for (int stu3 = 0; stu3 < 2; stu3++) {
+        json_t *e;
+        b = run(r, stu3, NULL);
+        ck_assert_ptr_nonnull(e = find(b, "Encounter", 0));
+        ck_assert_str_eq(str(e, "period.end"), "2024-03-02");
+        ck_assert_ptr_null(str(e, "period.start"));
+        json_decref(b);
+    }
+    cse_record_free(r);
+}
+END_TEST
+
 /* A reader that could not build the marker of a marker entry still passes
  * the entry on: it is written as an ordinary resource and listed for review. */
 START_TEST(test_fhir_write_damaged_marker_listed_not_dropped)
@@ -830,6 +860,7 @@ Suite *make_fhir_write_suite(void)
     tcase_add_test(tc, test_fhir_write_stu3_degraded_code_and_empty_composition);
     tcase_add_test(tc, test_fhir_write_entry_kinds_map_to_resources);
     tcase_add_test(tc, test_fhir_write_damaged_marker_listed_not_dropped);
+    tcase_add_test(tc, test_fhir_write_encounter_end_only_period_kept);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -612,26 +612,12 @@ static cse_code write_medication(cse__fhirw *w, const cse_entry *e, const char *
 cse_code cse__fw_medication(cse__fhirw *w, const cse_entry *e, const char *enc,
                             cse_error *err)
 {
-    cse_entry *d;
-    char *ed = NULL;
     cse_code rc;
 
     /* A composition with a great many: write what is held first. */
     if (w->meds.n >= MAX_HELD_MEDS && (rc = cse__fw_flush_medications(w, err)) != CSE_OK)
         return rc;
-    if ((d = cse_entry_dup(e)) == NULL || (enc && (ed = strdup(enc)) == NULL) ||
-        cse__ptrvec_push(&w->meds, d) != CSE_OK) {
-        cse_entry_free(d);
-        free(ed);
-        return cse__fw_emit(w, NULL, err);
-    }
-    if (cse__ptrvec_push(&w->med_encs, ed) != CSE_OK) {
-        w->meds.n--;
-        cse_entry_free(d);
-        free(ed);
-        return cse__fw_emit(w, NULL, err);
-    }
-    return CSE_OK;
+    return cse__fw_hold_entry(&w->meds, &w->med_encs, e, enc, err);
 }
 
 cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err)
@@ -642,20 +628,13 @@ cse_code cse__fw_flush_medications(cse__fhirw *w, cse_error *err)
         cse__jw_arena_reset(w->jw);
         rc = write_medication(w, w->meds.items[i], w->med_encs.items[i], err);
     }
-    for (size_t i = 0; i < w->meds.n; i++) {
-        cse_entry_free(w->meds.items[i]);
-        free(w->med_encs.items[i]);
-    }
-    w->meds.n = w->med_encs.n = 0;
+    cse__fw_held_clear(&w->meds, &w->med_encs);
     return rc;
 }
 
 void cse__fw_medications_free(cse__fhirw *w)
 {
-    for (size_t i = 0; i < w->meds.n; i++) {
-        cse_entry_free(w->meds.items[i]);
-        free(w->med_encs.items[i]);
-    }
+    cse__fw_held_clear(&w->meds, &w->med_encs);
     free(w->meds.items);
     free(w->med_encs.items);
     for (size_t i = 0; i < w->acute.n; i++) {

@@ -342,10 +342,7 @@ static void fw_destroy(cse_sink *s)
     free(w->recent);
     free(w->recent_head);
     free(w->recent_chain);
-    for (size_t i = 0; i < w->problems.n; i++) {
-        cse_entry_free(w->problems.items[i]);
-        free(w->problem_encs.items[i]);
-    }
+    cse__fw_held_clear(&w->problems, &w->problem_encs);
     free(w->problems.items);
     free(w->problem_encs.items);
     free(w->nopat_ids.items);
@@ -784,10 +781,8 @@ static cse_code flush_problems(cse__fhirw *w, cse_error *err)
         if (rc == CSE_OK)
             rc = cse__fw_map_problem(w, e, w->problem_encs.items[i], named,
                                      cse__fw_entry_nopat_linked(w, e), err);
-        cse_entry_free(e);
-        free(w->problem_encs.items[i]);
     }
-    w->problems.n = w->problem_encs.n = 0;
+    cse__fw_held_clear(&w->problems, &w->problem_encs);
     return rc;
 }
 
@@ -796,26 +791,42 @@ static cse_code flush_problems(cse__fhirw *w, cse_error *err)
 static cse_code hold_problem(cse__fhirw *w, const cse_entry *e, const char *enc,
                              cse_error *err)
 {
-    cse_entry *d;
-    char *ed = NULL;
     cse_code rc;
 
     /* A composition with a great many problems: write what is held first. */
     if (w->problems.n >= FW_MAX_HELD_PROBLEMS && (rc = flush_problems(w, err)) != CSE_OK)
         return rc;
+    return cse__fw_hold_entry(&w->problems, &w->problem_encs, e, enc, err);
+}
+
+cse_code cse__fw_hold_entry(cse__ptrvec *entries, cse__ptrvec *encs, const cse_entry *e,
+                            const char *enc, cse_error *err)
+{
+    cse_entry *d;
+    char *ed = NULL;
+
     if ((d = cse_entry_dup(e)) == NULL || (enc && (ed = strdup(enc)) == NULL) ||
-        cse__ptrvec_push(&w->problems, d) != CSE_OK) {
+        cse__ptrvec_push(entries, d) != CSE_OK) {
         cse_entry_free(d);
         free(ed);
         return nomem(err);
     }
-    if (cse__ptrvec_push(&w->problem_encs, ed) != CSE_OK) {
-        w->problems.n--;
+    if (cse__ptrvec_push(encs, ed) != CSE_OK) {
+        entries->n--;
         cse_entry_free(d);
         free(ed);
         return nomem(err);
     }
     return CSE_OK;
+}
+
+void cse__fw_held_clear(cse__ptrvec *entries, cse__ptrvec *encs)
+{
+    for (size_t i = 0; i < entries->n; i++) {
+        cse_entry_free(entries->items[i]);
+        free(encs->items[i]);
+    }
+    entries->n = encs->n = 0;
 }
 
 /* ---- JSON helpers ------------------------------------------------------- */

@@ -189,6 +189,13 @@ cse_sink *cse__fw_new(FILE *out, const cse_fhir_write_options *opt, bool stu3,
  * beyond its return. */
 cse_code cse__fw_emit(cse__fhirw *w, cse__jw *res, cse_error *err);
 
+/* Holds a copy of e, and of its encounter enc (may be NULL), at the end of
+ * entries and encs, until the caller writes them. */
+cse_code cse__fw_hold_entry(cse__ptrvec *entries, cse__ptrvec *encs, const cse_entry *e,
+                            const char *enc, cse_error *err);
+/* Frees what entries and encs hold and empties them (keeps their arrays). */
+void cse__fw_held_clear(cse__ptrvec *entries, cse__ptrvec *encs);
+
 /* Counts a kind of thing not mapped. what and why must be static strings. */
 cse_code cse__fw_loss(cse__fhirw *w, const char *what, const char *why, int line,
                       cse_error *err);
