@@ -448,6 +448,82 @@ START_TEST(test_gp2gp_write_validate_reports_line_and_path)
 }
 END_TEST
 
+/* Adds an entry with a text code under parent; a compound when cls is given
+ * (an empty string: a compound of no known class). */
+static void add_nested(cse_record *r, cse_entry_kind kind, const char *id,
+                       const char *parent, const char *cls, const char *text)
+{
+    cse_entry *e = cse_entry_new(kind, id);
+    cse_strset(&e->parent_id, parent);
+    if (cls)
+        cse_strset(&e->compound_class, *cls ? cls : NULL);
+    cse_concept_set_text(&e->code, text);
+    e->effective_center = test_day(2025, 3, 14);
+    cse_strset(&e->author_ref, GP_ID);
+    cse_record_add_entry(r, e);
+}
+
+/* Compounds are written with their components inside them, to any depth:
+ * a battery in a topic, a component of a compound of no known class in the
+ * compound around that one, a compound that ends when an entry outside it
+ * arrives, and an empty one given the component the schema needs. */
+START_TEST(test_gp2gp_write_compounds_nest)
+{
+    cse_gp2gp_write_options opt = options(0);
+    cse_record *r = sample(false, false);
+    cse_error err;
+    cse_code rc;
+    char *xml;
+    xdoc d;
+
+    add_nested(r, CSE_ENTRY_COMPOUND, "topic", "Encounter/e1", "topic", "Topic");
+    add_nested(r, CSE_ENTRY_COMPOUND, "bat", "topic", "battery", "Battery");
+    add_nested(r, CSE_ENTRY_OBSERVATION, "o1", "bat", NULL, "One");
+    add_nested(r, CSE_ENTRY_COMPOUND, "flat", "bat", "", "Flat");
+    add_nested(r, CSE_ENTRY_OBSERVATION, "o2", "flat", NULL, "Two");
+    add_nested(r, CSE_ENTRY_OBSERVATION, "o3", "topic", NULL, "Three");
+    add_nested(r, CSE_ENTRY_COMPOUND, "empty", "Encounter/e1", "cluster", "Empty");
+    add_nested(r, CSE_ENTRY_OBSERVATION, "o4", "Encounter/e1", NULL, "Four");
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    d = parse(xml);
+#define COMP "//h:ehrComposition/h:component"
+#define TOPIC                                                                            \
+    COMP "/h:CompoundStatement[@classCode='TOPIC'][h:code/h:originalText='Topic']"
+#define BAT                                                                              \
+    TOPIC "/h:component[@contextConductionInd='true']/"                                  \
+          "h:CompoundStatement[@classCode='BATTERY']"
+    ASSERT_NUM(&d, "count(" TOPIC ")", 1);
+    ASSERT_NUM(&d, "count(" BAT ")", 1);
+    ASSERT_NUM(&d, "count(" BAT "/h:component/h:ObservationStatement)", 2);
+    ASSERT_NUM(&d,
+               "count(" BAT
+               "/h:component/h:ObservationStatement[h:code/h:originalText='Two'])",
+               1);
+    ASSERT_NUM(&d, "count(" TOPIC "/h:component/h:ObservationStatement)", 1);
+    ASSERT_STR(
+        &d, "string(" TOPIC "/h:component/h:ObservationStatement/h:code/h:originalText)",
+        "Three");
+    /* The battery's performer follows its components. */
+    ASSERT_NUM(&d, "count(" BAT "/h:Participant/preceding-sibling::h:component)", 2);
+    ASSERT_NUM(&d, "count(//h:CompoundStatement[h:code/h:originalText='Flat'])", 0);
+    ASSERT_NUM(
+        &d,
+        "count(" COMP
+        "/h:CompoundStatement[@classCode='CLUSTER']/h:component/h:NarrativeStatement)",
+        1);
+    ASSERT_NUM(&d, "count(" COMP "/h:ObservationStatement[h:code/h:originalText='Four'])",
+               1);
+    ASSERT_NUM(&d, "count(" COMP "[@contextConductionInd])", 0);
+#undef BAT
+#undef TOPIC
+#undef COMP
+    done(&d);
+    free(xml);
+    cse_record_free(r);
+}
+END_TEST
+
 /* Compounds are nested, not flattened: a topic holding a category holding an
  * observation, then a note back in the topic, an empty compound (which gets
  * a placeholder, as the schema needs a component), and a statement straight
@@ -524,6 +600,7 @@ Suite *make_gp2gp_write_suite(void)
     tcase_add_test(tc, test_gp2gp_write_needs_receiver);
     tcase_add_test(tc, test_gp2gp_write_validate_reports_line_and_path);
     tcase_add_test(tc, test_gp2gp_write_nests_compounds);
+    tcase_add_test(tc, test_gp2gp_write_compounds_nest);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -43,6 +43,8 @@ reading="$first/$(L component)[@contextConductionInd=\"true\"]/$(L ObservationSt
     fail "no diastolic reading of 91"
 [ "$(count "$reading[$(L code)/@code=\"271650006\"]/$(L referenceRange)//$(L high)[@value=\"90\"]")" = 1 ] ||
     fail "the diastolic reference range was lost"
+[ "$(count "$reading[$(L code)/@code=\"271650006\"]/$(L referenceRange)")" = 2 ] ||
+    fail "a reading's second reference range was lost"
 note="$first/$(L component)/$(L NarrativeStatement)/$(L text)"
 [ "$("$xmllint" --xpath "string($note)" "$out")" = \
     "Repeat in a week Measurement Site: Left arm Interpretation(s): Raised" ] ||
@@ -83,4 +85,11 @@ ann="//$(L ObservationStatement)[$(L code)/@code=\"276885007\"]/$(L pertinentInf
 ann="//$(L ObservationStatement)[$(L code)/@code=\"363788007\"]/$(L pertinentInformation)/$(L pertinentAnnotation)/$(L text)"
 [ "$("$xmllint" --xpath "normalize-space($ann)" "$out")" = "Code Value: X42 Local finding Seen by nurse" ] ||
     fail "coded value text: $("$xmllint" --xpath "normalize-space($ann)" "$out")"
+# A panel with a value of its own is no battery: one statement, its value
+# and its reading as text.
+panel="//$(L ObservationStatement)[$(L code)/@code=\"386534000\"]"
+[ "$(count "$panel/$(L value)")" = 1 ] || fail "the panel with a value lost it"
+[ "$("$xmllint" --xpath "normalize-space($panel/$(L pertinentInformation)/$(L pertinentAnnotation)/$(L text))" "$out")" = \
+    "Component(s): [Code: Systolic arterial pressure Quantity Value: 118 mm[Hg]]" ] ||
+    fail "the panel's reading is not in its annotation"
 echo "fhir2ehr_observation: ok"

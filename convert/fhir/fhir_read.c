@@ -3233,7 +3233,8 @@ static cse_code battery_reading(reader *r, const cse_entry *bat, const jv *c,
     cse_entry *k;
     cse_entry_info info = {0};
     char *id = NULL;
-    const jv *q = jv_get(c, "valueQuantity"), *rr = jv_at(jv_get(c, "referenceRange"), 0);
+    const jv *q = jv_get(c, "valueQuantity"), *rr;
+    size_t i;
     cse_code rc;
 
     if (asprintf(&id, "%s#%s", bat->id ? bat->id : "", which) < 0)
@@ -3262,9 +3263,13 @@ static cse_code battery_reading(reader *r, const cse_entry *bat, const jv *c,
         k->val.kind = CSE_VALUE_QUANTITY;
         rc = read_quantity(q, &k->val.quantity);
     }
-    if (rc == CSE_OK && rr) {
-        /* The first range, as the adaptor writes it. */
+    /* Every range (the adaptor writes only the first: the rest would be
+     * lost). */
+    jv_foreach(jv_get(c, "referenceRange"), i, rr)
+    {
         cse_range g = {0};
+        if (rc != CSE_OK)
+            break;
         rc = read_quantity(jv_get(rr, "low"), &g.low);
         if (rc == CSE_OK)
             rc = read_quantity(jv_get(rr, "high"), &g.high);

@@ -55,6 +55,10 @@ bool cse__fhir_is_blood_pressure(const jv *o)
 
     if (jv_size(comps) == 0)
         return false;
+    /* A value of the panel's own has no place in the battery. */
+    for (const jv *m = o->child; jv_is_object(o) && m; m = m->next)
+        if (m->klen > 5 && memcmp(m->key, "value", 5) == 0)
+            return false;
     jv_foreach(comps, i, c)
     {
         cse__bp_role role = cse__fhir_bp_role(c);

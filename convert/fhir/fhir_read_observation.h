@@ -24,7 +24,8 @@ typedef enum cse__bp_role {
 cse__bp_role cse__fhir_bp_role(const jv *component);
 
 /* True when the Observation is a blood pressure: its components are a
- * systolic and/or a diastolic reading and nothing else. It is then written
+ * systolic and/or a diastolic reading and nothing else, and it has no value
+ * of its own. It is then written
  * as a BATTERY CompoundStatement holding one ObservationStatement per reading
  * and a NarrativeStatement with what else it says, as the adaptor's
  * BloodPressureMapper writes it. */

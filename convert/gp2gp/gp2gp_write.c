@@ -1804,8 +1804,11 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         /* Outside any consultation: a composition of its own, as the sending
          * adaptor writes each such resource. */
         TRY(open_composition(wr, NULL, NULL, err));
-    } else if (!wr->comp_open || wr->comp_key == NULL || strcmp(wr->comp_key, key) != 0) {
-        /* An encounter written before: a continuation composition. */
+    } else if (!wr->comp_open || wr->comp == NULL ||
+               wr->comp != encounter_header(wr, key)) {
+        /* An encounter written before: a continuation composition (one, for
+         * everything of it that follows, so its compounds keep what they
+         * hold). */
         TRY(open_composition(wr, encounter_header(wr, key), NULL, err));
     }
     return buffer_compound_part(wr, e, info, err);

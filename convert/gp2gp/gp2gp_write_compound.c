@@ -36,6 +36,16 @@ static const char *specimen_desc(const cse_entry *e)
     return "";
 }
 
+/* The compound classes written as CompoundStatements; another is flat. */
+static bool known_class(const cse_entry *e)
+{
+    static const char *const classes[] = {"battery", "cluster", "topic", "category"};
+    for (size_t i = 0; e->compound_class && i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(e->compound_class, classes[i]) == 0)
+            return true;
+    return false;
+}
+
 /* <component><CompoundStatement> and its own elements, up to its components. */
 static cse_code open_compound(writer *wr, const cse_entry *e, cse_error *err)
 {
@@ -167,11 +177,17 @@ static cse_code write_nested(writer *wr, comp_part part, const bool *used, cse_e
         int keep = 0;
         if (!in_part(p, part) || (is_section(e) && !used[i]))
             continue;
-        /* Close the compounds this entry is not in. */
-        for (int j = depth; e->parent_id && j > 0 && keep == 0; j--) {
-            const char *cid = wr->items[stack[j - 1]].e->id;
-            if (cid && strcmp(cid, e->parent_id) == 0)
-                keep = j;
+        /* Close the compounds this entry is not in: the innermost open one
+         * it is inside, through any compound written flat. */
+        for (const char *up = e->parent_id; up && keep == 0; up = NULL) {
+            for (int hop = 0; up && hop < MAX_CONTAINER_DEPTH && keep == 0; hop++) {
+                for (int j = depth; j > 0 && keep == 0; j--) {
+                    const char *cid = wr->items[stack[j - 1]].e->id;
+                    if (cid && strcmp(cid, up) == 0)
+                        keep = j;
+                }
+                up = cse__smap_get(&wr->containers, up);
+            }
         }
         while (depth > keep) {
             depth--;
@@ -179,6 +195,13 @@ static cse_code write_nested(writer *wr, comp_part part, const bool *used, cse_e
         }
         if (depth > 0)
             kids[depth - 1]++;
+        if (e->kind == CSE_ENTRY_COMPOUND && !known_class(e)) {
+            /* Of no class GP2GP knows: written flat, its components in the
+             * compound (or composition) around it. */
+            if (depth > 0)
+                kids[depth - 1]--;
+            continue;
+        }
         if (e->kind == CSE_ENTRY_COMPOUND && p->marker == NULL) {
             if (depth == MAX_CONTAINER_DEPTH)
                 return cse__error_set(
