@@ -163,7 +163,9 @@ static cse_code xml_fail(cse__doc *d)
 
 static cse_code check_attrs(cse__doc *d, const cse__xnode *n)
 {
-    for (int i = 0; n && i < n->n_attrs; i++) {
+    if (n == NULL || n->attr_max <= d->g->max_attr)
+        return CSE_OK;
+    for (int i = 0; i < n->n_attrs; i++) {
         size_t len = n->attrs[i].len;
         if (len > d->g->max_attr)
             return cse__gp2gp_fail(d, CSE_ERR_LIMIT, cse__gp2gp_line(n), NULL,

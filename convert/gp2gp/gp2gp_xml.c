@@ -274,6 +274,8 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
             n->attrs[i].uri = (const char *)a[2];
             n->attrs[i].value = v;
             n->attrs[i].len = o;
+            if (o > n->attr_max)
+                n->attr_max = o;
             v += o + 1;
         }
         n->n_attrs = n_attrs;

@@ -47,6 +47,7 @@ typedef struct cse__xnode {
     int n_attrs;
     /* An expanded tree; next also links the event queue. */
     struct cse__xnode *parent, *children, *last, *next;
+    size_t attr_max; /* the length of its longest attribute value */
 } cse__xnode;
 
 typedef struct cse__xr cse__xr;
