@@ -31,6 +31,15 @@ sed 's/, {"reference": "Specimen\/SPEC-URINE"}//' "$fix/stu3-pathology.json" > "
 grep -q 'loss: 1 Specimen (not named by any DiagnosticReport)' "$scratch/err" ||
     fail "an unnamed Specimen is not reported lost: $(cat "$scratch/err")"
 
+# What neither we nor the sending adaptor write (the report as a document)
+# is counted in the loss report.
+sed 's/"conclusion": "Iron deficiency",/"conclusion": "Iron deficiency", "presentedForm": [{"contentType": "text\/plain", "data": "UkVQT1JU"}],/' \
+    "$fix/stu3-pathology.json" > "$scratch/form.json"
+"$conv" fhir2ehr "$scratch/form.json" --sender A99001 --receiver B99002 \
+    -o "$scratch/form.xml" 2> "$scratch/err" || fail "fhir2ehr form exit $?"
+grep -q 'loss: 1 DiagnosticReport.presentedForm' "$scratch/err" ||
+    fail "presentedForm is not reported lost: $(cat "$scratch/err")"
+
 # A report naming more results than one report holds: the rest are counted
 # in the loss report, never dropped quietly.
 python3 - "$scratch/big.json" << 'PY' || fail "cannot write the big report"

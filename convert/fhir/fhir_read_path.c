@@ -118,6 +118,24 @@ static const res *path_find(const reader *r, const char *key)
     return i < r->n_res ? &r->res[i] : NULL;
 }
 
+/* What the sending adaptor does not write either is still reported. */
+static const char WHY_LAB_UNMAPPED[] = "not written in a laboratory report (nor by the "
+                                       "sending adaptor)";
+
+static cse_code path_unmapped(reader *r, const res *x, const jv *o, const char *type,
+                              const char *const *fields)
+{
+    char what[96];
+    cse_code rc = CSE_OK;
+    for (; *fields && rc == CSE_OK; fields++) {
+        if (jv_get(o, *fields) == NULL)
+            continue;
+        snprintf(what, sizeof(what), "%s.%s", type, *fields);
+        rc = count_loss(r, what, WHY_LAB_UNMAPPED, x->line);
+    }
+    return rc;
+}
+
 /* ---- Text helpers --------------------------------------------------------- */
 
 /* extractTextOrCoding: the text, else the first coding's description
@@ -386,6 +404,12 @@ static pobs *path_obs(reader *r, const char *key, cse_code *rc)
     p->site = dup0(path_concept_text(jv_get(o, "bodySite"), false));
     p->method = dup0(path_concept_text(jv_get(o, "method"), false));
     p->value_string = dup0(jstr(o, "valueString"));
+    {
+        static const char *const lost[] = {"component", "device", "valueAttachment",
+                                           "valueSampledData", NULL};
+        if ((*rc = path_unmapped(r, x, o, "Observation", lost)) != CSE_OK)
+            goto fail;
+    }
     p->value_quantity = jv_get(o, "valueQuantity") != NULL;
     p->interp_mapped = path_interp_code(o);
     {
@@ -736,6 +760,11 @@ static cse_code path_specimen(reader *r, const char *key, pspec *s)
         return CSE_OK;
     s->found = true;
     s->labels = labels_of(o);
+    {
+        static const char *const lost[] = {"container", "processing", "parent", NULL};
+        if ((rc = path_unmapped(r, x, o, "Specimen", lost)) != CSE_OK)
+            return rc;
+    }
     s->accession = dup0(jstr(jv_get(o, "accessionIdentifier"), "value"));
     if (jv_get(o, "type"))
         s->type_text = dup0(path_concept_text(jv_get(o, "type"), false));
@@ -911,6 +940,12 @@ static cse_code path_read_report(reader *r, const res *x, const jv *o, preport *
             p->accession = strdup(jstr(v, "value"));
     }
     p->status = dup0(jstr(o, "status"));
+    {
+        static const char *const lost[] = {"presentedForm", "imagingStudy", "image",
+                                           NULL};
+        if ((rc = path_unmapped(r, x, o, "DiagnosticReport", lost)) != CSE_OK)
+            return rc;
+    }
     p->conclusion = dup0(jstr(o, "conclusion"));
     jv_foreach(jv_get(o, "codedDiagnosis"), i, v)
     {
