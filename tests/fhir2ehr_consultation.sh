@@ -10,7 +10,8 @@
 # then what the topic names directly in a category of its own; a NOPAT
 # Encounter labels its composition and what it holds; a resource outside
 # any consultation gets a composition of its own dated by it; so do resources
-# contained in a List, where a consultation names them or not.
+# contained in a List, where a consultation names them or not; and a
+# practitioner's organisation is written with its name, phone and address.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 conv="$top_builddir/cse-convert"
 fix="$top_srcdir/test-fixtures/fhir/stu3-topics.json"
@@ -57,4 +58,9 @@ outside="//$(L ehrComposition)[$(L code)/@code='196401000000100'][$(L component)
     fail "a contained resource is written twice"
 [ "$(count "//$(L ehrComposition)[$(L code)/@code='196401000000100'][$(L component)/$(L ObservationStatement)/$(L code)/@code='365981007']")" = 1 ] ||
     fail "the contained resource no consultation names is not in a composition of its own"
+# The agentDirectory: the practitioner with its role and the organisation
+# it works for, with its name, work phone and address.
+org="//$(L agentDirectory)/$(L part)/$(L Agent)[$(L code)/$(L originalText)='General Medical Practitioner']/$(L representedOrganization)[$(L name)='Test Practice']"
+[ "$(count "$org[$(L telecom)/@value='tel:01000000000'][$(L addr)/$(L streetAddressLine)='Testtown'][$(L addr)/$(L postalCode)='ZZ99 9ZZ']")" = 1 ] ||
+    fail "the practitioner's organisation is not written with its name, phone and address"
 echo "fhir2ehr consultation: ok"

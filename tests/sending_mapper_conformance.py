@@ -230,6 +230,13 @@ def context_entries(folder):
     if os.path.basename(folder) == "encounter":
         return list(ENCOUNTER_CONTEXT)
     entries = []
+    if folder.rstrip("/").endswith("practitioner/practitioner-role"):
+        # AgentPersonMapperTest's context for a PractitionerRole: the
+        # practitioner folder's Practitioner and Organization.
+        for name in ("practitioner.json", "organization.json"):
+            r = load_json(os.path.join(folder, "..", name))
+            if isinstance(r, dict):
+                entries.append({"resource": r})
     for name in sorted(os.listdir(folder)):
         p = os.path.join(folder, name)
         if name.endswith(".json") and is_context(p):

@@ -81,9 +81,18 @@
 #   - non_consultation_bundles: what remains is inside the statements (the
 #     observation, blood pressure, pathology, document, plan, referral and
 #     medication mappers), not the composition;
-#   - codeableconcept/topic and category, agent-directory, organization,
-#     participant, practitioner-role, the message wrappers: fragments with no
-#     input (the adaptor builds them in Java) or not yet compared.
+#   - organization/output_organization_1.xml, agent-directory/*.xml and
+#     practitioner/expected-agent-person-with-organization-only.xml: the
+#     adaptor writes an organisation named as an agent as an agentPerson
+#     whose family name is the organisation's name; we write agentOrganization
+#     with its ODS code, so that the receiver reads an Organization back, not
+#     a practitioner (a deliberate difference); the agent-directory ones are
+#     also unpaired and mock every practitioner;
+#   - codeableconcept/topic and category, participant, the message wrappers:
+#     fragments with no input (the adaptor builds them in Java from values,
+#     not from a resource in these folders).
+# practitioner/practitioner-role gets AgentPersonMapperTest's context (the
+# practitioner folder's Practitioner and Organization), built in the .py.
 # The encounter folder's context is EncounterMapperTest's own message
 # context (a dated consultation List and the Location), built in the .py.
 # Not exceptions but narrowed comparisons (the harness says why): a code the

@@ -161,6 +161,7 @@ cse_agent *cse_agent_dup(const cse_agent *a)
         cse_strset(&d->family, a->family) != CSE_OK ||
         cse_strset(&d->telecom, a->telecom) != CSE_OK ||
         cse_strset(&d->address, a->address) != CSE_OK ||
+        cse_strset(&d->postcode, a->postcode) != CSE_OK ||
         cse_strset(&d->version, a->version) != CSE_OK) {
         cse_agent_free(d);
         return NULL;
@@ -183,6 +184,7 @@ void cse_agent_free(cse_agent *a)
     free(a->family);
     free(a->telecom);
     free(a->address);
+    free(a->postcode);
     free(a->version);
     free(a);
 }

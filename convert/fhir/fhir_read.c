@@ -784,6 +784,50 @@ static cse_code scan_patient(reader *r, const res *x, const jv *o)
     return CSE_OK;
 }
 
+/* An organisation's work phone and first address (its lines and city, and
+ * its postal code), as the sending adaptor's OrganizationToAgentMapper
+ * writes them into a practitioner's representedOrganization. */
+static cse_code org_contact(const jv *o, cse_agent *a)
+{
+    const jv *t, *addr = jv_at(jv_get(o, "address"), 0), *l;
+    size_t i;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    jv_foreach(jv_get(o, "telecom"), i, t)
+    {
+        const char *sys = jstr(t, "system"), *use = jstr(t, "use");
+        if (a->telecom == NULL && jstr(t, "value") && sys && strcmp(sys, "phone") == 0 &&
+            use && strcmp(use, "work") == 0 &&
+            (a->telecom = strdup(jstr(t, "value"))) == NULL)
+            return CSE_ERR_NOMEM;
+    }
+    if (addr == NULL)
+        return CSE_OK;
+    if ((f = open_memstream(&buf, &len)) == NULL)
+        return CSE_ERR_NOMEM;
+    jv_foreach(jv_get(addr, "line"), i, l)
+    {
+        if (jv_is_string(l) && *jv_str(l))
+            fprintf(f, "%s%s", ftell(f) ? "\n" : "", jv_str(l));
+    }
+    if (jstr(addr, "city") && *jstr(addr, "city"))
+        fprintf(f, "%s%s", ftell(f) ? "\n" : "", jstr(addr, "city"));
+    if (fclose(f) != 0 || buf == NULL) {
+        free(buf);
+        return CSE_ERR_NOMEM;
+    }
+    if (len)
+        a->address = buf;
+    else
+        free(buf);
+    if (jstr(addr, "postalCode") &&
+        (a->postcode = strdup(jstr(addr, "postalCode"))) == NULL)
+        return CSE_ERR_NOMEM;
+    return CSE_OK;
+}
+
 static cse_code scan_agent(reader *r, const res *x, const jv *o, const char *type)
 {
     bool person = strcmp(type, "Practitioner") == 0;
@@ -815,6 +859,10 @@ static cse_code scan_agent(reader *r, const res *x, const jv *o, const char *typ
             a->name = strdup(jstr(o, "name"));
         if (identifier_value(o, CSE_FHIR_ODS))
             a->ods = strdup(identifier_value(o, CSE_FHIR_ODS));
+        if (org_contact(o, a) != CSE_OK) {
+            cse_agent_free(a);
+            return nomem(r);
+        }
     }
     if ((rc = cse__ptrvec_push(&r->agents, a)) != CSE_OK) {
         cse_agent_free(a);
@@ -3610,9 +3658,15 @@ static cse_code finish(reader *r)
     info.source = r->source;
     if ((rc = r->sink->begin(r->sink, &info, r->err)) != CSE_OK)
         return rc;
-    for (size_t i = 0; i < r->agents.n; i++)
-        if ((rc = r->sink->agent(r->sink, r->agents.items[i], r->err)) != CSE_OK)
-            return rc;
+    /* Organisations first: a practitioner's names the one it works for. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < r->agents.n; i++) {
+            const cse_agent *a = r->agents.items[i];
+            if ((a->kind == CSE_AGENT_PERSON) != (pass == 1))
+                continue;
+            if ((rc = r->sink->agent(r->sink, a, r->err)) != CSE_OK)
+                return rc;
+        }
 
     /* Members of each Encounter, in input order, chained from the Encounter. */
     for (size_t i = 0; i < r->n_res; i++) {

@@ -63,7 +63,9 @@ typedef struct writer {
     pending *items;
     size_t n_items, cap_items;
     cse__smap comp_containers; /* ids of the compounds buffered in it */
-    int nesting; /* CompoundStatements open around the statement being written */
+    int nesting;      /* CompoundStatements open around the statement being written */
+    cse__ptrvec orgs; /* cse_agent* of every organisation written */
+    const cse_agent *rep_org; /* the organisation of the person being written */
 } writer;
 
 static cse_code nomem(cse_error *err)
@@ -1531,6 +1533,47 @@ static cse_code write_device(writer *wr, const char *name, const char *type,
     return CSE_OK;
 }
 
+/* A practitioner's organisation: its ODS code, name, work phone and address
+ * (the sending adaptor's OrganizationToAgentMapper.mapOrganizationToAgentInner). */
+static cse_code write_represented(writer *wr, const cse_agent *o, cse_error *err)
+{
+    W(start(wr, "representedOrganization"));
+    W(attr(wr, "classCode", "ORG"));
+    W(attr(wr, "determinerCode", "INSTANCE"));
+    if (o->ods)
+        W(empty(wr, "id", "root", CSE_OID_ODS, "extension", o->ods, NULL));
+    if (o->name && *o->name)
+        W(text_element(wr, "name", o->name));
+    if (o->telecom && *o->telecom) {
+        char tel[300];
+        snprintf(tel, sizeof(tel), "tel:%s", o->telecom);
+        W(empty(wr, "telecom", "value", tel, "use", "WP", NULL));
+    }
+    if ((o->address && *o->address) || (o->postcode && *o->postcode)) {
+        const char *p = o->address ? o->address : "";
+        W(start(wr, "addr"));
+        W(attr(wr, "use", "WP"));
+        while (*p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            char *line = strndup(p, n);
+            if (line == NULL)
+                return nomem(err);
+            if (*line && text_element(wr, "streetAddressLine", line) < 0) {
+                free(line);
+                return io_fail(wr, err);
+            }
+            free(line);
+            p += n + (nl != NULL);
+        }
+        if (o->postcode && *o->postcode)
+            W(text_element(wr, "postalCode", o->postcode));
+        W(end(wr));
+    }
+    W(end(wr));
+    return CSE_OK;
+}
+
 static cse_code write_agent(writer *wr, const char *id, const cse_agent *a,
                             const char *org_name, const char *org_ods, cse_error *err)
 {
@@ -1566,7 +1609,9 @@ static cse_code write_agent(writer *wr, const char *id, const cse_agent *a,
         }
         W(end(wr));
         W(end(wr));
-        if (org_ods || org_name) {
+        if (wr->rep_org) {
+            TRY(write_represented(wr, wr->rep_org, err));
+        } else if (org_ods || org_name) {
             W(start(wr, "representedOrganization"));
             W(attr(wr, "classCode", "ORG"));
             W(attr(wr, "determinerCode", "INSTANCE"));
@@ -1754,8 +1799,27 @@ static cse_code w_agent(cse_sink *s, const cse_agent *a, cse_error *err)
     to_uuid(a->id, id);
     if (cse__smap_has(&wr->agents, id))
         return CSE_OK;
-    /* A person's organisation: by ODS code on the agent, when known. */
-    return write_agent(wr, id, a, NULL, a->kind == CSE_AGENT_PERSON ? a->ods : NULL, err);
+    if (a->kind == CSE_AGENT_ORGANISATION) {
+        cse_agent *d = cse_agent_dup(a);
+        if (d == NULL || cse__ptrvec_push(&wr->orgs, d) != CSE_OK) {
+            cse_agent_free(d);
+            return nomem(err);
+        }
+    }
+    /* A person's organisation: the one it names when written before (with
+     * its name and address), else by ODS code on the agent, when known. */
+    wr->rep_org = NULL;
+    for (size_t i = 0; a->kind == CSE_AGENT_PERSON && a->org_id && i < wr->orgs.n; i++) {
+        const cse_agent *o = wr->orgs.items[i];
+        if (o->id && strcmp(o->id, a->org_id) == 0)
+            wr->rep_org = o;
+    }
+    {
+        cse_code rc = write_agent(wr, id, a, NULL,
+                                  a->kind == CSE_AGENT_PERSON ? a->ods : NULL, err);
+        wr->rep_org = NULL;
+        return rc;
+    }
 }
 
 static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *info,
@@ -1877,6 +1941,9 @@ static void w_destroy(cse_sink *s)
         for (size_t i = 0; i < wr->headers.n; i++)
             cse_entry_free(wr->headers.items[i]);
         free(wr->headers.items);
+        for (size_t i = 0; i < wr->orgs.n; i++)
+            cse_agent_free(wr->orgs.items[i]);
+        free(wr->orgs.items);
         cse__smap_free(&wr->agents);
         cse__smap_free(&wr->containers);
         cse__smap_free(&wr->encounters);

@@ -341,8 +341,10 @@ typedef struct cse_agent {
                          role code (Agent/code), a location's type */
     char *prefix, *given, *family; /* a person's name in parts, as written */
     char *telecom;                 /* an organisation's or place's phone, as written */
-    char *address;                 /* an organisation's or place's address, one line */
+    char *address;                 /* its address lines (and city), '\n' between */
     char *version;                 /* DEVICE: software version, may be NULL */
+    char *postcode; /* an organisation's or place's postal code (address holds
+                       the lines before it, one a line, separated by '\n') */
 } cse_agent;
 
 CSE_EXPORT cse_agent *cse_agent_new(cse_agent_kind kind, const char *id);
