@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert fhir2ehr writes the annotations and supply codes of allergies,
 # immunisations and medication as the national sending adaptor does
 # (test-fixtures/fhir/stu3-annotations.json, a synthetic GP Connect record):

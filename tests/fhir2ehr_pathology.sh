@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fhir2ehr writes a laboratory report as the national sending adaptor does:
 # test-fixtures/fhir/stu3-pathology.json (a report with a conclusion, a
 # performer and a filing comment; a specimen with a test group, a result with

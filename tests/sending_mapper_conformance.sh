@@ -114,7 +114,7 @@
 # DocumentReference placeholders (${..._PLACEHOLDER_ID=..}) the adaptor's
 # document step fills later: each stands for any text.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
-FLOOR=128
+FLOOR=296
 conv="$top_builddir/cse-convert"
 mapper="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/mapper"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$mapper" ] || skip "no mapper fixtures (set CSE_SHARED_DIR)"

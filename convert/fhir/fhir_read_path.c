@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The FHIR reader's laboratory reports: a DiagnosticReport with its Specimens
  * and result Observations, delivered as the pathology hierarchy the national
  * sending adaptor writes (its DiagnosticReportMapper, SpecimenMapper and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The texts of referrals, plans and documents, as the national sending
  * adaptor composes them (see fhir_read_request.h). Each text is built in a
  * memory stream; a part that resolves to nothing is left out, as the adaptor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The texts the national sending adaptor composes for referrals, plans and
  * documents (what HL7 has no element for goes into the statement's text),
  * built from a FHIR resource and what the reader knows of the resources it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The GP2GP writer's CompoundStatements: a compound is written around the
  * statements that name it in parent_id, nested as deep as they go (the
  * readers deliver a container before its components). A laboratory report
