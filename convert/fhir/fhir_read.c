@@ -3224,12 +3224,14 @@ static cse_code condition(reader *r, const jv *o, cse_entry *e)
     return rc;
 }
 
+/* The adaptor matches the comment note on its code alone: a coding that
+ * names no system is taken as SNOMED, one that names another system is not. */
 static bool comment_note(const cse_concept *c)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->codings[i].system &&
-            strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0 && c->codings[i].code &&
-            strcmp(c->codings[i].code, "37331000000100") == 0)
+        if ((!c->codings[i].system ||
+             strcmp(c->codings[i].system, CSE_SYSTEM_SNOMED) == 0) &&
+            c->codings[i].code && strcmp(c->codings[i].code, "37331000000100") == 0)
             return true;
     return false;
 }
