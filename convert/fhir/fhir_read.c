@@ -2639,6 +2639,8 @@ static void problem_notes(reader *r, const jv *o, FILE *f)
     free(k);
 }
 
+static const char *cc_text(const jv *cc, bool user_selected);
+
 /* An AllergyIntolerance: its parts in the model, and the one annotation the
  * sending adaptor writes for what HL7 has no place for (reason ended,
  * status, end date, type, criticality, last occurrence, who asserted it,
@@ -2738,8 +2740,11 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
         fprintf(f, "%s%sReaction %zu", i ? "," : "", SEP, i + 1);
         if (jstr(v, "description"))
             fprintf(f, " Description: %s", jstr(v, "description"));
-        if (concept_text(jv_get(v, "exposureRoute")))
-            fprintf(f, " Exposure Route: %s", concept_text(jv_get(v, "exposureRoute")));
+        /* The manifestations and route as the adaptor's extractTextOrCoding
+         * names them: the clinician's SNOMED description when it differs
+         * from the display. */
+        if (cc_text(jv_get(v, "exposureRoute"), false))
+            fprintf(f, " Exposure Route: %s", cc_text(jv_get(v, "exposureRoute"), false));
         if (sev) {
             fputs(" Severity: ", f);
             for (const char *p = sev; *p; p++)
@@ -2747,7 +2752,7 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
         }
         jv_foreach(jv_get(v, "manifestation"), j, w)
         {
-            fprintf(f, "%s%s", j ? ", " : " Manifestation(s): ", concept_text(w));
+            fprintf(f, "%s%s", j ? ", " : " Manifestation(s): ", cc_text(w, false));
         }
         if (i == 0 && jv_get(v, "manifestation"))
             rc = read_concept(jv_at(jv_get(v, "manifestation"), 0), &e->allergy.reaction);
