@@ -69,12 +69,16 @@
 # Named fixtures of the consultation folders that are not equivalent, and why:
 #   - encounter/sample-ehr-composition-component.xml: the mocked components
 #     mapper's output in EncounterMapperTest, not an expected fragment;
-#   - encountercomponents/*-12 to -18: only the PlanStatement inside (no
-#     occurrence: the adaptor writes effectiveTime center nullFlavor UNK),
-#     and in -14 the DocumentReference's NarrativeStatement, which are the
-#     procedurerequest and documentreference mappers' work; -1 also holds a
-#     DiagnosticReport; -20 and -with-nopat are unpaired (the adaptor pairs
-#     them in Java with inputs named unlike them);
+#   - encountercomponents: -12 to -18 are equivalent. -1 and -20 are left
+#     unpaired on purpose though EncounterComponentsMapperTest pairs them
+#     (with input-bundle-1.json and input-bundle-20-medication-request-stopped-order.json),
+#     as the harness would count them equivalent wrongly: it compares only a
+#     fragment's first statement and only the facts the fragment has. -1's
+#     first topic matches, but its second (a DiagnosticReport's pathology
+#     hierarchy) misses 113 facts; -20 tests that a stopped order is left
+#     out (the adaptor drops it as misleading), and we write it, a
+#     MedicationStatement with its prescription, so the record sent keeps it.
+#     -with-nopat is in no version of that test we found;
 #   - encountercomponents/contained-resources: output-empty.xml is empty
 #     (nothing to compare);
 #   - non_consultation_bundles: NonConsultationResourceMapperTest mocks the
