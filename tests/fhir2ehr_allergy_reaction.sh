@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert fhir2ehr on an allergy's reaction: its manifestations and
 # exposure route are named in the annotation as the sending adaptor's
 # extractTextOrCoding names them, by the SNOMED description the clinician

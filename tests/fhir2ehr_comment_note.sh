@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # cse-convert fhir2ehr on a comment note (37331000000100) whose coding names
 # no system: the sending adaptor matches the comment note on its code alone,
 # so it is a NarrativeStatement with the comment as its text and the time
