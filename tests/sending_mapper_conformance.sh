@@ -18,12 +18,10 @@
 # Named fixtures of the consultation folders that are not equivalent, and why:
 #   - encounter/sample-ehr-composition-component.xml: the mocked components
 #     mapper's output in EncounterMapperTest, not an expected fragment;
-#   - encountercomponents/*-12 to -18: only the PlanStatement inside (no
-#     occurrence: the adaptor writes effectiveTime center nullFlavor UNK),
-#     and in -14 the DocumentReference's NarrativeStatement, which are the
-#     procedurerequest and documentreference mappers' work; -1 also holds a
-#     DiagnosticReport; -20 and -with-nopat are unpaired (the adaptor pairs
-#     them in Java with inputs named unlike them);
+#   - encountercomponents/expected-components-14-category-codes.xml: only
+#     the DocumentReference's NarrativeStatement inside differs (the
+#     documentreference mapper's work); expected-components-with-nopat.xml is
+#     written in Java from the observation folder's bundle (unpaired);
 #   - encountercomponents/contained-resources: output-empty.xml is empty
 #     (nothing to compare); the others differ only inside the allergy's
 #     ObservationStatement (its annotation text: the allergy mapper's work);

@@ -165,7 +165,10 @@ static cse_code write_effective(writer *wr, const cse_entry *e, cse_error *err)
             W(write_ts(wr, "high", &e->effective_high));
     } else if (e->effective_center.precision) {
         W(write_ts(wr, "center", &e->effective_center));
-    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY) {
+    } else if (e->availability.precision && e->kind != CSE_ENTRY_ALLERGY &&
+               e->kind != CSE_ENTRY_PLAN) {
+        /* (A plan with no date planned stays undated, as the sending
+         * adaptor's DiaryPlanStatementMapper writes it.) */
         W(write_ts(wr, "center", &e->availability));
     } else {
         W(empty(wr, "center", "nullFlavor", "UNK", NULL));
