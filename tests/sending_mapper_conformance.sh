@@ -79,6 +79,8 @@
 #     out (the adaptor drops it as misleading), and we write it, a
 #     MedicationStatement with its prescription, so the record sent keeps it.
 #     -with-nopat is in no version of that test we found;
+#   - encountercomponents/expected-components-14-category-codes.xml: only
+#     the DocumentReference's NarrativeStatement inside differs;
 #   - encountercomponents/contained-resources: output-empty.xml is empty
 #     (nothing to compare);
 #   - non_consultation_bundles: NonConsultationResourceMapperTest mocks the
