@@ -29,6 +29,8 @@ done
 [ "$n" -ge 10 ] || fail "only $n hostile fixtures found in $dir"
 
 # Generated at run time, not committed.
+: > "$scratch/empty.xml"
+check empty "$scratch/empty.xml" 3 "empty"
 hl7='xmlns="urn:hl7-org:v3"'
 awk -v hl7="$hl7" 'BEGIN { printf "<EhrExtract %s>", hl7;
     for (i = 0; i < 400; i++) printf "<component>";

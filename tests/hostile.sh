@@ -279,6 +279,10 @@ check() {
 # parse".
 entity='DOCTYPE|entit'
 empty='empty|end of file|no root|no element'
+# Empty inputs are made here rather than committed.
+: > "$scratch/empty.xml"
+: > "$scratch/empty.json"
+: > "$scratch/empty.ndjson"
 utf8='UTF-8|decode'
 nul='NUL|0x0|control char'
 deep='deep|depth|nest'
@@ -296,7 +300,7 @@ for t in inspect ehr2fhir ehr2fhir_stu3 repair extract import; do
         "$C/xxe-parameter.xml" "$C/xxe-file-late.xml"; do
         check $t 3 "$entity" "$f"
     done
-    check $t 3 "$empty" "$G/empty.xml"
+    check $t 3 "$empty" "$scratch/empty.xml"
     check $t 3 "$empty" "$C/whitespace.xml"
     check $t 3 "$xml_bom" "$C/utf16-bom.xml"
     check $t 3 "$utf8" "$C/invalid-utf8-header.xml"
@@ -339,7 +343,7 @@ done
 
 # FHIR records: Bundles for every reader, NDJSON for those that take it.
 for t in fhir2ehr extract open online_view export; do
-    check $t 3 "$empty" "$C/empty.json"
+    check $t 3 "$empty" "$scratch/empty.json"
     check $t 3 "$empty" "$C/whitespace.json"
     check $t 3 "$json_bom" "$C/fhir-utf16-bom.json"
     check $t 3 "$utf8" "$C/fhir-invalid-utf8.json"
@@ -354,7 +358,7 @@ for t in fhir2ehr extract open online_view export; do
 done
 for t in fhir2ehr extract; do
     # An empty NDJSON file is an export with no resources of that type.
-    [ $t = extract ] || check $t 3 "$empty" "$C/empty.ndjson"
+    [ $t = extract ] || check $t 3 "$empty" "$scratch/empty.ndjson"
     check $t 3 "$empty|blank|expected" "$C/whitespace.ndjson"
     check $t 3 "$json_bom" "$C/fhir-utf16-bom.ndjson"
     check $t 3 "$utf8" "$C/fhir-invalid-utf8.ndjson"
@@ -369,7 +373,7 @@ for t in fhir2ehr extract; do
 done
 
 # Partials.
-check merge 3 "$empty" "$C/empty.json"
+check merge 3 "$empty" "$scratch/empty.json"
 check merge 3 "$empty" "$C/whitespace.json"
 check merge 3 "$json_bom" "$C/partial-utf16-bom.json"
 check merge 3 "$utf8" "$C/partial-invalid-utf8.json"

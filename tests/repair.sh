@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # cse-convert repair over the fixtures in test-fixtures/repair/<case>/:
 #   - the canonical XML (xmllint --c14n) of input and output differ by exactly
-#     expected.diff (inspected once, then kept: only the intended changes);
+#     expected.diff (inspected once, then kept: only the intended changes); a
+#     case without expected.diff must come out unchanged;
 #   - the JSON report equals expected-report.json;
 #   - the output validates against the GP2GP schema its root names (UK07 when
 #     a label is present) when $CSE_SHARED_DIR has the schemas;
@@ -49,7 +50,10 @@ for dir in "$fixtures"/*/; do
     c14n "$out" "$scratch/$name.out.c14n"
     diff -u --label input --label output "$scratch/$name.in.c14n" "$scratch/$name.out.c14n" \
         > "$scratch/$name.diff"
-    if ! cmp -s "$scratch/$name.diff" "$dir/expected.diff"; then
+    if [ ! -f "$dir/expected.diff" ]; then
+        [ ! -s "$scratch/$name.diff" ] || { cat "$scratch/$name.diff" >&2
+            fail "$name: changed, but the case has no expected.diff"; }
+    elif ! cmp -s "$scratch/$name.diff" "$dir/expected.diff"; then
         diff -u "$dir/expected.diff" "$scratch/$name.diff" >&2
         fail "$name: the changes differ from expected.diff"
     fi
