@@ -2641,6 +2641,24 @@ static void problem_notes(reader *r, const jv *o, FILE *f)
 
 static const char *cc_text(const jv *cc, bool user_selected);
 
+/* Ends an annotation being composed in f (an open_memstream over *buf):
+ * the entry's own notes follow what was written, and the whole replaces
+ * them as one annotation. On CSE_ERR_NOMEM *buf is freed and NULL. */
+static cse_code annotation_replace(cse_entry *e, FILE *f, char **buf, size_t *len)
+{
+    for (size_t i = 0; i < e->n_annotations; i++)
+        fprintf(f, "%s%s", ftell(f) ? " " : "", e->annotations[i]);
+    if (fclose(f) != 0 || *buf == NULL) {
+        free(*buf);
+        *buf = NULL;
+        return CSE_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < e->n_annotations; i++)
+        free(e->annotations[i]);
+    e->n_annotations = 0;
+    return *len ? cse_entry_add_annotation(e, *buf) : CSE_OK;
+}
+
 /* An AllergyIntolerance: its parts in the model, and the one annotation the
  * sending adaptor writes for what HL7 has no place for (reason ended,
  * status, end date, type, criticality, last occurrence, who asserted it,
@@ -2758,18 +2776,12 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
             rc = read_concept(jv_at(jv_get(v, "manifestation"), 0), &e->allergy.reaction);
     }
     problem_notes(r, o, f);
-    for (i = 0; i < e->n_annotations; i++)
-        fprintf(f, "%s%s", SEP, e->annotations[i]);
 #undef SEP
-    if (fclose(f) != 0 || buf == NULL) {
-        free(buf);
-        return CSE_ERR_NOMEM;
+    {
+        cse_code closed = annotation_replace(e, f, &buf, &len);
+        if (rc == CSE_OK)
+            rc = closed;
     }
-    for (i = 0; i < e->n_annotations; i++)
-        free(e->annotations[i]);
-    e->n_annotations = 0;
-    if (rc == CSE_OK && len)
-        rc = cse_entry_add_annotation(e, buf);
     if (rc == CSE_OK && e->code.text == NULL) {
         /* The allergen's text when the concept has none, as the adaptor's
          * CodeableConceptCdMapper picks it: the SNOMED description the
@@ -3156,18 +3168,8 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
             fprintf(f, "%sSubstance: %s", SEP, cc_text(vc, true));
     }
     problem_notes(r, o, f);
-    for (i = 0; i < e->n_annotations; i++)
-        fprintf(f, "%s%s", SEP, e->annotations[i]);
 #undef SEP
-    if (fclose(f) != 0 || buf == NULL) {
-        free(buf);
-        return CSE_ERR_NOMEM;
-    }
-    for (i = 0; i < e->n_annotations; i++)
-        free(e->annotations[i]);
-    e->n_annotations = 0;
-    if (len)
-        rc = cse_entry_add_annotation(e, buf);
+    rc = annotation_replace(e, f, &buf, &len);
     free(buf);
     return rc;
 }
