@@ -73,4 +73,19 @@ assert len(reports[0].get("specimen", [])) == 3, reports[0].get("specimen")
 assert len(reports[0].get("result", [])) == 3, reports[0].get("result")
 assert "Iron deficiency" in reports[0].get("conclusion", "")
 PY
+# A hostile report: two results that name each other as members. The
+# conversion ends, and each Observation is written once.
+cat > "$scratch/cycle.json" << 'EOF'
+{"resourceType":"Bundle","type":"collection","entry":[
+{"resource":{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990010005"}]}},
+{"resource":{"resourceType":"DiagnosticReport","id":"r","status":"final","code":{"text":"Report"},"issued":"2020-01-01T10:00:00Z","result":[{"reference":"Observation/a"}]}},
+{"resource":{"resourceType":"Observation","id":"a","status":"final","code":{"text":"First"},"issued":"2020-01-01T10:00:00Z","hasMember":[{"reference":"Observation/b"}]}},
+{"resource":{"resourceType":"Observation","id":"b","status":"final","code":{"text":"Second"},"issued":"2020-01-01T10:00:00Z","hasMember":[{"reference":"Observation/a"}]}}]}
+EOF
+"$conv" fhir2ehr "$scratch/cycle.json" --sender A99001 --receiver B99002 \
+    -o "$scratch/cycle.xml" 2> "$scratch/err" || fail "cyclic members: exit $?: $(cat "$scratch/err")"
+for t in First Second; do
+    n=$(grep -c "<originalText>$t</originalText>" "$scratch/cycle.xml")
+    [ "$n" = 1 ] || fail "cyclic members: '$t' written $n times"
+done
 echo "fhir2ehr pathology: hierarchy as committed, nothing lost, read back whole"
