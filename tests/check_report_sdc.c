@@ -365,6 +365,9 @@ Suite *make_report_sdc_suite(void)
     tcase_add_test(tc, test_report_sdc_complement_is_suppressed);
     tcase_add_test(tc, test_report_sdc_off_gives_raw_counts);
     tcase_add_test(tc, test_report_sdc_refuses_unprotective_options);
+    /* 400 random rounds: a watchdog for a sanitizer build on a loaded
+     * machine, where Check's 4-second default was hit (not a timing). */
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
