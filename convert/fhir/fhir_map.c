@@ -52,9 +52,14 @@ static cse__jw *interpretation(const cse__fhirw *w, const cse_concept *c)
 {
     static const struct {
         const char *hl7, *code, *display;
-    } map[] = {{"HI", "H", "High"},           {"LO", "L", "Low"},
-               {"OR", "A", "Abnormal"},       {"AN", "A", "Abnormal"},
-               {"HH", "HH", "Critical high"}, {"LL", "LL", "Critical low"},
+    } map[] = {{"HI", "H", "High"},
+               {"LO", "L", "Low"},
+               {"OR", "A", "Abnormal"},
+               {"AN", "A", "Abnormal"},
+               /* What the sending adaptor writes for A: its inverse. */
+               {"PA", "A", "Abnormal"},
+               {"HH", "HH", "Critical high"},
+               {"LL", "LL", "Critical low"},
                {"N", "N", "Normal"}};
     const char *code = c->n ? c->codings[0].code : NULL;
     cse__jw *cc, *coding;
@@ -69,7 +74,7 @@ static cse__jw *interpretation(const cse__fhirw *w, const cse_concept *c)
             cse__fw_set(w, coding, "code", cse__jw_string(w->jw, map[i].code));
             cse__fw_set(w, coding, "display", cse__jw_string(w->jw, map[i].display));
         }
-    /* R4 requires a code in a coding; an unmapped one ("PA") keeps its text. */
+    /* R4 requires a code in a coding; an unmapped one keeps its text. */
     if (w->stu3 || cse__jw_object_get(coding, "code"))
         cse__fw_set(w, cc, "coding", cse__jw_pack(w->jw, "[o]", coding));
     if (c->text)

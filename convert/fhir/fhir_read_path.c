@@ -445,7 +445,9 @@ static pobs *path_obs(reader *r, const char *key, cse_code *rc)
         p->comment_date = p->e->effective_low;
     p->filed = p->comment_date;
     /* What the statement itself carries: a structured value (no string),
-     * the first reference range with a quantity, an HL7 interpretation. */
+     * its reference ranges (the adaptor writes only the first: a laboratory
+     * that gives ranges by age or sex loses the others), an HL7
+     * interpretation. */
     free(p->e->value);
     p->e->value = NULL;
     if (p->e->val.kind == CSE_VALUE_TEXT)
@@ -456,13 +458,10 @@ static pobs *path_obs(reader *r, const char *key, cse_code *rc)
         for (size_t j = 0; j < p->e->n_ref_ranges; j++)
             cse_range_clear(&p->e->ref_ranges[j]);
         p->e->n_ref_ranges = 0;
-    } else if (p->e->n_ref_ranges > 1) {
-        for (size_t j = 1; j < p->e->n_ref_ranges; j++)
-            cse_range_clear(&p->e->ref_ranges[j]);
-        p->e->n_ref_ranges = 1;
     }
     if (p->e->n_ref_ranges) {
-        /* A range given only as text travels in the comment. */
+        /* The first range's text travels in the comment, as the adaptor
+         * writes it; a further range keeps its own. */
         free(p->e->ref_ranges[0].text);
         p->e->ref_ranges[0].text = NULL;
     }

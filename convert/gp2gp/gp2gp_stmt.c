@@ -511,6 +511,18 @@ static cse_code emit_attachment(cse__doc *d, const cse_entry *narrative,
         cse_entry_free(a);
         return NOMEM(d);
     }
+    /* "Other digital signal" is the sending adaptor's code for every
+     * document: with a translation, the translation is the document's type. */
+    if (a->code.n > 1 && a->code.codings[0].code &&
+        strcmp(a->code.codings[0].code, "37251000000104") == 0) {
+        cse_coding generic = a->code.codings[0];
+        memmove(&a->code.codings[0], &a->code.codings[1],
+                (a->code.n - 1) * sizeof(a->code.codings[0]));
+        a->code.n--;
+        free(generic.system);
+        free(generic.code);
+        free(generic.display);
+    }
     for (const cse__xnode *c = doc->children; c; c = c->next)
         if (cse__hl7_is(c, "confidentialityCode")) {
             const char *v = cse__hl7_attr(c, "code");
