@@ -4,7 +4,8 @@
 # national test messages send them: a fragment that starts with white space
 # or whose root has no namespace reads; a fragment whose patient is not the
 # skeleton's is refused, naming both places and neither NHS number; an
-# author or destination whose id is nullFlavor="UNK" is accepted.
+# author or destination whose id is nullFlavor="UNK" is accepted; a patient
+# whose id has no NHS number is refused with a message that says so.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 conv="$top_builddir/cse-convert"
 skel="$top_srcdir/test-fixtures/gp2gp/skeleton"
@@ -63,4 +64,14 @@ for who in author destination; do
         fail "$who id nullFlavor=UNK refused: $(cat "$scratch/unk-$who.err")"
     grep -q "$marker" "$scratch/unk-$who.json" || fail "$who UNK: statement missing"
 done
-echo "ehr2fhir_fragments: white space, no namespace, another patient, UNK ids"
+# A patient id without an NHS number (fhir2ehr writes one, null-flavoured,
+# for a bundle that names no patient): refused, saying so, no output.
+sed 's|<id root="2.16.840.1.113883.2.1.4.1" extension="9990000018"/>|<id root="2.16.840.1.113883.2.1.4.1" nullFlavor="NI"/>|' \
+    "$skel/input.xml" > "$scratch/ni.xml"
+grep -q 'nullFlavor="NI"/>' "$scratch/ni.xml" || fail "patient variant not made"
+"$conv" ehr2fhir --stu3 --fragments "$skel/fragments" "$scratch/ni.xml" \
+    -o "$scratch/ni.json" 2> "$scratch/ni.err" && fail "a patient without an NHS number accepted"
+[ ! -e "$scratch/ni.json" ] || fail "output left behind for a patient without an NHS number"
+case $(cat "$scratch/ni.err") in *"ni.xml:36"*"has no NHS number"*) ;;
+*) fail "message: $(cat "$scratch/ni.err")" ;; esac
+echo "ehr2fhir_fragments: white space, no namespace, another patient, UNK ids, no NHS number"

@@ -783,6 +783,11 @@ static cse_code read_patient(cse__doc *d, const cse__xnode *n)
                             cse__gp2gp_line(id));
             return CSE_OK;
         }
+        if (ext == NULL)
+            return cse__gp2gp_fail(d, CSE_ERR_NHS_NUMBER, cse__gp2gp_line(id),
+                                   "/patient/id/@extension",
+                                   "the patient has no NHS number (the id is "
+                                   "null-flavoured): a GP2GP extract must name one");
         if (cse_nhs_number_canonical(ext, nhs) != CSE_OK)
             return cse__gp2gp_fail(d, CSE_ERR_NHS_NUMBER, cse__gp2gp_line(id),
                                    "/patient/id/@extension",
