@@ -1108,8 +1108,10 @@ static cse_code path_report(reader *r, const res *x, const jv *o)
     n_specs = 1; /* specs[0]: the "NOT PRESENT" specimen, when needed */
     for (size_t i = 0; i < rep.n_specimens; i++) {
         pspec *s = &specs[n_specs];
-        if ((rc = path_specimen(r, rep.specimens[i], s)) != CSE_OK)
+        if ((rc = path_specimen(r, rep.specimens[i], s)) != CSE_OK) {
+            pspec_clear(s); /* not yet counted in n_specs */
             goto out;
+        }
         if (!s->found) {
             pspec_clear(s);
             continue;
@@ -1226,7 +1228,7 @@ static cse_code path_report(reader *r, const res *x, const jv *o)
             pobs *p = obs[i];
             if (p->specimen == NULL || strcmp(p->specimen, s->key) != 0)
                 continue;
-            n_res += pb_result(&b, p, mem + mstart[i], p->n_members, s->key);
+            n_res += pb_result(&b, p, mem ? mem + mstart[i] : NULL, p->n_members, s->key);
         }
         /* A placeholder specimen (the adaptor's, by its id) gets none. */
         if (!s->dummy && n_res == 0 && strstr(s->key, "NOT-PRESENT-SPECIMEN-") == NULL) {
