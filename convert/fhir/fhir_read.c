@@ -151,6 +151,7 @@ typedef struct reader {
                                 Conditions whose actualProblem it is */
     cse__smap agencies;      /* MedicationRequest key -> the prescribing agency
                                 code of the MedicationStatement based on it */
+    struct bat *bat;         /* batteries outside reports (fhir_read_battery.c) */
 } reader;
 
 static void res_clear(reader *r)
@@ -164,9 +165,12 @@ static void res_clear(reader *r)
     r->n_res = r->cap_res = 0;
 }
 
+static void bat_free(reader *r);
+
 static void reader_free(reader *r)
 {
     res_clear(r);
+    bat_free(r);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
     cse__smap_free(&r->consults);
@@ -1510,6 +1514,12 @@ static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type
 static cse_code path_report(reader *r, const res *x, const jv *o);
 static cse_code path_single(reader *r, const res *x, const char *type, bool *done);
 static cse_code path_index_build(reader *r);
+static cse_code bat_scan(reader *r, const res *x, const jv *o, const char *type);
+static cse_code bat_index_build(reader *r);
+static bool bat_skip(const reader *r, const res *x);
+static bool bat_header(const reader *r, const res *x);
+static cse_code bat_emit(reader *r, const res *x, cse_entry *e,
+                         const cse_entry_info *info);
 /* A RelatedPerson's name, kept for the allergies they asserted. */
 static cse_code scan_person(reader *r, const res *x, const jv *o)
 {
@@ -1656,7 +1666,8 @@ static cse_code scan(reader *r, res *x, const jv *o)
         if ((x->key = make_key(type, pos)) == NULL)
             return nomem(r);
     }
-    if ((rc = path_scan(r, x, o, type)) != CSE_OK)
+    if ((rc = path_scan(r, x, o, type)) != CSE_OK ||
+        (rc = bat_scan(r, x, o, type)) != CSE_OK)
         return rc;
     if ((rc = scan_texts(r, o, type, id)) != CSE_OK)
         return rc;
@@ -3440,6 +3451,8 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (strcmp(type, "Observation") == 0 &&
         ((rc = path_single(r, x, type, &done)) != CSE_OK || done))
         return rc;
+    if (strcmp(type, "Observation") == 0 && bat_skip(r, x))
+        return CSE_OK; /* delivered inside its battery */
     if (x->kind == RK_FLAG || strcmp(type, "Observation") == 0) {
         cse_concept c = {0};
         bool flag = x->kind == RK_FLAG;
@@ -3586,6 +3599,8 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (strcmp(type, "Observation") == 0 && e->kind == CSE_ENTRY_OBSERVATION &&
         info.cls != CSE_CLASS_MARKER && cse__fhir_is_blood_pressure(o))
         rc = emit_battery(r, o, e, &info);
+    else if (e->kind == CSE_ENTRY_OBSERVATION && bat_header(r, x))
+        rc = bat_emit(r, x, e, &info);
     else
         rc = deliver(r, e, &info);
     cse_marker_free(m);
@@ -3639,7 +3654,7 @@ static cse_code finish(reader *r)
                               "the input is FHIR %s (%s), not FHIR %s",
                               r->version == 3 ? "STU3" : "R4", r->version_at,
                               r->opt->version == 3 ? "STU3" : "R4");
-    if ((rc = path_index_build(r)) != CSE_OK)
+    if ((rc = path_index_build(r)) != CSE_OK || (rc = bat_index_build(r)) != CSE_OK)
         return rc;
     /* Agents get their roles and organisations. */
     for (size_t i = 0; i < r->agents.n; i++) {
@@ -4445,3 +4460,4 @@ out:
 /* ---- Laboratory reports ------------------------------------------------ */
 
 #include "fhir_read_path.c"
+#include "fhir_read_battery.c"
