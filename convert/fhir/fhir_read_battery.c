@@ -271,15 +271,16 @@ static cse_code bat_index_build(reader *r)
                 members++;
         }
         x = bat_row(r, h);
-        if (members == 0 || x == NULL || path_taken(r, h)) {
-            cse__smap_put(&b->heads, h, NULL, false); /* NULL: not a battery */
-            continue;
+        if (members > 0 && x != NULL && !path_taken(r, h)) {
+            if ((o = fetch(r, x)) == NULL)
+                return r->err ? r->err->code : CSE_ERR_INTERNAL;
+            if (bat_can_head(o, &rc))
+                continue;
+            if (rc != CSE_OK)
+                return nomem(r);
         }
-        if ((o = fetch(r, x)) == NULL)
-            return r->err ? r->err->code : CSE_ERR_INTERNAL;
-        if (!bat_can_head(o, &rc))
-            cse__smap_put(&b->heads, h, NULL, false);
-        if (rc != CSE_OK)
+        /* Not a battery: its value becomes NULL. */
+        if (cse__smap_put(&b->heads, h, NULL, false) != CSE_OK)
             return nomem(r);
     }
     return CSE_OK;
