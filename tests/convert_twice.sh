@@ -36,9 +36,20 @@ ids = [i for i, r in res.items() if r["resourceType"] == "Observation"
        and any(d.get("reference", "").endswith("/" + i) for o in res.values() for d in o.get("derivedFrom", []))]
 sys.exit(0 if ids else 1)
 END
-twice back "$conv" fhir2ehr "$scratch/r4.1" --sender A99001 --receiver B99002
+# ehr2fhir writes no Bundle.timestamp (the extract's time is not carried), so
+# the bundle is given one to convert it back.
+sed '0,/"type":"collection",/s//"type":"collection","timestamp":"2024-03-01T12:00:00Z",/' \
+    "$scratch/r4.1" > "$scratch/r4.json"
+grep -q '"timestamp"' "$scratch/r4.json" || fail "r4: no timestamp given"
+twice back "$conv" fhir2ehr "$scratch/r4.json" --sender A99001 --receiver B99002
+# (The two stu3 fixtures carry no time of their own: they are given one.)
+for f in "$fix/fhir/stu3-pathology.json" "$fix/fhir/stu3-consultation.json"; do
+    sed '0,/"type": "collection",/s//"type": "collection", "timestamp": "2024-05-01T09:00:00Z",/' \
+        "$f" > "$scratch/$(basename "$f")"
+    grep -q '"timestamp"' "$scratch/$(basename "$f")" || fail "$(basename "$f"): no timestamp given"
+done
 for f in "$fix/fhir-battery/batteries.json" "$fix/fhir-times/instants.json" \
-    "$fix/fhir/stu3-pathology.json" "$fix/fhir/stu3-consultation.json"; do
+    "$scratch/stu3-pathology.json" "$scratch/stu3-consultation.json"; do
     twice "$(basename "$f" .json)" "$conv" fhir2ehr "$f" --sender A99001 --receiver B99002
 done
 
