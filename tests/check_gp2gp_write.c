@@ -586,6 +586,43 @@ START_TEST(test_gp2gp_write_nests_compounds)
 }
 END_TEST
 
+/* Entries that came with no id (a compound, a statement) get ids derived
+ * from the patient, their container and their place: the same record gives
+ * the same extract every time, and two such entries different ids. */
+START_TEST(test_gp2gp_write_no_id_is_stable)
+{
+    cse_gp2gp_write_options opt = options(0);
+    cse_record *r = sample(false, false);
+    cse_error err;
+    cse_code rc;
+    char *one, *two;
+    xdoc d;
+
+    add_nested(r, CSE_ENTRY_COMPOUND, NULL, "Encounter/e1", "battery", "Blood pressure");
+    add_nested(r, CSE_ENTRY_COMPOUND, NULL, "Encounter/e1", "cluster", "Cholesterol");
+    add_nested(r, CSE_ENTRY_OBSERVATION, NULL, "Encounter/e1", NULL, "Systolic");
+    add_nested(r, CSE_ENTRY_OBSERVATION, NULL, "Encounter/e1", NULL, "Diastolic");
+    one = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    two = write_record(r, &opt, &err, &rc);
+    ck_assert_int_eq(rc, CSE_OK);
+    ck_assert_str_eq(one, two);
+    d = parse(one);
+    ASSERT_NUM(&d, "count(//h:CompoundStatement[@classCode='BATTERY'])", 1);
+    ASSERT_NUM(&d, "count(//h:CompoundStatement[@classCode='CLUSTER'])", 1);
+    ASSERT_NUM(&d, "count(//h:ObservationStatement)", 4); /* the problem names one */
+    ASSERT_NUM(
+        &d,
+        "count((//h:ObservationStatement|//h:CompoundStatement|//h:NarrativeStatement)"
+        "/h:id[@root=preceding::h:id/@root])",
+        0);
+    done(&d);
+    free(one);
+    free(two);
+    cse_record_free(r);
+}
+END_TEST
+
 Suite *make_gp2gp_write_suite(void)
 {
     Suite *s = suite_create("gp2gp_write");
@@ -601,6 +638,7 @@ Suite *make_gp2gp_write_suite(void)
     tcase_add_test(tc, test_gp2gp_write_validate_reports_line_and_path);
     tcase_add_test(tc, test_gp2gp_write_nests_compounds);
     tcase_add_test(tc, test_gp2gp_write_compounds_nest);
+    tcase_add_test(tc, test_gp2gp_write_no_id_is_stable);
     suite_add_tcase(s, tc);
     return s;
 }

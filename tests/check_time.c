@@ -86,11 +86,43 @@ START_TEST(test_time_parse_fhir_forms)
     char buf[32];
     ck_assert_int_eq(cse_time_parse_fhir("2024-02-29", &t), CSE_OK);
     ck_assert_str_eq(cse_time_format_hl7(&t, buf, sizeof(buf)), "20240229");
+    /* 10:30:45 at UTC+1 on 15 March is 09:30:45 UTC, and GMT in the UK. */
     ck_assert_int_eq(cse_time_parse_fhir("2024-03-15T10:30:45.123+01:00", &t), CSE_OK);
     ck_assert_int_eq(t.precision, CSE_TIME_SECOND);
-    ck_assert_int_eq(t.hour, 10);
+    ck_assert_int_eq(t.hour, 9);
     ck_assert_int_eq(cse_time_parse_fhir("2024-03", &t), CSE_OK);
     ck_assert_int_eq(t.precision, CSE_TIME_MONTH);
+}
+END_TEST
+
+/* Instants with a zone are UK civil time, across both BST boundaries of
+ * 2024 (31 March and 27 October, at 01:00 UTC), a day boundary, and an
+ * offset from elsewhere. */
+START_TEST(test_time_parse_fhir_uk_local)
+{
+    static const struct {
+        const char *in, *hl7;
+    } cases[] = {
+        {"2024-03-31T00:59:59Z", "20240331005959"},      /* GMT, the last second */
+        {"2024-03-31T01:00:00Z", "20240331020000"},      /* BST begins */
+        {"2024-07-14T16:55:00+00:00", "20240714175500"}, /* summer */
+        {"2024-07-14T17:55:00+01:00", "20240714175500"}, /* as ehr2fhir writes it */
+        {"2024-10-27T00:59:00Z", "20241027015900"},      /* BST, the last minute */
+        {"2024-10-27T01:00:00Z", "20241027010000"},      /* GMT again */
+        {"2024-12-31T23:30:00-01:00", "20250101003000"}, /* the next year */
+        {"2024-06-30T23:30:00Z", "20240701003000"},      /* the next day in BST */
+        {"2024-01-15T10:00:00+05:30", "20240115043000"}, /* India, winter */
+        {"2024-01-15T10:00:00", "20240115100000"},       /* no zone: UK already */
+        {"2024-07-14", "20240714"},                      /* a date: as written */
+    };
+    cse_time t;
+    char buf[32];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(cse_time_parse_fhir(cases[i].in, &t) == CSE_OK, "%s", cases[i].in);
+        ck_assert_str_eq(cse_time_format_hl7(&t, buf, sizeof(buf)), cases[i].hl7);
+    }
+    ck_assert_int_eq(cse_time_parse_fhir("2024-01-15T10:00:00+15:00", &t), CSE_ERR_DATE);
+    ck_assert_int_eq(cse_time_parse_fhir("2024-01-15T10:00:00+01:60", &t), CSE_ERR_DATE);
 }
 END_TEST
 
@@ -129,6 +161,7 @@ Suite *make_time_suite(void)
     tcase_add_test(tc, test_time_format_forms);
     tcase_add_test(tc, test_time_rejects_bad_dates);
     tcase_add_test(tc, test_time_parse_fhir_forms);
+    tcase_add_test(tc, test_time_parse_fhir_uk_local);
     tcase_add_test(tc, test_time_add_months_clamps_day);
     tcase_add_test(tc, test_time_compare);
     suite_add_tcase(s, tc);

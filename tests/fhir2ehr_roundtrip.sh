@@ -9,13 +9,17 @@
 # statement gets one, as the sending adaptor writes it; a laboratory report
 # comes back with every result and comment, and no DiagnosticReport or
 # Specimen is reported lost); every extract
-# validates against the UK07 schema; and FHIR -> UK07 -> FHIR keeps every
+# validates against the UK07 schema; every battery outside a laboratory
+# report comes back a BATTERY with its members inside it and their values,
+# through STU3 and R4, and from the requesting adaptor's own bundles
+# (tests/hl7_batteries.py); and FHIR -> UK07 -> FHIR keeps every
 # allergy and medication of gpc-access-structured.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/testlib.sh"
 conv="$top_builddir/cse-convert"
 pwtp="$CSE_SHARED_DIR/conformance/nia/ehr-to-fhir/pwtp"
 xsd="$CSE_SHARED_DIR/conformance/nia/xsd"
 [ -n "$CSE_SHARED_DIR" ] && [ -d "$pwtp" ] || skip "no PWTP extracts (set CSE_SHARED_DIR)"
+command -v python3 > /dev/null 2>&1 || skip "no python3"
 
 count() { grep -c "<$1[ >]" "$2"; }
 n=0
@@ -55,9 +59,33 @@ for f in "$pwtp"/PWTP*.xml; do
     done
     ! grep -q 'loss: [0-9]* \(DiagnosticReport\|Specimen\) ' "$scratch/$name.e2" ||
         fail "$name: $(grep 'loss: [0-9]* \(DiagnosticReport\|Specimen\) ' "$scratch/$name.e2")"
+    # Batteries (blood pressures): back as batteries, members inside.
+    python3 "$top_srcdir/tests/hl7_batteries.py" "$f" "$scratch/$name.xml" > "$scratch/$name.bat" ||
+        fail "$name: $(cat "$scratch/$name.bat")"
     n=$((n + 1))
 done
 [ $n -ge 9 ] || fail "only $n PWTP extracts"
+
+# The same through R4 (members name their battery by derivedFrom), and from
+# the requesting adaptor's own STU3 bundles (which name the readings by
+# has-member but leave a battery's comment unlinked; their NHS number,
+# "Test Harness", is replaced by a valid one).
+for name in PWTP2 PWTP5 PWTP6 PWTP10; do
+    f="$pwtp/$name.xml"
+    "$conv" ehr2fhir "$f" -o "$scratch/$name.r4.json" 2> /dev/null ||
+        fail "$name: ehr2fhir R4 exit $?"
+    "$conv" fhir2ehr "$scratch/$name.r4.json" --sender A99001 --receiver B99002 \
+        -o "$scratch/$name.r4.xml" 2> "$scratch/$name.e3" ||
+        fail "$name: fhir2ehr of R4 exit $?: $(tail -1 "$scratch/$name.e3")"
+    python3 "$top_srcdir/tests/hl7_batteries.py" "$f" "$scratch/$name.r4.xml" > "$scratch/$name.bat" ||
+        fail "$name (R4): $(cat "$scratch/$name.bat")"
+    sed 's/"value": "Test Harness"/"value": "9990010005"/' "$pwtp/$name-output.json" > "$scratch/$name.ad.json"
+    "$conv" fhir2ehr "$scratch/$name.ad.json" --sender A99001 --receiver B99002 \
+        -o "$scratch/$name.ad.xml" 2> "$scratch/$name.e4" ||
+        fail "$name: fhir2ehr of the adaptor's bundle exit $?: $(tail -1 "$scratch/$name.e4")"
+    python3 "$top_srcdir/tests/hl7_batteries.py" --observations "$f" "$scratch/$name.ad.xml" \
+        > "$scratch/$name.bat" || fail "$name (adaptor's bundle): $(cat "$scratch/$name.bat")"
+done
 
 # FHIR -> UK07 -> FHIR: the allergies and every drug code come back.
 src="$CSE_SHARED_DIR/conformance/nia/fhir-to-ehr/gpc-access-structured.json"

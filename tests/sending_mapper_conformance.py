@@ -280,8 +280,16 @@ def is_context(path):
 
 # EncounterMapperTest's message context (its Bundle is built in the Java
 # test, not a file): the Encounter's consultation List, dated, and the
-# Location the Encounters name.
+# Location the Encounters name; and an Observation in the Encounter standing
+# in for the test's mocked components mapper (an Encounter with nothing in it
+# gets no composition, as EncounterMapper skips one with blank components).
 ENCOUNTER_CONTEXT = [
+    {"resource": {"resourceType": "Observation", "id": "harness-component",
+                  "status": "final",
+                  "code": {"coding": [{"system": "http://snomed.info/sct",
+                                       "code": "27113001"}]},
+                  "context": {"reference":
+                              "Encounter/F550CC56-EF65-4934-A7B1-3DC2E02243C3"}}},
     {"resource": {"resourceType": "List", "id": "harness-consultation",
                   "encounter": {"reference":
                                 "Encounter/F550CC56-EF65-4934-A7B1-3DC2E02243C3"},

@@ -109,10 +109,71 @@ cse_code cse_time_parse_hl7(const char *s, cse_time *out)
     return CSE_OK;
 }
 
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Hinnant's
+ * days_from_civil). */
+static long long days_from_civil(int y, int m, int d)
+{
+    long long yy = m <= 2 ? y - 1 : y;
+    long long era = (yy >= 0 ? yy : yy - 399) / 400;
+    long long yoe = yy - era * 400;
+    long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long long z, int *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* The day of the month of the last Sunday of month m (March or October). */
+static int last_sunday_of(int y, int m)
+{
+    long long dn = days_from_civil(y, m, 31);
+    int wd = (int)(((dn % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday: 0 = Sunday */
+    return 31 - wd;
+}
+
+/* An instant given with its UTC offset (in minutes east) to UK civil time,
+ * as the national sending adaptor writes every time of a FHIR instant
+ * (DateFormatUtil, Europe/London): British Summer Time is UTC+1 from 01:00
+ * UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
+ * October, GMT otherwise. */
+static void to_uk_time(cse_time *t, int offset_minutes)
+{
+    long long day = days_from_civil(t->year, t->month, t->day);
+    long long secs = day * 86400 + t->hour * 3600LL + t->minute * 60LL + t->second -
+                     offset_minutes * 60LL;
+    int y, m, d;
+
+    day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    civil_from_days(day, &y, &m, &d);
+    if (secs >= days_from_civil(y, 3, last_sunday_of(y, 3)) * 86400 + 3600 &&
+        secs < days_from_civil(y, 10, last_sunday_of(y, 10)) * 86400 + 3600)
+        secs += 3600;
+    day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    civil_from_days(day, &t->year, &t->month, &t->day);
+    secs -= day * 86400;
+    t->hour = (int)(secs / 3600);
+    t->minute = (int)(secs / 60 % 60);
+    t->second = (int)(secs % 60);
+}
+
 cse_code cse_time_parse_fhir(const char *s, cse_time *out)
 {
     cse_time t = {0};
     const char *p = s;
+    int offset = 0; /* minutes east of UTC */
+    bool zoned = false;
 
     if (s == NULL || out == NULL)
         return CSE_ERR_INVALID_ARG;
@@ -150,16 +211,25 @@ cse_code cse_time_parse_fhir(const char *s, cse_time *out)
                 }
                 if (*p == 'Z') {
                     p++;
+                    zoned = true;
                 } else if (*p == '+' || *p == '-') {
-                    p++;
-                    if (digits(&p, 2) < 0 || *p++ != ':' || digits(&p, 2) < 0)
+                    int sign = *p++ == '-' ? -1 : 1, oh, om;
+                    if ((oh = digits(&p, 2)) < 0 || *p++ != ':' ||
+                        (om = digits(&p, 2)) < 0 || oh > 14 || om > 59)
                         return CSE_ERR_DATE;
+                    offset = sign * (oh * 60 + om);
+                    zoned = true;
                 }
             }
         }
     }
     if (*p != '\0' || !cse_time_valid(&t))
         return CSE_ERR_DATE;
+    if (zoned) {
+        to_uk_time(&t, offset);
+        if (!cse_time_valid(&t))
+            return CSE_ERR_DATE;
+    }
     *out = t;
     return CSE_OK;
 }

@@ -151,6 +151,9 @@ typedef struct reader {
                                 Conditions whose actualProblem it is */
     cse__smap agencies;      /* MedicationRequest key -> the prescribing agency
                                 code of the MedicationStatement based on it */
+    struct bat *bat;         /* batteries outside reports (fhir_read_battery.c) */
+    cse_entry *held_enc;     /* an Encounter not delivered until an entry is in it */
+    cse_entry_info held_info;
 } reader;
 
 static void res_clear(reader *r)
@@ -164,9 +167,13 @@ static void res_clear(reader *r)
     r->n_res = r->cap_res = 0;
 }
 
+static void bat_free(reader *r);
+
 static void reader_free(reader *r)
 {
     res_clear(r);
+    bat_free(r);
+    cse_entry_free(r->held_enc);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
     cse__smap_free(&r->consults);
@@ -914,6 +921,7 @@ static const char WHY_LIST_MISSING[] =
     "named by a consultation List but not in the input";
 
 static cse_code emit(reader *r, const res *x);
+static cse_code release_encounter(reader *r);
 static cse_code emit_entry(reader *r, const res *x, const jv *o);
 
 static bool list_coded(const jv *o, const char *code)
@@ -1228,7 +1236,9 @@ static cse_code emit_section(reader *r, const char *id, const char *parent,
     e->availability = l->date.precision ? l->date : period[0];
     e->source_line = l->line;
     /* A section is structure, not an entry of the record: not counted. */
-    rc = r->sink->entry(r->sink, e, &info, r->err);
+    rc = r->held_enc ? release_encounter(r) : CSE_OK;
+    if (rc == CSE_OK)
+        rc = r->sink->entry(r->sink, e, &info, r->err);
     cse_entry_free(e);
     return rc;
 }
@@ -1510,6 +1520,12 @@ static cse_code path_scan(reader *r, const res *x, const jv *o, const char *type
 static cse_code path_report(reader *r, const res *x, const jv *o);
 static cse_code path_single(reader *r, const res *x, const char *type, bool *done);
 static cse_code path_index_build(reader *r);
+static cse_code bat_scan(reader *r, const res *x, const jv *o, const char *type);
+static cse_code bat_index_build(reader *r);
+static bool bat_skip(const reader *r, const res *x);
+static bool bat_header(const reader *r, const res *x);
+static cse_code bat_emit(reader *r, const res *x, cse_entry *e,
+                         const cse_entry_info *info);
 /* A RelatedPerson's name, kept for the allergies they asserted. */
 static cse_code scan_person(reader *r, const res *x, const jv *o)
 {
@@ -1656,7 +1672,8 @@ static cse_code scan(reader *r, res *x, const jv *o)
         if ((x->key = make_key(type, pos)) == NULL)
             return nomem(r);
     }
-    if ((rc = path_scan(r, x, o, type)) != CSE_OK)
+    if ((rc = path_scan(r, x, o, type)) != CSE_OK ||
+        (rc = bat_scan(r, x, o, type)) != CSE_OK)
         return rc;
     if ((rc = scan_texts(r, o, type, id)) != CSE_OK)
         return rc;
@@ -2044,7 +2061,9 @@ fail:
 
 static cse_code deliver(reader *r, cse_entry *e, const cse_entry_info *info)
 {
-    cse_code rc = r->sink->entry(r->sink, e, info, r->err);
+    cse_code rc = r->held_enc ? release_encounter(r) : CSE_OK;
+    if (rc == CSE_OK)
+        rc = r->sink->entry(r->sink, e, info, r->err);
     if (rc == CSE_OK) {
         r->sum.entries++;
         r->sum.markers += info->cls == CSE_CLASS_MARKER;
@@ -2106,8 +2125,18 @@ static cse_entry_kind entry_kind(const char *type)
 static const jv *code_of(const jv *o, const char *type)
 {
     const jv *c;
-    if (strcmp(type, "Immunization") == 0)
+    if (strcmp(type, "Immunization") == 0) {
+        /* The procedure, as the sending adaptor codes an immunisation (GP
+         * Connect's vaccineCode is "unknown"); else the vaccine. */
+        if ((c = jv_get(extension(o, "https://fhir.hl7.org.uk/STU3/StructureDefinition/"
+                                     "Extension-CareConnect-VaccinationProcedure-1"),
+                        "valueCodeableConcept")) != NULL ||
+            (c = jv_get(extension(o, "https://fhir.hl7.org.uk/StructureDefinition/"
+                                     "Extension-UKCore-VaccinationProcedure"),
+                        "valueCodeableConcept")) != NULL)
+            return c;
         return jv_get(o, "vaccineCode");
+    }
     if (strcmp(type, "MedicationStatement") == 0 ||
         strcmp(type, "MedicationRequest") == 0)
         return jv_get(o, "medicationCodeableConcept");
@@ -2958,7 +2987,11 @@ static cse_code document(reader *r, const res *x, const jv *o, cse_entry *e)
             rc = cse_concept_add(&e->code, type.codings[i].system, type.codings[i].code,
                                  type.codings[i].display);
     cse_concept_clear(&type);
-    if (rc == CSE_OK)
+    /* A content type that is no media type (the requesting adaptor's "GP2GP
+     * generated placeholder. Original document not available...") cannot be
+     * a mediaType (the schema allows no space): the default is written. */
+    if (rc == CSE_OK && jstr(att, "contentType") &&
+        strpbrk(jstr(att, "contentType"), " \t\r\n") == NULL)
         rc = cse_strset(&e->doc.media_type, jstr(att, "contentType"));
     if (rc == CSE_OK)
         rc = cse_strset(&e->doc.title, jstr(att, "title"));
@@ -3440,6 +3473,8 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (strcmp(type, "Observation") == 0 &&
         ((rc = path_single(r, x, type, &done)) != CSE_OK || done))
         return rc;
+    if (strcmp(type, "Observation") == 0 && bat_skip(r, x))
+        return CSE_OK; /* delivered inside its battery */
     if (x->kind == RK_FLAG || strcmp(type, "Observation") == 0) {
         cse_concept c = {0};
         bool flag = x->kind == RK_FLAG;
@@ -3586,11 +3621,43 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     if (strcmp(type, "Observation") == 0 && e->kind == CSE_ENTRY_OBSERVATION &&
         info.cls != CSE_CLASS_MARKER && cse__fhir_is_blood_pressure(o))
         rc = emit_battery(r, o, e, &info);
-    else
+    else if (e->kind == CSE_ENTRY_OBSERVATION && bat_header(r, x))
+        rc = bat_emit(r, x, e, &info);
+    else if (x->kind == RK_ENCOUNTER && r->held_enc == NULL && info.marker == NULL) {
+        /* Held until an entry is in it (see release_encounter). */
+        r->held_enc = e;
+        r->held_info = info;
+        e = NULL;
+        rc = CSE_OK;
+    } else
         rc = deliver(r, e, &info);
     cse_marker_free(m);
     cse_entry_free(e);
     return rc;
+}
+
+/* An Encounter is delivered only once something is written in it: one with
+ * nothing recorded gets no ehrComposition, as the sending adaptor's
+ * EncounterMapper skips one whose components are blank. */
+static cse_code release_encounter(reader *r)
+{
+    cse_entry *e = r->held_enc;
+    cse_code rc;
+    r->held_enc = NULL;
+    rc = deliver(r, e, &r->held_info);
+    cse_entry_free(e);
+    return rc;
+}
+
+static const char WHY_EMPTY_ENCOUNTER[] =
+    "nothing recorded in it: no ehrComposition (the sending adaptor writes none)";
+
+static cse_code drop_encounter(reader *r)
+{
+    int line = r->held_enc->source_line;
+    cse_entry_free(r->held_enc);
+    r->held_enc = NULL;
+    return count_loss(r, "Encounter", WHY_EMPTY_ENCOUNTER, line);
 }
 
 static cse_code emit(reader *r, const res *x)
@@ -3639,7 +3706,7 @@ static cse_code finish(reader *r)
                               "the input is FHIR %s (%s), not FHIR %s",
                               r->version == 3 ? "STU3" : "R4", r->version_at,
                               r->opt->version == 3 ? "STU3" : "R4");
-    if ((rc = path_index_build(r)) != CSE_OK)
+    if ((rc = path_index_build(r)) != CSE_OK || (rc = bat_index_build(r)) != CSE_OK)
         return rc;
     /* Agents get their roles and organisations. */
     for (size_t i = 0; i < r->agents.n; i++) {
@@ -3747,6 +3814,8 @@ static cse_code finish(reader *r)
         for (long j = first[k]; j >= 0 && rc == CSE_OK; j = r->res[j].next)
             if (!is_done(r, (size_t)j))
                 rc = emit(r, &r->res[j]);
+        if (rc == CSE_OK && r->held_enc)
+            rc = drop_encounter(r);
         k++;
     }
     for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
@@ -4445,3 +4514,4 @@ out:
 /* ---- Laboratory reports ------------------------------------------------ */
 
 #include "fhir_read_path.c"
+#include "fhir_read_battery.c"

@@ -1147,8 +1147,11 @@ static cse_code path_report(reader *r, const res *x, const jv *o)
             }
     }
 
-    /* The report. */
-    if ((e = pb_new(&b, CSE_ENTRY_COMPOUND, rep.key, rep.enc)) == NULL)
+    /* The report: in the topic or category that names it (as the adaptor's
+     * EncounterComponentsMapper writes a listed DiagnosticReport), else in
+     * its Encounter. */
+    if ((e = pb_new(&b, CSE_ENTRY_COMPOUND, rep.key, r->parent ? r->parent : rep.enc)) ==
+        NULL)
         goto built;
     e->source_line = rep.line;
     e->path.role = CSE_PATH_REPORT;

@@ -456,6 +456,24 @@ static cse_code deliver_agent(cse__doc *d, const cse__xnode *n)
     return rc;
 }
 
+/* A statement or compound the sender gave no id (or a null-flavoured one)
+ * gets one derived from where it stands (the extract, its container, its
+ * line, its kind), so that converting the same extract twice gives the same
+ * ids and its components still name it. */
+static cse_code own_id(cse__doc *d, cse_entry *e)
+{
+    char name[512], id[37];
+    if (e->id)
+        return CSE_OK;
+    snprintf(name, sizeof(name), "%s|%s|%d|%s", d->extract_id ? d->extract_id : "",
+             e->parent_id ? e->parent_id : "", e->source_line,
+             cse_entry_kind_name(e->kind));
+    if (cse_uuid_derive("csemarker gp2gp read: no id", name, id) != CSE_OK ||
+        cse_strset(&e->id, id) != CSE_OK)
+        return cse__error_set(d->g->err, CSE_ERR_NOMEM, 0, NULL, NULL, "out of memory");
+    return CSE_OK;
+}
+
 cse_code cse__gp2gp_emit(cse__doc *d, cse_entry *e)
 {
     cse__gp2gp *g = d->g;
@@ -464,7 +482,7 @@ cse_code cse__gp2gp_emit(cse__doc *d, cse_entry *e)
     cse_error merr = {0};
     cse_code rc;
 
-    if ((rc = begin(d)) != CSE_OK)
+    if ((rc = begin(d)) != CSE_OK || (rc = own_id(d, e)) != CSE_OK)
         goto out;
     info.cls = cse_concept_classify(&e->code, &info.reason);
     if (info.cls == CSE_CLASS_MARKER) {
@@ -684,7 +702,7 @@ static cse_code walk_container(cse__doc *d, const cse__frame *up, bool compositi
                 f.inherited = e->inherited_labels | e->labels;
                 f.allergy = !composition && allergy_code(&e->code);
                 f.nondrug = f.allergy && nondrug_code(&e->code);
-                if (e->id && (id = strdup(e->id)) == NULL)
+                if (own_id(d, e) != CSE_OK || (id = strdup(e->id)) == NULL)
                     goto nomem;
                 f.id = id;
                 if (!composition && path_roles(e, up, &f) != CSE_OK)

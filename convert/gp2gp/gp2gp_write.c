@@ -66,6 +66,8 @@ typedef struct writer {
     int nesting;      /* CompoundStatements open around the statement being written */
     cse__ptrvec orgs; /* cse_agent* of every organisation written */
     const cse_agent *rep_org; /* the organisation of the person being written */
+    char anon_seed[37];       /* the patient's, for entries given no id */
+    unsigned long n_anon;     /* entries given no id, so far */
 } writer;
 
 static cse_code nomem(cse_error *err)
@@ -80,6 +82,20 @@ static cse_code io_fail(writer *wr, cse_error *err)
 }
 
 /* ---- Ids --------------------------------------------------------------- */
+
+/* The id of an entry that came with none: derived from the patient, the
+ * container it is in, its kind and its place among such entries, so the same
+ * input always gives the same extract (never a random one). */
+static cse_code anon_id(writer *wr, const cse_entry *e, char out[37], cse_error *err)
+{
+    char name[400];
+    snprintf(name, sizeof(name), "%s|%s|%s|%lu", wr->anon_seed,
+             e->parent_id ? e->parent_id : "", cse_entry_kind_name(e->kind),
+             wr->n_anon++);
+    if (cse_uuid_derive(UUID_NS " no id", name, out) != CSE_OK)
+        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    return CSE_OK;
+}
 
 /* The GP2GP id for a source id: the upper-cased id when it is a UUID,
  * otherwise one derived from it. */
@@ -1141,8 +1157,8 @@ static cse_code statement(writer *wr, const pending *p, cse_error *err)
 
     if (e->id)
         to_uuid(e->id, id);
-    else if (cse_uuid_random(id) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    else
+        TRY(anon_id(wr, e, id, err));
     if (p->marker)
         return marker_statement(wr, e, p->marker, id, err);
     switch (e->kind) {
@@ -1695,7 +1711,12 @@ static cse_code w_begin(cse_sink *s, const cse_extract_info *info, cse_error *er
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
     if (cse_uuid_derive(UUID_NS " request", seed, wr->request_id) != CSE_OK ||
         cse_uuid_derive(UUID_NS " limitation", seed, wr->limitation_id) != CSE_OK ||
-        cse_uuid_derive(UUID_NS " practice", sender, wr->default_agent) != CSE_OK)
+        cse_uuid_derive(UUID_NS " practice", sender, wr->default_agent) != CSE_OK ||
+        cse_uuid_derive(UUID_NS " patient",
+                        p && p->nhs_number ? p->nhs_number
+                        : p && p->local_id ? p->local_id
+                                           : "",
+                        wr->anon_seed) != CSE_OK)
         return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
 
     W(cse__xo_start_document(&wr->out));

@@ -63,8 +63,8 @@ static cse_code open_compound(writer *wr, const cse_entry *e, cse_error *err)
     }
     if (e->id)
         to_uuid(e->id, id);
-    else if (cse_uuid_random(id) != CSE_OK)
-        return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
+    else
+        TRY(anon_id(wr, e, id, err));
     TRY(open_statement(wr, "CompoundStatement", cls, "EVN", err));
     W(write_id(wr, id));
     if (e->path.role == CSE_PATH_REPORT && e->path.accession && *e->path.accession)
@@ -117,7 +117,9 @@ static cse_code close_compound(writer *wr, const cse_entry *e, size_t components
 {
     char id[37];
     if (components == 0) {
-        if (cse_uuid_derive(UUID_NS " empty compound", e->id ? e->id : "", id) != CSE_OK)
+        if (e->id == NULL)
+            TRY(anon_id(wr, e, id, err));
+        else if (cse_uuid_derive(UUID_NS " empty compound", e->id, id) != CSE_OK)
             return cse__error_set(err, CSE_ERR_INTERNAL, 0, NULL, NULL, "no id");
         TRY(open_statement(wr, "NarrativeStatement", "OBS", "EVN", err));
         W(write_id(wr, id));

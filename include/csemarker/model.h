@@ -52,8 +52,11 @@ typedef struct cse_time {
 CSE_EXPORT cse_code cse_time_parse_hl7(const char *s, cse_time *out);
 
 /* Parses a FHIR date or dateTime ("YYYY", "YYYY-MM", "YYYY-MM-DD",
- * "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm)"). The zone is dropped: the model keeps
- * UK local civil time. Returns CSE_OK or CSE_ERR_DATE. */
+ * "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm)"). The model keeps UK local civil
+ * time: a time with a zone is converted to Europe/London (GMT, or BST from
+ * 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
+ * October), as the national sending adaptor does; one without a zone is
+ * taken as UK time already. Returns CSE_OK or CSE_ERR_DATE. */
 CSE_EXPORT cse_code cse_time_parse_fhir(const char *s, cse_time *out);
 
 /* Format into buf (at least 32 bytes). HL7 writes YYYYMMDD[HHMMSS] to the
