@@ -91,16 +91,18 @@ static const char *lookup(const struct term *t, size_t n, const char *id)
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The table first: it rules out nearly every code at once, and the check
+ * digit is then computed only for the few codes in it. */
 bool cse_code_is_marker(const char *sctid)
 {
-    return cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT &&
-           lookup(marker_codes, NELEM(marker_codes), sctid) != NULL;
+    return lookup(marker_codes, NELEM(marker_codes), sctid) != NULL &&
+           cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT;
 }
 
 bool cse_code_is_related(const char *sctid)
 {
-    return cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT &&
-           lookup(related_codes, NELEM(related_codes), sctid) != NULL;
+    return lookup(related_codes, NELEM(related_codes), sctid) != NULL &&
+           cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT;
 }
 
 bool cse_code_is_degraded(const char *sctid)
@@ -196,9 +198,13 @@ cse_entry_class cse_concept_classify(const cse_concept *c, cse_candidate_reason 
     if (cse_concept_related_code(c))
         return CSE_CLASS_RELATED;
     names = cse_text_names_cse(c->text);
+    for (size_t i = 0; i < c->n && !names; i++)
+        names = cse_text_names_cse(c->codings[i].display);
+    if (!names)
+        return CSE_CLASS_NONE;
+    /* Why it is a candidate: only asked of the few entries that name CSE. */
     for (size_t i = 0; i < c->n; i++) {
         const cse_coding *k = &c->codings[i];
-        names = names || cse_text_names_cse(k->display);
         if (!is_snomed(k))
             continue;
         any_snomed = true;
@@ -210,8 +216,6 @@ cse_entry_class cse_concept_classify(const cse_concept *c, cse_candidate_reason 
         default: break;
         }
     }
-    if (!names)
-        return CSE_CLASS_NONE;
     if (reason) {
         if (degraded)
             *reason = CSE_CANDIDATE_DEGRADED;

@@ -835,7 +835,7 @@ bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *va
 {
     if (value == NULL)
         return true;
-    return cse__jw_object_set(w->jw, obj, key, value) == 0;
+    return cse__jw_object_set_static(w->jw, obj, key, strlen(key), value) == 0;
 }
 
 static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
@@ -845,7 +845,8 @@ static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
     for (size_t i = 0; o && i < n; i++) {
         if (kv[2 * i + 1] == NULL)
             continue;
-        if (cse__jw_object_set(a, o, kv[2 * i], cse__jw_string(a, kv[2 * i + 1])))
+        if (cse__jw_object_set_static(a, o, kv[2 * i], strlen(kv[2 * i]),
+                                      cse__jw_string(a, kv[2 * i + 1])))
             return NULL;
     }
     return o;

@@ -220,7 +220,8 @@ const char *cse__fw_named_id(const cse_entry *e);
 
 /* ---- JSON helpers (each returns a value in w->jw, or NULL) ------------- */
 
-/* An object of string members: kv holds n key/value pairs; a NULL value
+/* An object of string members: kv holds n key/value pairs (the keys string
+ * literals, see cse__jw_object_set_static); a NULL value
  * leaves its key out. What json_pack("{s:s*,...}") makes, without parsing a
  * format each time. NULL when out of memory or a value is not UTF-8. */
 cse__jw *cse__fw_strs(const cse__fhirw *w, const char *const *kv, size_t n);
@@ -259,8 +260,8 @@ cse__jw *cse__fw_period(const cse__fhirw *w, const cse_time *from, const cse_tim
  * known, else the dateTime when. False only when setting failed. */
 bool cse__fw_set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e,
                            const cse_time *when);
-/* Sets key to value when value is not NULL. Returns false only when
- * setting failed. */
+/* Sets key to value when value is not NULL. key is a string literal (see
+ * cse__jw_object_set_static). Returns false only when setting failed. */
 bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value);
 /* An array of {"text": annotation} notes, NULL when none. */
 cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e);

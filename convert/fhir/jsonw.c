@@ -372,7 +372,7 @@ static cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
 {
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         cse__jw_member *m = &obj->u.obj.m[i];
-        if (m->klen == klen && memcmp(m->key, key, klen) == 0)
+        if (m->klen == klen && (m->key == key || memcmp(m->key, key, klen) == 0))
             return m;
     }
     return NULL;
@@ -415,6 +415,28 @@ int cse__jw_object_set(cse__jw_arena *a, cse__jw *obj, const char *key, cse__jw 
     m[obj->u.obj.n].key = k;
     m[obj->u.obj.n].klen = klen;
     m[obj->u.obj.n].plain = plain;
+    m[obj->u.obj.n].value = value;
+    obj->u.obj.n++;
+    return 0;
+}
+
+int cse__jw_object_set_static(cse__jw_arena *a, cse__jw *obj, const char *key,
+                              size_t klen, cse__jw *value)
+{
+    cse__jw_member *m;
+
+    if (obj == NULL || obj->type != CSE__JW_OBJECT || key == NULL || value == NULL)
+        return -1;
+    if ((m = find(obj, key, klen)) != NULL) {
+        m->value = value;
+        return 0;
+    }
+    if ((m = grow(a, obj->u.obj.m, obj->u.obj.n, &obj->u.obj.cap, sizeof(*m))) == NULL)
+        return -1;
+    obj->u.obj.m = m;
+    m[obj->u.obj.n].key = key;
+    m[obj->u.obj.n].klen = klen;
+    m[obj->u.obj.n].plain = true;
     m[obj->u.obj.n].value = value;
     obj->u.obj.n++;
     return 0;
@@ -542,7 +564,7 @@ static cse__jw *pack_object(pack_state *s)
             return NULL;
         if (skip)
             continue;
-        if (cse__jw_object_set(s->a, obj, key, v) != 0) {
+        if (cse__jw_object_set_static(s->a, obj, key, strlen(key), v) != 0) {
             s->bad = true;
             return NULL;
         }
