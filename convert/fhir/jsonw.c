@@ -368,8 +368,21 @@ const char *cse__jw_string_value(const cse__jw *v)
 
 /* ---- Objects and arrays -------------------------------------------------- */
 
+/* One of 64 bits for a key, from its length and its first and last bytes
+ * (every FHIR element name has at least one). An object with the key's bit
+ * clear has no such key. */
+static inline uint64_t key_bit(const char *key, size_t klen)
+{
+    unsigned h = klen ? (unsigned)klen * 7u + (unsigned char)key[0] * 3u +
+                            (unsigned char)key[klen - 1]
+                      : 0u;
+    return (uint64_t)1 << (h & 63u);
+}
+
 static cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
 {
+    if (!(obj->u.obj.keys & key_bit(key, klen)))
+        return NULL;
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         cse__jw_member *m = &obj->u.obj.m[i];
         if (m->klen == klen && (m->key == key || memcmp(m->key, key, klen) == 0))
@@ -412,6 +425,7 @@ int cse__jw_object_set(cse__jw_arena *a, cse__jw *obj, const char *key, cse__jw 
         (k = copy_text(a, key, klen)) == NULL)
         return -1;
     obj->u.obj.m = m;
+    obj->u.obj.keys |= key_bit(key, klen);
     m[obj->u.obj.n].key = k;
     m[obj->u.obj.n].klen = klen;
     m[obj->u.obj.n].plain = plain;
@@ -434,6 +448,7 @@ int cse__jw_object_set_static(cse__jw_arena *a, cse__jw *obj, const char *key,
     if ((m = grow(a, obj->u.obj.m, obj->u.obj.n, &obj->u.obj.cap, sizeof(*m))) == NULL)
         return -1;
     obj->u.obj.m = m;
+    obj->u.obj.keys |= key_bit(key, klen);
     m[obj->u.obj.n].key = key;
     m[obj->u.obj.n].klen = klen;
     m[obj->u.obj.n].plain = true;
@@ -796,9 +811,22 @@ static int dump(const cse__jw *v, cse__jw_buf *b, int indent, int depth)
             return -1;
         for (size_t i = 0; i < v->u.obj.n; i++) {
             const cse__jw_member *m = &v->u.obj.m[i];
-            if (put_string(b, m->key, m->klen, m->plain) ||
-                put(b, indent ? ": " : ":", indent ? 2 : 1) ||
-                dump(m->value, b, indent, depth + 1))
+            if (m->plain && !indent) {
+                /* "key": in one piece, the commonest thing written. */
+                char *p;
+                if (b->cap - b->len < m->klen + 3 && buf_grow(b, m->klen + 3))
+                    return -1;
+                p = b->data + b->len;
+                p[0] = '"';
+                memcpy(p + 1, m->key, m->klen);
+                p[m->klen + 1] = '"';
+                p[m->klen + 2] = ':';
+                b->len += m->klen + 3;
+            } else if (put_string(b, m->key, m->klen, m->plain) ||
+                       put(b, indent ? ": " : ":", indent ? 2 : 1)) {
+                return -1;
+            }
+            if (dump(m->value, b, indent, depth + 1))
                 return -1;
             if (i + 1 < v->u.obj.n
                     ? put(b, ",", 1) || (indent && put_indent(b, indent, depth + 1))

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     CSE__JW_OBJECT,
@@ -53,6 +54,8 @@ struct cse__jw {
         struct {
             cse__jw_member *m;
             size_t n, cap;
+            uint64_t keys; /* a bit per key (see key_bit): a new key is
+                              told from the ones set without a search */
         } obj;
         struct {
             cse__jw **v;
