@@ -831,13 +831,6 @@ void cse__fw_held_clear(cse__ptrvec *entries, cse__ptrvec *encs)
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value)
-{
-    if (value == NULL)
-        return true;
-    return cse__jw_object_set_static(w->jw, obj, key, strlen(key), value) == 0;
-}
-
 static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
 {
     cse__jw *o = cse__jw_object(a);
@@ -935,7 +928,8 @@ cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
 
     for (i = 0; i < CSE__FW_META_CACHE && w->meta_cache[i].meta; i++)
         if (w->meta_cache[i].nopat == nopat &&
-            strcmp(w->meta_cache[i].profile, profile) == 0)
+            (w->meta_cache[i].profile == profile ||
+             strcmp(w->meta_cache[i].profile, profile) == 0))
             return w->meta_cache[i].meta;
     if (i == CSE__FW_META_CACHE)
         return make_meta(w, w->jw, profile, nopat);

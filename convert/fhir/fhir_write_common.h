@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <csemarker/fhirwrite.h>
 
@@ -262,7 +263,14 @@ bool cse__fw_set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e
                            const cse_time *when);
 /* Sets key to value when value is not NULL. key is a string literal (see
  * cse__jw_object_set_static). Returns false only when setting failed. */
-bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value);
+static inline bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key,
+                               cse__jw *value)
+{
+    /* Inline, so that strlen of a literal key is computed when compiling. */
+    if (value == NULL)
+        return true;
+    return cse__jw_object_set_static(w->jw, obj, key, strlen(key), value) == 0;
+}
 /* An array of {"text": annotation} notes, NULL when none. */
 cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e);
 /* The marker's review-date and (when ended) end-reason extensions appended
