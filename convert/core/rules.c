@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -159,9 +160,11 @@ bool cse_text_names_cse(const char *text)
         return false;
     /* "sexual exploit" covers "sexual exploitation"; "sexually exploit"
      * covers "sexually exploited". */
-    if (cse__strcasestr(text, "sexual exploit") ||
-        cse__strcasestr(text, "sexually exploit"))
-        return true;
+    for (p = cse__strcasestr(text, "sexual"); p != NULL;
+         p = cse__strcasestr(p + 1, "sexual"))
+        if (strncasecmp(p + 6, " exploit", 8) == 0 ||
+            strncasecmp(p + 6, "ly exploit", 10) == 0)
+            return true;
     /* "CSE" as a word, in capitals only: "cse" inside other words is common. */
     for (p = strstr(text, "CSE"); p != NULL; p = strstr(p + 1, "CSE"))
         if (word_at(text, p, 3))

@@ -1119,21 +1119,28 @@ static cse__jw *list_resource(cse__fhirw *w, const cse__fw_list *l, const char *
     cse__fw_set(w, res, "mode", cse__jw_string(w->jw, "snapshot"));
     if (l->title)
         cse__fw_set(w, res, "title", cse__jw_string(w->jw, l->title));
-    cse__fw_set(w, res, "code",
-                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                             CSE_SYSTEM_SNOMED, "code", codes[l->level][0], "display",
-                             codes[l->level][1]));
+    /* The code and order are the same in every List: made once, shared. */
+    if (w->list_code[l->level] == NULL)
+        w->list_code[l->level] = cse__jw_pack(
+            w->jw_keep, "{s:[{s:s,s:s,s:s}]}", "coding", "system", CSE_SYSTEM_SNOMED,
+            "code", codes[l->level][0], "display", codes[l->level][1]);
+    cse__fw_set(w, res, "code", w->list_code[l->level]);
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_encounter(w, res, CSE__FW_P_LIST, enc);
     cse__fw_set(w, res, "date", cse__fw_time(w, &l->date));
-    cse__fw_set(w, res, "orderedBy",
-                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                             w->v->list_order, "code", "system", "display",
-                             "Sorted by System"));
-    for (size_t i = 0; i < l->n_refs; i++)
-        cse__jw_array_append(
-            w->jw, entries,
-            cse__jw_pack(w->jw, "{s:{s:s}}", "item", "reference", l->refs[i]));
+    if (w->list_order == NULL)
+        w->list_order = cse__jw_pack(w->jw_keep, "{s:[{s:s,s:s,s:s}]}", "coding",
+                                     "system", w->v->list_order, "code", "system",
+                                     "display", "Sorted by System");
+    cse__fw_set(w, res, "orderedBy", w->list_order);
+    for (size_t i = 0; i < l->n_refs; i++) {
+        /* {"item": {"reference": ref}}, as cse__jw_pack("{s:{s:s}}") made. */
+        cse__jw *item = cse__jw_object(w->jw), *ref = cse__jw_object(w->jw);
+        if (item && ref &&
+            CSE__FW_PUT(w, ref, "reference", cse__jw_string(w->jw, l->refs[i])) == 0 &&
+            CSE__FW_PUT(w, item, "item", ref) == 0)
+            cse__jw_array_append(w->jw, entries, item);
+    }
     if (cse__jw_array_size(entries))
         cse__fw_set(w, res, "entry", entries);
     else if (!w->stu3)

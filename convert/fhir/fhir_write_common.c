@@ -922,6 +922,13 @@ static cse__jw *make_meta(const cse__fhirw *w, cse__jw_arena *a, const char *pro
 
 /* meta objects are the same for every resource of a profile, so they are
  * made once and shared (nothing modifies them). */
+cse__jw *cse__fw_keep_string(cse__fhirw *w, cse__jw **slot, const char *s)
+{
+    if (*slot == NULL)
+        *slot = cse__jw_string(w->jw_keep, s);
+    return *slot;
+}
+
 cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
 {
     size_t i;

@@ -107,7 +107,7 @@ static void *grow_alloc(cse__jw_arena *a, size_t size)
 }
 
 /* size bytes, aligned to ALIGN when aligned is true. */
-static void *alloc(cse__jw_arena *a, size_t size, bool aligned)
+static inline void *alloc(cse__jw_arena *a, size_t size, bool aligned)
 {
     chunk *c = a->cur;
 
@@ -201,7 +201,7 @@ static inline bool clean4(const unsigned char *s)
 
 /* The length of s when it is UTF-8, else (size_t)-1; *plain tells whether
  * no byte of it needs escaping in JSON, so the serialiser need not look. */
-static size_t utf8_len(const char *str, bool *plain)
+static inline size_t utf8_len(const char *str, bool *plain)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t len = strlen(str), i = 0;
@@ -379,7 +379,7 @@ static inline uint64_t key_bit(const char *key, size_t klen)
     return (uint64_t)1 << (h & 63u);
 }
 
-static cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
+static inline cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
 {
     if (!(obj->u.obj.keys & key_bit(key, klen)))
         return NULL;
