@@ -151,16 +151,36 @@ static cse__fw_list *list_at(const cse__fhirw *w, size_t i);
 
 /* ---- Medication ---------------------------------------------------------- */
 
+/* Appends s to buf as snprintf(buf + *used, size - *used, "%s", s) would,
+ * then adds its length to *used as the caller of snprintf did: the same
+ * bytes, without a format to read (this runs for every drug). */
+static void key_put(char *buf, size_t size, size_t *used, const char *s)
+{
+    size_t n;
+
+    if (s == NULL)
+        s = "(null)"; /* what glibc's snprintf writes for NULL */
+    n = strlen(s);
+    if (*used < size) {
+        size_t k = n < size - *used - 1 ? n : size - *used - 1;
+        memcpy(buf + *used, s, k);
+        buf[*used + k] = '\0';
+    }
+    *used += n;
+}
+
 /* The key a drug is known by: its codings and text. */
 static void drug_key(const cse_concept *c, char *buf, size_t size)
 {
     size_t used = 0;
-    for (size_t i = 0; i < c->n && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s|%s|",
-                                 c->codings[i].system ? c->codings[i].system : "",
-                                 c->codings[i].code);
+    for (size_t i = 0; i < c->n && used < size; i++) {
+        key_put(buf, size, &used, c->codings[i].system ? c->codings[i].system : "");
+        key_put(buf, size, &used, "|");
+        key_put(buf, size, &used, c->codings[i].code);
+        key_put(buf, size, &used, "|");
+    }
     if (used < size)
-        snprintf(buf + used, size - used, "%s", c->text ? c->text : "");
+        key_put(buf, size, &used, c->text ? c->text : "");
 }
 
 /* The Medication for the entry's drug: written the first time it is seen,
@@ -174,8 +194,10 @@ static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
     bool nopat = cse__fw_entry_nopat(e);
 
     drug_key(&e->code, key, sizeof(key));
-    if (nopat) /* a labelled drug is its own resource, so the label stays on it */
-        snprintf(key + strlen(key), sizeof(key) - strlen(key), "|NOPAT");
+    if (nopat) { /* a labelled drug is its own resource, so the label stays on it */
+        size_t used = strlen(key);
+        key_put(key, sizeof(key), &used, "|NOPAT");
+    }
     /* A drug seen before keeps its id (deriving one costs a SHA-256). */
     if ((known = cse__smap_get(&w->medications, key)) != NULL) {
         memcpy(id, known, 37);

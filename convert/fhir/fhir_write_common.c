@@ -1054,8 +1054,12 @@ const char *cse__fw_time_str(const cse_time *t, char buf[40])
     cse_time_format_fhir(t, buf, 40);
     if (t->precision > CSE_TIME_DAY) {
         /* The UK offset, cut at 40 bytes as one snprintf of it all would. */
+        const char *zone = uk_summer_time(t) ? "+01:00" : "+00:00";
+        size_t k;
         n = strlen(buf);
-        snprintf(buf + n, 40 - n, "%s", uk_summer_time(t) ? "+01:00" : "+00:00");
+        k = 40 - n - 1 < 6 ? 40 - n - 1 : 6;
+        memcpy(buf + n, zone, k);
+        buf[n + k] = '\0';
     }
     return buf;
 }
