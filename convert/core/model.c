@@ -36,16 +36,19 @@ cse_code cse__ptrvec_push(cse__ptrvec *v, void *p)
 const char *cse__strcasestr(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
-    int first;
+    int first, upper;
 
     if (hay == NULL)
         return NULL;
     if (n == 0)
         return hay;
-    /* Compare the first byte cheaply; this runs over every text in a record. */
+    /* Compare the first byte cheaply, as its two cases: this runs over every
+     * text in a record. */
     first = tolower((unsigned char)needle[0]);
+    upper = toupper((unsigned char)needle[0]);
     for (; *hay; hay++)
-        if (tolower((unsigned char)*hay) == first && strncasecmp(hay, needle, n) == 0)
+        if (((unsigned char)*hay == first || (unsigned char)*hay == upper) &&
+            tolower((unsigned char)*hay) == first && strncasecmp(hay, needle, n) == 0)
             return hay;
     return NULL;
 }

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -91,16 +92,18 @@ static const char *lookup(const struct term *t, size_t n, const char *id)
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The table first: it rules out nearly every code at once, and the check
+ * digit is then computed only for the few codes in it. */
 bool cse_code_is_marker(const char *sctid)
 {
-    return cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT &&
-           lookup(marker_codes, NELEM(marker_codes), sctid) != NULL;
+    return lookup(marker_codes, NELEM(marker_codes), sctid) != NULL &&
+           cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT;
 }
 
 bool cse_code_is_related(const char *sctid)
 {
-    return cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT &&
-           lookup(related_codes, NELEM(related_codes), sctid) != NULL;
+    return lookup(related_codes, NELEM(related_codes), sctid) != NULL &&
+           cse_sctid_classify(sctid) == CSE_SCTID_CONCEPT;
 }
 
 bool cse_code_is_degraded(const char *sctid)
@@ -157,9 +160,11 @@ bool cse_text_names_cse(const char *text)
         return false;
     /* "sexual exploit" covers "sexual exploitation"; "sexually exploit"
      * covers "sexually exploited". */
-    if (cse__strcasestr(text, "sexual exploit") ||
-        cse__strcasestr(text, "sexually exploit"))
-        return true;
+    for (p = cse__strcasestr(text, "sexual"); p != NULL;
+         p = cse__strcasestr(p + 1, "sexual"))
+        if (strncasecmp(p + 6, " exploit", 8) == 0 ||
+            strncasecmp(p + 6, "ly exploit", 10) == 0)
+            return true;
     /* "CSE" as a word, in capitals only: "cse" inside other words is common. */
     for (p = strstr(text, "CSE"); p != NULL; p = strstr(p + 1, "CSE"))
         if (word_at(text, p, 3))
@@ -196,9 +201,13 @@ cse_entry_class cse_concept_classify(const cse_concept *c, cse_candidate_reason 
     if (cse_concept_related_code(c))
         return CSE_CLASS_RELATED;
     names = cse_text_names_cse(c->text);
+    for (size_t i = 0; i < c->n && !names; i++)
+        names = cse_text_names_cse(c->codings[i].display);
+    if (!names)
+        return CSE_CLASS_NONE;
+    /* Why it is a candidate: only asked of the few entries that name CSE. */
     for (size_t i = 0; i < c->n; i++) {
         const cse_coding *k = &c->codings[i];
-        names = names || cse_text_names_cse(k->display);
         if (!is_snomed(k))
             continue;
         any_snomed = true;
@@ -210,8 +219,6 @@ cse_entry_class cse_concept_classify(const cse_concept *c, cse_candidate_reason 
         default: break;
         }
     }
-    if (!names)
-        return CSE_CLASS_NONE;
     if (reason) {
         if (degraded)
             *reason = CSE_CANDIDATE_DEGRADED;

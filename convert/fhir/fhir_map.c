@@ -156,16 +156,36 @@ static cse__fw_list *list_at(const cse__fhirw *w, size_t i);
 
 /* ---- Medication ---------------------------------------------------------- */
 
+/* Appends s to buf as snprintf(buf + *used, size - *used, "%s", s) would,
+ * then adds its length to *used as the caller of snprintf did: the same
+ * bytes, without a format to read (this runs for every drug). */
+static void key_put(char *buf, size_t size, size_t *used, const char *s)
+{
+    size_t n;
+
+    if (s == NULL)
+        s = "(null)"; /* what glibc's snprintf writes for NULL */
+    n = strlen(s);
+    if (*used < size) {
+        size_t k = n < size - *used - 1 ? n : size - *used - 1;
+        memcpy(buf + *used, s, k);
+        buf[*used + k] = '\0';
+    }
+    *used += n;
+}
+
 /* The key a drug is known by: its codings and text. */
 static void drug_key(const cse_concept *c, char *buf, size_t size)
 {
     size_t used = 0;
-    for (size_t i = 0; i < c->n && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s|%s|",
-                                 c->codings[i].system ? c->codings[i].system : "",
-                                 c->codings[i].code);
+    for (size_t i = 0; i < c->n && used < size; i++) {
+        key_put(buf, size, &used, c->codings[i].system ? c->codings[i].system : "");
+        key_put(buf, size, &used, "|");
+        key_put(buf, size, &used, c->codings[i].code);
+        key_put(buf, size, &used, "|");
+    }
     if (used < size)
-        snprintf(buf + used, size - used, "%s", c->text ? c->text : "");
+        key_put(buf, size, &used, c->text ? c->text : "");
 }
 
 /* The Medication for the entry's drug: written the first time it is seen,
@@ -179,8 +199,10 @@ static cse_code medication_ref(cse__fhirw *w, const cse_entry *e, char id[37],
     bool nopat = cse__fw_entry_nopat(e);
 
     drug_key(&e->code, key, sizeof(key));
-    if (nopat) /* a labelled drug is its own resource, so the label stays on it */
-        snprintf(key + strlen(key), sizeof(key) - strlen(key), "|NOPAT");
+    if (nopat) { /* a labelled drug is its own resource, so the label stays on it */
+        size_t used = strlen(key);
+        key_put(key, sizeof(key), &used, "|NOPAT");
+    }
     /* A drug seen before keeps its id (deriving one costs a SHA-256). */
     if ((known = cse__smap_get(&w->medications, key)) != NULL) {
         memcpy(id, known, 37);
@@ -1124,21 +1146,28 @@ static cse__jw *list_resource(cse__fhirw *w, const cse__fw_list *l, const char *
     cse__fw_set(w, res, "mode", cse__jw_string(w->jw, "snapshot"));
     if (l->title)
         cse__fw_set(w, res, "title", cse__jw_string(w->jw, l->title));
-    cse__fw_set(w, res, "code",
-                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                             CSE_SYSTEM_SNOMED, "code", codes[l->level][0], "display",
-                             codes[l->level][1]));
+    /* The code and order are the same in every List: made once, shared. */
+    if (w->list_code[l->level] == NULL)
+        w->list_code[l->level] = cse__jw_pack(
+            w->jw_keep, "{s:[{s:s,s:s,s:s}]}", "coding", "system", CSE_SYSTEM_SNOMED,
+            "code", codes[l->level][0], "display", codes[l->level][1]);
+    cse__fw_set(w, res, "code", w->list_code[l->level]);
     cse__fw_set(w, res, "subject", cse__fw_patient_ref(w, false));
     cse__fw_encounter(w, res, CSE__FW_P_LIST, enc);
     cse__fw_set(w, res, "date", cse__fw_time(w, &l->date));
-    cse__fw_set(w, res, "orderedBy",
-                cse__jw_pack(w->jw, "{s:[{s:s,s:s,s:s}]}", "coding", "system",
-                             w->v->list_order, "code", "system", "display",
-                             "Sorted by System"));
-    for (size_t i = 0; i < l->n_refs; i++)
-        cse__jw_array_append(
-            w->jw, entries,
-            cse__jw_pack(w->jw, "{s:{s:s}}", "item", "reference", l->refs[i]));
+    if (w->list_order == NULL)
+        w->list_order = cse__jw_pack(w->jw_keep, "{s:[{s:s,s:s,s:s}]}", "coding",
+                                     "system", w->v->list_order, "code", "system",
+                                     "display", "Sorted by System");
+    cse__fw_set(w, res, "orderedBy", w->list_order);
+    for (size_t i = 0; i < l->n_refs; i++) {
+        /* {"item": {"reference": ref}}, as cse__jw_pack("{s:{s:s}}") made. */
+        cse__jw *item = cse__jw_object(w->jw), *ref = cse__jw_object(w->jw);
+        if (item && ref &&
+            CSE__FW_PUT(w, ref, "reference", cse__jw_string(w->jw, l->refs[i])) == 0 &&
+            CSE__FW_PUT(w, item, "item", ref) == 0)
+            cse__jw_array_append(w->jw, entries, item);
+    }
     if (cse__jw_array_size(entries))
         cse__fw_set(w, res, "entry", entries);
     else if (!w->stu3)

@@ -132,16 +132,23 @@ cse__jw *cse__fw_start(cse__fhirw *w, cse__fw_profile_id p, const char *id, bool
 {
     const cse__fw_resource *r = cse__fw_res(w, p);
     char uuid[37];
-    cse__jw *res;
+    cse__jw *res, *meta, *type;
 
     if (id == NULL) {
         if (cse_uuid_random(uuid) != CSE_OK)
             return NULL;
         id = uuid;
     }
-    res = cse__jw_pack(w->jw, "{s:s,s:s,s:o}", "resourceType", r->type, "id", id, "meta",
-                       cse__fw_meta(w, r->profile, nopat));
-    if (res && r->identifier && w->identifier_system &&
+    /* What cse__jw_pack("{s:s,s:s,s:o}") made, without reading a format
+     * for every resource; the type's string value is shared. */
+    meta = cse__fw_meta(w, r->profile, nopat);
+    type = cse__fw_keep_string(w, &w->type_value[p], r->type);
+    if ((res = cse__jw_object(w->jw)) == NULL || type == NULL ||
+        CSE__FW_PUT(w, res, "resourceType", type) ||
+        CSE__FW_PUT(w, res, "id", cse__jw_string(w->jw, id)) ||
+        CSE__FW_PUT(w, res, "meta", meta))
+        return NULL;
+    if (r->identifier && w->identifier_system &&
         !cse__fw_set(w, res, "identifier",
                      cse__jw_pack(w->jw, "[{s:s,s:s}]", "system", w->identifier_system,
                                   "value", id)))

@@ -831,13 +831,6 @@ void cse__fw_held_clear(cse__ptrvec *entries, cse__ptrvec *encs)
 
 /* ---- JSON helpers ------------------------------------------------------- */
 
-bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value)
-{
-    if (value == NULL)
-        return true;
-    return cse__jw_object_set(w->jw, obj, key, value) == 0;
-}
-
 static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
 {
     cse__jw *o = cse__jw_object(a);
@@ -845,7 +838,8 @@ static cse__jw *strs_in(cse__jw_arena *a, const char *const *kv, size_t n)
     for (size_t i = 0; o && i < n; i++) {
         if (kv[2 * i + 1] == NULL)
             continue;
-        if (cse__jw_object_set(a, o, kv[2 * i], cse__jw_string(a, kv[2 * i + 1])))
+        if (cse__jw_object_set_static(a, o, kv[2 * i], strlen(kv[2 * i]),
+                                      cse__jw_string(a, kv[2 * i + 1])))
             return NULL;
     }
     return o;
@@ -928,13 +922,21 @@ static cse__jw *make_meta(const cse__fhirw *w, cse__jw_arena *a, const char *pro
 
 /* meta objects are the same for every resource of a profile, so they are
  * made once and shared (nothing modifies them). */
+cse__jw *cse__fw_keep_string(cse__fhirw *w, cse__jw **slot, const char *s)
+{
+    if (*slot == NULL)
+        *slot = cse__jw_string(w->jw_keep, s);
+    return *slot;
+}
+
 cse__jw *cse__fw_meta(cse__fhirw *w, const char *profile, bool nopat)
 {
     size_t i;
 
     for (i = 0; i < CSE__FW_META_CACHE && w->meta_cache[i].meta; i++)
         if (w->meta_cache[i].nopat == nopat &&
-            strcmp(w->meta_cache[i].profile, profile) == 0)
+            (w->meta_cache[i].profile == profile ||
+             strcmp(w->meta_cache[i].profile, profile) == 0))
             return w->meta_cache[i].meta;
     if (i == CSE__FW_META_CACHE)
         return make_meta(w, w->jw, profile, nopat);
@@ -1052,8 +1054,12 @@ const char *cse__fw_time_str(const cse_time *t, char buf[40])
     cse_time_format_fhir(t, buf, 40);
     if (t->precision > CSE_TIME_DAY) {
         /* The UK offset, cut at 40 bytes as one snprintf of it all would. */
+        const char *zone = uk_summer_time(t) ? "+01:00" : "+00:00";
+        size_t k;
         n = strlen(buf);
-        snprintf(buf + n, 40 - n, "%s", uk_summer_time(t) ? "+01:00" : "+00:00");
+        k = 40 - n - 1 < 6 ? 40 - n - 1 : 6;
+        memcpy(buf + n, zone, k);
+        buf[n + k] = '\0';
     }
     return buf;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <csemarker/fhirwrite.h>
 
@@ -174,6 +175,11 @@ struct cse__fhirw {
     char *lists_enc;        /* the composition they belong to */
     cse__smap locations;    /* Location ids written */
     const cse_code_lookup *lookup; /* SNOMED CT description ids -> concepts, or NULL */
+    /* Values every resource of a kind shares, made once in jw_keep when
+     * first needed (see cse__fw_keep_string). */
+    cse__jw *type_value[CSE__FW_P_COUNT]; /* resourceType */
+    cse__jw *list_code[3];                /* List.code by level */
+    cse__jw *list_order;                  /* List.orderedBy */
 };
 
 /* Makes the writer's sink for STU3 or R4. */
@@ -220,7 +226,13 @@ const char *cse__fw_named_id(const cse_entry *e);
 
 /* ---- JSON helpers (each returns a value in w->jw, or NULL) ------------- */
 
-/* An object of string members: kv holds n key/value pairs; a NULL value
+/* *slot, made first as a copy of the string s in w->jw_keep, to be shared by
+ * every resource that needs it (never modified). NULL when out of memory or
+ * s is NULL or not UTF-8. */
+cse__jw *cse__fw_keep_string(cse__fhirw *w, cse__jw **slot, const char *s);
+
+/* An object of string members: kv holds n key/value pairs (the keys string
+ * literals, see cse__jw_object_set_static); a NULL value
  * leaves its key out. What json_pack("{s:s*,...}") makes, without parsing a
  * format each time. NULL when out of memory or a value is not UTF-8. */
 cse__jw *cse__fw_strs(const cse__fhirw *w, const char *const *kv, size_t n);
@@ -259,9 +271,20 @@ cse__jw *cse__fw_period(const cse__fhirw *w, const cse_time *from, const cse_tim
  * known, else the dateTime when. False only when setting failed. */
 bool cse__fw_set_effective(const cse__fhirw *w, cse__jw *res, const cse_entry *e,
                            const cse_time *when);
-/* Sets key to value when value is not NULL. Returns false only when
- * setting failed. */
-bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key, cse__jw *value);
+/* Sets key to value when value is not NULL. key is a string literal (see
+ * cse__jw_object_set_static). Returns false only when setting failed. */
+static inline bool cse__fw_set(const cse__fhirw *w, cse__jw *obj, const char *key,
+                               cse__jw *value)
+{
+    /* Inline, so that strlen of a literal key is computed when compiling. */
+    if (value == NULL)
+        return true;
+    return cse__jw_object_set_static(w->jw, obj, key, strlen(key), value) == 0;
+}
+/* Sets the literal key to value as json_pack's "s:o" does: nonzero (and
+ * nothing set) when value is NULL, as when setting fails. */
+#define CSE__FW_PUT(w, obj, key, value)                                                  \
+    cse__jw_object_set_static((w)->jw, (obj), "" key "", sizeof(key) - 1, (value))
 /* An array of {"text": annotation} notes, NULL when none. */
 cse__jw *cse__fw_notes(const cse__fhirw *w, const cse_entry *e);
 /* The marker's review-date and (when ended) end-reason extensions appended

@@ -107,7 +107,7 @@ static void *grow_alloc(cse__jw_arena *a, size_t size)
 }
 
 /* size bytes, aligned to ALIGN when aligned is true. */
-static void *alloc(cse__jw_arena *a, size_t size, bool aligned)
+static inline void *alloc(cse__jw_arena *a, size_t size, bool aligned)
 {
     chunk *c = a->cur;
 
@@ -201,7 +201,7 @@ static inline bool clean4(const unsigned char *s)
 
 /* The length of s when it is UTF-8, else (size_t)-1; *plain tells whether
  * no byte of it needs escaping in JSON, so the serialiser need not look. */
-static size_t utf8_len(const char *str, bool *plain)
+static inline size_t utf8_len(const char *str, bool *plain)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t len = strlen(str), i = 0;
@@ -368,11 +368,24 @@ const char *cse__jw_string_value(const cse__jw *v)
 
 /* ---- Objects and arrays -------------------------------------------------- */
 
-static cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
+/* One of 64 bits for a key, from its length and its first and last bytes
+ * (every FHIR element name has at least one). An object with the key's bit
+ * clear has no such key. */
+static inline uint64_t key_bit(const char *key, size_t klen)
 {
+    unsigned h = klen ? (unsigned)klen * 7u + (unsigned char)key[0] * 3u +
+                            (unsigned char)key[klen - 1]
+                      : 0u;
+    return (uint64_t)1 << (h & 63u);
+}
+
+static inline cse__jw_member *find(const cse__jw *obj, const char *key, size_t klen)
+{
+    if (!(obj->u.obj.keys & key_bit(key, klen)))
+        return NULL;
     for (size_t i = 0; i < obj->u.obj.n; i++) {
         cse__jw_member *m = &obj->u.obj.m[i];
-        if (m->klen == klen && memcmp(m->key, key, klen) == 0)
+        if (m->klen == klen && (m->key == key || memcmp(m->key, key, klen) == 0))
             return m;
     }
     return NULL;
@@ -412,9 +425,33 @@ int cse__jw_object_set(cse__jw_arena *a, cse__jw *obj, const char *key, cse__jw 
         (k = copy_text(a, key, klen)) == NULL)
         return -1;
     obj->u.obj.m = m;
+    obj->u.obj.keys |= key_bit(key, klen);
     m[obj->u.obj.n].key = k;
     m[obj->u.obj.n].klen = klen;
     m[obj->u.obj.n].plain = plain;
+    m[obj->u.obj.n].value = value;
+    obj->u.obj.n++;
+    return 0;
+}
+
+int cse__jw_object_set_static(cse__jw_arena *a, cse__jw *obj, const char *key,
+                              size_t klen, cse__jw *value)
+{
+    cse__jw_member *m;
+
+    if (obj == NULL || obj->type != CSE__JW_OBJECT || key == NULL || value == NULL)
+        return -1;
+    if ((m = find(obj, key, klen)) != NULL) {
+        m->value = value;
+        return 0;
+    }
+    if ((m = grow(a, obj->u.obj.m, obj->u.obj.n, &obj->u.obj.cap, sizeof(*m))) == NULL)
+        return -1;
+    obj->u.obj.m = m;
+    obj->u.obj.keys |= key_bit(key, klen);
+    m[obj->u.obj.n].key = key;
+    m[obj->u.obj.n].klen = klen;
+    m[obj->u.obj.n].plain = true;
     m[obj->u.obj.n].value = value;
     obj->u.obj.n++;
     return 0;
@@ -542,7 +579,7 @@ static cse__jw *pack_object(pack_state *s)
             return NULL;
         if (skip)
             continue;
-        if (cse__jw_object_set(s->a, obj, key, v) != 0) {
+        if (cse__jw_object_set_static(s->a, obj, key, strlen(key), v) != 0) {
             s->bad = true;
             return NULL;
         }
@@ -774,9 +811,22 @@ static int dump(const cse__jw *v, cse__jw_buf *b, int indent, int depth)
             return -1;
         for (size_t i = 0; i < v->u.obj.n; i++) {
             const cse__jw_member *m = &v->u.obj.m[i];
-            if (put_string(b, m->key, m->klen, m->plain) ||
-                put(b, indent ? ": " : ":", indent ? 2 : 1) ||
-                dump(m->value, b, indent, depth + 1))
+            if (m->plain && !indent) {
+                /* "key": in one piece, the commonest thing written. */
+                char *p;
+                if (b->cap - b->len < m->klen + 3 && buf_grow(b, m->klen + 3))
+                    return -1;
+                p = b->data + b->len;
+                p[0] = '"';
+                memcpy(p + 1, m->key, m->klen);
+                p[m->klen + 1] = '"';
+                p[m->klen + 2] = ':';
+                b->len += m->klen + 3;
+            } else if (put_string(b, m->key, m->klen, m->plain) ||
+                       put(b, indent ? ": " : ":", indent ? 2 : 1)) {
+                return -1;
+            }
+            if (dump(m->value, b, indent, depth + 1))
                 return -1;
             if (i + 1 < v->u.obj.n
                     ? put(b, ",", 1) || (indent && put_indent(b, indent, depth + 1))

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     CSE__JW_OBJECT,
@@ -53,6 +54,8 @@ struct cse__jw {
         struct {
             cse__jw_member *m;
             size_t n, cap;
+            uint64_t keys; /* a bit per key (see key_bit): a new key is
+                              told from the ones set without a search */
         } obj;
         struct {
             cse__jw **v;
@@ -91,6 +94,14 @@ cse__jw *cse__jw_null(void);
  * object, value is NULL, key is not UTF-8 or memory runs out (as
  * json_object_set_new). */
 int cse__jw_object_set(cse__jw_arena *a, cse__jw *obj, const char *key, cse__jw *value);
+/* As cse__jw_object_set for a key that is a string literal (or any string
+ * that outlives the arena's next reset) of ASCII characters JSON does not
+ * escape, as every FHIR element name is: the key is neither copied nor
+ * checked, which is most of what setting a member costs. klen is
+ * strlen(key). 0, or -1 when obj is not an object, value is NULL or memory
+ * runs out. */
+int cse__jw_object_set_static(cse__jw_arena *a, cse__jw *obj, const char *key,
+                              size_t klen, cse__jw *value);
 /* The value of key, NULL when obj is not an object or has no such key. */
 cse__jw *cse__jw_object_get(const cse__jw *obj, const char *key);
 /* Removes key: 0, or -1 when there is no such key or obj is not an object. */
@@ -118,7 +129,9 @@ const char *cse__jw_string_value(const cse__jw *v);
  * string that leaves its member or element out when NULL, o for a value
  * (NULL fails the whole pack), o* that leaves it out when NULL, i for an int,
  * I for a long long, b for a bool given as int, n for null. Object keys are
- * s. Returns NULL on any failure or a format outside the subset. */
+ * s, and are set as by cse__jw_object_set_static: each must be a string
+ * literal of characters JSON does not escape. Returns NULL on any failure or
+ * a format outside the subset. */
 cse__jw *cse__jw_pack(cse__jw_arena *a, const char *fmt, ...);
 
 /* A growable output buffer that refuses to grow past max bytes; zero it

@@ -8,8 +8,9 @@
  * expanded element is a tree of those same queued nodes. Text is delivered as
  * one node per run of character data, as xmlTextReader delivers it.
  *
- * Memory: the events of one input chunk, or of the element being expanded,
- * whichever is larger; text runs are stored up to a cap. Not installed. */
+ * Memory: the events of up to 16 KiB of input read ahead (see feed() in
+ * gp2gp_xml.c), or of the element being expanded, whichever is larger; text
+ * runs are stored up to a cap. Not installed. */
 #ifndef CSE_GP2GP_XML_H
 #define CSE_GP2GP_XML_H
 
@@ -48,6 +49,10 @@ typedef struct cse__xnode {
     /* An expanded tree; next also links the event queue. */
     struct cse__xnode *parent, *children, *last, *next;
     size_t attr_max; /* the length of its longest attribute value */
+    /* Reader bookkeeping (gp2gp_xml.c): the batch of input it was read in,
+     * and the parser's line when that batch was complete. */
+    unsigned group;
+    int group_line;
 } cse__xnode;
 
 typedef struct cse__xr cse__xr;
