@@ -35,6 +35,18 @@ if ldd "$real" 2> /dev/null | grep -q 'lib[at]san' ||
     measured=0
 fi
 
+# Past 4 MB the index goes to a temporary file in $TMPDIR: where none can
+# be made, the conversion stops with that reason (exit 4), writing nothing.
+"$gen" --resources 20000 20261203 > "$scratch/mid.json" || fail "gen-bundle failed"
+TMPDIR=$scratch/no-such-dir "$real" fhir2ehr --receiver Y01002 "$scratch/mid.json" \
+    -o "$scratch/mid.xml" 2> "$scratch/err"
+rc=$?
+[ $rc -eq 4 ] || fail "no TMPDIR: exit $rc, expected 4: $(head -2 "$scratch/err")"
+grep -q 'cannot keep the index of the input.s resources in a temporary file in \$TMPDIR: No such file or directory' \
+    "$scratch/err" || fail "no TMPDIR: $(head -2 "$scratch/err")"
+[ ! -e "$scratch/mid.xml" ] || fail "no TMPDIR: an output was left"
+rm -f "$scratch/mid.json"
+
 for resources in $sizes; do
     "$gen" --resources "$resources" 20261203 > "$scratch/big.json" || fail "gen-bundle failed"
     # What the record holds: one resource per line. Each clinical resource

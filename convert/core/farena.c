@@ -39,6 +39,7 @@ struct cse__farena {
     size_t total;   /* bytes allocated */
     size_t in_file; /* of them, in the temporary file */
     bool full;
+    int file_errno; /* why the temporary file could not be made or grown */
 };
 
 cse__farena *cse__farena_new(void)
@@ -131,6 +132,11 @@ bool cse__farena_full(const cse__farena *a)
     return a && a->full;
 }
 
+int cse__farena_file_errno(const cse__farena *a)
+{
+    return a ? a->file_errno : 0;
+}
+
 size_t cse__farena_used(const cse__farena *a)
 {
     return a ? a->total : 0;
@@ -184,10 +190,11 @@ static chunk *grow(cse__farena *a, size_t n)
             errno = EFBIG;
             return NULL;
         }
-        if (a->fd < 0 && (a->fd = tmpfd()) < 0)
+        if ((a->fd < 0 && (a->fd = tmpfd()) < 0) ||
+            ftruncate(a->fd, (off_t)(a->fsize + (long long)c.size)) != 0) {
+            a->file_errno = errno;
             return NULL;
-        if (ftruncate(a->fd, (off_t)(a->fsize + (long long)c.size)) != 0)
-            return NULL;
+        }
         p = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd,
                  (off_t)a->fsize);
         if (p != MAP_FAILED)

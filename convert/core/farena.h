@@ -47,6 +47,9 @@ void *cse__farena_realloc(cse__farena *a, void *p, size_t old, size_t n);
 void cse__farena_tick(cse__farena *a);
 /* True when an allocation failed because the arena reached CSE__FARENA_MAX. */
 bool cse__farena_full(const cse__farena *a);
+/* When an allocation failed because the temporary file could not be made
+ * or grown: its errno (else 0). */
+int cse__farena_file_errno(const cse__farena *a);
 /* Bytes allocated, and bytes of them in the temporary file. */
 size_t cse__farena_used(const cse__farena *a);
 size_t cse__farena_spilled(const cse__farena *a);

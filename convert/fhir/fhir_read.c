@@ -229,6 +229,11 @@ static cse_code nomem(reader *r)
         return cse__error_set(r->err, CSE_ERR_LIMIT, 0, r->source, NULL,
                               "the index of the input's resources passes %llu bytes",
                               (unsigned long long)CSE__FARENA_MAX);
+    if (cse__farena_file_errno(r->fa))
+        return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                              "cannot keep the index of the input's resources in a "
+                              "temporary file in $TMPDIR: %s",
+                              strerror(cse__farena_file_errno(r->fa)));
     return cse__error_set(r->err, CSE_ERR_NOMEM, 0, r->source, NULL, "out of memory");
 }
 
@@ -301,17 +306,20 @@ static const char *jstr(const jv *o, const char *key)
 
 static bool uuid_like(const char *s)
 {
-    if (s == NULL || strlen(s) != 36)
+    int i;
+    if (s == NULL)
         return false;
-    for (int i = 0; i < 36; i++) {
+    /* ASCII only, as isxdigit in the C locale; no strlen first. */
+    for (i = 0; i < 36 && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i], l = (unsigned char)(c | 0x20);
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
+            if (c != '-')
                 return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
+        } else if (!((c >= '0' && c <= '9') || (l >= 'a' && l <= 'f'))) {
             return false;
         }
     }
-    return true;
+    return i == 36 && s[36] == '\0';
 }
 
 /* The normalised key of a resource: the upper-cased id when it is a UUID,
@@ -322,13 +330,21 @@ static char *make_key(const char *type, const char *id)
     if (id == NULL || type == NULL)
         return NULL;
     if (uuid_like(id)) {
-        if ((k = strdup(id)) != NULL)
-            for (char *p = k; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
+        if ((k = malloc(37)) != NULL) {
+            for (int i = 0; i < 36; i++)
+                k[i] = id[i] >= 'a' && id[i] <= 'z' ? (char)(id[i] - 'a' + 'A') : id[i];
+            k[36] = '\0';
+        }
         return k;
     }
-    if (asprintf(&k, "%s/%s", type, id) < 0)
-        return NULL;
+    {
+        size_t tl = strlen(type), il = strlen(id);
+        if ((k = malloc(tl + il + 2)) == NULL)
+            return NULL;
+        memcpy(k, type, tl);
+        k[tl] = '/';
+        memcpy(k + tl + 1, id, il + 1);
+    }
     return k;
 }
 
@@ -4247,6 +4263,12 @@ static cse_code try_stream(reader *r, FILE *fp, size_t max_entry, bool *done)
         /* The first error set wins: forget any the streamed path set. */
         if (r->err)
             *r->err = saved;
+        /* The index could not be kept (no room in $TMPDIR): the document
+         * held whole would need it too. */
+        if (cse__farena_file_errno(r->fa) || cse__farena_full(r->fa)) {
+            *done = true;
+            return nomem(r);
+        }
         if (fseek(fp, 0, SEEK_SET) != 0)
             return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
                                   "cannot rewind the input");
