@@ -18,7 +18,7 @@
 /* Past this much allocated since the last look, the resident set is looked at. */
 #define LOOK_BYTES (1u << 20)
 /* A large block is copied this much at a time. */
-#define SLICE (4u << 20)
+#define SLICE (1u << 20)
 
 typedef struct chunk {
     char *base;
@@ -70,20 +70,22 @@ void cse__farena_free(cse__farena *a)
     free(a);
 }
 
-/* The process's resident set in bytes, or 0 when it cannot be read. */
-static size_t resident(cse__farena *a)
+/* The process's resident set in bytes, or 0 when it cannot be read; *anon
+ * gets the part of it that is not mapped from files. */
+static size_t resident(cse__farena *a, size_t *anon)
 {
     char buf[128];
     ssize_t n;
-    unsigned long long size, rss;
+    unsigned long long size, rss, shared;
 
     if (a->statm == -1 && (a->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
         a->statm = -2;
     if (a->statm < 0 || (n = pread(a->statm, buf, sizeof(buf) - 1, 0)) <= 0)
         return 0;
     buf[n] = '\0';
-    if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
+    if (sscanf(buf, "%llu %llu %llu", &size, &rss, &shared) != 3)
         return 0;
+    *anon = rss > shared ? (size_t)(rss - shared) * a->page : 0;
     return (size_t)rss * a->page;
 }
 
@@ -99,12 +101,12 @@ static void drop(cse__farena *a)
 /* Looks at the resident set; past the limit, lets the file's pages go. */
 static void look(cse__farena *a)
 {
-    size_t rss;
+    size_t rss, anon = 0;
 
     a->since = 0;
     if (a->in_file == 0)
         return;
-    rss = resident(a);
+    rss = resident(a, &anon);
     if (rss == 0) {
         /* No /proc: let go every time instead of when it is needed. */
         drop(a);
@@ -113,17 +115,17 @@ static void look(cse__farena *a)
     if (rss <= a->limit)
         return;
     drop(a);
-    /* What the rest of the process holds is not ours to let go: when it
-     * alone is near the limit, the limit moves above it rather than every
-     * look letting go of everything. */
-    rss = resident(a);
-    if (rss + (8u << 20) > a->limit)
-        a->limit = rss + (8u << 20);
+    /* The process's ordinary memory (a large entry being parsed) is not
+     * ours to let go: when it alone nears the limit, the limit moves above
+     * it rather than every look letting go of everything. Pages mapped
+     * from files (another arena's, the libraries') do not move it. */
+    if (anon + (8u << 20) > a->limit)
+        a->limit = anon + (8u << 20);
 }
 
 void cse__farena_tick(cse__farena *a)
 {
-    if (a && (++a->ticks & 255) == 0)
+    if (a && (++a->ticks & 63) == 0)
         look(a);
 }
 

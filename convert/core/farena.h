@@ -42,8 +42,8 @@ char *cse__farena_strdup(cse__farena *a, const char *s);
  * space is not reused. Large blocks are copied a slice at a time, letting
  * pages go between slices. NULL as cse__farena_alloc (p is then kept). */
 void *cse__farena_realloc(cse__farena *a, void *p, size_t old, size_t n);
-/* Counts a unit of work (a resource read, an entry inserted); every few
- * hundred, checks the resident set against the budget. */
+/* Counts a unit of work (a resource read, an entry inserted); every 64,
+ * checks the resident set against the budget. */
 void cse__farena_tick(cse__farena *a);
 /* True when an allocation failed because the arena reached CSE__FARENA_MAX. */
 bool cse__farena_full(const cse__farena *a);
