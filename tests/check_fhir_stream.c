@@ -10,6 +10,8 @@
 
 #include <csemarker/fhirread.h>
 
+#include "farena.h"
+#include "strmap.h"
 #include "testutil.h"
 
 #define PATIENT                                                                          \
@@ -136,12 +138,141 @@ START_TEST(test_fhir_stream_bad_input_reports_same_code_path_and_line)
 }
 END_TEST
 
+/* Writes json to a temporary file and reads it with opt. */
+static cse_code read_file_opt(const char *json, const cse_fhir_read_options *opt,
+                              size_t *entries, cse_error *err)
+{
+    cse_record *rec = cse_record_new();
+    cse_sink *sink = cse_record_sink_new(rec);
+    char path[] = "fhir_stream_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *fp;
+    cse_code rc;
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
+    ck_assert_uint_eq(fwrite(json, 1, strlen(json), fp), strlen(json));
+    ck_assert_int_eq(fclose(fp), 0);
+    rc = cse_fhir_read_file(path, opt, sink, err);
+    unlink(path);
+    *entries = cse_record_entry_count(rec);
+    cse_sink_free(sink);
+    cse_record_free(rec);
+    return rc;
+}
+
+/* A Bundle of n Observations, each entry about 330 bytes. */
+static char *many_entries(size_t n, size_t pad)
+{
+    size_t cap = 256 + n * (400 + pad), len;
+    char *json = malloc(cap), *filler = calloc(1, pad + 1);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(filler);
+    memset(filler, 'x', pad);
+    len =
+        (size_t)snprintf(json, cap,
+                         "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":" PATIENT
+                         "},{\"resource\":" ENCOUNTER "}");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(
+            json + len, cap - len,
+            ",{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"o%zu\",\"status\":"
+            "\"final\",\"code\":{\"text\":\"t%s\",\"coding\":[{\"system\":\"http://"
+            "snomed.info/sct\",\"code\":\"163020007\"}]},\"encounter\":{\"reference\":"
+            "\"Encounter/e1\"},\"effectiveDateTime\":\"2025-03-14T09:35:00Z\"}}",
+            i, filler);
+    snprintf(json + len, cap - len, "]}");
+    free(filler);
+    return json;
+}
+
+/* The size of a Bundle file is not limited (memory does not grow with it):
+ * max_bytes limits only a document held whole. */
+START_TEST(test_fhir_stream_file_larger_than_max_bytes_is_read)
+{
+    cse_fhir_read_options opt = {0};
+    cse_error err = {0};
+    char *json = many_entries(200, 0);
+    size_t n = 0;
+
+    opt.max_bytes = 16384;
+    ck_assert_uint_gt(strlen(json), opt.max_bytes);
+    ck_assert_int_eq(read_file_opt(json, &opt, &n, &err), CSE_OK);
+    ck_assert_uint_eq(n, 201); /* the Encounter and its 200 Observations */
+    free(json);
+}
+END_TEST
+
+/* An entry larger than max_line is not streamed, and a file larger than
+ * max_bytes is then refused whole, with the limit named. */
+START_TEST(test_fhir_stream_entry_over_max_line_is_refused)
+{
+    cse_fhir_read_options opt = {0};
+    cse_error err = {0};
+    char *json = many_entries(40, 2000);
+    size_t n = 0;
+
+    opt.max_bytes = 16384;
+    opt.max_line = 1024;
+    ck_assert_int_eq(read_file_opt(json, &opt, &n, &err), CSE_ERR_LIMIT);
+    ck_assert_ptr_nonnull(strstr(err.message, "larger than 16384 bytes"));
+    free(json);
+}
+END_TEST
+
+/* What the spill arena holds past its ordinary memory survives its pages
+ * being let go (the resident set passes the budget here). */
+START_TEST(test_fhir_stream_arena_keeps_spilled_data)
+{
+    cse__farena *a = cse__farena_new();
+    enum { N = 48 * 1024, SIZE = 1024 };
+    unsigned char **blocks = calloc(N, sizeof(*blocks));
+    cse__smap m = {0};
+    char key[32], val[32];
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(blocks);
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_ptr_nonnull(blocks[i] = cse__farena_alloc(a, SIZE));
+        ck_assert_uint_eq(blocks[i][SIZE - 1], 0); /* zeroed */
+        memset(blocks[i], (int)(i * 7 % 251), SIZE);
+        cse__farena_tick(a);
+    }
+    ck_assert_uint_gt(cse__farena_spilled(a), (size_t)CSE__FARENA_BUDGET);
+    m.arena = a;
+    for (size_t i = 0; i < 100000; i++) {
+        snprintf(key, sizeof(key), "Observation/%zu", i);
+        snprintf(val, sizeof(val), "%zu", i * 3);
+        ck_assert_int_eq(cse__smap_put(&m, key, val, i % 2 == 0), CSE_OK);
+    }
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < SIZE; k += 97)
+            ck_assert_uint_eq(blocks[i][k], i * 7 % 251);
+    for (size_t i = 0; i < 100000; i += 7) {
+        snprintf(key, sizeof(key), "Observation/%zu", i);
+        snprintf(val, sizeof(val), "%zu", i * 3);
+        ck_assert_str_eq(cse__smap_get(&m, key), val);
+    }
+    ck_assert_int_eq(cse__smap_put(&m, "Observation/1", "new", false), CSE_OK);
+    ck_assert_str_eq(cse__smap_get(&m, "Observation/1"), "new");
+    ck_assert(!cse__smap_has(&m, "Observation/100000"));
+    cse__smap_free(&m);
+    free(blocks);
+    cse__farena_free(a);
+}
+END_TEST
+
 Suite *make_fhir_stream_suite(void)
 {
     Suite *s = suite_create("fhir_stream");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fhir_stream_file_delivers_same_entries_in_same_order);
     tcase_add_test(tc, test_fhir_stream_bad_input_reports_same_code_path_and_line);
+    tcase_add_test(tc, test_fhir_stream_file_larger_than_max_bytes_is_read);
+    tcase_add_test(tc, test_fhir_stream_entry_over_max_line_is_refused);
+    tcase_add_test(tc, test_fhir_stream_arena_keeps_spilled_data);
+    /* The arena's test writes 48 MB to a temporary file. */
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }

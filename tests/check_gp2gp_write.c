@@ -623,6 +623,55 @@ START_TEST(test_gp2gp_write_no_id_is_stable)
 }
 END_TEST
 
+/* n encounters, then one observation for encounter k (1-based). */
+static cse_record *late_entry(int n, int k)
+{
+    cse_record *r = cse_record_new();
+    cse_patient *p = cse_record_patient(r);
+    char id[32];
+
+    cse_strset(&p->nhs_number, "9990010005");
+    cse_strset(&p->ods, "A99001");
+    for (int i = 1; i <= n; i++) {
+        cse_entry *enc;
+        snprintf(id, sizeof(id), "Encounter/e%d", i);
+        enc = cse_entry_new(CSE_ENTRY_ENCOUNTER, id);
+        enc->effective_low = test_day(2025, 3, 14);
+        cse_concept_add(&enc->code, CSE_SYSTEM_SNOMED, "185317003",
+                        "Telephone encounter");
+        cse_record_add_entry(r, enc);
+    }
+    snprintf(id, sizeof(id), "Encounter/e%d", k);
+    add_nested(r, CSE_ENTRY_OBSERVATION, "Observation/late", id, NULL, "Weight");
+    return r;
+}
+
+/* The writer keeps the last 64 encounters' headers (its memory does not
+ * grow with the record): an entry for one of them comes in a continuation
+ * composition; one for an older encounter is refused, not written outside
+ * its consultation. */
+START_TEST(test_gp2gp_write_keeps_last_64_encounters)
+{
+    cse_gp2gp_write_options opt = options(0);
+    cse_record *r = late_entry(70, 7);
+    cse_error err;
+    cse_code rc;
+    char *xml = write_record(r, &opt, &err, &rc);
+
+    ck_assert_int_eq(rc, CSE_OK);
+    ck_assert_ptr_nonnull(strstr(xml, "Weight"));
+    free(xml);
+    cse_record_free(r);
+
+    r = late_entry(70, 6);
+    xml = write_record(r, &opt, &err, &rc);
+    ck_assert_ptr_null(xml);
+    ck_assert_int_eq(rc, CSE_ERR_STATE);
+    ck_assert_ptr_nonnull(strstr(err.message, "keeps the last 64"));
+    cse_record_free(r);
+}
+END_TEST
+
 Suite *make_gp2gp_write_suite(void)
 {
     Suite *s = suite_create("gp2gp_write");
@@ -639,6 +688,7 @@ Suite *make_gp2gp_write_suite(void)
     tcase_add_test(tc, test_gp2gp_write_nests_compounds);
     tcase_add_test(tc, test_gp2gp_write_compounds_nest);
     tcase_add_test(tc, test_gp2gp_write_no_id_is_stable);
+    tcase_add_test(tc, test_gp2gp_write_keeps_last_64_encounters);
     suite_add_tcase(s, tc);
     return s;
 }

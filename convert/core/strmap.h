@@ -9,10 +9,20 @@
 
 #include <csemarker/common.h>
 
+/* A slot: the key's hash beside it, so that a probe compares the key
+ * itself only when the hashes match (it need not touch the key's memory). */
+struct cse__smap_slot {
+    size_t hash;
+    char *key; /* NULL: empty */
+    char *val; /* may be NULL */
+};
+
 typedef struct cse__smap {
-    char **keys;
-    char **vals; /* may hold NULL values */
+    struct cse__smap_slot *slots;
     size_t cap, n;
+    /* When set, keys, values and tables come from this arena (see
+     * farena.h) and are never freed one by one. */
+    struct cse__farena *arena;
 } cse__smap;
 
 /* Frees every key and value and zeroes the map. */

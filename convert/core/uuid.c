@@ -2,6 +2,7 @@
 /* Upper-case UUIDs: random (v4) and derived (v5 layout over SHA-256). */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,26 @@ cse_code cse_uuid_random(char buf[37])
     return CSE_OK;
 }
 
+/* SHA-256, fetched once: OpenSSL 3 looks the algorithm up again on every
+ * EVP_DigestInit_ex given EVP_sha256(), which cost more than hashing a
+ * short name (a FHIR record derives several ids per resource). Kept for the
+ * life of the process; a thread that loses the race to set it frees its own. */
+static const EVP_MD *sha256(void)
+{
+    static _Atomic(EVP_MD *) cached;
+    EVP_MD *md = atomic_load(&cached), *none = NULL;
+
+    if (md != NULL)
+        return md;
+    if ((md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+        return EVP_sha256();
+    if (!atomic_compare_exchange_strong(&cached, &none, md)) {
+        EVP_MD_free(md);
+        md = none;
+    }
+    return md;
+}
+
 cse_code cse_uuid_derive(const char *ns, const char *name, char buf[37])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -48,7 +69,7 @@ cse_code cse_uuid_derive(const char *ns, const char *name, char buf[37])
     if ((ctx = EVP_MD_CTX_new()) == NULL)
         return CSE_ERR_NOMEM;
     /* The NUL between namespace and name keeps ("ab","c") and ("a","bc") apart. */
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+    ok = EVP_DigestInit_ex(ctx, sha256(), NULL) &&
          EVP_DigestUpdate(ctx, ns, strlen(ns) + 1) &&
          EVP_DigestUpdate(ctx, name, strlen(name)) && EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "farena.h"
 #include "fhir_read_observation.h"
 #include "internal.h"
 #include "jsonv.h"
@@ -154,15 +155,21 @@ typedef struct reader {
     struct bat *bat;         /* batteries outside reports (fhir_read_battery.c) */
     cse_entry *held_enc;     /* an Encounter not delivered until an entry is in it */
     cse_entry_info held_info;
+
+    /* Where the rows, their keys, the spans and every map above live: a
+     * spill arena (farena.h), so that memory does not grow with the
+     * number of resources. NULL when it could not be made (then malloc). */
+    cse__farena *fa;
 } reader;
 
 static void res_clear(reader *r)
 {
-    for (size_t i = 0; i < r->n_res; i++) {
+    for (size_t i = 0; i < r->n_res && r->fa == NULL; i++) {
         free(r->res[i].key);
         free(r->res[i].enc);
     }
-    free(r->res);
+    if (r->fa == NULL)
+        free(r->res);
     r->res = NULL;
     r->n_res = r->cap_res = 0;
 }
@@ -217,11 +224,23 @@ static void reader_free(reader *r)
     free(r->bundle_entries);
     cse__jv_arena_free(&r->arena);
     cse__jv_arena_free(&r->doc_arena);
-    free(r->spans);
+    if (r->fa == NULL)
+        free(r->spans);
+    cse__farena_free(r->fa);
+    r->fa = NULL;
 }
 
 static cse_code nomem(reader *r)
 {
+    if (cse__farena_full(r->fa))
+        return cse__error_set(r->err, CSE_ERR_LIMIT, 0, r->source, NULL,
+                              "the index of the input's resources passes %llu bytes",
+                              (unsigned long long)CSE__FARENA_MAX);
+    if (cse__farena_file_errno(r->fa))
+        return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
+                              "cannot keep the index of the input's resources in a "
+                              "temporary file in $TMPDIR: %s",
+                              strerror(cse__farena_file_errno(r->fa)));
     return cse__error_set(r->err, CSE_ERR_NOMEM, 0, r->source, NULL, "out of memory");
 }
 
@@ -294,17 +313,20 @@ static const char *jstr(const jv *o, const char *key)
 
 static bool uuid_like(const char *s)
 {
-    if (s == NULL || strlen(s) != 36)
+    int i;
+    if (s == NULL)
         return false;
-    for (int i = 0; i < 36; i++) {
+    /* ASCII only, as isxdigit in the C locale; no strlen first. */
+    for (i = 0; i < 36 && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i], l = (unsigned char)(c | 0x20);
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
+            if (c != '-')
                 return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
+        } else if (!((c >= '0' && c <= '9') || (l >= 'a' && l <= 'f'))) {
             return false;
         }
     }
-    return true;
+    return i == 36 && s[36] == '\0';
 }
 
 /* The normalised key of a resource: the upper-cased id when it is a UUID,
@@ -315,13 +337,21 @@ static char *make_key(const char *type, const char *id)
     if (id == NULL || type == NULL)
         return NULL;
     if (uuid_like(id)) {
-        if ((k = strdup(id)) != NULL)
-            for (char *p = k; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
+        if ((k = malloc(37)) != NULL) {
+            for (int i = 0; i < 36; i++)
+                k[i] = id[i] >= 'a' && id[i] <= 'z' ? (char)(id[i] - 'a' + 'A') : id[i];
+            k[36] = '\0';
+        }
         return k;
     }
-    if (asprintf(&k, "%s/%s", type, id) < 0)
-        return NULL;
+    {
+        size_t tl = strlen(type), il = strlen(id);
+        if ((k = malloc(tl + il + 2)) == NULL)
+            return NULL;
+        memcpy(k, type, tl);
+        k[tl] = '/';
+        memcpy(k + tl + 1, id, il + 1);
+    }
     return k;
 }
 
@@ -704,15 +734,31 @@ static const jv *fetch(reader *r, const res *x)
 
 /* ---- Pass 1 ------------------------------------------------------------ */
 
+/* s (malloc'd, may be NULL) moved into the reader's arena: the string to
+ * keep in a row. NULL when s is NULL or out of memory (s is freed). */
+static char *keep(reader *r, char *s)
+{
+    char *k;
+    if (s == NULL || r->fa == NULL)
+        return s;
+    k = cse__farena_strdup(r->fa, s);
+    free(s);
+    return k;
+}
+
 static cse_code add_res(reader *r, res **out)
 {
+    cse__farena_tick(r->fa);
     if (r->n_res == r->cap_res) {
         size_t nc = r->cap_res ? r->cap_res * 2 : 64;
         res *nr;
         if (nc > (16u << 20))
             return cse__error_set(r->err, CSE_ERR_LIMIT, 0, r->source, NULL,
                                   "more than 16 million resources");
-        if ((nr = realloc(r->res, nc * sizeof(*nr))) == NULL)
+        nr = r->fa ? cse__farena_realloc(r->fa, r->res, r->cap_res * sizeof(*nr),
+                                         nc * sizeof(*nr))
+                   : realloc(r->res, nc * sizeof(*nr));
+        if (nr == NULL)
             return nomem(r);
         r->res = nr;
         r->cap_res = nc;
@@ -1663,13 +1709,13 @@ static cse_code scan(reader *r, res *x, const jv *o)
                        "not a FHIR resource: no resourceType%s", "");
     if ((rc = detect_version(r, x, o, type)) != CSE_OK)
         return rc;
-    if (id != NULL && (x->key = make_key(type, id)) == NULL)
+    if (id != NULL && (x->key = keep(r, make_key(type, id))) == NULL)
         return nomem(r);
     if (x->key == NULL && strcmp(type, "Bundle") != 0) {
         /* A resource with no id still gets a stable key: its position. */
         char pos[64];
         snprintf(pos, sizeof(pos), "%lld", x->off);
-        if ((x->key = make_key(type, pos)) == NULL)
+        if ((x->key = keep(r, make_key(type, pos))) == NULL)
             return nomem(r);
     }
     if ((rc = path_scan(r, x, o, type)) != CSE_OK ||
@@ -1738,7 +1784,7 @@ static cse_code scan(reader *r, res *x, const jv *o)
             return scan_person(r, x, o);
         return CSE_OK;
     }
-    if ((enc = own_encounter(o)) != NULL && (x->enc = ref_key(r, enc)) == NULL &&
+    if ((enc = own_encounter(o)) != NULL && (x->enc = keep(r, ref_key(r, enc))) == NULL &&
         jstr(enc, "reference"))
         return nomem(r);
     return CSE_OK;
@@ -2901,6 +2947,7 @@ static cse_code summarise(reader *r)
         char key[168], *sum;
         cse_code rc;
 
+        cse__farena_tick(r->fa);
         if (x->key == NULL || !cse__smap_has(&r->wanted, x->key))
             continue;
         if ((o = fetch(r, x)) == NULL)
@@ -3664,6 +3711,7 @@ static cse_code emit(reader *r, const res *x)
 {
     const jv *o;
 
+    cse__farena_tick(r->fa);
     if (x->kind == RK_PATIENT || x->kind == RK_AGENT || x->kind == RK_ROLE)
         return CSE_OK;
     if (x->kind == RK_STRUCTURAL || x->kind == RK_OTHER) {
@@ -3747,6 +3795,7 @@ static cse_code finish(reader *r)
     /* Members of each Encounter, in input order, chained from the Encounter. */
     for (size_t i = 0; i < r->n_res; i++) {
         res *x = &r->res[i];
+        cse__farena_tick(r->fa);
         if (x->kind == RK_ENCOUNTER) {
             char idx[32];
             snprintf(idx, sizeof(idx), "%zu", n_enc++);
@@ -3766,10 +3815,12 @@ static cse_code finish(reader *r)
     for (size_t i = 0; i < r->n_res; i++) {
         res *x = &r->res[i];
         const char *idx;
+        cse__farena_tick(r->fa);
         if (x->kind != RK_ENTRY && x->kind != RK_FLAG)
             continue;
         if (x->enc == NULL && cse__smap_get(&r->list_enc, x->key) &&
-            cse_strset(&x->enc, cse__smap_get(&r->list_enc, x->key)) != CSE_OK)
+            (r->fa ? (x->enc = (char *)cse__smap_get(&r->list_enc, x->key)) == NULL
+                   : cse_strset(&x->enc, cse__smap_get(&r->list_enc, x->key)) != CSE_OK))
             rc = CSE_ERR_NOMEM;
         if (x->enc && (idx = cse__smap_get(&r->encounters, x->enc)) != NULL) {
             size_t k = strtoul(idx, NULL, 10);
@@ -3779,7 +3830,8 @@ static cse_code finish(reader *r)
                 r->res[last[k]].next = (long)i;
             last[k] = (long)i;
         } else {
-            free(x->enc);
+            if (r->fa == NULL)
+                free(x->enc);
             x->enc = NULL; /* an Encounter that is not in the input */
         }
     }
@@ -3794,6 +3846,7 @@ static cse_code finish(reader *r)
         rc = CSE_ERR_NOMEM;
     for (size_t i = 0; i < r->n_res && rc == CSE_OK && r->listed.n; i++) {
         char idx[32];
+        cse__farena_tick(r->fa);
         if (r->res[i].key == NULL || !cse__smap_has(&r->listed, r->res[i].key))
             continue;
         snprintf(idx, sizeof(idx), "%zu", i);
@@ -3806,6 +3859,7 @@ static cse_code finish(reader *r)
         return nomem(r);
     }
     for (size_t i = 0, k = 0; i < r->n_res && rc == CSE_OK; i++) {
+        cse__farena_tick(r->fa);
         if (r->res[i].kind != RK_ENCOUNTER)
             continue;
         rc = emit(r, &r->res[i]);
@@ -3820,6 +3874,7 @@ static cse_code finish(reader *r)
     }
     for (size_t i = 0; i < r->n_res && rc == CSE_OK; i++) {
         res *x = &r->res[i];
+        cse__farena_tick(r->fa);
         if (x->kind == RK_STRUCTURAL && x->key && cse__smap_has(&r->list_rows, x->key) &&
             (rc = emit_list_contained(r, x)) != CSE_OK)
             break;
@@ -3856,6 +3911,33 @@ static void reader_init(reader *r, const cse_fhir_read_options *opt, const char 
     r->source = source ? source : "";
     r->sink = sink;
     r->err = err;
+    /* Without an arena (no memory for its header) the maps use malloc. */
+    r->fa = cse__farena_new();
+    r->fullurls.arena = r->fa;
+    r->list_enc.arena = r->fa;
+    r->merged_obs.arena = r->fa;
+    r->marker_ids.arena = r->fa;
+    r->roles.arena = r->fa;
+    r->role_org.arena = r->fa;
+    r->role_text.arena = r->fa;
+    r->prac_org.arena = r->fa;
+    r->encounters.arena = r->fa;
+    r->meds.arena = r->fa;
+    r->places.arena = r->fa;
+    r->texts.arena = r->fa;
+    r->wanted.arena = r->fa;
+    r->consults.arena = r->fa;
+    r->list_rows.arena = r->fa;
+    r->listed.arena = r->fa;
+    r->consult_dates.arena = r->fa;
+    r->enc_nopat.arena = r->fa;
+    r->contained_done.arena = r->fa;
+    r->path_index.arena = r->fa;
+    r->path_taken.arena = r->fa;
+    r->path_member.arena = r->fa;
+    r->people.arena = r->fa;
+    r->problem_notes.arena = r->fa;
+    r->agencies.arena = r->fa;
 }
 
 /* The Bundle's own fields: its time and what says which FHIR version it is. */
@@ -3968,11 +4050,13 @@ typedef struct bscan {
     size_t n, cap;
     char *skel;
     size_t skel_n, skel_cap;
+    cse__farena *fa; /* where spans live, or NULL (malloc) */
 } bscan;
 
 static void bscan_free(bscan *b)
 {
-    free(b->spans);
+    if (b->fa == NULL)
+        free(b->spans);
     free(b->skel);
     memset(b, 0, sizeof(*b));
 }
@@ -3998,7 +4082,12 @@ static bool span_add(bscan *b, long long off, size_t len, bool full)
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 256;
         span *ns;
-        if (nc > (16u << 20) || (ns = realloc(b->spans, nc * sizeof(*ns))) == NULL)
+        if (nc > (16u << 20))
+            return false;
+        ns = b->fa ? cse__farena_realloc(b->fa, b->spans, b->cap * sizeof(*ns),
+                                         nc * sizeof(*ns))
+                   : realloc(b->spans, nc * sizeof(*ns));
+        if (ns == NULL)
             return false;
         b->spans = ns;
         b->cap = nc;
@@ -4026,8 +4115,10 @@ enum {
     BS_END         /* after the top-level '}' */
 };
 
-/* True when fp holds a Bundle-shaped object the scanner could split. */
-static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
+/* True when fp holds a Bundle-shaped object the scanner could split, each
+ * entry at most max_entry bytes. The file's size is not limited: what is
+ * held of it is the skeleton (SKELETON_MAX) and a span per entry. */
+static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_entry, bscan *b)
 {
     char buf[65536];
     size_t n, depth = 0, klen = 0;
@@ -4039,8 +4130,6 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
 
     while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
         size_t seg = 0;
-        if ((size_t)pos + n > max_bytes)
-            return false;
         for (size_t i = 0; i < n; i++) {
             char c = buf[i];
             if (in_str) {
@@ -4143,7 +4232,8 @@ static bool bundle_scan(FILE *fp, size_t max_depth, size_t max_bytes, bscan *b)
                         return false;
                 } else if (c == '}' || c == ']') {
                     if (--depth == 2) {
-                        if (!span_add(b, item, (size_t)(pos + (long long)i + 1 - item),
+                        if ((size_t)(pos + (long long)i + 1 - item) > max_entry ||
+                            !span_add(b, item, (size_t)(pos + (long long)i + 1 - item),
                                       full))
                             return false;
                         st = BS_AFTER_ITEM;
@@ -4214,7 +4304,7 @@ static cse_code read_stream(reader *r, const jv *doc, bool *fallback)
 
 /* Tries the streamed path on a Bundle file; *done is false when the caller
  * must read the whole document instead (fp is then rewound). */
-static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
+static cse_code try_stream(reader *r, FILE *fp, size_t max_entry, bool *done)
 {
     bscan b = {0};
     const jv *doc = NULL;
@@ -4225,7 +4315,8 @@ static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
     if (r->err)
         saved = *r->err;
     *done = false;
-    if (bundle_scan(fp, r->max_depth, max, &b) && b.skel != NULL &&
+    b.fa = r->fa;
+    if (bundle_scan(fp, r->max_depth, max_entry, &b) && b.skel != NULL &&
         (doc = cse__jv_parse(&r->doc_arena, b.skel, b.skel_n, r->max_depth, NULL)) !=
             NULL &&
         jstr(doc, "resourceType") && strcmp(jstr(doc, "resourceType"), "Bundle") == 0 &&
@@ -4241,6 +4332,12 @@ static cse_code try_stream(reader *r, FILE *fp, size_t max, bool *done)
         /* The first error set wins: forget any the streamed path set. */
         if (r->err)
             *r->err = saved;
+        /* The index could not be kept (no room in $TMPDIR): the document
+         * held whole would need it too. */
+        if (cse__farena_file_errno(r->fa) || cse__farena_full(r->fa)) {
+            *done = true;
+            return nomem(r);
+        }
         if (fseek(fp, 0, SEEK_SET) != 0)
             return cse__error_set(r->err, CSE_ERR_IO, 0, r->source, NULL,
                                   "cannot rewind the input");
@@ -4467,7 +4564,7 @@ cse_code cse_fhir_read_file(const char *path, const cse_fhir_read_options *opt,
     }
     {
         bool done;
-        rc = try_stream(&r, fp, max, &done);
+        rc = try_stream(&r, fp, max_line, &done);
         if (done)
             goto out;
         reader_free(&r);

@@ -64,8 +64,14 @@ static void bat_free(reader *r)
 
 static struct bat *bat_state(reader *r)
 {
-    if (r->bat == NULL)
-        r->bat = calloc(1, sizeof(*r->bat));
+    if (r->bat == NULL && (r->bat = calloc(1, sizeof(*r->bat))) != NULL) {
+        /* The maps live in the reader's spill arena, as its own do; the
+         * links are bounded by BAT_MAX_LINKS. */
+        r->bat->parent.arena = r->fa;
+        r->bat->heads.arena = r->fa;
+        r->bat->rows.arena = r->fa;
+        r->bat->given.arena = r->fa;
+    }
     return r->bat;
 }
 

@@ -90,6 +90,7 @@ static cse_code path_index_build(reader *r)
         return CSE_OK;
     for (size_t i = 0; i < r->n_res; i++) {
         const char *k = r->res[i].key;
+        cse__farena_tick(r->fa);
         if (k == NULL ||
             !(cse__smap_has(&r->path_taken, k) || cse__smap_has(&r->path_member, k)))
             continue;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "farena.h"
 #include "internal.h"
 #include "strmap.h"
 #include "xml_out.h"
@@ -68,7 +69,16 @@ typedef struct writer {
     const cse_agent *rep_org; /* the organisation of the person being written */
     char anon_seed[37];       /* the patient's, for entries given no id */
     unsigned long n_anon;     /* entries given no id, so far */
+    /* The maps of every encounter, compound and agent seen live in a spill
+     * arena (farena.h), and only the last RECENT_HEADERS encounters' headers
+     * are kept, so that memory does not grow with the record. */
+    cse__farena *fa;
 } writer;
+
+/* Encounter headers kept for continuation compositions. The FHIR reader
+ * delivers each encounter's entries right after it, so only the newest are
+ * ever needed; an entry for an older one is an error (see w_entry). */
+#define RECENT_HEADERS 64
 
 static cse_code nomem(cse_error *err)
 {
@@ -1856,6 +1866,7 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
                               "entries must come between begin and end");
     if (e == NULL)
         return CSE_OK;
+    cse__farena_tick(wr->fa);
     TRY(close_directory(wr, err));
     if (wr->uk06 && ((e->labels & CSE_LABEL_NOPAT) ||
                      (info && info->cls == CSE_CLASS_MARKER && info->marker)))
@@ -1875,7 +1886,13 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         snprintf(idx, sizeof(idx), "%zu", wr->headers.n - 1);
         if (e->id && cse__smap_put(&wr->encounters, e->id, idx, false) != CSE_OK)
             return nomem(err);
-        return open_composition(wr, h, e->id, err);
+        TRY(open_composition(wr, h, e->id, err));
+        if (wr->headers.n > RECENT_HEADERS) {
+            size_t old = wr->headers.n - 1 - RECENT_HEADERS;
+            cse_entry_free(wr->headers.items[old]);
+            wr->headers.items[old] = NULL;
+        }
+        return CSE_OK;
     }
     if (e->kind == CSE_ENTRY_COMPOUND && e->id &&
         cse__smap_put(&wr->containers, e->id, e->parent_id, true) != CSE_OK)
@@ -1894,7 +1911,14 @@ static cse_code w_entry(cse_sink *s, const cse_entry *e, const cse_entry_info *i
         /* An encounter written before: a continuation composition (one, for
          * everything of it that follows, so its compounds keep what they
          * hold). */
-        TRY(open_composition(wr, encounter_header(wr, key), NULL, err));
+        const cse_entry *old = encounter_header(wr, key);
+        if (old == NULL)
+            return cse__error_set(err, CSE_ERR_STATE, e->source_line, NULL, NULL,
+                                  "an entry came after %d newer encounters than its "
+                                  "own: the writer keeps the last %d; deliver each "
+                                  "encounter's entries together",
+                                  RECENT_HEADERS, RECENT_HEADERS);
+        TRY(open_composition(wr, old, NULL, err));
     }
     return buffer_compound_part(wr, e, info, err);
 }
@@ -1969,6 +1993,7 @@ static void w_destroy(cse_sink *s)
         cse__smap_free(&wr->containers);
         cse__smap_free(&wr->encounters);
         cse__smap_free(&wr->comp_containers);
+        cse__farena_free(wr->fa);
         free(wr->comp_key);
         free(wr->sender_ods);
         free(wr->receiver_ods);
@@ -2007,6 +2032,9 @@ cse_sink *cse_gp2gp_writer_new(FILE *out, const cse_gp2gp_write_options *opt,
     s->entry = w_entry;
     s->end = w_end;
     s->destroy = w_destroy;
+    /* Without an arena (no memory for its header) the maps use malloc. */
+    wr->fa = cse__farena_new();
+    wr->agents.arena = wr->containers.arena = wr->encounters.arena = wr->fa;
     if (opt) {
         wr->uk06 = opt->uk06;
         if (cse_strset(&wr->sender_ods, opt->sender_ods) ||

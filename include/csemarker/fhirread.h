@@ -9,11 +9,14 @@
  *
  * Memory: a Bundle file is read entry by entry, in two passes: once for the
  * patient, the agents and the links between resources, once for the
- * entries; memory is proportional to the largest entry plus a small index
- * per resource (one or two hundred bytes), not to the file. A Bundle the scanner
- * cannot split (and a Bundle in memory) is loaded whole, capped by
- * max_bytes. NDJSON is streamed line by line the same way. Standard input
- * is first copied to an unlinked temporary file.
+ * entries. The index between the passes (a row and a few hundred bytes per
+ * resource) is kept past 4 MB in an unlinked temporary file ($TMPDIR) of
+ * which at most about 40 MB is held in memory, so memory is proportional
+ * to the largest entry, not to the file nor to the number of resources. A
+ * Bundle file's size is not limited; each entry is, by max_line. A Bundle
+ * the scanner cannot split (and a Bundle in memory) is loaded whole, capped
+ * by max_bytes. NDJSON is streamed line by line the same way. Standard
+ * input is first copied to an unlinked temporary file, capped by max_bytes.
  *
  * What the reader delivers:
  *   begin   the patient (NHS number identifier, validated by its check digit)
@@ -61,8 +64,8 @@ extern "C" {
 
 typedef struct cse_fhir_read_options {
     size_t max_depth; /* JSON nesting depth; 0 = 64 */
-    size_t max_bytes; /* size of a Bundle document; 0 = 256 MiB */
-    size_t max_line;  /* bytes in one NDJSON line; 0 = 16 MiB */
+    size_t max_bytes; /* a document held whole in memory; 0 = 256 MiB */
+    size_t max_line;  /* bytes in one NDJSON line or Bundle entry; 0 = 16 MiB */
     int version;      /* 0 = detect; 3 = require STU3; 4 = require R4 */
 } cse_fhir_read_options;
 

@@ -127,8 +127,12 @@ CSE_EXPORT cse_code cse_gp2gp_read_memory(const char *buf, size_t len,
  * NOPAT label is written before its statements; memory is bounded by the
  * largest composition, not the record. Entries with no encounter go into
  * compositions coded 196401000000100 "Non-consultation data"; an entry for
- * an encounter already written goes into a continuation composition with
- * the same code and dates. CompoundStatements are flattened: their
+ * an encounter already written (one of the last 64) goes into a
+ * continuation composition with the same code and dates; one for an older
+ * encounter is refused with CSE_ERR_STATE (the writer keeps the headers of
+ * the last 64 encounters only, and its record of encounters and compounds
+ * in a spill arena, so that its memory does not grow with the record).
+ * CompoundStatements are flattened: their
  * statements are written directly in the composition.
  *
  * Statements: observations, allergies, immunisations and markers as
