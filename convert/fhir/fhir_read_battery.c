@@ -222,6 +222,8 @@ static cse_code bat_rows_build(reader *r)
 
     for (size_t i = 0; i < r->n_res; i++) {
         const char *k = r->res[i].key;
+        /* Every row is read: the arena lets go of pages as they are. */
+        cse__farena_tick(r->fa);
         if (k == NULL || r->res[i].kind != RK_ENTRY ||
             !(cse__smap_has(&b->parent, k) || cse__smap_has(&b->heads, k)))
             continue;
