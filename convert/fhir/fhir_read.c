@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memstream.h"
 #include "farena.h"
 #include "fhir_read_observation.h"
 #include "internal.h"
@@ -858,7 +859,7 @@ static cse_code org_contact(const jv *o, cse_agent *a)
     }
     if (addr == NULL)
         return CSE_OK;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
     jv_foreach(jv_get(addr, "line"), i, l)
     {
@@ -1502,7 +1503,7 @@ static cse_code scan_medication(reader *r, const res *x, const jv *o)
 
     if (x->key == NULL || cc == NULL)
         return CSE_OK;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return nomem(r);
     jv_foreach(jv_get(cc, "coding"), i, k)
     {
@@ -1615,7 +1616,7 @@ static cse_code scan_problem_notes(reader *r, const jv *o)
         free(k);
         return CSE_OK; /* nothing it could name, or nothing to add */
     }
-    if ((f = open_memstream(&buf, &len)) == NULL) {
+    if ((f = cse__memstream(&buf, &len)) == NULL) {
         free(k);
         return nomem(r);
     }
@@ -2486,7 +2487,7 @@ static cse_code supply_note(cse_supply *sp, const jv *o)
     const jv *dur = jv_get(jv_get(o, "dispenseRequest"), "expectedSupplyDuration");
     char *buf = NULL, *num;
     size_t len = 0, i;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f = cse__memstream(&buf, &len);
     bool notes = false;
     cse_code rc = CSE_OK;
 
@@ -2765,7 +2766,7 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     e->effective_center = e->effective_low;
     e->effective_low.precision = CSE_TIME_NONE;
     e->effective_high.precision = CSE_TIME_NONE;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
 #define SEP (ftell(f) ? " " : "")
     jv_foreach(jv_get(end, "extension"), i, v)
@@ -3171,7 +3172,7 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
     FILE *f;
     cse_code rc = CSE_OK;
 
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
 #define SEP (ftell(f) ? " " : "")
     if (jv_get(jv_get(o, "reportOrigin"), "coding") &&
