@@ -161,6 +161,9 @@ typedef struct reader {
      * spill arena (farena.h), so that memory does not grow with the
      * number of resources. NULL when it could not be made (then malloc). */
     cse__farena *fa;
+    /* The block of the last entry delivered, reused by the next (an entry
+     * is over a kilobyte; see cse__entry_take). */
+    cse_entry *spare;
 } reader;
 
 static void res_clear(reader *r)
@@ -182,6 +185,7 @@ static void reader_free(reader *r)
     res_clear(r);
     bat_free(r);
     cse_entry_free(r->held_enc);
+    cse_entry_free(r->spare);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
     cse__smap_free(&r->consults);
@@ -3564,8 +3568,12 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
               strcmp(type, "ServiceRequest") == 0) &&
              (jstr(o, "intent") == NULL || strcmp(jstr(o, "intent"), "plan") != 0))
         return count_loss(r, type, WHY_NOT_PLAN, x->line);
-    if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
+    if ((e = cse__entry_take(&r->spare, entry_kind(type))) == NULL)
         return nomem(r);
+    if (cse_strset(&e->id, x->key) != CSE_OK) {
+        cse__entry_recycle(&r->spare, e);
+        return nomem(r);
+    }
     e->source_line = x->line;
     cc = code_of(o, type);
     if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
@@ -3680,7 +3688,7 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     } else
         rc = deliver(r, e, &info);
     cse_marker_free(m);
-    cse_entry_free(e);
+    cse__entry_recycle(&r->spare, e);
     return rc;
 }
 
