@@ -318,20 +318,24 @@ static const char *jstr(const jv *o, const char *key)
 
 static bool uuid_like(const char *s)
 {
-    int i;
+    /* ASCII only, as isxdigit in the C locale; no strlen first. 1: a hex
+     * digit, 2: the hyphen. */
+    static const unsigned char cls[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
+        ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['-'] = 2,
+    };
+    static const unsigned char want[36] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+                                           1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2,
+                                           1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     if (s == NULL)
         return false;
-    /* ASCII only, as isxdigit in the C locale; no strlen first. */
-    for (i = 0; i < 36 && s[i]; i++) {
-        unsigned char c = (unsigned char)s[i], l = (unsigned char)(c | 0x20);
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (l >= 'a' && l <= 'f'))) {
+    /* A NUL is class 0 and stops the loop. */
+    for (int i = 0; i < 36; i++)
+        if (cls[(unsigned char)s[i]] != want[i])
             return false;
-        }
-    }
-    return i == 36 && s[36] == '\0';
+    return s[36] == '\0';
 }
 
 /* The normalised key of a resource: the upper-cased id when it is a UUID,
