@@ -59,6 +59,8 @@ cse_code cse_strset(char **field, const char *value)
 
     if (field == NULL)
         return CSE_ERR_INVALID_ARG;
+    if (value == NULL && *field == NULL) /* the common case in copies */
+        return CSE_OK;
     if (value != NULL && (copy = strdup(value)) == NULL)
         return CSE_ERR_NOMEM;
     free(*field);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memstream.h"
 #include "farena.h"
 #include "fhir_read_observation.h"
 #include "internal.h"
@@ -160,6 +161,9 @@ typedef struct reader {
      * spill arena (farena.h), so that memory does not grow with the
      * number of resources. NULL when it could not be made (then malloc). */
     cse__farena *fa;
+    /* The block of the last entry delivered, reused by the next (an entry
+     * is over a kilobyte; see cse__entry_take). */
+    cse_entry *spare;
 } reader;
 
 static void res_clear(reader *r)
@@ -181,6 +185,7 @@ static void reader_free(reader *r)
     res_clear(r);
     bat_free(r);
     cse_entry_free(r->held_enc);
+    cse_entry_free(r->spare);
     cse__smap_free(&r->fullurls);
     cse__smap_free(&r->list_enc);
     cse__smap_free(&r->consults);
@@ -313,20 +318,24 @@ static const char *jstr(const jv *o, const char *key)
 
 static bool uuid_like(const char *s)
 {
-    int i;
+    /* ASCII only, as isxdigit in the C locale; no strlen first. 1: a hex
+     * digit, 2: the hyphen. */
+    static const unsigned char cls[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+        ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+        ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1,
+        ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['-'] = 2,
+    };
+    static const unsigned char want[36] = {1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+                                           1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2,
+                                           1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     if (s == NULL)
         return false;
-    /* ASCII only, as isxdigit in the C locale; no strlen first. */
-    for (i = 0; i < 36 && s[i]; i++) {
-        unsigned char c = (unsigned char)s[i], l = (unsigned char)(c | 0x20);
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (l >= 'a' && l <= 'f'))) {
+    /* A NUL is class 0 and stops the loop. */
+    for (int i = 0; i < 36; i++)
+        if (cls[(unsigned char)s[i]] != want[i])
             return false;
-        }
-    }
-    return i == 36 && s[36] == '\0';
+    return s[36] == '\0';
 }
 
 /* The normalised key of a resource: the upper-cased id when it is a UUID,
@@ -858,7 +867,7 @@ static cse_code org_contact(const jv *o, cse_agent *a)
     }
     if (addr == NULL)
         return CSE_OK;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
     jv_foreach(jv_get(addr, "line"), i, l)
     {
@@ -1502,7 +1511,7 @@ static cse_code scan_medication(reader *r, const res *x, const jv *o)
 
     if (x->key == NULL || cc == NULL)
         return CSE_OK;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return nomem(r);
     jv_foreach(jv_get(cc, "coding"), i, k)
     {
@@ -1615,7 +1624,7 @@ static cse_code scan_problem_notes(reader *r, const jv *o)
         free(k);
         return CSE_OK; /* nothing it could name, or nothing to add */
     }
-    if ((f = open_memstream(&buf, &len)) == NULL) {
+    if ((f = cse__memstream(&buf, &len)) == NULL) {
         free(k);
         return nomem(r);
     }
@@ -2486,7 +2495,7 @@ static cse_code supply_note(cse_supply *sp, const jv *o)
     const jv *dur = jv_get(jv_get(o, "dispenseRequest"), "expectedSupplyDuration");
     char *buf = NULL, *num;
     size_t len = 0, i;
-    FILE *f = open_memstream(&buf, &len);
+    FILE *f = cse__memstream(&buf, &len);
     bool notes = false;
     cse_code rc = CSE_OK;
 
@@ -2765,7 +2774,7 @@ static cse_code allergy(reader *r, const jv *o, cse_entry *e)
     e->effective_center = e->effective_low;
     e->effective_low.precision = CSE_TIME_NONE;
     e->effective_high.precision = CSE_TIME_NONE;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
 #define SEP (ftell(f) ? " " : "")
     jv_foreach(jv_get(end, "extension"), i, v)
@@ -3171,7 +3180,7 @@ static cse_code immunization(reader *r, const jv *o, cse_entry *e)
     FILE *f;
     cse_code rc = CSE_OK;
 
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
 #define SEP (ftell(f) ? " " : "")
     if (jv_get(jv_get(o, "reportOrigin"), "coding") &&
@@ -3563,8 +3572,12 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
               strcmp(type, "ServiceRequest") == 0) &&
              (jstr(o, "intent") == NULL || strcmp(jstr(o, "intent"), "plan") != 0))
         return count_loss(r, type, WHY_NOT_PLAN, x->line);
-    if ((e = cse_entry_new(entry_kind(type), x->key)) == NULL)
+    if ((e = cse__entry_take(&r->spare, entry_kind(type))) == NULL)
         return nomem(r);
+    if (cse_strset(&e->id, x->key) != CSE_OK) {
+        cse__entry_recycle(&r->spare, e);
+        return nomem(r);
+    }
     e->source_line = x->line;
     cc = code_of(o, type);
     if (cc == NULL && strcmp(type, "MedicationRequest") != 0 &&
@@ -3679,7 +3692,7 @@ static cse_code emit_entry(reader *r, const res *x, const jv *o)
     } else
         rc = deliver(r, e, &info);
     cse_marker_free(m);
-    cse_entry_free(e);
+    cse__entry_recycle(&r->spare, e);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memstream.h"
 #include "fhir_read_observation.h"
 
 #define SNOMED "http://snomed.info/sct"
@@ -149,7 +150,7 @@ cse_code cse__fhir_bp_note(const jv *o, char **out)
                              text_or_coding(jv_get(dia, "interpretation"))};
 
     *out = NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
     part(f, "", str(o, "comment"));
     part(f, "Measurement Site: ", text_or_coding(jv_get(o, "bodySite")));
@@ -379,7 +380,7 @@ static void component(FILE *f, const jv *c)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *g = open_memstream(&buf, &len);
+    FILE *g = cse__memstream(&buf, &len);
     const jv *v, *interp = jv_get(c, "interpretation"), *rr;
     const char *t;
 
@@ -464,7 +465,7 @@ cse_code cse__fhir_observation_pretext(const jv *o, char **out)
     size_t i;
 
     *out = NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return CSE_ERR_NOMEM;
     if (jv_size(jv_get(o, "component")) > 0 && !cse__fhir_is_blood_pressure(o)) {
         fputs("Component(s): ", f);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memstream.h"
 #include "fhir_read_request.h"
 
 static const char *nz(const char *s)
@@ -104,7 +105,7 @@ char *cse__fhir_name_text(const jv *o, const char *type)
         strcmp(type, "Organization") != 0 && strcmp(type, "HealthcareService") != 0 &&
         strcmp(type, "Device") != 0 && strcmp(type, "Patient") != 0)
         return NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     if (strcmp(type, "Practitioner") == 0 || strcmp(type, "RelatedPerson") == 0)
         human_name(f, jv_get(o, "name"));
@@ -143,7 +144,7 @@ char *cse__fhir_summary(const jv *o, const cse__fhir_names *n)
         strcmp(type, "ReferralRequest") != 0 && strcmp(type, "DiagnosticReport") != 0 &&
         strcmp(type, "MedicationRequest") != 0)
         return NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     if (strcmp(type, "Observation") == 0) {
         const char *d = jstr(o, "effectiveDateTime");
@@ -239,7 +240,7 @@ static void referral_note(FILE *f, const jv *note, const cse__fhir_names *n)
     const char *time = jstr(note, "time"), *name;
     char *abuf = NULL;
     size_t alen = 0;
-    FILE *a = open_memstream(&abuf, &alen);
+    FILE *a = cse__memstream(&abuf, &alen);
 
     if (a == NULL)
         return;
@@ -278,7 +279,7 @@ char *cse__fhir_referral_text(const jv *o, const cse__fhir_names *n)
 
     if (agent == NULL)
         agent = jv_get(o, "requester"); /* R4 ServiceRequest: a Reference */
-    if ((p.f = open_memstream(&buf, &len)) == NULL)
+    if ((p.f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     if (jstr(agent, "reference") && (name = n->lookup(n->ctx, "name", agent)) != NULL) {
         if (ref_is(agent, "RelatedPerson") && *name)
@@ -375,7 +376,7 @@ char *cse__fhir_plan_text(const jv *o, const cse__fhir_names *n)
 
     if (agent == NULL)
         agent = jv_get(o, "requester"); /* R4 ServiceRequest: a Reference */
-    if ((p.f = open_memstream(&buf, &len)) == NULL)
+    if ((p.f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     if (jv_get(o, "supportingInfo")) {
         part_begin(&p), fputs("Supporting Information: ", p.f);
@@ -433,7 +434,7 @@ char *cse__fhir_document_text(const jv *o, const cse__fhir_names *n)
     size_t len = 0, i;
     parts p = {NULL, " ", false};
 
-    if ((p.f = open_memstream(&buf, &len)) == NULL)
+    if ((p.f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     if ((t = text_or_coding(jv_get(o, "type"))) != NULL)
         part_begin(&p), fprintf(p.f, "Type: %s", t);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "memstream.h"
 #include "farena.h"
 #include "internal.h"
 #include "strmap.h"
@@ -524,7 +525,7 @@ static char *observation_preamble(const cse_entry *e, bool ranges_in_text)
         !(e->interpretation.n + (e->interpretation.text != NULL) &&
           !interpretation_hl7(&e->interpretation, &c, &d, &t)))
         return NULL;
-    if ((f = open_memstream(&buf, &len)) == NULL)
+    if ((f = cse__memstream(&buf, &len)) == NULL)
         return NULL;
     for (size_t i = 0; ranges_in_text && i < e->n_ref_ranges; i++) {
         const cse_range *r = &e->ref_ranges[i];
