@@ -275,6 +275,9 @@ static cse_code bat_index_build(reader *r)
         for (j = i; j < b->n && strcmp(b->links[j].header, h) == 0; j++) {
             const char *m = b->links[j].member;
             const char *p = cse__smap_get(&b->parent, m);
+            /* Rows are read here out of order: without a look now and
+             * then, every page of the arena they touch stays resident. */
+            cse__farena_tick(r->fa);
             if (p && strcmp(p, h) == 0 && bat_row(r, m) && !path_taken(r, m))
                 members++;
         }
@@ -354,6 +357,7 @@ static cse_code bat_class(reader *r, const char *h, size_t first, bool *battery)
         const res *x = bat_row(r, m);
         const jv *o;
         cse_concept c = {0};
+        cse__farena_tick(r->fa);
         if (p == NULL || strcmp(p, h) != 0 || x == NULL)
             continue;
         if ((o = fetch(r, x)) == NULL)
