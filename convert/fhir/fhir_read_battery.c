@@ -239,6 +239,9 @@ static const res *bat_row(const reader *r, const char *key)
 {
     const char *idx = key && r->bat ? cse__smap_get(&r->bat->rows, key) : NULL;
     size_t i = idx ? strtoul(idx, NULL, 10) : (size_t)-1;
+    /* Rows are read here out of input order: without a look now and then,
+     * every page of the arena they touch would stay resident. */
+    cse__farena_tick(r->fa);
     return i < r->n_res ? &r->res[i] : NULL;
 }
 
@@ -275,9 +278,6 @@ static cse_code bat_index_build(reader *r)
         for (j = i; j < b->n && strcmp(b->links[j].header, h) == 0; j++) {
             const char *m = b->links[j].member;
             const char *p = cse__smap_get(&b->parent, m);
-            /* Rows are read here out of order: without a look now and
-             * then, every page of the arena they touch stays resident. */
-            cse__farena_tick(r->fa);
             if (p && strcmp(p, h) == 0 && bat_row(r, m) && !path_taken(r, m))
                 members++;
         }
@@ -357,7 +357,6 @@ static cse_code bat_class(reader *r, const char *h, size_t first, bool *battery)
         const res *x = bat_row(r, m);
         const jv *o;
         cse_concept c = {0};
-        cse__farena_tick(r->fa);
         if (p == NULL || strcmp(p, h) != 0 || x == NULL)
             continue;
         if ((o = fetch(r, x)) == NULL)
